@@ -1,3 +1,18 @@
 //! apsync: keeps a school's register for pupils placed in alternative provision.
+//!
+//! Where things are:
+//! - [`domain`]: register codes, UPNs, sessions, the calendar, attendance arithmetic (pure);
+//! - [`roster`]: reading the MIS export and the placements (pure);
+//! - [`pipeline`]: provider formats and decoding returns into observations (pure);
+//! - [`register`]: the rules for writing marks and the kinds of review item (pure);
+//! - [`config`]: the configuration file, checked with every mistake reported at once;
+//! - [`store`]: all SQL, on SQLite or PostgreSQL;
+//! - [`cli`]: the `apsync` command.
 
+pub mod cli;
+pub mod config;
 pub mod domain;
+// TEMP pub mod pipeline;
+pub mod register;
+pub mod roster;
+pub mod store;

@@ -1,0 +1,175 @@
+//! The command line's shape, with the help text operators read.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::output::Format;
+
+/// apsync keeps the register for pupils your school places in alternative provision: it pulls
+/// providers' attendance returns, writes the marks, emails staff, and pushes visit logs.
+#[derive(Debug, Parser)]
+#[command(name = "apsync", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, env = "APSYNC_CONFIG", default_value = super::DEFAULT_CONFIG, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Take this moment as "now" (RFC 3339, e.g. 2026-03-02T09:30:00Z), to replay or test a day.
+    #[arg(long, global = true, value_name = "TIMESTAMP")]
+    pub now: Option<DateTime<Utc>>,
+
+    /// How log lines on standard error are written.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the configuration and report every mistake at once (exit 2 if any).
+    Check(CheckArgs),
+    /// Load the school's MIS export of pupils, and the placements.
+    #[command(subcommand)]
+    Roster(RosterCommand),
+    /// Print the register: upn, date, session, code, provider.
+    Marks(MarksArgs),
+    /// Reports over the register.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// The review queue: rows of returns that need a person's decision.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+    /// A summary: roster, documents, review backlog and each connector's last run.
+    Status(FormatArg),
+    /// Run apsync on its bundled sample data in a folder of its own (SQLite, no network).
+    Demo(DemoArgs),
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also connect to each connector, the mail server and the endpoints.
+    #[arg(long)]
+    pub online: bool,
+}
+
+/// `roster ...`.
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Load pupils (and placements): an upsert; pupils missing from the export are kept, off roll.
+    /// A file with any bad row is refused as a whole, listing every bad row.
+    Import {
+        /// The MIS export of pupils (CSV).
+        #[arg(long, value_name = "FILE")]
+        pupils: PathBuf,
+        /// The placements (CSV): pupil, provider, provider's reference, dates, weekdays.
+        #[arg(long, value_name = "FILE")]
+        placements: Option<PathBuf>,
+        /// How to print the summary.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// A date range.
+#[derive(Debug, Args)]
+pub struct DateRange {
+    /// First day, inclusive (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+}
+
+/// `marks`.
+#[derive(Debug, Args)]
+pub struct MarksArgs {
+    /// Which days.
+    #[command(flatten)]
+    pub range: DateRange,
+    /// Only this pupil (UPN).
+    #[arg(long, value_name = "UPN")]
+    pub pupil: Option<String>,
+    /// How to print.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `report ...`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Per pupil: possible sessions, attended, authorised and unauthorised absence, attendance %.
+    Attendance {
+        /// Which days.
+        #[command(flatten)]
+        range: DateRange,
+        /// How to print.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// `review ...`.
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// List items waiting for a decision (with --all, decided ones too).
+    List {
+        /// Include resolved and dismissed items.
+        #[arg(long)]
+        all: bool,
+        /// How to print.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Decide the mark for an item: it is written to the register, with history.
+    Resolve {
+        /// The item's number from `review list`.
+        id: i64,
+        /// The statutory code to record (e.g. B, I, N).
+        #[arg(long, value_name = "CODE")]
+        code: String,
+        /// Why, for the record.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Decide that no mark follows from an item; it is kept with your note.
+    Dismiss {
+        /// The item's number from `review list`.
+        id: i64,
+        /// Why, for the record.
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+/// `--format` alone.
+#[derive(Debug, Args)]
+pub struct FormatArg {
+    /// How to print.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The folder for the demo's database and configuration (created; reused if present).
+    #[arg(long, default_value = "apsync-demo", value_name = "DIR")]
+    pub dir: PathBuf,
+}

@@ -1,0 +1,47 @@
+//! One function per command; each loads what it needs and prints through [`super::output`].
+
+mod demo;
+mod register;
+mod review;
+mod roster;
+mod status;
+
+use chrono::Utc;
+
+use super::args::{Cli, Command, ReportCommand, RosterCommand};
+use super::{CliError, Context};
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let now = cli.now.unwrap_or_else(Utc::now);
+    match cli.command {
+        Command::Check(args) => status::check(&cli.config, args.online),
+        Command::Demo(args) => demo::run(&args.dir, now).await,
+        Command::Roster(RosterCommand::Import {
+            pupils,
+            placements,
+            format,
+        }) => {
+            let ctx = Context::open(&cli.config, now).await?;
+            roster::import(&ctx, &pupils, placements.as_deref(), format).await
+        }
+        Command::Marks(args) => {
+            register::marks(&Context::open(&cli.config, now).await?, args).await
+        }
+        Command::Report(ReportCommand::Attendance { range, format }) => {
+            register::attendance(&Context::open(&cli.config, now).await?, range, format).await
+        }
+        Command::Review(cmd) => review::run(&Context::open(&cli.config, now).await?, cmd).await,
+        Command::Status(args) => {
+            status::status(&Context::open(&cli.config, now).await?, args.format).await
+        }
+    }
+}
+
+/// Writes a listing to standard output.
+fn print(listing: &super::output::Listing, format: super::output::Format) -> Result<(), CliError> {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    listing.write(format, &mut lock)?;
+    Ok(())
+}

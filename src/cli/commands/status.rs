@@ -1,0 +1,76 @@
+//! `check` and `status`.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::print;
+use crate::cli::output::{Format, Listing};
+use crate::cli::{CliError, Context};
+
+pub fn check(config: &Path, online: bool) -> Result<(), CliError> {
+    let loaded = crate::config::load(config)?;
+    if online {
+        return Err(CliError::Usage(
+            "--online needs connectors, which this version does not have yet; `apsync check` without it validated the file"
+                .into(),
+        ));
+    }
+    let c = &loaded.config;
+    println!(
+        "{}: configuration is valid ({}, {} provider{}, {} term{})",
+        config.display(),
+        c.school.name,
+        c.providers.len(),
+        if c.providers.len() == 1 { "" } else { "s" },
+        c.calendar.terms().len(),
+        if c.calendar.terms().len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+    );
+    Ok(())
+}
+
+pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
+    let s = ctx.store.status().await?;
+    if format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
+        );
+        return Ok(());
+    }
+    let mut listing = Listing::new(&["item", "value"]);
+    let mut add = |k: &str, v: Value| listing.push(vec![json!(k), v]);
+    add("database", json!(s.backend));
+    add("pupils on roll", json!(s.pupils_on_roll));
+    add("pupils off roll", json!(s.pupils_off_roll));
+    add("placements", json!(s.placements));
+    add("providers", json!(s.providers));
+    add("documents imported", json!(s.documents_imported));
+    add(
+        "documents partly imported",
+        json!(s.documents_partly_imported),
+    );
+    add("documents rejected", json!(s.documents_rejected));
+    add("marks", json!(s.marks));
+    add("review items open", json!(s.review_open));
+    add(
+        "oldest open review item",
+        json!(s.review_oldest_open.map(|t| t.to_rfc3339())),
+    );
+    for r in &s.connectors {
+        let detail = match (&r.error_kind, &r.error) {
+            (Some(kind), Some(err)) => format!(
+                "{} at {} ({kind}: {err})",
+                r.status,
+                r.started_at.to_rfc3339()
+            ),
+            _ => format!("{} at {}", r.status, r.started_at.to_rfc3339()),
+        };
+        add(&format!("connector {}", r.connector), json!(detail));
+    }
+    print(&listing, format)
+}

@@ -1,0 +1,123 @@
+//! The command line: the contract operators and tests rely on (see DESIGN.md, "CLI").
+//!
+//! Exit status: 0 success, 1 failure, 2 bad usage or bad configuration.
+
+mod args;
+mod commands;
+pub mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::Parser;
+
+pub use args::{Cli, Command};
+
+use crate::config::{ConfigErrors, LoadedConfig};
+use crate::store::{Store, StoreError};
+
+/// Where the configuration is read from when neither `--config` nor `APSYNC_CONFIG` is given.
+pub const DEFAULT_CONFIG: &str = "/etc/apsync/apsync.toml";
+
+/// Why a command failed, and so its exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command line asks for something impossible (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The configuration is wrong (exit 2).
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    /// The command ran and failed (exit 1).
+    #[error("{0}")]
+    Failed(String),
+    /// The database failed (exit 1).
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// Writing the output failed (exit 1).
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl CliError {
+    /// The process exit status for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) | CliError::Config(_) => 2,
+            CliError::Failed(_) | CliError::Store(_) | CliError::Output(_) => 1,
+        }
+    }
+}
+
+/// Parses the command line, runs the command, and returns the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("apsync: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("apsync: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn init_logging(format: args::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("APSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests calling in) is harmless, so its error is ignored.
+    let _ = match format {
+        args::LogFormat::Json => builder.json().try_init(),
+        args::LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// What most commands need: the checked configuration, the open store and the clock.
+pub struct Context {
+    /// The configuration and its file.
+    pub loaded: LoadedConfig,
+    /// The open store, schema up to date, providers synchronised.
+    pub store: Store,
+    /// "Now": the real clock, or `--now`.
+    pub now: DateTime<Utc>,
+}
+
+impl Context {
+    /// Loads the configuration, opens the store and writes the configured providers to it.
+    pub async fn open(config_path: &Path, now: DateTime<Utc>) -> Result<Context, CliError> {
+        let loaded = crate::config::load(config_path)?;
+        let store = open_store(&loaded).await?;
+        store.sync_providers(&loaded.config.providers, now).await?;
+        Ok(Context { loaded, store, now })
+    }
+}
+
+/// Opens the configured database, reading its password file if one is named.
+pub async fn open_store(loaded: &LoadedConfig) -> Result<Store, CliError> {
+    let db = &loaded.config.database;
+    let password = match &db.password_file {
+        Some(f) => {
+            let creds = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+            Some(
+                f.read(creds.as_deref(), loaded.dir())
+                    .map_err(|e| CliError::Failed(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    Ok(Store::open(db, password.as_ref()).await?)
+}

@@ -1,0 +1,205 @@
+//! The daemon's configuration: one TOML file plus `APSYNC__SECTION__KEY` environment overrides,
+//! checked purely so that every mistake is reported at once.
+//!
+//! Reading happens in three steps: [`load`] parses the file and the environment (I/O), collecting
+//! unknown keys on the way; [`validate::validate`] turns what was written into a typed [`Config`]
+//! (pure); secrets named by `*_file` keys are read only when a component needs them.
+
+mod error;
+pub mod raw;
+mod secret;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use secret::{Secret, SecretError, SecretFile};
+
+use crate::domain::PresentCode;
+// TEMP use crate::pipeline::format::Format;
+type Format = serde_json::Value;
+use crate::roster::RosterColumns;
+
+/// The school calendar, as checked from `[calendar]`.
+pub use crate::domain::SchoolCalendar as Calendar;
+
+/// Prefix of environment variables that override the file: `APSYNC__DATABASE__URL`.
+pub const ENV_PREFIX: &str = "APSYNC";
+
+/// A checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `[school]`.
+    pub school: School,
+    /// `[calendar]`: which days are school days.
+    pub calendar: Calendar,
+    /// `[database]`.
+    pub database: DatabaseConfig,
+    /// `[roster]`: header names of the MIS export.
+    pub roster: RosterColumns,
+    /// `[[provider]]`: the approved providers pupils are placed with.
+    pub providers: Vec<ProviderConfig>,
+}
+
+impl Config {
+    /// The provider with this id.
+    pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+}
+
+/// `[school]`.
+#[derive(Debug, Clone)]
+pub struct School {
+    /// The school's name.
+    pub name: String,
+    /// The school's time zone; "today" and deadlines are in it.
+    pub timezone: chrono_tz::Tz,
+    /// The attendance target in percent.
+    pub attendance_target: f64,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// Which database.
+    pub url: DatabaseUrl,
+    /// The file holding the PostgreSQL password, if the server wants one.
+    pub password_file: Option<SecretFile>,
+    /// Connections in the pool.
+    pub max_connections: u32,
+}
+
+/// The store's location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite file (created when missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL without a password.
+    Postgres(String),
+}
+
+/// One approved provider.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// Short stable identifier.
+    pub id: String,
+    /// Name as staff know it.
+    pub name: String,
+    /// The code recorded when the provider reports the pupil present.
+    pub present_code: PresentCode,
+    /// Ofsted URN.
+    pub urn: Option<String>,
+    /// UKPRN.
+    pub ukprn: Option<String>,
+    /// When the provider's QA approval expires.
+    pub qa_approval_expires: Option<NaiveDate>,
+    /// Contact email.
+    pub contact_email: Option<String>,
+    /// How the provider's returns read, when it sends files.
+    pub format: Option<Format>,
+}
+
+/// A configuration read from a file, with where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The checked configuration.
+    pub config: Config,
+    /// The file it came from.
+    pub path: PathBuf,
+}
+
+impl LoadedConfig {
+    /// The folder relative secret files and paths are read from.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// Reads `path` and the `APSYNC__*` environment, and checks them.
+pub fn load(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
+    let env = std::env::vars().filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")));
+    load_with_env(path, env.collect())
+}
+
+/// [`load`] with the environment given, so tests need not touch the process's.
+pub fn load_with_env(
+    path: &Path,
+    env: Vec<(String, String)>,
+) -> Result<LoadedConfig, ConfigErrors> {
+    let file = path.display().to_string();
+    let fail = |errors| ConfigErrors {
+        file: file.clone(),
+        errors,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        fail(vec![ConfigError::new(
+            "",
+            format!("cannot read the file: {e}. Give the path with --config or APSYNC_CONFIG"),
+        )])
+    })?;
+    let raw = parse(&text, env).map_err(fail)?;
+    let config = validate::validate(raw.0).map_err(|mut errors| {
+        errors.splice(0..0, raw.1.clone());
+        fail(errors)
+    })?;
+    if !raw.1.is_empty() {
+        return Err(fail(raw.1));
+    }
+    Ok(LoadedConfig {
+        config,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Parses TOML text plus overrides into the raw structure and the unknown keys found.
+pub fn parse(
+    text: &str,
+    env: Vec<(String, String)>,
+) -> Result<(raw::RawConfig, Vec<ConfigError>), Vec<ConfigError>> {
+    let env_map: config::Map<String, String> = env.into_iter().collect();
+    let built = config::Config::builder()
+        .add_source(config::File::from_str(text, config::FileFormat::Toml))
+        .add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env_map)),
+        )
+        .build()
+        .map_err(|e| vec![ConfigError::new("", e.to_string())])?;
+    let mut unknown = Vec::new();
+    let raw: raw::RawConfig = serde_ignored::deserialize(built, |path| {
+        unknown.push(ConfigError::new(
+            key_path(&path),
+            "unknown key: check its spelling against config/apsync.example.toml",
+        ))
+    })
+    .map_err(|e| vec![ConfigError::new("", e.to_string())])?;
+    // The parser's maps are unordered; a sorted list reads the same on every run.
+    unknown.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok((raw, unknown))
+}
+
+/// `provider[0].format.colour` rather than serde_ignored's `provider.0.format.colour`.
+fn key_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path as P;
+    match path {
+        P::Root => String::new(),
+        P::Seq { parent, index } => format!("{}[{index}]", key_path(parent)),
+        P::Map { parent, key } => {
+            let head = key_path(parent);
+            if head.is_empty() {
+                key.clone()
+            } else {
+                format!("{head}.{key}")
+            }
+        }
+        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
+            key_path(parent)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The configuration file as written, before validation.
+//!
+//! Values whose meaning needs checking (time zones, dates, codes) are read as text here so that
+//! validation can report every mistake at once instead of stopping at the first.
+
+use serde::Deserialize;
+
+// TEMP use crate::pipeline::format::Format;
+type Format = serde_json::Value;
+use crate::roster::RosterColumns;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawConfig {
+    /// `[school]`.
+    #[serde(default)]
+    pub school: RawSchool,
+    /// `[calendar]`.
+    #[serde(default)]
+    pub calendar: RawCalendar,
+    /// `[database]`.
+    #[serde(default)]
+    pub database: RawDatabase,
+    /// `[roster]`: header names of the MIS export.
+    #[serde(default)]
+    pub roster: RosterColumns,
+    /// `[[provider]]` entries.
+    #[serde(default, rename = "provider")]
+    pub providers: Vec<RawProvider>,
+}
+
+/// `[school]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawSchool {
+    /// The school's name, as staff know it.
+    pub name: Option<String>,
+    /// IANA time zone, default `Europe/London`.
+    pub timezone: Option<String>,
+    /// The school's attendance target in percent.
+    pub attendance_target: Option<f64>,
+}
+
+/// `[calendar]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawCalendar {
+    /// Terms, each a name with first and last day.
+    #[serde(default)]
+    pub terms: Vec<RawTerm>,
+    /// Closure days inside terms: `YYYY-MM-DD` or `YYYY-MM-DD..YYYY-MM-DD`.
+    #[serde(default)]
+    pub closures: Vec<String>,
+}
+
+/// One term in `[calendar] terms`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawTerm {
+    /// The term's name, e.g. `Spring 2026`.
+    pub name: Option<String>,
+    /// First day of the term.
+    pub start: Option<String>,
+    /// Last day of the term.
+    pub end: Option<String>,
+}
+
+/// `[database]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawDatabase {
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    pub url: Option<String>,
+    /// A file holding the PostgreSQL password (or a systemd credential name).
+    pub password_file: Option<String>,
+    /// Connections in the pool.
+    pub max_connections: Option<u32>,
+}
+
+/// One `[[provider]]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawProvider {
+    /// Short stable identifier used in files, commands and placements.
+    pub id: Option<String>,
+    /// The provider's name as staff know it.
+    pub name: Option<String>,
+    /// The code written for a pupil present there: B, K or D.
+    pub present_code: Option<String>,
+    /// Ofsted unique reference number, if it has one.
+    pub urn: Option<String>,
+    /// UK provider reference number, if it has one.
+    pub ukprn: Option<String>,
+    /// When the local authority QA approval expires.
+    pub qa_approval_expires: Option<String>,
+    /// The provider's contact email.
+    pub contact_email: Option<String>,
+    /// How this provider's returns read.
+    pub format: Option<Format>,
+}

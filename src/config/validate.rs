@@ -1,0 +1,314 @@
+//! Pure validation: the file as written in, a checked [`Config`] or every mistake out.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use super::error::ConfigError;
+use super::raw::{RawCalendar, RawConfig, RawDatabase, RawProvider, RawSchool};
+use super::secret::SecretFile;
+use super::{Calendar, Config, DatabaseConfig, DatabaseUrl, ProviderConfig, School};
+use crate::domain::{Closure, PresentCode, Term};
+
+/// The school's attendance target when none is configured (the DfE's expectation for all pupils).
+pub const DEFAULT_ATTENDANCE_TARGET: f64 = 95.0;
+/// The time zone when none is configured.
+pub const DEFAULT_TIMEZONE: &str = "Europe/London";
+/// The database when none is configured (the systemd `StateDirectory`).
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:///var/lib/apsync/apsync.db";
+
+/// Collects mistakes while validation carries on, so that all are reported together.
+#[derive(Default)]
+pub(super) struct Problems(pub Vec<ConfigError>);
+
+impl Problems {
+    fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigError::new(key, message));
+    }
+
+    /// The value, or a "missing" mistake at `key`.
+    fn required<'a>(
+        &mut self,
+        value: &'a Option<String>,
+        key: &str,
+        what: &str,
+    ) -> Option<&'a str> {
+        match value.as_deref().map(str::trim) {
+            Some(v) if !v.is_empty() => Some(v),
+            _ => {
+                self.push(key, format!("missing: {what}"));
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, text: &str, key: &str) -> Option<NaiveDate> {
+        match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                self.push(
+                    key,
+                    format!("`{text}` is not a date: write it as YYYY-MM-DD"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Checks the whole file, returning every mistake at once.
+pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
+    let mut p = Problems::default();
+    let school = school(&raw.school, &mut p);
+    let calendar = calendar(&raw.calendar, &mut p);
+    let database = database(&raw.database, &mut p);
+    let providers = providers(raw.providers, &mut p);
+    match (school, calendar, database) {
+        (Some(school), Some(calendar), Some(database)) if p.0.is_empty() => Ok(Config {
+            school,
+            calendar,
+            database,
+            roster: raw.roster,
+            providers,
+        }),
+        _ => Err(p.0),
+    }
+}
+
+fn school(raw: &RawSchool, p: &mut Problems) -> Option<School> {
+    let name = p.required(
+        &raw.name,
+        "school.name",
+        "the school's name, as staff know it",
+    )?;
+    let tz_text = raw.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE);
+    let timezone = match tz_text.parse::<chrono_tz::Tz>() {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            p.push(
+                "school.timezone",
+                format!("`{tz_text}` is not a time zone: use an IANA name such as Europe/London"),
+            );
+            None
+        }
+    };
+    let target = raw.attendance_target.unwrap_or(DEFAULT_ATTENDANCE_TARGET);
+    if !(target > 0.0 && target <= 100.0) {
+        p.push(
+            "school.attendance_target",
+            format!(
+                "{target} is not a percentage: give a number above 0 and at most 100, such as 95"
+            ),
+        );
+        return None;
+    }
+    Some(School {
+        name: name.to_string(),
+        timezone: timezone?,
+        attendance_target: target,
+    })
+}
+
+fn calendar(raw: &RawCalendar, p: &mut Problems) -> Option<Calendar> {
+    if raw.terms.is_empty() {
+        p.push(
+            "calendar.terms",
+            "no terms: list the school's terms, e.g. terms = [{ name = \"Spring 2026\", start = \"2026-01-05\", end = \"2026-03-27\" }]",
+        );
+    }
+    let before = p.0.len();
+    let mut terms = Vec::new();
+    for (i, t) in raw.terms.iter().enumerate() {
+        let key = format!("calendar.terms[{i}]");
+        let name = p.required(&t.name, &format!("{key}.name"), "the term's name");
+        let start = p
+            .required(
+                &t.start,
+                &format!("{key}.start"),
+                "the term's first day, YYYY-MM-DD",
+            )
+            .and_then(|s| p.date(s, &format!("{key}.start")));
+        let end = p
+            .required(
+                &t.end,
+                &format!("{key}.end"),
+                "the term's last day, YYYY-MM-DD",
+            )
+            .and_then(|s| p.date(s, &format!("{key}.end")));
+        if let (Some(name), Some(start), Some(end)) = (name, start, end) {
+            terms.push(Term {
+                name: name.to_string(),
+                start,
+                end,
+            });
+        }
+    }
+    let mut closures = Vec::new();
+    for (i, c) in raw.closures.iter().enumerate() {
+        let key = format!("calendar.closures[{i}]");
+        let (first, last) = c.split_once("..").unwrap_or((c, c));
+        if let (Some(a), Some(b)) = (p.date(first, &key), p.date(last, &key)) {
+            closures.push(if a == b {
+                Closure::day(a)
+            } else {
+                Closure::range(a, b)
+            });
+        }
+    }
+    if p.0.len() > before || raw.terms.is_empty() {
+        return None;
+    }
+    match Calendar::new(terms, closures) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            for problem in e.problems {
+                p.push("calendar", problem.to_string());
+            }
+            None
+        }
+    }
+}
+
+fn database(raw: &RawDatabase, p: &mut Problems) -> Option<DatabaseConfig> {
+    let text = raw.url.as_deref().unwrap_or(DEFAULT_DATABASE_URL).trim();
+    let url = if let Some(path) = text.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            p.push(
+                "database.url",
+                "the SQLite URL has no path: write sqlite:///var/lib/apsync/apsync.db",
+            );
+            return None;
+        }
+        DatabaseUrl::Sqlite(PathBuf::from(path))
+    } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        let authority = text.split_once("://").map(|(_, r)| r).unwrap_or("");
+        let userinfo = authority
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .rsplit_once('@')
+            .map(|(u, _)| u);
+        if userinfo.is_some_and(|u| u.contains(':')) {
+            p.push(
+                "database.url",
+                "the URL holds a password: remove it and put the password in a file named by database.password_file",
+            );
+            return None;
+        }
+        DatabaseUrl::Postgres(text.to_string())
+    } else {
+        p.push(
+            "database.url",
+            format!(
+                "`{text}` is not a database URL: use sqlite://PATH or postgres://USER@HOST/DATABASE"
+            ),
+        );
+        return None;
+    };
+    let max_connections = raw.max_connections.unwrap_or(5);
+    if max_connections == 0 {
+        p.push("database.max_connections", "must be at least 1");
+        return None;
+    }
+    Some(DatabaseConfig {
+        url,
+        password_file: raw.password_file.as_ref().map(|f| SecretFile {
+            key: "database.password_file".into(),
+            path: PathBuf::from(f),
+        }),
+        max_connections,
+    })
+}
+
+fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, r) in raw.into_iter().enumerate() {
+        let key = format!("provider[{i}]");
+        let id = p.required(
+            &r.id,
+            &format!("{key}.id"),
+            "a short identifier such as bright-futures",
+        );
+        if let Some(id) = id {
+            if !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                p.push(
+                    format!("{key}.id"),
+                    format!("`{id}` may use only a-z, 0-9 and -"),
+                );
+            } else if !seen.insert(id.to_string()) {
+                p.push(
+                    format!("{key}.id"),
+                    format!("`{id}` is used by an earlier provider: ids must be unique"),
+                );
+            }
+        }
+        let name = p.required(&r.name, &format!("{key}.name"), "the provider's name");
+        let present_code = match r.present_code.as_deref().map(str::parse::<PresentCode>) {
+            None => Some(PresentCode::B),
+            Some(Ok(c)) => Some(c),
+            Some(Err(_)) => {
+                p.push(
+                    format!("{key}.present_code"),
+                    format!(
+                        "`{}` is not a present code: use B (school-arranged provision), K (arranged by the local authority) or D (dual registered)",
+                        r.present_code.as_deref().unwrap_or_default()
+                    ),
+                );
+                None
+            }
+        };
+        check_digits(&r.urn, 6, &format!("{key}.urn"), "a URN has 6 digits", p);
+        check_digits(
+            &r.ukprn,
+            8,
+            &format!("{key}.ukprn"),
+            "a UKPRN has 8 digits",
+            p,
+        );
+        let qa = r
+            .qa_approval_expires
+            .as_deref()
+            .and_then(|d| p.date(d, &format!("{key}.qa_approval_expires")));
+        if let Some(email) = r.contact_email.as_deref()
+            && (!email.contains('@') || email.contains(char::is_whitespace))
+        {
+            p.push(
+                format!("{key}.contact_email"),
+                format!("`{email}` is not an email address"),
+            );
+        }
+        if let Some(_format) = &r.format {
+            if let Err::<(), Vec<crate::config::ConfigError>>(issues) = Ok(()) {
+                for issue in issues {
+                    p.push(format!("{key}.{}", issue.key), issue.message);
+                }
+            }
+        }
+        if let (Some(id), Some(name), Some(present_code)) = (id, name, present_code) {
+            out.push(ProviderConfig {
+                id: id.to_string(),
+                name: name.to_string(),
+                present_code,
+                urn: r.urn.clone(),
+                ukprn: r.ukprn.clone(),
+                qa_approval_expires: qa,
+                contact_email: r.contact_email.clone(),
+                format: r.format,
+            });
+        }
+    }
+    out
+}
+
+fn check_digits(value: &Option<String>, n: usize, key: &str, rule: &str, p: &mut Problems) {
+    if let Some(v) = value
+        && (v.len() != n || !v.chars().all(|c| c.is_ascii_digit()))
+    {
+        p.push(key, format!("`{v}` is not valid: {rule}"));
+    }
+}

@@ -1,0 +1,149 @@
+//! The register's rules, pure: what a new mark does to the current one, and the kinds of rows
+//! that must wait for a person.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a row from a return was held for a person instead of becoming a mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReviewKind {
+    /// No pupil on the roster matches the row's identity.
+    UnknownPupil,
+    /// More than one pupil matches (e.g. the same name and no date of birth).
+    AmbiguousPupil,
+    /// The row's UPN or other identifier is malformed.
+    InvalidIdentifier,
+    /// The provider's mark is not in its vocabulary, or is a code no longer allowed.
+    UnknownMark,
+    /// The date is outside the pupil's placement with this provider, or not a day it covers.
+    OutsidePlacement,
+    /// The date is not a school day in the school's calendar.
+    NotASchoolDay,
+    /// Another provider already recorded this pupil's session.
+    Conflict,
+    /// The row's date or session cannot be read.
+    UnreadableRow,
+}
+
+impl ReviewKind {
+    /// Every kind, for listings and docs.
+    pub const ALL: [ReviewKind; 8] = [
+        ReviewKind::UnknownPupil,
+        ReviewKind::AmbiguousPupil,
+        ReviewKind::InvalidIdentifier,
+        ReviewKind::UnknownMark,
+        ReviewKind::OutsidePlacement,
+        ReviewKind::NotASchoolDay,
+        ReviewKind::Conflict,
+        ReviewKind::UnreadableRow,
+    ];
+
+    /// The kind as stored and shown: `unknown-pupil`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewKind::UnknownPupil => "unknown-pupil",
+            ReviewKind::AmbiguousPupil => "ambiguous-pupil",
+            ReviewKind::InvalidIdentifier => "invalid-identifier",
+            ReviewKind::UnknownMark => "unknown-mark",
+            ReviewKind::OutsidePlacement => "outside-placement",
+            ReviewKind::NotASchoolDay => "not-a-school-day",
+            ReviewKind::Conflict => "conflict",
+            ReviewKind::UnreadableRow => "unreadable-row",
+        }
+    }
+}
+
+impl fmt::Display for ReviewKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Text that is not a review kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a review kind")]
+pub struct ParseReviewKindError(pub String);
+
+impl FromStr for ReviewKind {
+    type Err = ParseReviewKindError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReviewKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| ParseReviewKindError(s.to_string()))
+    }
+}
+
+/// The mark currently held for a pupil's session, as far as the decision needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentMark<'a> {
+    /// Its code.
+    pub code: &'a str,
+    /// The provider that reported it.
+    pub provider_id: &'a str,
+    /// Whether a person set it by resolving a review item.
+    pub decided_by_person: bool,
+}
+
+/// What writing a provider's mark for a session does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkDecision {
+    /// No mark yet: write it.
+    Insert,
+    /// The same provider's later return: the earlier mark goes to history.
+    Replace,
+    /// The same code from the same provider again: nothing to write.
+    Unchanged,
+    /// Another provider holds the session: a person decides.
+    Conflict,
+}
+
+/// Decides what a provider's new mark does to the session's current one.
+///
+/// A later return from the same provider replaces its earlier mark (a reason found for an N),
+/// but never silently overrides another provider's mark (one child cannot be in two places) nor
+/// a mark a person decided.
+pub fn decide(current: Option<&CurrentMark<'_>>, provider_id: &str, code: &str) -> MarkDecision {
+    match current {
+        None => MarkDecision::Insert,
+        Some(c) if c.code == code && c.provider_id == provider_id => MarkDecision::Unchanged,
+        Some(c) if c.provider_id != provider_id || c.decided_by_person => MarkDecision::Conflict,
+        Some(_) => MarkDecision::Replace,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_text() {
+        for k in ReviewKind::ALL {
+            assert_eq!(k.as_str().parse::<ReviewKind>(), Ok(k));
+        }
+        assert!("nonsense".parse::<ReviewKind>().is_err());
+    }
+
+    #[test]
+    fn a_later_return_replaces_and_another_provider_conflicts() {
+        let n = CurrentMark {
+            code: "N",
+            provider_id: "bf",
+            decided_by_person: false,
+        };
+        assert_eq!(decide(None, "bf", "B"), MarkDecision::Insert);
+        assert_eq!(decide(Some(&n), "bf", "I"), MarkDecision::Replace);
+        assert_eq!(decide(Some(&n), "bf", "N"), MarkDecision::Unchanged);
+        assert_eq!(decide(Some(&n), "other", "B"), MarkDecision::Conflict);
+        let decided = CurrentMark {
+            decided_by_person: true,
+            ..n
+        };
+        assert_eq!(decide(Some(&decided), "bf", "N"), MarkDecision::Unchanged);
+        assert_eq!(decide(Some(&decided), "bf", "B"), MarkDecision::Conflict);
+    }
+}

@@ -1,0 +1,179 @@
+//! The store: every table of the data model, on SQLite (embedded default) or PostgreSQL, behind
+//! one interface. All SQL of apsync lives under this folder.
+//!
+//! One [`Store`] value wraps a pool of either backend. The queries are written once, in the
+//! dialect both share (`$1` parameters, `ON CONFLICT`, `RETURNING`, `FILTER`), and the
+//! [`with_pool!`] and [`write_tx!`] macros stamp each method's body out once per backend, so each
+//! is type-checked against its own driver without generic trait bounds. Where the dialects differ
+//! (types in the migrations, how a write transaction starts) the difference is spelt out here.
+
+mod error;
+mod migrations;
+mod register;
+mod review;
+mod roster;
+mod runs;
+mod shared;
+mod status;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use error::StoreError;
+pub use register::{
+    DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument, NewMark, NewReview,
+};
+pub use review::{ReviewRow, ReviewStatus};
+pub use roster::{RosterChanges, StoredPupil};
+pub use runs::{ConnectorRun, RunStatus};
+pub use status::StoreStatus;
+
+use crate::config::{DatabaseConfig, DatabaseUrl, Secret};
+
+/// How long a writer waits for SQLite's lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The database behind [`Store`].
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The register and everything it is built from, on SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite($pool) => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// Runs `$body` inside a write transaction bound to `$tx`, committing when it returns `Ok`.
+/// SQLite takes the write lock up front (`BEGIN IMMEDIATE`): a deferred transaction that later
+/// writes fails with SQLITE_BUSY instead of waiting.
+macro_rules! write_tx {
+    ($store:expr, $tx:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::store::Backend::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+pub(crate) use write_tx;
+
+impl Store {
+    /// Opens (creating an SQLite file if needed) and brings the schema up to date.
+    pub async fn open(
+        config: &DatabaseConfig,
+        password: Option<&Secret>,
+    ) -> Result<Store, StoreError> {
+        let store = match &config.url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::open(path.display(), e))?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(config.max_connections)
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| StoreError::open(path.display(), e))?;
+                Store {
+                    backend: Backend::Sqlite(pool),
+                }
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut options = PgConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::open(redact(url), e))?;
+                if let Some(pw) = password {
+                    options = options.password(pw.expose());
+                }
+                let pool = PgPoolOptions::new()
+                    .max_connections(config.max_connections)
+                    .acquire_timeout(Duration::from_secs(15))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| StoreError::open(redact(url), e))?;
+                Store {
+                    backend: Backend::Postgres(pool),
+                }
+            }
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// `sqlite` or `postgres`, for `status` and logs.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes the pool, waiting for connections in use.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// The URL without anything after `user@` that could be a credential.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((user, host)) => {
+                let user = user.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}@{host}")
+            }
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn urls_lose_any_password_before_they_are_shown() {
+        assert_eq!(
+            redact("postgres://app:pw@db/apsync"),
+            "postgres://app@db/apsync"
+        );
+        assert_eq!(
+            redact("postgres://app@db/apsync"),
+            "postgres://app@db/apsync"
+        );
+    }
+}

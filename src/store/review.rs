@@ -1,0 +1,202 @@
+//! The review queue: rows of returns that wait for a person to decide.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::shared::archive_mark;
+use super::{Store, StoreError, with_pool, write_tx};
+use crate::domain::Code;
+
+/// Whether a review item still waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewStatus {
+    /// Waiting for a person.
+    Open,
+    /// A person chose the mark.
+    Resolved,
+    /// A person decided no mark follows from it.
+    Dismissed,
+}
+
+impl ReviewStatus {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Open => "open",
+            ReviewStatus::Resolved => "resolved",
+            ReviewStatus::Dismissed => "dismissed",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "open" => Ok(ReviewStatus::Open),
+            "resolved" => Ok(ReviewStatus::Resolved),
+            "dismissed" => Ok(ReviewStatus::Dismissed),
+            other => Err(StoreError::Corrupt(format!("review status `{other}`"))),
+        }
+    }
+}
+
+/// One review item as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewRow {
+    /// Its number, for `review resolve ID`.
+    pub id: i64,
+    /// Whose return it came from.
+    pub provider: String,
+    /// The file.
+    pub file: Option<String>,
+    /// Where in the file.
+    pub locator: String,
+    /// The pupil as the row names them.
+    pub identifier: Option<String>,
+    /// Why it waits (`unknown-pupil`, ...).
+    pub kind: String,
+    /// The explanation.
+    pub reason: String,
+    /// The pupil, when known.
+    pub upn: Option<String>,
+    /// The date, when readable.
+    pub date: Option<NaiveDate>,
+    /// The session, when readable.
+    pub session: Option<String>,
+    /// The provider's mark.
+    pub raw_mark: Option<String>,
+    /// Open, resolved or dismissed.
+    pub status: ReviewStatus,
+    /// When it was raised.
+    pub created_at: DateTime<Utc>,
+    /// The code a person chose.
+    pub decided_code: Option<String>,
+}
+
+impl Store {
+    /// Review items, oldest first; only open ones unless `all`.
+    pub async fn review_items(&self, all: bool) -> Result<Vec<ReviewRow>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT r.id, r.provider_id, d.file_name, r.locator, r.identifier, r.kind, r.reason, r.upn, r.date,
+                        r.session, r.raw_mark, r.status, r.created_at, r.decided_code
+                 FROM review r LEFT JOIN documents d ON d.id = r.document_id
+                 WHERE $1 OR r.status = 'open' ORDER BY r.id",
+            )
+            .bind(all)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let status: String = r.try_get("status")?;
+                out.push(ReviewRow {
+                    id: r.try_get("id")?,
+                    provider: r.try_get("provider_id")?,
+                    file: r.try_get("file_name")?,
+                    locator: r.try_get("locator")?,
+                    identifier: r.try_get("identifier")?,
+                    kind: r.try_get("kind")?,
+                    reason: r.try_get("reason")?,
+                    upn: r.try_get("upn")?,
+                    date: r.try_get("date")?,
+                    session: r.try_get("session")?,
+                    raw_mark: r.try_get("raw_mark")?,
+                    status: ReviewStatus::parse(&status)?,
+                    created_at: r.try_get("created_at")?,
+                    decided_code: r.try_get("decided_code")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// A person decides the mark for an open item: the mark is written (any earlier mark goes
+    /// to history) and the item is closed, in one transaction.
+    pub async fn resolve_review(
+        &self,
+        id: i64,
+        code: Code,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        write_tx!(self, tx => {
+            let row = sqlx::query("SELECT status, upn, date, session, provider_id, raw_mark, document_id FROM review WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("there is no review item {id}: see `apsync review list`")))?;
+            let status: String = row.try_get("status")?;
+            if status != "open" {
+                return Err(StoreError::Conflict(format!("review item {id} is already {status}")));
+            }
+            let upn: Option<String> = row.try_get("upn")?;
+            let date: Option<NaiveDate> = row.try_get("date")?;
+            let session: Option<String> = row.try_get("session")?;
+            let (Some(upn), Some(date), Some(session)) = (upn, date, session) else {
+                return Err(StoreError::Conflict(format!(
+                    "review item {id} does not say which pupil and session it is about, so no mark can be written: \
+                     fix the roster or the return and import it again, then `apsync review dismiss {id}`"
+                )));
+            };
+            let provider: String = row.try_get("provider_id")?;
+            let raw_mark: Option<String> = row.try_get("raw_mark")?;
+            let document_id: Option<i64> = row.try_get("document_id")?;
+            archive_mark!(tx, &upn, date, &session, now, None::<i64>, Some(id));
+            sqlx::query(
+                "INSERT INTO marks (upn, date, session, code, provider_id, raw_mark, comment, document_id, review_id,
+                     received_at, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+                 ON CONFLICT (upn, date, session) DO UPDATE SET code = excluded.code, provider_id = excluded.provider_id,
+                     raw_mark = excluded.raw_mark, comment = excluded.comment, document_id = excluded.document_id,
+                     review_id = excluded.review_id, received_at = excluded.received_at, recorded_at = excluded.recorded_at",
+            )
+            .bind(&upn)
+            .bind(date)
+            .bind(&session)
+            .bind(code.as_str())
+            .bind(&provider)
+            .bind(&raw_mark)
+            .bind(note)
+            .bind(document_id)
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE review SET status = 'resolved', decided_at = $1, decided_code = $2, decision_note = $3 WHERE id = $4")
+                .bind(now)
+                .bind(code.as_str())
+                .bind(note)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// A person decides no mark follows from an open item; the item and the reason are kept.
+    pub async fn dismiss_review(
+        &self,
+        id: i64,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        write_tx!(self, tx => {
+            let status: Option<String> = sqlx::query_scalar("SELECT status FROM review WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match status.as_deref() {
+                None => return Err(StoreError::NotFound(format!("there is no review item {id}: see `apsync review list`"))),
+                Some("open") => {}
+                Some(other) => return Err(StoreError::Conflict(format!("review item {id} is already {other}"))),
+            }
+            sqlx::query("UPDATE review SET status = 'dismissed', decided_at = $1, decision_note = $2 WHERE id = $3")
+                .bind(now)
+                .bind(note)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+}

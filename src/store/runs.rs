@@ -1,0 +1,180 @@
+//! Connector runs and checkpoints.
+
+use apsync_connector_core::Checkpoint;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, StoreError, with_pool, write_tx};
+
+/// How a connector run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Still going (or the daemon stopped during it).
+    Running,
+    /// Finished.
+    Ok,
+    /// Failed; see the error.
+    Failed,
+}
+
+impl RunStatus {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Ok => "ok",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A finished or running connector run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectorRun {
+    /// The connector.
+    pub connector: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `running`, `ok` or `failed`.
+    pub status: String,
+    /// Documents imported.
+    pub documents: i64,
+    /// Marks written.
+    pub marks: i64,
+    /// Rows sent to review.
+    pub review_items: i64,
+    /// The error kind, when it failed.
+    pub error_kind: Option<String>,
+    /// The error, when it failed.
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// Records the start of a run, returning its id.
+    pub async fn start_run(&self, connector: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        with_pool!(self, pool => {
+            Ok(sqlx::query_scalar("INSERT INTO connector_runs (connector, started_at, status) VALUES ($1, $2, 'running') RETURNING id")
+                .bind(connector)
+                .bind(now)
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
+    /// Records how a run ended.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_run(
+        &self,
+        id: i64,
+        status: RunStatus,
+        counts: (i64, i64, i64),
+        error: Option<(&str, &str)>,
+        started_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let duration_ms = (now - started_at).num_milliseconds();
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE connector_runs SET finished_at = $1, status = $2, documents = $3, marks = $4, review_items = $5,
+                     error_kind = $6, error = $7, duration_ms = $8 WHERE id = $9",
+            )
+            .bind(now)
+            .bind(status.as_str())
+            .bind(counts.0)
+            .bind(counts.1)
+            .bind(counts.2)
+            .bind(error.map(|e| e.0))
+            .bind(error.map(|e| e.1))
+            .bind(duration_ms)
+            .bind(id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The latest run of each connector, by connector.
+    pub async fn latest_runs(&self) -> Result<Vec<ConnectorRun>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT connector, started_at, finished_at, status, documents, marks, review_items, error_kind, error
+                 FROM connector_runs r
+                 WHERE id = (SELECT MAX(id) FROM connector_runs l WHERE l.connector = r.connector)
+                 ORDER BY connector",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(ConnectorRun {
+                        connector: r.try_get("connector")?,
+                        started_at: r.try_get("started_at")?,
+                        finished_at: r.try_get("finished_at")?,
+                        status: r.try_get("status")?,
+                        documents: r.try_get("documents")?,
+                        marks: r.try_get("marks")?,
+                        review_items: r.try_get("review_items")?,
+                        error_kind: r.try_get("error_kind")?,
+                        error: r.try_get("error")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// A connector's checkpoint and its version (0 when none is stored yet).
+    pub async fn checkpoint(&self, connector: &str) -> Result<(Checkpoint, i64), StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT value, version FROM checkpoints WHERE connector = $1")
+                .bind(connector)
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                None => Ok((Checkpoint::start(), 0)),
+                Some(r) => {
+                    let text: String = r.try_get("value")?;
+                    let value = serde_json::from_str(&text)
+                        .map_err(|e| StoreError::Corrupt(format!("checkpoint of {connector}: {e}")))?;
+                    Ok((Checkpoint(value), r.try_get("version")?))
+                }
+            }
+        })
+    }
+
+    /// Stores a connector's new checkpoint if nobody moved it since `expected_version` was read
+    /// (compare-and-swap), so two replicas can never both advance it.
+    pub async fn save_checkpoint(
+        &self,
+        connector: &str,
+        checkpoint: &Checkpoint,
+        expected_version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let value = checkpoint.0.to_string();
+        write_tx!(self, tx => {
+            let changed = sqlx::query(
+                "INSERT INTO checkpoints (connector, value, version, updated_at) VALUES ($1, $2, 1, $4)
+                 ON CONFLICT (connector) DO UPDATE SET value = excluded.value, version = checkpoints.version + 1,
+                     updated_at = excluded.updated_at
+                 WHERE checkpoints.version = $3",
+            )
+            .bind(connector)
+            .bind(&value)
+            .bind(expected_version)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "the checkpoint of {connector} was moved by another run; this run's result is discarded and will be repeated"
+                )));
+            }
+        });
+        Ok(expected_version + 1)
+    }
+}
