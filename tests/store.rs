@@ -35,10 +35,7 @@ async fn sqlite_store() -> (Store, Guard) {
         password_file: None,
         max_connections: 4,
     };
-    (
-        Store::open(&config, None).await.unwrap(),
-        Guard::Sqlite(dir),
-    )
+    (Store::open(&config, None).await.unwrap(), Guard::Sqlite(dir))
 }
 
 async fn postgres_store() -> (Store, Guard) {
@@ -48,10 +45,7 @@ async fn postgres_store() -> (Store, Guard) {
         password_file: None,
         max_connections: 4,
     };
-    (
-        Store::open(&config, None).await.unwrap(),
-        Guard::Postgres(db),
-    )
+    (Store::open(&config, None).await.unwrap(), Guard::Postgres(db))
 }
 
 /// Runs each story once per backend.
@@ -132,11 +126,7 @@ async fn with_roster(store: &Store) {
         .await
         .unwrap();
     store
-        .import_roster(
-            &sample_pupils(),
-            Some(&sample_placements()),
-            t("2026-03-01T08:00:00Z"),
-        )
+        .import_roster(&sample_pupils(), Some(&sample_placements()), t("2026-03-01T08:00:00Z"))
         .await
         .unwrap();
 }
@@ -192,10 +182,7 @@ async fn roster_import_is_an_upsert_that_keeps_leavers(store: Store) {
         .await
         .unwrap();
     assert!(again.is_empty(), "{again:?}");
-    assert_eq!(
-        (again.pupils_unchanged, again.placements_unchanged),
-        (15, 14)
-    );
+    assert_eq!((again.pupils_unchanged, again.placements_unchanged), (15, 14));
 
     // One pupil leaves, one changes year group: the leaver is kept, off roll.
     let mut fewer: Vec<PupilRecord> = pupils
@@ -209,11 +196,7 @@ async fn roster_import_is_an_upsert_that_keeps_leavers(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        (
-            third.pupils_left_roll,
-            third.pupils_updated,
-            third.pupils_unchanged
-        ),
+        (third.pupils_left_roll, third.pupils_updated, third.pupils_unchanged),
         (1, 1, 13)
     );
     let stored = store.pupils().await.unwrap();
@@ -225,11 +208,7 @@ async fn roster_import_is_an_upsert_that_keeps_leavers(store: Store) {
     assert!(!leaver.on_roll);
     let status = store.status().await.unwrap();
     assert_eq!(
-        (
-            status.pupils_on_roll,
-            status.pupils_off_roll,
-            status.placements
-        ),
+        (status.pupils_on_roll, status.pupils_off_roll, status.placements),
         (14, 1, 14)
     );
 
@@ -260,18 +239,11 @@ async fn placements_for_unknown_pupils_refuse_the_whole_import(store: Store) {
         .filter(|p| p.upn.as_str() != "R371432121100")
         .collect();
     let err = store
-        .import_roster(
-            &pupils,
-            Some(&sample_placements()),
-            t("2026-03-01T08:00:00Z"),
-        )
+        .import_roster(&pupils, Some(&sample_placements()), t("2026-03-01T08:00:00Z"))
         .await
         .unwrap_err()
         .to_string();
-    assert!(
-        err.contains("R371432121100") && err.contains("line 2"),
-        "{err}"
-    );
+    assert!(err.contains("R371432121100") && err.contains("line 2"), "{err}");
     let status = store.status().await.unwrap();
     assert_eq!(
         (status.pupils_on_roll, status.placements),
@@ -304,10 +276,7 @@ async fn same_bytes_import_once(store: Store) {
         .unwrap();
     assert!(second.duplicate);
     assert_eq!(second.document_id, first.document_id);
-    assert_eq!(
-        second.marks_added + second.marks_replaced + second.marks_unchanged,
-        0
-    );
+    assert_eq!(second.marks_added + second.marks_replaced + second.marks_unchanged, 0);
     let status = store.status().await.unwrap();
     assert_eq!((status.documents_imported, status.marks), (1, 1));
 }
@@ -347,17 +316,10 @@ async fn later_return_replaces_and_history_keeps_the_earlier_mark(store: Store) 
     let marks = store.marks(&MarkFilter::default()).await.unwrap();
     assert_eq!(marks.len(), 1);
     assert_eq!(marks[0].code, Code::I);
-    let history = store
-        .mark_history(&upn(u), d("2026-03-04"), Session::Am)
-        .await
-        .unwrap();
+    let history = store.mark_history(&upn(u), d("2026-03-04"), Session::Am).await.unwrap();
     assert_eq!(
         history,
-        vec![(
-            "N".to_string(),
-            "bright-futures".to_string(),
-            Some(first.document_id)
-        )]
+        vec![("N".to_string(), "bright-futures".to_string(), Some(first.document_id))]
     );
 }
 
@@ -384,18 +346,11 @@ async fn another_providers_mark_is_a_conflict_for_review(store: Store) {
         .unwrap();
     assert_eq!((other.marks_added, other.review_items), (0, 1));
     let marks = store.marks(&MarkFilter::default()).await.unwrap();
-    assert_eq!(
-        (marks[0].code, marks[0].provider.as_str()),
-        (Code::B, "bright-futures")
-    );
+    assert_eq!((marks[0].code, marks[0].provider.as_str()), (Code::B, "bright-futures"));
     let review = store.review_items(false).await.unwrap();
     assert_eq!(review.len(), 1);
     assert_eq!(review[0].kind, ReviewKind::Conflict.as_str());
-    assert!(
-        review[0].reason.contains("bright-futures"),
-        "{}",
-        review[0].reason
-    );
+    assert!(review[0].reason.contains("bright-futures"), "{}", review[0].reason);
     assert_eq!(
         store.status().await.unwrap().documents_partly_imported,
         0,
@@ -469,12 +424,7 @@ async fn review_resolve_writes_the_mark_and_dismiss_keeps_the_record(store: Stor
     assert!(err.contains("dismiss"), "{err}");
 
     store
-        .resolve_review(
-            j,
-            Code::J1,
-            Some("phoned provider"),
-            t("2026-03-04T12:00:00Z"),
-        )
+        .resolve_review(j, Code::J1, Some("phoned provider"), t("2026-03-04T12:00:00Z"))
         .await
         .unwrap();
     let marks = store.marks(&MarkFilter::default()).await.unwrap();
@@ -504,18 +454,8 @@ async fn review_resolve_writes_the_mark_and_dismiss_keeps_the_record(store: Stor
         .await
         .unwrap();
     let all = store.review_items(true).await.unwrap();
-    assert_eq!(
-        all.iter()
-            .filter(|r| r.status.as_str() == "dismissed")
-            .count(),
-        1
-    );
-    assert_eq!(
-        all.iter()
-            .filter(|r| r.status.as_str() == "resolved")
-            .count(),
-        1
-    );
+    assert_eq!(all.iter().filter(|r| r.status.as_str() == "dismissed").count(), 1);
+    assert_eq!(all.iter().filter(|r| r.status.as_str() == "resolved").count(), 1);
     assert!(
         store
             .dismiss_review(9999, None, t("2026-03-04T12:00:00Z"))
@@ -576,28 +516,17 @@ async fn checkpoints_compare_and_swap(store: Store) {
         .save_checkpoint("sftp-bf", &next, 0, t("2026-03-02T10:00:00Z"))
         .await
         .unwrap();
-    assert_eq!(
-        store.checkpoint("sftp-bf").await.unwrap(),
-        (next.clone(), v1)
-    );
+    assert_eq!(store.checkpoint("sftp-bf").await.unwrap(), (next.clone(), v1));
     // A second run that read version 0 must not overwrite what the first stored.
     assert!(
         store
-            .save_checkpoint(
-                "sftp-bf",
-                &Checkpoint::start(),
-                0,
-                t("2026-03-02T10:01:00Z")
-            )
+            .save_checkpoint("sftp-bf", &Checkpoint::start(), 0, t("2026-03-02T10:01:00Z"))
             .await
             .is_err()
     );
     assert_eq!(store.checkpoint("sftp-bf").await.unwrap().0, next);
 
-    let run = store
-        .start_run("sftp-bf", t("2026-03-02T10:00:00Z"))
-        .await
-        .unwrap();
+    let run = store.start_run("sftp-bf", t("2026-03-02T10:00:00Z")).await.unwrap();
     store
         .finish_run(
             run,

@@ -75,11 +75,7 @@ impl Listing {
     }
 
     fn write_table(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let cells: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|r| r.iter().map(cell).collect())
-            .collect();
+        let cells: Vec<Vec<String>> = self.rows.iter().map(|r| r.iter().map(cell).collect()).collect();
         let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
         for row in &cells {
             for (w, c) in widths.iter_mut().zip(row) {
@@ -87,11 +83,7 @@ impl Listing {
             }
         }
         let line = |values: Vec<&str>| {
-            let padded: Vec<String> = values
-                .iter()
-                .zip(&widths)
-                .map(|(v, w)| format!("{v:<w$}"))
-                .collect();
+            let padded: Vec<String> = values.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
             padded.join("  ").trim_end().to_string()
         };
         writeln!(out, "{}", line(self.columns.clone()))?;

@@ -125,10 +125,7 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
 }
 
 /// [`load`] with the environment given, so tests need not touch the process's.
-pub fn load_with_env(
-    path: &Path,
-    env: Vec<(String, String)>,
-) -> Result<LoadedConfig, ConfigErrors> {
+pub fn load_with_env(path: &Path, env: Vec<(String, String)>) -> Result<LoadedConfig, ConfigErrors> {
     let file = path.display().to_string();
     let fail = |errors| ConfigErrors {
         file: file.clone(),
@@ -155,10 +152,7 @@ pub fn load_with_env(
 }
 
 /// Parses TOML text plus overrides into the raw structure and the unknown keys found.
-pub fn parse(
-    text: &str,
-    env: Vec<(String, String)>,
-) -> Result<(raw::RawConfig, Vec<ConfigError>), Vec<ConfigError>> {
+pub fn parse(text: &str, env: Vec<(String, String)>) -> Result<(raw::RawConfig, Vec<ConfigError>), Vec<ConfigError>> {
     let env_map: config::Map<String, String> = env.into_iter().collect();
     let built = config::Config::builder()
         .add_source(config::File::from_str(text, config::FileFormat::Toml))
@@ -198,8 +192,9 @@ fn key_path(path: &serde_ignored::Path<'_>) -> String {
                 format!("{head}.{key}")
             }
         }
-        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
-            key_path(parent)
-        }
+        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => key_path(parent),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -76,11 +76,7 @@ impl SecretFile {
     }
 
     /// Reads the secret, trimming the trailing newline editors and `echo` add.
-    pub fn read(
-        &self,
-        credentials_dir: Option<&Path>,
-        config_dir: &Path,
-    ) -> Result<Secret, SecretError> {
+    pub fn read(&self, credentials_dir: Option<&Path>, config_dir: &Path) -> Result<Secret, SecretError> {
         let path = self.resolve(credentials_dir, config_dir);
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok(Secret::new(text.trim_end_matches(['\r', '\n']).to_string())),
@@ -137,9 +133,6 @@ mod tests {
             path: "nope".into(),
         };
         let err = missing.read(None, dir.path()).unwrap_err().to_string();
-        assert!(
-            err.contains("database.password_file") && err.contains("nope"),
-            "{err}"
-        );
+        assert!(err.contains("database.password_file") && err.contains("nope"), "{err}");
     }
 }

@@ -28,12 +28,7 @@ impl Problems {
     }
 
     /// The value, or a "missing" mistake at `key`.
-    fn required<'a>(
-        &mut self,
-        value: &'a Option<String>,
-        key: &str,
-        what: &str,
-    ) -> Option<&'a str> {
+    fn required<'a>(&mut self, value: &'a Option<String>, key: &str, what: &str) -> Option<&'a str> {
         match value.as_deref().map(str::trim) {
             Some(v) if !v.is_empty() => Some(v),
             _ => {
@@ -47,10 +42,7 @@ impl Problems {
         match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
-                self.push(
-                    key,
-                    format!("`{text}` is not a date: write it as YYYY-MM-DD"),
-                );
+                self.push(key, format!("`{text}` is not a date: write it as YYYY-MM-DD"));
                 None
             }
         }
@@ -77,11 +69,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
 }
 
 fn school(raw: &RawSchool, p: &mut Problems) -> Option<School> {
-    let name = p.required(
-        &raw.name,
-        "school.name",
-        "the school's name, as staff know it",
-    )?;
+    let name = p.required(&raw.name, "school.name", "the school's name, as staff know it");
     let tz_text = raw.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE);
     let timezone = match tz_text.parse::<chrono_tz::Tz>() {
         Ok(tz) => Some(tz),
@@ -97,14 +85,12 @@ fn school(raw: &RawSchool, p: &mut Problems) -> Option<School> {
     if !(target > 0.0 && target <= 100.0) {
         p.push(
             "school.attendance_target",
-            format!(
-                "{target} is not a percentage: give a number above 0 and at most 100, such as 95"
-            ),
+            format!("{target} is not a percentage: give a number above 0 and at most 100, such as 95"),
         );
         return None;
     }
     Some(School {
-        name: name.to_string(),
+        name: name?.to_string(),
         timezone: timezone?,
         attendance_target: target,
     })
@@ -123,18 +109,10 @@ fn calendar(raw: &RawCalendar, p: &mut Problems) -> Option<Calendar> {
         let key = format!("calendar.terms[{i}]");
         let name = p.required(&t.name, &format!("{key}.name"), "the term's name");
         let start = p
-            .required(
-                &t.start,
-                &format!("{key}.start"),
-                "the term's first day, YYYY-MM-DD",
-            )
+            .required(&t.start, &format!("{key}.start"), "the term's first day, YYYY-MM-DD")
             .and_then(|s| p.date(s, &format!("{key}.start")));
         let end = p
-            .required(
-                &t.end,
-                &format!("{key}.end"),
-                "the term's last day, YYYY-MM-DD",
-            )
+            .required(&t.end, &format!("{key}.end"), "the term's last day, YYYY-MM-DD")
             .and_then(|s| p.date(s, &format!("{key}.end")));
         if let (Some(name), Some(start), Some(end)) = (name, start, end) {
             terms.push(Term {
@@ -147,20 +125,20 @@ fn calendar(raw: &RawCalendar, p: &mut Problems) -> Option<Calendar> {
     let mut closures = Vec::new();
     for (i, c) in raw.closures.iter().enumerate() {
         let key = format!("calendar.closures[{i}]");
-        let (first, last) = c.split_once("..").unwrap_or((c, c));
-        if let (Some(a), Some(b)) = (p.date(first, &key), p.date(last, &key)) {
-            closures.push(if a == b {
-                Closure::day(a)
-            } else {
-                Closure::range(a, b)
-            });
+        match c.split_once("..") {
+            Some((first, last)) => {
+                if let (Some(a), Some(b)) = (p.date(first, &key), p.date(last, &key)) {
+                    closures.push(Closure::range(a, b));
+                }
+            }
+            None => closures.extend(p.date(c, &key).map(Closure::day)),
         }
     }
-    if p.0.len() > before || raw.terms.is_empty() {
-        return None;
-    }
+    // The terms and closures that did parse are still checked together, so overlapping terms are
+    // reported in the same run as a mistyped date.
     match Calendar::new(terms, closures) {
-        Ok(c) => Some(c),
+        Ok(c) if p.0.len() == before && !raw.terms.is_empty() => Some(c),
+        Ok(_) => None,
         Err(e) => {
             for problem in e.problems {
                 p.push("calendar", problem.to_string());
@@ -200,9 +178,7 @@ fn database(raw: &RawDatabase, p: &mut Problems) -> Option<DatabaseConfig> {
     } else {
         p.push(
             "database.url",
-            format!(
-                "`{text}` is not a database URL: use sqlite://PATH or postgres://USER@HOST/DATABASE"
-            ),
+            format!("`{text}` is not a database URL: use sqlite://PATH or postgres://USER@HOST/DATABASE"),
         );
         return None;
     };
@@ -226,20 +202,13 @@ fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
     let mut out = Vec::new();
     for (i, r) in raw.into_iter().enumerate() {
         let key = format!("provider[{i}]");
-        let id = p.required(
-            &r.id,
-            &format!("{key}.id"),
-            "a short identifier such as bright-futures",
-        );
+        let id = p.required(&r.id, &format!("{key}.id"), "a short identifier such as bright-futures");
         if let Some(id) = id {
             if !id
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             {
-                p.push(
-                    format!("{key}.id"),
-                    format!("`{id}` may use only a-z, 0-9 and -"),
-                );
+                p.push(format!("{key}.id"), format!("`{id}` may use only a-z, 0-9 and -"));
             } else if !seen.insert(id.to_string()) {
                 p.push(
                     format!("{key}.id"),
@@ -263,13 +232,7 @@ fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
             }
         };
         check_digits(&r.urn, 6, &format!("{key}.urn"), "a URN has 6 digits", p);
-        check_digits(
-            &r.ukprn,
-            8,
-            &format!("{key}.ukprn"),
-            "a UKPRN has 8 digits",
-            p,
-        );
+        check_digits(&r.ukprn, 8, &format!("{key}.ukprn"), "a UKPRN has 8 digits", p);
         let qa = r
             .qa_approval_expires
             .as_deref()

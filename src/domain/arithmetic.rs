@@ -77,8 +77,7 @@ impl AttendanceSummary {
     /// Compared in integers, so a pupil at exactly the threshold (2 of 20) is never missed by
     /// a floating-point rounding.
     fn absence_at_least(&self, pct: u32) -> bool {
-        self.possible > 0
-            && u64::from(self.absent()) * 100 >= u64::from(self.possible) * u64::from(pct)
+        self.possible > 0 && u64::from(self.absent()) * 100 >= u64::from(self.possible) * u64::from(pct)
     }
 }
 

@@ -120,11 +120,7 @@ pub struct CalendarError {
 
 impl fmt::Display for CalendarError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the school calendar has {} problem(s):",
-            self.problems.len()
-        )?;
+        write!(f, "the school calendar has {} problem(s):", self.problems.len())?;
         for problem in &self.problems {
             write!(f, "\n  - {problem}")?;
         }
@@ -213,11 +209,7 @@ impl SchoolCalendar {
     }
 
     /// The school days from `from` to `to`, both inclusive, in order.
-    pub fn school_days(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> impl Iterator<Item = NaiveDate> + '_ {
+    pub fn school_days(&self, from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = NaiveDate> + '_ {
         from.iter_days()
             .take_while(move |d| *d <= to)
             .filter(|d| self.is_school_day(*d))
@@ -250,13 +242,7 @@ impl SchoolCalendar {
             return Some(date);
         }
         let last = self.terms.iter().map(|t| t.end).max()?;
-        self.step(
-            date,
-            n,
-            last,
-            |d| d.checked_add_days(Days::new(1)),
-            |d, last| d > last,
-        )
+        self.step(date, n, last, |d| d.checked_add_days(Days::new(1)), |d, last| d > last)
     }
 
     /// The `n`th school day before `date` (`date` itself for 0), or `None` when the calendar's

@@ -318,9 +318,7 @@ pub fn legacy_code_reason(raw: &str) -> Option<&'static str> {
         "F" => {
             "F was an agreed extended family holiday, obsolete since 2013; the school must decide which current code applies"
         }
-        "J" => {
-            "J was an interview counted as present before August 2024; J1 is now an authorised absence"
-        }
+        "J" => "J was an interview counted as present before August 2024; J1 is now an authorised absence",
         "Y" => {
             "Y was the single 'unable to attend' code before August 2024; it is now split into Y1 to Y7, so the right one must be chosen"
         }
@@ -339,9 +337,7 @@ pub fn legacy_code_reason(raw: &str) -> Option<&'static str> {
 /// `X01`..`X06` (and the unpadded `X1`..`X6` some systems export).
 fn is_covid_x_subcode(mark: &str) -> bool {
     mark.strip_prefix('X')
-        .filter(|digits| {
-            (1..=2).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
-        })
+        .filter(|digits| (1..=2).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|digits| digits.parse::<u8>().ok())
         .is_some_and(|n| (1..=6).contains(&n))
 }

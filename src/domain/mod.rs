@@ -17,9 +17,7 @@ pub mod weekdays;
 
 pub use arithmetic::{AttendanceSummary, PERSISTENT_ABSENCE_PCT, SEVERE_ABSENCE_PCT, format_pct};
 pub use calendar::{CalendarError, CalendarProblem, Closure, SchoolCalendar, Term};
-pub use codes::{
-    Code, CodeGroup, PresentCode, StatCategory, UnknownCode, UnknownPresentCode, legacy_code_reason,
-};
+pub use codes::{Code, CodeGroup, PresentCode, StatCategory, UnknownCode, UnknownPresentCode, legacy_code_reason};
 pub use session::{ParseSessionError, Session};
 pub use upn::{Upn, UpnError};
 pub use weekdays::{Weekdays, WeekdaysError};

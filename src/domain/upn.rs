@@ -98,11 +98,7 @@ impl Upn {
         let expected = check_letter(&text[1..]);
         let found = chars[0];
         if found != expected {
-            return Err(UpnError::WrongCheckLetter {
-                text,
-                found,
-                expected,
-            });
+            return Err(UpnError::WrongCheckLetter { text, found, expected });
         }
         Ok(Upn(text))
     }
@@ -114,10 +110,7 @@ impl Upn {
 
     /// Whether this is a temporary UPN (its last character is a letter).
     pub fn is_temporary(&self) -> bool {
-        self.0
-            .bytes()
-            .last()
-            .is_some_and(|b| b.is_ascii_alphabetic())
+        self.0.bytes().last().is_some_and(|b| b.is_ascii_alphabetic())
     }
 }
 

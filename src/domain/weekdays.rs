@@ -109,9 +109,7 @@ fn parse_day(word: &str) -> Option<Weekday> {
     if word.len() < 3 {
         return None;
     }
-    LONG.iter()
-        .position(|long| long.starts_with(&word))
-        .map(|i| DAYS[i])
+    LONG.iter().position(|long| long.starts_with(&word)).map(|i| DAYS[i])
 }
 
 impl FromStr for Weekdays {
@@ -123,8 +121,7 @@ impl FromStr for Weekdays {
             text: text.to_string(),
             word: word.to_string(),
         };
-        let words =
-            text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '/' | '|' | '+'));
+        let words = text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '/' | '|' | '+'));
         for word in words.filter(|w| !w.is_empty()) {
             match word.split_once('-') {
                 Some((first, last)) => {
@@ -135,9 +132,7 @@ impl FromStr for Weekdays {
                         return Err(not_a_day(word));
                     }
                     let (from, to) = (first.num_days_from_monday(), last.num_days_from_monday());
-                    DAYS[from as usize..=to as usize]
-                        .iter()
-                        .for_each(|&d| days.insert(d));
+                    DAYS[from as usize..=to as usize].iter().for_each(|&d| days.insert(d));
                 }
                 None => days.insert(parse_day(word).ok_or_else(|| not_a_day(word))?),
             }
@@ -218,10 +213,7 @@ mod tests {
         let d = days("Thu Fri");
         assert!(d.contains(Weekday::Thu) && d.contains(Weekday::Fri));
         assert!(!d.contains(Weekday::Mon) && !d.contains(Weekday::Sun));
-        assert_eq!(
-            d.iter().collect::<Vec<_>>(),
-            vec![Weekday::Thu, Weekday::Fri]
-        );
+        assert_eq!(d.iter().collect::<Vec<_>>(), vec![Weekday::Thu, Weekday::Fri]);
     }
 
     #[test]
@@ -246,10 +238,7 @@ mod tests {
     fn serde_is_the_display_string() {
         let d = days("Mon Wed");
         assert_eq!(serde_json::to_string(&d).unwrap(), r#""Mon Wed""#);
-        assert_eq!(
-            serde_json::from_str::<Weekdays>(r#""monday,wednesday""#).unwrap(),
-            d
-        );
+        assert_eq!(serde_json::from_str::<Weekdays>(r#""monday,wednesday""#).unwrap(), d);
         assert!(serde_json::from_str::<Weekdays>(r#""Funday""#).is_err());
     }
 }

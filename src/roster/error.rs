@@ -82,14 +82,10 @@ pub enum RosterProblem {
         message: String,
     },
     /// No date patterns are configured, so no date could be read.
-    #[error(
-        "no date patterns are configured: set `date_formats` in the roster column settings, e.g. [\"%d/%m/%Y\"]"
-    )]
+    #[error("no date patterns are configured: set `date_formats` in the roster column settings, e.g. [\"%d/%m/%Y\"]")]
     NoDateFormats,
     /// A configured date pattern that is not a valid strftime pattern.
-    #[error(
-        "the date pattern `{pattern}` in `date_formats` is not a valid pattern (use e.g. %d/%m/%Y or %Y-%m-%d)"
-    )]
+    #[error("the date pattern `{pattern}` in `date_formats` is not a valid pattern (use e.g. %d/%m/%Y or %Y-%m-%d)")]
     BadDateFormat {
         /// The pattern.
         pattern: String,
@@ -156,9 +152,7 @@ pub enum RowProblem {
         first_line: usize,
     },
     /// The placements file lists the same placement twice.
-    #[error(
-        "the same placement (pupil, provider and start date) is also on line {first_line}: remove one"
-    )]
+    #[error("the same placement (pupil, provider and start date) is also on line {first_line}: remove one")]
     DuplicatePlacement {
         /// The line where it first appears.
         first_line: usize,
@@ -198,9 +192,7 @@ pub enum RowProblem {
         error: WeekdaysError,
     },
     /// The expected sessions are not AM/PM.
-    #[error(
-        "`{text}` in `{column}` is not a list of sessions: write AM, PM or AM PM (blank means both)"
-    )]
+    #[error("`{text}` in `{column}` is not a list of sessions: write AM, PM or AM PM (blank means both)")]
     BadSessions {
         /// The column's header.
         column: String,
@@ -208,9 +200,7 @@ pub enum RowProblem {
         text: String,
     },
     /// A year group that is not a national curriculum year.
-    #[error(
-        "`{text}` in `{column}` is not a year group: write e.g. 11, Y11, Year 11, R or N2 (or leave it blank)"
-    )]
+    #[error("`{text}` in `{column}` is not a year group: write e.g. 11, Y11, Year 11, R or N2 (or leave it blank)")]
     BadYearGroup {
         /// The column's header.
         column: String,
@@ -236,11 +226,7 @@ fn list_lines(lines: &[usize]) -> String {
 /// `3, 7, 9`, eliding a long list.
 fn join_numbers(numbers: &[usize]) -> String {
     const SHOWN: usize = 10;
-    let shown: Vec<String> = numbers
-        .iter()
-        .take(SHOWN)
-        .map(ToString::to_string)
-        .collect();
+    let shown: Vec<String> = numbers.iter().take(SHOWN).map(ToString::to_string).collect();
     let mut out = shown.join(", ");
     if numbers.len() > SHOWN {
         let _ = write!(out, " and {} more", numbers.len() - SHOWN);
@@ -252,11 +238,7 @@ fn list_names(names: &[String]) -> String {
     if names.is_empty() {
         return "none".into();
     }
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// Each pattern with an example of a date written in it, so the reader can compare.

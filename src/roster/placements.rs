@@ -45,9 +45,7 @@ impl PlacementRecord {
     /// Whether the placement expects the pupil at this session: active that day, on one of its
     /// weekdays, and one of its sessions. School days are the calendar's business, not this.
     pub fn expects(&self, date: NaiveDate, session: Session) -> bool {
-        self.is_active_on(date)
-            && self.weekdays.contains(date.weekday())
-            && self.sessions.contains(&session)
+        self.is_active_on(date) && self.weekdays.contains(date.weekday()) && self.sessions.contains(&session)
     }
 
     /// Sessions per week, as the census counts them.
@@ -95,9 +93,7 @@ pub fn parse_placements(
         let mut check = RowCheck::new(&table, row, &cols.date_formats);
         let pupil = check.upn(upn);
         let provider_id = check.required_text(provider).and_then(|text| {
-            let known = known_providers
-                .iter()
-                .find(|k| k.trim().eq_ignore_ascii_case(text));
+            let known = known_providers.iter().find(|k| k.trim().eq_ignore_ascii_case(text));
             if known.is_none() {
                 check.problems.push(RowProblem::UnknownProvider {
                     provider: text.to_string(),
@@ -153,9 +149,7 @@ pub fn parse_placements(
         if let (Some(pupil), Some(provider_id), Some(first)) = (&pupil, &provider_id, first_day) {
             let key = (pupil.clone(), provider_id.clone(), first);
             if let Some(&first_line) = seen.get(&key) {
-                check
-                    .problems
-                    .push(RowProblem::DuplicatePlacement { first_line });
+                check.problems.push(RowProblem::DuplicatePlacement { first_line });
             } else {
                 seen.insert(key, row.line);
             }
@@ -166,15 +160,7 @@ pub fn parse_placements(
             table::push_row_problems(&mut problems, row.line, row_problems);
             continue;
         }
-        if let (
-            Some(upn),
-            Some(provider_id),
-            Some(start),
-            Ok(end),
-            Some(weekdays),
-            Some(sessions),
-            Some(full_time),
-        ) = (
+        if let (Some(upn), Some(provider_id), Some(start), Ok(end), Some(weekdays), Some(sessions), Some(full_time)) = (
             pupil,
             provider_id,
             first_day,
@@ -206,10 +192,7 @@ pub fn parse_placements(
 
 /// `AM`, `PM`, `AM PM`, `AM/PM`, `AM,PM` or `both`, in any case; sorted, without repeats.
 fn parse_sessions(text: &str) -> Option<Vec<Session>> {
-    if matches!(
-        text.trim().to_lowercase().as_str(),
-        "both" | "all" | "all day"
-    ) {
+    if matches!(text.trim().to_lowercase().as_str(), "both" | "all" | "all day") {
         return Some(Session::BOTH.to_vec());
     }
     let mut sessions = Vec::new();

@@ -35,9 +35,7 @@ pub struct PupilRecord {
 impl PupilRecord {
     /// The forename to use when writing to staff: the preferred one if given, else the legal one.
     pub fn forename(&self) -> &str {
-        self.preferred_forename
-            .as_deref()
-            .unwrap_or(&self.legal_forename)
+        self.preferred_forename.as_deref().unwrap_or(&self.legal_forename)
     }
 }
 
@@ -57,10 +55,7 @@ pub fn normalise_admission_number(text: &str) -> String {
 ///
 /// Every row must have a valid UPN, admission number, legal names and date of birth; UPNs and
 /// admission numbers must be unique in the file.
-pub fn parse_pupils(
-    bytes: &[u8],
-    cols: &RosterColumns,
-) -> Result<Vec<PupilRecord>, RosterFileError> {
+pub fn parse_pupils(bytes: &[u8], cols: &RosterColumns) -> Result<Vec<PupilRecord>, RosterFileError> {
     let fail = |problems| RosterFileError {
         file: RosterFile::Pupils,
         problems,
@@ -131,14 +126,7 @@ pub fn parse_pupils(
             table::push_row_problems(&mut problems, row.line, row_problems);
             continue;
         }
-        if let (
-            Some(upn),
-            Some(admission_number),
-            Some(legal_surname),
-            Some(legal_forename),
-            Some(dob),
-            Some(yg),
-        ) = (
+        if let (Some(upn), Some(admission_number), Some(legal_surname), Some(legal_forename), Some(dob), Some(yg)) = (
             pupil_upn,
             admission_number,
             legal_surname,
@@ -182,9 +170,7 @@ fn parse_year_group(text: &str) -> Result<Option<i32>, ()> {
         "n1" => Ok(Some(-2)),
         "n2" => Ok(Some(-1)),
         _ => match number.parse::<i32>() {
-            Ok(n) if (0..=14).contains(&n) && number.bytes().all(|b| b.is_ascii_digit()) => {
-                Ok(Some(n))
-            }
+            Ok(n) if (0..=14).contains(&n) && number.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
             _ => Err(()),
         },
     }

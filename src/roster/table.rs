@@ -102,14 +102,8 @@ impl LineCounter<'_> {
     /// The line of the first character at or after byte `start` that is not a line break (a
     /// record's position can point at the break before it, or at blank lines the reader skips).
     fn line_at(&mut self, start: u64) -> usize {
-        let mut target = usize::try_from(start)
-            .unwrap_or(usize::MAX)
-            .min(self.bytes.len());
-        while self
-            .bytes
-            .get(target)
-            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
-        {
+        let mut target = usize::try_from(start).unwrap_or(usize::MAX).min(self.bytes.len());
+        while self.bytes.get(target).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
             target += 1;
         }
         // Positions only move forward; guard anyway so a surprise cannot panic.
@@ -138,23 +132,13 @@ fn same_name(header: &str, wanted: &str) -> bool {
 impl Table {
     /// The index of column `name`, reporting it when missing (the setting names the key that
     /// configures it) or duplicated.
-    pub fn required(
-        &self,
-        name: &str,
-        setting: &'static str,
-        problems: &mut Vec<RosterProblem>,
-    ) -> Option<usize> {
+    pub fn required(&self, name: &str, setting: &'static str, problems: &mut Vec<RosterProblem>) -> Option<usize> {
         let found = self.optional(name, problems);
         if found.is_none() {
             problems.push(RosterProblem::MissingColumn {
                 column: name.to_string(),
                 setting,
-                found: self
-                    .headers
-                    .iter()
-                    .filter(|h| !h.is_empty())
-                    .cloned()
-                    .collect(),
+                found: self.headers.iter().filter(|h| !h.is_empty()).cloned().collect(),
             });
         }
         found
@@ -289,11 +273,7 @@ pub(super) fn check_date_formats(patterns: &[String], problems: &mut Vec<RosterP
 }
 
 /// Puts the file's row problems after its file-wide problems, in line order.
-pub(super) fn push_row_problems(
-    problems: &mut Vec<RosterProblem>,
-    line: usize,
-    row_problems: Vec<RowProblem>,
-) {
+pub(super) fn push_row_problems(problems: &mut Vec<RosterProblem>, line: usize, row_problems: Vec<RowProblem>) {
     problems.extend(
         row_problems
             .into_iter()

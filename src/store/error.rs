@@ -17,9 +17,7 @@ pub enum StoreError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The schema could not be brought up to date.
-    #[error(
-        "cannot update the database schema: {0}. Restore the last backup if the database was changed by hand"
-    )]
+    #[error("cannot update the database schema: {0}. Restore the last backup if the database was changed by hand")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A query failed.
     #[error("database error: {0}")]
@@ -36,10 +34,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(super) fn open(
-        target: impl std::fmt::Display,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
+    pub(super) fn open(target: impl std::fmt::Display, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Open {
             target: target.to_string(),
             source: Box::new(source),
@@ -59,17 +54,12 @@ impl StoreError {
                 _ => ErrorKind::Permanent,
             },
             StoreError::Migrate(_) => ErrorKind::Config,
-            StoreError::Corrupt(_) | StoreError::NotFound(_) | StoreError::Conflict(_) => {
-                ErrorKind::Permanent
-            }
+            StoreError::Corrupt(_) | StoreError::NotFound(_) | StoreError::Conflict(_) => ErrorKind::Permanent,
         }
     }
 }
 
 /// SQLite's "database is locked" and PostgreSQL's serialization/deadlock failures pass on retry.
 fn is_busy(e: &dyn sqlx::error::DatabaseError) -> bool {
-    matches!(
-        e.code().as_deref(),
-        Some("5" | "6" | "40001" | "40P01" | "55P03")
-    )
+    matches!(e.code().as_deref(), Some("5" | "6" | "40001" | "40P01" | "55P03"))
 }

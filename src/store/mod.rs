@@ -24,9 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use error::StoreError;
-pub use register::{
-    DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument, NewMark, NewReview,
-};
+pub use register::{DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument, NewMark, NewReview};
 pub use review::{ReviewRow, ReviewStatus};
 pub use roster::{RosterChanges, StoredPupil};
 pub use runs::{ConnectorRun, RunStatus};
@@ -86,15 +84,11 @@ pub(crate) use write_tx;
 
 impl Store {
     /// Opens (creating an SQLite file if needed) and brings the schema up to date.
-    pub async fn open(
-        config: &DatabaseConfig,
-        password: Option<&Secret>,
-    ) -> Result<Store, StoreError> {
+    pub async fn open(config: &DatabaseConfig, password: Option<&Secret>) -> Result<Store, StoreError> {
         let store = match &config.url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| StoreError::open(path.display(), e))?;
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::open(path.display(), e))?;
                 }
                 let options = SqliteConnectOptions::new()
                     .filename(path)
@@ -113,8 +107,7 @@ impl Store {
                 }
             }
             DatabaseUrl::Postgres(url) => {
-                let mut options = PgConnectOptions::from_str(url)
-                    .map_err(|e| StoreError::open(redact(url), e))?;
+                let mut options = PgConnectOptions::from_str(url).map_err(|e| StoreError::open(redact(url), e))?;
                 if let Some(pw) = password {
                     options = options.password(pw.expose());
                 }
@@ -167,13 +160,7 @@ mod tests {
 
     #[test]
     fn urls_lose_any_password_before_they_are_shown() {
-        assert_eq!(
-            redact("postgres://app:pw@db/apsync"),
-            "postgres://app@db/apsync"
-        );
-        assert_eq!(
-            redact("postgres://app@db/apsync"),
-            "postgres://app@db/apsync"
-        );
+        assert_eq!(redact("postgres://app:pw@db/apsync"), "postgres://app@db/apsync");
+        assert_eq!(redact("postgres://app@db/apsync"), "postgres://app@db/apsync");
     }
 }

@@ -174,12 +174,7 @@ impl Store {
     }
 
     /// A person decides no mark follows from an open item; the item and the reason are kept.
-    pub async fn dismiss_review(
-        &self,
-        id: i64,
-        note: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub async fn dismiss_review(&self, id: i64, note: Option<&str>, now: DateTime<Utc>) -> Result<(), StoreError> {
         write_tx!(self, tx => {
             let status: Option<String> = sqlx::query_scalar("SELECT status FROM review WHERE id = $1")
                 .bind(id)

@@ -52,14 +52,7 @@ pub struct StoredPupil {
     pub on_roll: bool,
 }
 
-type PupilKey = (
-    String,
-    String,
-    String,
-    Option<String>,
-    NaiveDate,
-    Option<i32>,
-);
+type PupilKey = (String, String, String, Option<String>, NaiveDate, Option<i32>);
 
 fn pupil_key(p: &PupilRecord) -> PupilKey {
     (
@@ -93,21 +86,13 @@ fn placement_key(p: &PlacementRecord) -> PlacementKey {
 }
 
 fn sessions_text(p: &PlacementRecord) -> String {
-    p.sessions
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
+    p.sessions.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
 }
 
 impl Store {
     /// Writes the configured providers (new ones added, changed ones updated). Providers removed
     /// from the configuration stay, because marks and documents refer to them.
-    pub async fn sync_providers(
-        &self,
-        providers: &[ProviderConfig],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub async fn sync_providers(&self, providers: &[ProviderConfig], now: DateTime<Utc>) -> Result<(), StoreError> {
         write_tx!(self, tx => {
             for p in providers {
                 sqlx::query(

@@ -33,11 +33,7 @@ pub trait Source: Send {
     async fn check(&mut self) -> Result<(), SourceError>;
 
     /// Lists items not yet covered by `checkpoint`, at most `limit` of them, oldest first.
-    async fn discover(
-        &mut self,
-        checkpoint: &Checkpoint,
-        limit: usize,
-    ) -> Result<Vec<ItemRef>, SourceError>;
+    async fn discover(&mut self, checkpoint: &Checkpoint, limit: usize) -> Result<Vec<ItemRef>, SourceError>;
 
     /// Downloads one item.
     async fn fetch(&mut self, item: &ItemRef) -> Result<Document, SourceError>;

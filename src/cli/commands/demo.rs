@@ -15,20 +15,15 @@ const PLACEMENTS: &[u8] = include_bytes!("../../../samples/roster/placements.csv
 
 pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
     let write = |name: &str, bytes: &[u8]| {
-        std::fs::write(dir.join(name), bytes).map_err(|e| {
-            CliError::Failed(format!("cannot write {}: {e}", dir.join(name).display()))
-        })
+        std::fs::write(dir.join(name), bytes)
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", dir.join(name).display())))
     };
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
     let dir = dir
         .canonicalize()
         .map_err(|e| CliError::Failed(format!("cannot resolve {}: {e}", dir.display())))?;
     let db = dir.join("apsync.db");
-    let config_text = EXAMPLE_CONFIG.replace(
-        EXAMPLE_DATABASE,
-        &format!("url = \"sqlite://{}\"", db.display()),
-    );
+    let config_text = EXAMPLE_CONFIG.replace(EXAMPLE_DATABASE, &format!("url = \"sqlite://{}\"", db.display()));
     write("apsync.toml", config_text.as_bytes())?;
     write("pupils.csv", PUPILS)?;
     write("placements.csv", PLACEMENTS)?;

@@ -25,16 +25,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let ctx = Context::open(&cli.config, now).await?;
             roster::import(&ctx, &pupils, placements.as_deref(), format).await
         }
-        Command::Marks(args) => {
-            register::marks(&Context::open(&cli.config, now).await?, args).await
-        }
+        Command::Marks(args) => register::marks(&Context::open(&cli.config, now).await?, args).await,
         Command::Report(ReportCommand::Attendance { range, format }) => {
             register::attendance(&Context::open(&cli.config, now).await?, range, format).await
         }
         Command::Review(cmd) => review::run(&Context::open(&cli.config, now).await?, cmd).await,
-        Command::Status(args) => {
-            status::status(&Context::open(&cli.config, now).await?, args.format).await
-        }
+        Command::Status(args) => status::status(&Context::open(&cli.config, now).await?, args.format).await,
     }
 }
 

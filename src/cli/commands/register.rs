@@ -13,9 +13,7 @@ use crate::store::MarkFilter;
 
 pub async fn marks(ctx: &Context, args: MarksArgs) -> Result<(), CliError> {
     let upn = match &args.pupil {
-        Some(text) => {
-            Some(Upn::parse(text).map_err(|e| CliError::Usage(format!("--pupil {text}: {e}")))?)
-        }
+        Some(text) => Some(Upn::parse(text).map_err(|e| CliError::Usage(format!("--pupil {text}: {e}")))?),
         None => None,
     };
     let rows = ctx

@@ -42,21 +42,15 @@ pub async fn run(ctx: &Context, cmd: ReviewCommand) -> Result<(), CliError> {
             print(&listing, format)
         }
         ReviewCommand::Resolve { id, code, note } => {
-            let code: Code = code.parse().map_err(|e| {
-                CliError::Usage(format!(
-                    "--code: {e}; use a statutory code such as B, I, M, N or O"
-                ))
-            })?;
-            ctx.store
-                .resolve_review(id, code, note.as_deref(), ctx.now)
-                .await?;
+            let code: Code = code
+                .parse()
+                .map_err(|e| CliError::Usage(format!("--code: {e}; use a statutory code such as B, I, M, N or O")))?;
+            ctx.store.resolve_review(id, code, note.as_deref(), ctx.now).await?;
             println!("review item {id} resolved: {code} recorded");
             Ok(())
         }
         ReviewCommand::Dismiss { id, note } => {
-            ctx.store
-                .dismiss_review(id, note.as_deref(), ctx.now)
-                .await?;
+            ctx.store.dismiss_review(id, note.as_deref(), ctx.now).await?;
             println!("review item {id} dismissed");
             Ok(())
         }

@@ -9,23 +9,12 @@ use crate::cli::output::{Format, Listing};
 use crate::cli::{CliError, Context};
 use crate::roster::{parse_placements, parse_pupils};
 
-pub async fn import(
-    ctx: &Context,
-    pupils: &Path,
-    placements: Option<&Path>,
-    format: Format,
-) -> Result<(), CliError> {
+pub async fn import(ctx: &Context, pupils: &Path, placements: Option<&Path>, format: Format) -> Result<(), CliError> {
     let cols = &ctx.loaded.config.roster;
     let pupil_records = parse_pupils(&read(pupils)?, cols).map_err(|e| refused(pupils, e))?;
     let placement_records = match placements {
         Some(path) => {
-            let known: Vec<&str> = ctx
-                .loaded
-                .config
-                .providers
-                .iter()
-                .map(|p| p.id.as_str())
-                .collect();
+            let known: Vec<&str> = ctx.loaded.config.providers.iter().map(|p| p.id.as_str()).collect();
             Some(parse_placements(&read(path)?, cols, &known).map_err(|e| refused(path, e))?)
         }
         None => None,
@@ -56,8 +45,7 @@ pub async fn import(
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path)
-        .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))
 }
 
 fn refused(path: &Path, e: impl std::fmt::Display) -> CliError {

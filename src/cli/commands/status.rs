@@ -24,11 +24,7 @@ pub fn check(config: &Path, online: bool) -> Result<(), CliError> {
         c.providers.len(),
         if c.providers.len() == 1 { "" } else { "s" },
         c.calendar.terms().len(),
-        if c.calendar.terms().len() == 1 {
-            ""
-        } else {
-            "s"
-        },
+        if c.calendar.terms().len() == 1 { "" } else { "s" },
     );
     Ok(())
 }
@@ -50,10 +46,7 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
     add("placements", json!(s.placements));
     add("providers", json!(s.providers));
     add("documents imported", json!(s.documents_imported));
-    add(
-        "documents partly imported",
-        json!(s.documents_partly_imported),
-    );
+    add("documents partly imported", json!(s.documents_partly_imported));
     add("documents rejected", json!(s.documents_rejected));
     add("marks", json!(s.marks));
     add("review items open", json!(s.review_open));
@@ -63,11 +56,7 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
     );
     for r in &s.connectors {
         let detail = match (&r.error_kind, &r.error) {
-            (Some(kind), Some(err)) => format!(
-                "{} at {} ({kind}: {err})",
-                r.status,
-                r.started_at.to_rfc3339()
-            ),
+            (Some(kind), Some(err)) => format!("{} at {} ({kind}: {err})", r.status, r.started_at.to_rfc3339()),
             _ => format!("{} at {}", r.status, r.started_at.to_rfc3339()),
         };
         add(&format!("connector {}", r.connector), json!(detail));

@@ -126,11 +126,7 @@ fn format_pct_matches_exact_rational_rounding_for_every_fraction() {
                 authorised: (possible - attended) as u32,
                 unauthorised: 0,
             };
-            assert_eq!(
-                format_pct(s.attendance_pct()),
-                expected,
-                "{attended}/{possible}"
-            );
+            assert_eq!(format_pct(s.attendance_pct()), expected, "{attended}/{possible}");
         }
     }
 }
@@ -146,10 +142,7 @@ fn summaries_add_and_extend() {
 #[test]
 fn serialises_with_field_names() {
     let json = serde_json::to_string(&summary(9, 1, 2)).unwrap();
-    assert_eq!(
-        json,
-        r#"{"possible":12,"attended":9,"authorised":1,"unauthorised":2}"#
-    );
+    assert_eq!(json, r#"{"possible":12,"attended":9,"authorised":1,"unauthorised":2}"#);
 }
 
 /// The sample register must give exactly the sample attendance report.

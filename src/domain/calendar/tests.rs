@@ -49,10 +49,7 @@ fn school_days_are_weekdays_in_term_and_not_closed() {
 fn terms_are_sorted_and_found() {
     let cal = spring();
     assert_eq!(cal.terms()[0].name, "Spring 1");
-    assert_eq!(
-        cal.term_of(d("2026-03-07")).map(|t| t.name.as_str()),
-        Some("Spring 2")
-    );
+    assert_eq!(cal.term_of(d("2026-03-07")).map(|t| t.name.as_str()), Some("Spring 2"));
     assert_eq!(cal.term_of(d("2026-02-18")), None);
     assert_eq!(cal.closures().len(), 2);
 }
@@ -74,18 +71,9 @@ fn school_days_iterates_inclusively() {
 #[test]
 fn previous_and_next_school_day_skip_weekends_closures_and_holidays() {
     let cal = spring();
-    assert_eq!(
-        cal.previous_school_day(d("2026-03-09")),
-        Some(d("2026-03-05"))
-    ); // Mon -> Thu (Fri INSET)
-    assert_eq!(
-        cal.previous_school_day(d("2026-03-03")),
-        Some(d("2026-03-02"))
-    );
-    assert_eq!(
-        cal.previous_school_day(d("2026-02-23")),
-        Some(d("2026-02-13"))
-    ); // over half term
+    assert_eq!(cal.previous_school_day(d("2026-03-09")), Some(d("2026-03-05"))); // Mon -> Thu (Fri INSET)
+    assert_eq!(cal.previous_school_day(d("2026-03-03")), Some(d("2026-03-02")));
+    assert_eq!(cal.previous_school_day(d("2026-02-23")), Some(d("2026-02-13"))); // over half term
     assert_eq!(cal.previous_school_day(d("2026-01-05")), None);
     assert_eq!(cal.previous_school_day(d("2025-06-01")), None);
     assert_eq!(cal.next_school_day(d("2026-03-05")), Some(d("2026-03-09")));
@@ -99,19 +87,10 @@ fn previous_and_next_school_day_skip_weekends_closures_and_holidays() {
 fn adds_and_counts_school_days_consistently() {
     let cal = spring();
     // Five school days after Monday 2 March: Tue, Wed, Thu, (Fri INSET), Mon, Tue.
-    assert_eq!(
-        cal.add_school_days(d("2026-03-02"), 5),
-        Some(d("2026-03-10"))
-    );
+    assert_eq!(cal.add_school_days(d("2026-03-02"), 5), Some(d("2026-03-10")));
     assert_eq!(cal.school_days_between(d("2026-03-02"), d("2026-03-10")), 5);
-    assert_eq!(
-        cal.sub_school_days(d("2026-03-10"), 5),
-        Some(d("2026-03-02"))
-    );
-    assert_eq!(
-        cal.add_school_days(d("2026-03-07"), 0),
-        Some(d("2026-03-07"))
-    );
+    assert_eq!(cal.sub_school_days(d("2026-03-10"), 5), Some(d("2026-03-02")));
+    assert_eq!(cal.add_school_days(d("2026-03-07"), 0), Some(d("2026-03-07")));
     assert_eq!(cal.school_days_between(d("2026-03-02"), d("2026-03-02")), 0);
     assert_eq!(cal.school_days_between(d("2026-03-10"), d("2026-03-02")), 0);
     assert_eq!(cal.add_school_days(d("2026-03-20"), 100), None);
@@ -128,17 +107,13 @@ fn empty_calendar_has_no_school_days() {
     assert!(!cal.is_school_day(d("2026-03-02")));
     assert_eq!(cal.next_school_day(d("2026-03-02")), None);
     assert_eq!(cal.previous_school_day(d("2026-03-02")), None);
-    assert_eq!(
-        cal.add_school_days(d("2026-03-02"), 0),
-        Some(d("2026-03-02"))
-    );
+    assert_eq!(cal.add_school_days(d("2026-03-02"), 0), Some(d("2026-03-02")));
     assert_eq!(cal, SchoolCalendar::default());
 }
 
 #[test]
 fn refuses_a_term_ending_before_it_starts() {
-    let err = SchoolCalendar::new(vec![term("Summer 1", "2026-05-22", "2026-04-13")], vec![])
-        .unwrap_err();
+    let err = SchoolCalendar::new(vec![term("Summer 1", "2026-05-22", "2026-04-13")], vec![]).unwrap_err();
     assert_eq!(err.problems.len(), 1);
     let msg = err.to_string();
     assert!(
@@ -203,21 +178,16 @@ fn lists_every_problem_at_once() {
         err.problems[2],
         CalendarProblem::ClosureEndsBeforeStart { .. }
     ));
-    assert!(
-        err.to_string()
-            .starts_with("the school calendar has 3 problem(s):")
-    );
+    assert!(err.to_string().starts_with("the school calendar has 3 problem(s):"));
 }
 
 #[test]
 fn terms_and_closures_deserialise_from_config() {
     let terms: Vec<Term> =
-        serde_json::from_str(r#"[{"name":"Spring 2","start":"2026-02-23","end":"2026-03-27"}]"#)
+        serde_json::from_str(r#"[{"name":"Spring 2","start":"2026-02-23","end":"2026-03-27"}]"#).unwrap();
+    let closures: Vec<Closure> =
+        serde_json::from_str(r#"[{"start":"2026-03-06","reason":"INSET"},{"start":"2026-03-19","end":"2026-03-20"}]"#)
             .unwrap();
-    let closures: Vec<Closure> = serde_json::from_str(
-        r#"[{"start":"2026-03-06","reason":"INSET"},{"start":"2026-03-19","end":"2026-03-20"}]"#,
-    )
-    .unwrap();
     assert_eq!(closures[0].last_day(), d("2026-03-06"));
     assert_eq!(closures[1].last_day(), d("2026-03-20"));
     let cal = SchoolCalendar::new(terms, closures).unwrap();

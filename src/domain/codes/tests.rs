@@ -117,17 +117,9 @@ fn present_code_parses_serialises_and_names_its_code() {
     assert_eq!(PresentCode::B.code(), Code::B);
     assert_eq!(PresentCode::default(), PresentCode::B);
     assert_eq!(PresentCode::K.to_string(), "K");
-    assert!(
-        "L".parse::<PresentCode>()
-            .unwrap_err()
-            .to_string()
-            .contains("`L`")
-    );
+    assert!("L".parse::<PresentCode>().unwrap_err().to_string().contains("`L`"));
     assert_eq!(serde_json::to_string(&PresentCode::K).unwrap(), r#""K""#);
-    assert_eq!(
-        serde_json::from_str::<PresentCode>(r#""d""#).unwrap(),
-        PresentCode::D
-    );
+    assert_eq!(serde_json::from_str::<PresentCode>(r#""d""#).unwrap(), PresentCode::D);
     assert!(serde_json::from_str::<PresentCode>(r#""I""#).is_err());
 }
 

@@ -42,14 +42,8 @@ fn every_upn_in_the_sample_roster_is_valid() {
 
 #[test]
 fn trims_and_uppercases() {
-    assert_eq!(
-        Upn::parse("  b801200005001\n").unwrap().as_str(),
-        "B801200005001"
-    );
-    assert_eq!(
-        " b801200005001 ".parse::<Upn>().unwrap().as_str(),
-        "B801200005001"
-    );
+    assert_eq!(Upn::parse("  b801200005001\n").unwrap().as_str(), "B801200005001");
+    assert_eq!(" b801200005001 ".parse::<Upn>().unwrap().as_str(), "B801200005001");
 }
 
 #[test]
@@ -85,9 +79,7 @@ fn bad_characters_are_reported_by_position() {
     for (text, position, found) in cases {
         match Upn::parse(text) {
             Err(UpnError::BadCharacter {
-                position: p,
-                found: f,
-                ..
+                position: p, found: f, ..
             }) => {
                 assert_eq!((p, f), (position, found), "{text}");
             }
@@ -95,10 +87,7 @@ fn bad_characters_are_reported_by_position() {
         }
     }
     let msg = Upn::parse("B8O1200005001").unwrap_err().to_string();
-    assert!(
-        msg.contains("position 3") && msg.contains("local authority"),
-        "{msg}"
-    );
+    assert!(msg.contains("position 3") && msg.contains("local authority"), "{msg}");
 }
 
 /// Computes the check letter independently, straight from the reference's wording.
@@ -153,10 +142,7 @@ fn check_letter_agrees_with_the_reference_wording() {
 fn serde_is_the_string_and_validates() {
     let upn = Upn::parse("B801200005001").unwrap();
     assert_eq!(serde_json::to_string(&upn).unwrap(), r#""B801200005001""#);
-    assert_eq!(
-        serde_json::from_str::<Upn>(r#""b801200005001""#).unwrap(),
-        upn
-    );
+    assert_eq!(serde_json::from_str::<Upn>(r#""b801200005001""#).unwrap(), upn);
     let err = serde_json::from_str::<Upn>(r#""A801200005001""#).unwrap_err();
     assert!(err.to_string().contains("check letter"), "{err}");
 }

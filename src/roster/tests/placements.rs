@@ -88,11 +88,7 @@ fn providers_match_ignoring_case_and_take_the_config_spelling() {
 fn no_configured_providers_says_so() {
     let err = parse_placements(PLACEMENTS.as_bytes(), &RosterColumns::default(), &[]).unwrap_err();
     assert_eq!(row_problems(&err).len(), 14);
-    assert!(
-        err.to_string()
-            .contains("the configured providers are none"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("the configured providers are none"), "{err}");
 }
 
 #[test]
@@ -133,9 +129,7 @@ fn bad_dates_and_bad_days_are_named() {
     assert!(
         matches!(&problems[0].1, RowProblem::BadDate { column, text, .. } if column == "Start" && text == "2026-13-01")
     );
-    assert!(
-        matches!(&problems[1].1, RowProblem::BadDate { column, text, .. } if column == "End" && text == "soon")
-    );
+    assert!(matches!(&problems[1].1, RowProblem::BadDate { column, text, .. } if column == "End" && text == "soon"));
     assert!(matches!(
         &problems[2].1,
         RowProblem::BadWeekdays { error: WeekdaysError::NotADay { word, .. }, .. } if word == "Wibble"
@@ -152,10 +146,7 @@ fn required_values_and_upns_are_checked() {
     let text = format!("{HEADER}\nQ371432121108,,,,,\n,northstar,,2026-01-05,,\n");
     let err = refused(&text);
     let problems = row_problems(&err);
-    assert!(
-        matches!(problems[0], (2, RowProblem::InvalidUpn(_))),
-        "{err}"
-    );
+    assert!(matches!(problems[0], (2, RowProblem::InvalidUpn(_))), "{err}");
     let empties: Vec<(usize, String)> = problems
         .iter()
         .filter_map(|(line, p)| match p {
@@ -163,13 +154,7 @@ fn required_values_and_upns_are_checked() {
             _ => None,
         })
         .collect();
-    let expected = [
-        (2, "Provider"),
-        (2, "Start"),
-        (2, "Days"),
-        (3, "UPN"),
-        (3, "Days"),
-    ];
+    let expected = [(2, "Provider"), (2, "Start"), (2, "Days"), (3, "UPN"), (3, "Days")];
     assert_eq!(empties, expected.map(|(l, c)| (l, c.to_string())));
 }
 
@@ -186,10 +171,7 @@ fn optional_columns_are_read_when_present() {
     assert_eq!(placements[0].full_time, Some(false));
     assert_eq!(placements[0].reason.as_deref(), Some("SEMH"));
     assert_eq!(placements[1].sessions, vec![Session::Am, Session::Pm]);
-    assert_eq!(
-        (placements[1].reason.as_deref(), placements[1].full_time),
-        (None, None)
-    );
+    assert_eq!((placements[1].reason.as_deref(), placements[1].full_time), (None, None));
     assert_eq!(placements[2].sessions, vec![Session::Pm]);
     assert_eq!(placements[2].reason.as_deref(), Some("Social, emotional"));
     assert_eq!(placements[2].full_time, Some(true));

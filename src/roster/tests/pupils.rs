@@ -25,10 +25,7 @@ fn sample_file_gives_fifteen_pupils() {
     assert_eq!(first.legal_forename, "Zoë");
     assert_eq!(first.preferred_forename, None);
     assert_eq!(first.forename(), "Zoë");
-    assert_eq!(
-        first.date_of_birth,
-        NaiveDate::from_ymd_opt(2010, 7, 14).unwrap()
-    );
+    assert_eq!(first.date_of_birth, NaiveDate::from_ymd_opt(2010, 7, 14).unwrap());
     assert_eq!(first.year_group, Some(11));
     assert_eq!(pupils[14].line, 16);
     // Two pupils share a name: both are kept, told apart by UPN.
@@ -50,11 +47,7 @@ fn bom_and_crlf_read_the_same() {
 
 #[test]
 fn a_bad_check_letter_names_its_row() {
-    let text = replace_line(
-        PUPILS,
-        4,
-        "A371432121114,002103,Hussain,Aaliyah,2010-11-21,11",
-    );
+    let text = replace_line(PUPILS, 4, "A371432121114,002103,Hussain,Aaliyah,2010-11-21,11");
     let err = refused(&text);
     assert_eq!(
         row_problems(&err),
@@ -68,7 +61,10 @@ fn a_bad_check_letter_names_its_row() {
         )]
     );
     let msg = err.to_string();
-    assert!(msg.starts_with("the pupils file has 1 problem, so nothing was imported; fix it and import the file again:"), "{msg}");
+    assert!(
+        msg.starts_with("the pupils file has 1 problem, so nothing was imported; fix it and import the file again:"),
+        "{msg}"
+    );
     assert!(
         msg.contains("line 4: `A371432121114` has the wrong check letter"),
         "{msg}"
@@ -82,11 +78,7 @@ fn a_missing_column_is_named_with_the_headers_found() {
     let err = refused(&text);
     assert_eq!(err.problems.len(), 1);
     match &err.problems[0] {
-        RosterProblem::MissingColumn {
-            column,
-            setting,
-            found,
-        } => {
+        RosterProblem::MissingColumn { column, setting, found } => {
             assert_eq!(column, "Adno");
             assert_eq!(*setting, "admission_number");
             assert_eq!(found[1], "Admission Number");
@@ -95,10 +87,7 @@ fn a_missing_column_is_named_with_the_headers_found() {
     }
     let msg = err.to_string();
     assert!(msg.contains("the column `Adno` is missing"), "{msg}");
-    assert!(
-        msg.contains("`UPN`, `Admission Number`, `Legal Surname`"),
-        "{msg}"
-    );
+    assert!(msg.contains("`UPN`, `Admission Number`, `Legal Surname`"), "{msg}");
     assert!(msg.contains("set `admission_number`"), "{msg}");
 }
 
@@ -113,10 +102,7 @@ fn every_missing_column_is_listed() {
             _ => None,
         })
         .collect();
-    assert_eq!(
-        missing,
-        ["Adno", "Legal Surname", "Legal Forename", "DOB", "Year"]
-    );
+    assert_eq!(missing, ["Adno", "Legal Surname", "Legal Forename", "DOB", "Year"]);
 }
 
 #[test]
@@ -130,10 +116,7 @@ fn a_duplicate_upn_names_both_lines() {
         (17, RowProblem::DuplicateUpn { first_line: 2, .. })
     ));
     let msg = err.to_string();
-    assert!(
-        msg.contains("line 17: UPN R371432121100 is also on line 2"),
-        "{msg}"
-    );
+    assert!(msg.contains("line 17: UPN R371432121100 is also on line 2"), "{msg}");
 }
 
 #[test]
@@ -154,11 +137,7 @@ fn admission_numbers_are_unique_ignoring_leading_zeros() {
 
 #[test]
 fn bad_dates_show_the_text_and_the_patterns_tried() {
-    let text = replace_line(
-        PUPILS,
-        3,
-        "Q371432121107,002102,Clarke,Jayden,31/02/2011,10",
-    );
+    let text = replace_line(PUPILS, 3, "Q371432121107,002102,Clarke,Jayden,31/02/2011,10");
     let text = replace_line(&text, 5, "G371432121121,002104,Nowak,Kacper,30.05.2011,10");
     let err = refused(&text);
     let problems = row_problems(&err);
@@ -202,8 +181,7 @@ fn uk_dates_and_other_patterns_are_read() {
         NaiveDate::from_ymd_opt(2010, 7, 14).unwrap()
     );
     let cols: RosterColumns = serde_json::from_str(r#"{"date_formats": ["%d.%m.%Y"]}"#).unwrap();
-    let text =
-        "UPN,Adno,Legal Surname,Legal Forename,DOB,Year\nB801200005001,1,A,B,14.07.2010,11\n";
+    let text = "UPN,Adno,Legal Surname,Legal Forename,DOB,Year\nB801200005001,1,A,B,14.07.2010,11\n";
     assert_eq!(
         parse_pupils(text.as_bytes(), &cols).unwrap()[0]
             .date_of_birth
@@ -218,10 +196,7 @@ fn windows_1252_is_refused_naming_the_line() {
     bytes.extend_from_slice(b"R371432121100,002101,O\x92Brien,Zo\xEB,2010-07-14,11\r\n");
     bytes.extend_from_slice(b"Q371432121107,002102,Clarke,Jayden,2011-02-03,10\r\n");
     let err = parse_pupils(&bytes, &RosterColumns::default()).unwrap_err();
-    assert_eq!(
-        err.problems,
-        vec![RosterProblem::NotUtf8 { lines: vec![2] }]
-    );
+    assert_eq!(err.problems, vec![RosterProblem::NotUtf8 { lines: vec![2] }]);
     let msg = err.to_string();
     assert!(msg.contains("not UTF-8 text (line 2)"), "{msg}");
     assert!(msg.contains("save it as \"CSV UTF-8\""), "{msg}");
@@ -238,25 +213,13 @@ fn every_problem_in_the_file_is_listed_at_once() {
     assert_eq!(lines, [2, 2, 3, 3, 3, 4, 4], "{err}");
     let msg = err.to_string();
     assert!(msg.starts_with("the pupils file has 7 problems"), "{msg}");
-    assert!(
-        msg.contains("line 2: `Adno` is empty; it is required"),
-        "{msg}"
-    );
+    assert!(msg.contains("line 2: `Adno` is empty; it is required"), "{msg}");
     assert!(msg.contains("line 2: `Legal Forename` is empty"), "{msg}");
-    assert!(
-        msg.contains("line 3: `B80120000500` has 12 characters"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("line 3: `eleven` in `Year` is not a year group"),
-        "{msg}"
-    );
+    assert!(msg.contains("line 3: `B80120000500` has 12 characters"), "{msg}");
+    assert!(msg.contains("line 3: `eleven` in `Year` is not a year group"), "{msg}");
     // The short last row has no year, which is allowed; its UPN repeats line 2's.
     assert!(msg.contains("line 4: `Legal Forename` is empty"), "{msg}");
-    assert!(
-        msg.contains("line 4: UPN B801200005001 is also on line 2"),
-        "{msg}"
-    );
+    assert!(msg.contains("line 4: UPN B801200005001 is also on line 2"), "{msg}");
 }
 
 #[test]
@@ -274,10 +237,9 @@ fn headers_match_ignoring_case_and_spaces_and_preferred_names_are_read() {
 
 #[test]
 fn renamed_columns_come_from_settings() {
-    let cols: RosterColumns = serde_json::from_str(
-        r#"{"pupil_upn": "UPN Number", "admission_number": "Admission No", "unknown_key": 1}"#,
-    )
-    .unwrap();
+    let cols: RosterColumns =
+        serde_json::from_str(r#"{"pupil_upn": "UPN Number", "admission_number": "Admission No", "unknown_key": 1}"#)
+            .unwrap();
     assert_eq!(cols.legal_surname, "Legal Surname");
     let text = PUPILS.replace("UPN,Adno,", "UPN Number,Admission No,");
     assert_eq!(parse_pupils(text.as_bytes(), &cols).unwrap().len(), 15);
@@ -289,10 +251,7 @@ fn quoted_fields_and_multi_line_rows_keep_line_numbers() {
                 R371432121100,002101,\"O'Brien, Jr\",\"Zoë\nAnne\",2010-07-14,11\n\
                 A371432121107,002102,Clarke,Jayden,2011-02-03,10\n";
     let err = refused(text);
-    assert!(
-        matches!(row_problems(&err)[0], (4, RowProblem::InvalidUpn(_))),
-        "{err}"
-    );
+    assert!(matches!(row_problems(&err)[0], (4, RowProblem::InvalidUpn(_))), "{err}");
 }
 
 #[test]
@@ -337,9 +296,7 @@ fn bad_date_settings_are_reported_before_the_rows() {
     let err = parse_pupils(PUPILS.as_bytes(), &cols).unwrap_err();
     assert_eq!(
         err.problems,
-        vec![RosterProblem::BadDateFormat {
-            pattern: "%Q".into()
-        }]
+        vec![RosterProblem::BadDateFormat { pattern: "%Q".into() }]
     );
 }
 
@@ -352,11 +309,7 @@ fn a_long_list_of_problems_is_summarised_in_the_message() {
     let err = refused(&text);
     assert_eq!(err.problems.len(), 150 + 149);
     let msg = err.to_string();
-    assert!(
-        msg.ends_with("... and 199 more"),
-        "{}",
-        &msg[msg.len() - 100..]
-    );
+    assert!(msg.ends_with("... and 199 more"), "{}", &msg[msg.len() - 100..]);
 }
 
 #[test]
@@ -376,12 +329,7 @@ fn line_numbers_are_right_with_crlf_bom_lone_cr_and_blank_lines() {
         "",
         "A371432121107,2,C,D,2010-01-01,11",
     ];
-    for (prefix, eol) in [
-        ("", "\n"),
-        ("\u{feff}", "\r\n"),
-        ("", "\r"),
-        ("\u{feff}", "\n"),
-    ] {
+    for (prefix, eol) in [("", "\n"), ("\u{feff}", "\r\n"), ("", "\r"), ("\u{feff}", "\n")] {
         let text = format!("{prefix}{}{eol}", rows.join(eol));
         let err = refused(&text);
         assert_eq!(row_problems(&err)[0].0, 4, "{eol:?}");

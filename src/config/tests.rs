@@ -1,0 +1,183 @@
+//! Table tests of configuration parsing and validation, asserting on what IT will read.
+
+use super::*;
+
+const EXAMPLE: &str = include_str!("../../config/apsync.example.toml");
+
+const MINIMAL: &str = r#"
+[school]
+name = "Test School"
+[calendar]
+terms = [{ name = "Spring 2026", start = "2026-01-05", end = "2026-03-27" }]
+"#;
+
+fn check(text: &str, env: &[(&str, &str)]) -> Result<Config, Vec<ConfigError>> {
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let (raw, unknown) = parse(text, env)?;
+    let config = validate::validate(raw)?;
+    if unknown.is_empty() { Ok(config) } else { Err(unknown) }
+}
+
+fn keys(errors: &[ConfigError]) -> Vec<&str> {
+    errors.iter().map(|e| e.key.as_str()).collect()
+}
+
+#[test]
+fn the_example_configuration_is_valid() {
+    let c = check(EXAMPLE, &[]).unwrap();
+    assert_eq!(c.school.timezone, chrono_tz::Europe::London);
+    assert_eq!(c.providers.len(), 5);
+    assert_eq!(c.database.url, DatabaseUrl::Sqlite("/var/lib/apsync/apsync.db".into()));
+    let half_term = chrono::NaiveDate::from_ymd_opt(2026, 2, 17).unwrap();
+    assert!(!c.calendar.is_school_day(half_term));
+    assert!(
+        c.calendar
+            .is_school_day(chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap())
+    );
+}
+
+#[test]
+fn defaults_fill_what_is_left_out() {
+    let c = check(MINIMAL, &[]).unwrap();
+    assert_eq!(c.school.attendance_target, 95.0);
+    assert_eq!(c.school.timezone, chrono_tz::Europe::London);
+    assert_eq!(c.database.max_connections, 5);
+    assert!(c.providers.is_empty());
+}
+
+#[test]
+fn three_mistakes_are_all_named() {
+    let text = format!(
+        "{MINIMAL}\n[database]\nurll = \"x\"\n[[provider]]\nid = \"bf\"\nname = \"BF\"\npresent_code = \"Q\"\n"
+    )
+    .replace(
+        "name = \"Test School\"",
+        "name = \"Test School\"\ntimezone = \"Mars/Olympus\"",
+    );
+    let errors = check(&text, &[]).unwrap_err();
+    assert_eq!(
+        keys(&errors),
+        ["school.timezone", "provider[0].present_code"],
+        "validation first"
+    );
+    let (_, unknown) = parse(&text, vec![]).unwrap();
+    assert_eq!(keys(&unknown), ["database.urll"]);
+}
+
+#[test]
+fn every_mistake_is_reported_at_once() {
+    let text = r#"
+[school]
+attendance_target = 120
+[calendar]
+terms = [
+  { name = "Spring", start = "2026-01-05", end = "2026-13-27" },
+  { name = "Summer", start = "2026-07-17", end = "2026-04-13" },
+]
+closures = ["half term"]
+[database]
+url = "postgres://app:hunter2@db/apsync"
+[[provider]]
+id = "bf"
+name = "BF"
+urn = "12"
+contact_email = "not an email"
+[[provider]]
+id = "bf"
+[[provider]]
+id = "Bad Id"
+name = "X"
+colour = "red"
+"#;
+    let env = vec![];
+    let (raw, unknown) = parse(text, env).unwrap();
+    assert_eq!(keys(&unknown), ["provider[2].colour"]);
+    let errors = validate::validate(raw).unwrap_err();
+    let k = keys(&errors);
+    for expected in [
+        "school.name",
+        "school.attendance_target",
+        "calendar.terms[0].end",
+        "calendar",
+        "calendar.closures[0]",
+        "database.url",
+        "provider[0].urn",
+        "provider[0].contact_email",
+        "provider[1].id",
+        "provider[1].name",
+        "provider[2].id",
+    ] {
+        assert!(k.contains(&expected), "{expected} missing from {k:?}");
+    }
+    assert_eq!(
+        k.iter().filter(|k| **k == "calendar.closures[0]").count(),
+        1,
+        "one mistake, one line"
+    );
+    let db = errors.iter().find(|e| e.key == "database.url").unwrap();
+    assert!(
+        !db.message.contains("hunter2"),
+        "the password is never echoed: {}",
+        db.message
+    );
+    assert!(db.message.contains("password_file"));
+}
+
+#[test]
+fn calendar_problems_are_reported_against_the_calendar() {
+    let text = MINIMAL.replace(
+        "terms = [",
+        "terms = [{ name = \"Backwards\", start = \"2026-05-01\", end = \"2026-04-01\" }, ",
+    );
+    let errors = check(&text, &[]).unwrap_err();
+    assert_eq!(keys(&errors), ["calendar"]);
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let c = check(
+        MINIMAL,
+        &[
+            ("APSYNC__SCHOOL__ATTENDANCE_TARGET", "90"),
+            ("APSYNC__DATABASE__URL", "postgres://apsync@db.example/apsync"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.school.attendance_target, 90.0);
+    assert_eq!(
+        c.database.url,
+        DatabaseUrl::Postgres("postgres://apsync@db.example/apsync".into())
+    );
+}
+
+#[test]
+fn toml_dates_and_quoted_dates_both_work() {
+    let text = MINIMAL.replace("start = \"2026-01-05\"", "start = 2026-01-05");
+    assert!(check(&text, &[]).is_ok());
+}
+
+#[test]
+fn a_wrong_type_names_the_key() {
+    let text = MINIMAL.replace("[calendar]", "attendance_target = \"high\"\n[calendar]");
+    let errors = check(&text, &[]).unwrap_err();
+    assert!(
+        errors[0].message.contains("school.attendance_target"),
+        "{}",
+        errors[0].message
+    );
+}
+
+#[test]
+fn the_report_lists_each_problem_with_its_key_and_says_what_to_do() {
+    let e = ConfigErrors {
+        file: "/etc/apsync/apsync.toml".into(),
+        errors: vec![
+            ConfigError::new("school.timezone", "bad"),
+            ConfigError::new("provider[0].id", "worse"),
+        ],
+    };
+    assert_eq!(
+        e.to_string(),
+        "2 problems in the configuration /etc/apsync/apsync.toml:\n  - `school.timezone`: bad\n  - `provider[0].id`: worse\nFix them and run `apsync check` again."
+    );
+}

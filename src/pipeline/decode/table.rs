@@ -1,0 +1,171 @@
+//! The common shape every file kind is read into: rows of cells, each row with its locator.
+
+use std::borrow::Cow;
+
+use chrono::NaiveDate;
+
+use crate::pipeline::error::DecodeProblem;
+use crate::pipeline::format::Limits;
+use crate::pipeline::observation::RowProblem;
+
+/// One cell's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Nothing in the cell (or only spaces).
+    Empty,
+    /// Text, trimmed.
+    Text(String),
+    /// A number (spreadsheet numbers, JSON numbers).
+    Number(f64),
+    /// A spreadsheet date cell (the time of day, if any, dropped).
+    Date(NaiveDate),
+}
+
+impl Cell {
+    /// A text cell, or `Empty` when the text is blank.
+    pub fn text(text: &str) -> Cell {
+        let t = text.trim();
+        if t.is_empty() { Cell::Empty } else { Cell::Text(t.to_string()) }
+    }
+
+    /// Whether the cell holds nothing.
+    pub fn is_blank(&self) -> bool {
+        matches!(self, Cell::Empty)
+    }
+
+    /// The cell as text: numbers without a needless `.0`, dates as ISO `YYYY-MM-DD`.
+    pub fn as_text(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Empty => Cow::Borrowed(""),
+            Cell::Text(t) => Cow::Borrowed(t),
+            Cell::Number(n) => Cow::Owned(number_text(*n)),
+            Cell::Date(d) => Cow::Owned(d.format("%Y-%m-%d").to_string()),
+        }
+    }
+}
+
+fn number_text(n: f64) -> String {
+    // Integral values print without a fraction so that `2105` reads as the provider wrote it.
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// One non-blank row, with the number a person would use to find it (line, sheet row, or
+/// record, counted from 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The line (CSV, where the row starts), sheet row, or record number, from 1.
+    pub number: usize,
+    /// The cells, up to the last non-blank one.
+    pub cells: Vec<Cell>,
+}
+
+impl Row {
+    /// The cell in a column, `Empty` past the end of the row.
+    pub fn cell(&self, column: usize) -> &Cell {
+        self.cells.get(column).unwrap_or(&Cell::Empty)
+    }
+
+    /// The row's cells as text, for the review queue.
+    pub fn raw(&self) -> Vec<String> {
+        self.cells.iter().map(|c| c.as_text().into_owned()).collect()
+    }
+}
+
+/// Where a table came from, which decides how its rows are located for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A delimited text file: rows are lines.
+    Csv,
+    /// A workbook sheet of this name.
+    Sheet(String),
+    /// JSON records at this path (empty for the document itself).
+    Json(String),
+}
+
+/// A file read into rows of cells. Blank rows are left out; every other row keeps its number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Where the table came from.
+    pub origin: Origin,
+    /// The non-blank rows, in file order.
+    pub rows: Vec<Row>,
+    /// Whether spreadsheet serial numbers count from 1904 (old Mac workbooks) instead of 1900.
+    pub date_1904: bool,
+    /// Whether the first row is a header made by the decoder (JSON paths), to be used as is.
+    pub header_given: bool,
+    /// Rows the decoder could not turn into cells at all (such as a JSON record that is not an
+    /// object).
+    pub problems: Vec<RowProblem>,
+}
+
+impl Table {
+    /// An empty table of this origin.
+    pub fn new(origin: Origin) -> Table {
+        Table {
+            origin,
+            rows: Vec::new(),
+            date_1904: false,
+            header_given: false,
+            problems: Vec::new(),
+        }
+    }
+
+    /// How a person finds a row: `line 5`, `sheet Attendance row 4`, `record 3 (data[2])`.
+    pub fn locate(&self, row: &Row) -> String {
+        match &self.origin {
+            Origin::Csv => format!("line {}", row.number),
+            Origin::Sheet(name) => format!("sheet {name} row {}", row.number),
+            Origin::Json(path) => {
+                let index = row.number.saturating_sub(1);
+                if path.is_empty() {
+                    format!("record {} ([{index}])", row.number)
+                } else {
+                    format!("record {} ({path}[{index}])", row.number)
+                }
+            }
+        }
+    }
+}
+
+/// Builds a table row by row within the limits, dropping blank rows and trailing blank cells.
+pub(crate) struct TableBuilder {
+    table: Table,
+    limits: Limits,
+    cells: usize,
+}
+
+impl TableBuilder {
+    pub(crate) fn new(origin: Origin, limits: Limits) -> Self {
+        TableBuilder { table: Table::new(origin), limits, cells: 0 }
+    }
+
+    pub(crate) fn table_mut(&mut self) -> &mut Table {
+        &mut self.table
+    }
+
+    pub(crate) fn push(&mut self, number: usize, mut cells: Vec<Cell>) -> Result<(), DecodeProblem> {
+        while cells.last().is_some_and(Cell::is_blank) {
+            cells.pop();
+        }
+        if cells.is_empty() {
+            return Ok(());
+        }
+        if self.table.rows.len() >= self.limits.max_rows {
+            return Err(DecodeProblem::TooManyRows { limit: self.limits.max_rows });
+        }
+        self.cells += cells.len();
+        if self.cells > self.limits.max_cells {
+            return Err(DecodeProblem::TooManyCells { limit: self.limits.max_cells });
+        }
+        self.table.rows.push(Row { number, cells });
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> Table {
+        self.table
+    }
+}

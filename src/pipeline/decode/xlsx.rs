@@ -1,0 +1,129 @@
+//! XLSX workbooks: the zip is checked for bombs before calamine opens it, then one sheet is
+//! streamed cell by cell into a table.
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
+
+use calamine::{DataRef, Reader, Xlsx};
+use chrono::NaiveDate;
+
+use super::table::{Cell, Origin, Table, TableBuilder};
+use crate::pipeline::error::DecodeProblem;
+use crate::pipeline::format::{FileKind, Format, normalise_key};
+
+/// Cells further right than this are ignored: a stray note far to the right of a register
+/// must not make every row that wide in memory.
+pub const MAX_COLUMNS: u32 = 1024;
+
+/// The most parts a workbook may have; real workbooks have dozens.
+const MAX_ZIP_ENTRIES: usize = 10_000;
+
+const ADVICE: &str = "open it in Excel and save it again as an .xlsx workbook";
+
+fn unreadable(detail: impl std::fmt::Display) -> DecodeProblem {
+    DecodeProblem::Unreadable { kind: FileKind::Xlsx, detail: detail.to_string(), advice: ADVICE }
+}
+
+/// Reads the format's sheet (or the first) into a table, numbering rows as the sheet does.
+pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
+    check_zip(bytes, format.limits.max_xlsx_uncompressed_bytes)?;
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let names = workbook.sheet_names();
+    let name = match &format.sheet {
+        Some(wanted) => {
+            let key = normalise_key(wanted);
+            names
+                .iter()
+                .find(|n| normalise_key(n) == key)
+                .cloned()
+                .ok_or_else(|| DecodeProblem::SheetNotFound { sheet: wanted.clone(), available: names.clone() })?
+        }
+        None => names.first().cloned().ok_or_else(|| unreadable("the workbook has no sheets"))?,
+    };
+    let date_1904 = workbook.has_1904_epoch();
+
+    let limits = format.limits;
+    let mut rows: BTreeMap<u32, Vec<(u32, Cell)>> = BTreeMap::new();
+    let mut cells = 0usize;
+    {
+        let mut reader = workbook.worksheet_cells_reader(&name).map_err(unreadable)?;
+        while let Some(cell) = reader.next_cell().map_err(unreadable)? {
+            let (row, column) = cell.get_position();
+            let value = convert(cell.get_value());
+            if value.is_blank() || column >= MAX_COLUMNS {
+                continue;
+            }
+            if !rows.contains_key(&row) && rows.len() >= limits.max_rows {
+                return Err(DecodeProblem::TooManyRows { limit: limits.max_rows });
+            }
+            cells += 1;
+            if cells > limits.max_cells {
+                return Err(DecodeProblem::TooManyCells { limit: limits.max_cells });
+            }
+            rows.entry(row).or_default().push((column, value));
+        }
+    }
+
+    let mut builder = TableBuilder::new(Origin::Sheet(name), limits);
+    builder.table_mut().date_1904 = date_1904;
+    for (row, sparse) in rows {
+        let width = sparse.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
+        let mut dense = vec![Cell::Empty; width];
+        for (column, value) in sparse {
+            dense[column as usize] = value;
+        }
+        builder.push(row as usize + 1, dense)?;
+    }
+    Ok(builder.finish())
+}
+
+fn convert(value: &DataRef<'_>) -> Cell {
+    match value {
+        DataRef::Empty => Cell::Empty,
+        DataRef::Int(i) => Cell::Number(*i as f64),
+        DataRef::Float(f) => Cell::Number(*f),
+        DataRef::String(s) => Cell::text(s),
+        DataRef::SharedString(s) => Cell::text(s),
+        DataRef::Bool(b) => Cell::Text(if *b { "TRUE" } else { "FALSE" }.to_string()),
+        DataRef::DateTime(dt) if dt.is_datetime() => {
+            dt.as_datetime().map_or(Cell::Number(dt.as_f64()), |d| Cell::Date(d.date()))
+        }
+        DataRef::DateTime(dt) => Cell::Number(dt.as_f64()),
+        DataRef::DateTimeIso(s) => s
+            .get(..10)
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map_or_else(|| Cell::text(s), Cell::Date),
+        DataRef::DurationIso(s) => Cell::text(s),
+        DataRef::Error(e) => Cell::Text(e.to_string()),
+    }
+}
+
+/// Refuses a workbook that would unzip to more than `limit` bytes, by the sizes its directory
+/// declares and then by really inflating every part (declared sizes can lie), before any of it
+/// is parsed.
+pub fn check_zip(bytes: &[u8], limit: u64) -> Result<(), DecodeProblem> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(unreadable(format!("it has {} parts, more than a workbook has", archive.len())));
+    }
+    let mut declared: u64 = 0;
+    for i in 0..archive.len() {
+        let part = archive.by_index_raw(i).map_err(unreadable)?;
+        declared = declared.saturating_add(part.size());
+    }
+    if declared > limit {
+        return Err(DecodeProblem::ZipBomb { how: "declares that it expands", limit });
+    }
+    let mut actual: u64 = 0;
+    for i in 0..archive.len() {
+        let mut part = archive.by_index(i).map_err(unreadable)?;
+        let room = limit - actual;
+        let read = std::io::copy(&mut (&mut part).take(room.saturating_add(1)), &mut std::io::sink())
+            .map_err(unreadable)?;
+        actual = actual.saturating_add(read);
+        if actual > limit {
+            return Err(DecodeProblem::ZipBomb { how: "expands", limit });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Why a whole file could not be decoded.
+
+use crate::pipeline::format::{FileKind, FormatIssue};
+
+/// A file that cannot be read at all. Its message names the file, says what is wrong and what
+/// to do; the document is then recorded as rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{file}`: {problem}")]
+pub struct DecodeError {
+    /// The file's name as received.
+    pub file: String,
+    /// What is wrong with it.
+    pub problem: DecodeProblem,
+}
+
+/// What makes a file unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeProblem {
+    /// The provider's format itself is invalid (the config check reports the same).
+    #[error("the provider's format is invalid: {}; correct it and run `apsync check`", join(.0))]
+    InvalidFormat(Vec<FormatIssue>),
+    /// The file is empty.
+    #[error("the file is empty; ask the provider to send the return again")]
+    Empty,
+    /// The file is larger than the format allows.
+    #[error("the file is {size} bytes, more than the limit of {limit}; ask the provider to send smaller files, or raise `limits.max_file_bytes` in its format")]
+    TooBig {
+        /// The file's size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The file is not of the kind the format says.
+    #[error("the file looks like {found}, but the provider's format says kind = \"{expected}\"; check the provider sent the right file, or correct `kind`")]
+    WrongKind {
+        /// The kind the format expects.
+        expected: FileKind,
+        /// What the file looks like.
+        found: &'static str,
+    },
+    /// The text is not in the encoding the format says.
+    #[error("the file is not valid {encoding} (first bad byte at offset {offset}); set `encoding = \"auto\"` or the provider's real encoding in its format")]
+    BadEncoding {
+        /// The encoding the format says.
+        encoding: &'static str,
+        /// Where the first invalid byte is.
+        offset: usize,
+    },
+    /// The workbook expands (or says it expands) to more than the limit: a possible zip bomb.
+    #[error("the workbook {how} to more than {limit} bytes when unzipped and is refused as a possible zip bomb; ask the provider to re-save it, or raise `limits.max_xlsx_uncompressed_bytes` if it is genuine")]
+    ZipBomb {
+        /// `declares that it expands` or `expands`.
+        how: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// The file could not be parsed (CSV, XLSX or JSON syntax).
+    #[error("the file cannot be read as {kind}: {detail}; {advice}")]
+    Unreadable {
+        /// The kind being read.
+        kind: FileKind,
+        /// The parser's explanation.
+        detail: String,
+        /// What to do.
+        advice: &'static str,
+    },
+    /// The workbook has no sheet of the name the format gives.
+    #[error("the workbook has no sheet named `{sheet}` (it has {}); correct `sheet` in the provider's format", quoted(.available))]
+    SheetNotFound {
+        /// The name the format gives.
+        sheet: String,
+        /// The sheets the workbook has.
+        available: Vec<String>,
+    },
+    /// The JSON records path does not lead to an array.
+    #[error("the JSON has no array of records at `{path}` ({detail}); correct `records` in the provider's format")]
+    RecordsNotFound {
+        /// The path the format gives (`(document)` for the root).
+        path: String,
+        /// What is there instead.
+        detail: String,
+    },
+    /// No row holds all the column names the format needs.
+    #[error("the header was not found: no row has all of {}{}; check the provider has not renamed a column, then correct the column names in its format", quoted(.wanted), .closest.as_ref().map(|c| format!(" (the closest, {c})")).unwrap_or_default())]
+    HeaderNotFound {
+        /// The columns needed.
+        wanted: Vec<String>,
+        /// The row that came closest and what it lacks.
+        closest: Option<String>,
+    },
+    /// The file has more rows than the format allows.
+    #[error("the file has more than {limit} rows; ask the provider to split it, or raise `limits.max_rows` in its format")]
+    TooManyRows {
+        /// The limit.
+        limit: usize,
+    },
+    /// The file has more cells than the format allows.
+    #[error("the file has more than {limit} cells; ask the provider to split it, or raise `limits.max_cells` in its format")]
+    TooManyCells {
+        /// The limit.
+        limit: usize,
+    },
+    /// The date for the whole file was needed and not found.
+    #[error("the file's date was not found: {detail}; check the return, or correct [document_date] in the provider's format")]
+    DocumentDateNotFound {
+        /// Where it was looked for.
+        detail: String,
+    },
+}
+
+fn join(issues: &[FormatIssue]) -> String {
+    issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+fn quoted(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".to_string();
+    }
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}

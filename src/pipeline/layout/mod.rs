@@ -1,0 +1,193 @@
+//! Turning a [`Table`] into observations through the format's header, layout, dates and
+//! identity columns. Shared here: identity columns, the document date, and row bookkeeping.
+
+pub(crate) mod dates;
+pub(crate) mod header;
+mod long;
+pub(crate) mod template;
+mod wide;
+
+use chrono::NaiveDate;
+
+use crate::domain::Session;
+use crate::pipeline::decode::{Cell, Row, Table};
+use crate::pipeline::error::DecodeProblem;
+use crate::pipeline::format::{Format, Identity, LayoutStyle, NameOrder, normalise_key};
+use crate::pipeline::observation::{DateOfBirth, Decoded, FullName, IdentityFields, Observation, RowProblem};
+use dates::DateReader;
+use header::Header;
+use template::{Placeholder, Template, strip_label};
+
+/// Reads a table's observations with the format's layout.
+pub(crate) fn extract(table: &Table, format: &Format, file_name: &str) -> Result<Decoded, DecodeProblem> {
+    let dates = DateReader::new(format, table);
+    let mut decoded = match format.layout.style {
+        LayoutStyle::Long => long::extract(table, format, file_name, &dates)?,
+        LayoutStyle::Wide => wide::extract(table, format, file_name, &dates)?,
+    };
+    let mut problems = table.problems.clone();
+    problems.append(&mut decoded.problems);
+    decoded.problems = problems;
+    Ok(decoded)
+}
+
+/// The identity columns found in the header.
+pub(crate) struct IdentityColumns {
+    upn: Option<usize>,
+    admission_number: Option<usize>,
+    provider_ref: Option<usize>,
+    name: Option<(usize, NameOrder)>,
+    surname: Option<usize>,
+    forename: Option<usize>,
+    date_of_birth: Option<usize>,
+}
+
+impl IdentityColumns {
+    pub(crate) fn resolve(header: &Header, identity: &Identity) -> Self {
+        let find = |name: &Option<String>| name.as_deref().and_then(|n| header.find(n));
+        IdentityColumns {
+            upn: find(&identity.upn),
+            admission_number: find(&identity.admission_number),
+            provider_ref: find(&identity.provider_ref),
+            name: find(&identity.name).zip(identity.name_order),
+            surname: find(&identity.surname),
+            forename: find(&identity.forename),
+            date_of_birth: find(&identity.date_of_birth),
+        }
+    }
+
+    pub(crate) fn read(&self, row: &Row, dates: &DateReader<'_>) -> IdentityFields {
+        let text = |column: Option<usize>| {
+            column.map(|c| row.cell(c).as_text().trim().to_string()).filter(|t| !t.is_empty())
+        };
+        IdentityFields {
+            upn: text(self.upn),
+            admission_number: text(self.admission_number),
+            provider_ref: text(self.provider_ref),
+            full_name: self
+                .name
+                .and_then(|(c, order)| text(Some(c)).map(|text| FullName { text, order })),
+            surname: text(self.surname),
+            forename: text(self.forename),
+            date_of_birth: self.date_of_birth.and_then(|c| match row.cell(c) {
+                Cell::Empty => None,
+                cell => Some(dates.cell(cell).map_or_else(|_| DateOfBirth::Text(cell.as_text().into_owned()), DateOfBirth::Date)),
+            }),
+        }
+    }
+}
+
+/// The row-level facts shared by every observation of a row.
+pub(crate) struct RowFacts<'t> {
+    pub table: &'t Table,
+    pub row: &'t Row,
+    pub identity: IdentityFields,
+    pub comment: Option<String>,
+}
+
+impl RowFacts<'_> {
+    pub(crate) fn observe(
+        &self,
+        out: &mut Decoded,
+        locator: String,
+        date: NaiveDate,
+        sessions: &[Session],
+        mark: &str,
+        reason: Option<String>,
+    ) {
+        for session in sessions {
+            out.observations.push(Observation {
+                locator: locator.clone(),
+                identity: self.identity.clone(),
+                date,
+                session: *session,
+                mark: mark.trim().to_string(),
+                reason: reason.clone(),
+                comment: self.comment.clone(),
+                raw_row: self.row.raw(),
+            });
+        }
+    }
+
+    pub(crate) fn problem(&self, out: &mut Decoded, messages: &[String]) {
+        if messages.is_empty() {
+            return;
+        }
+        out.problems.push(RowProblem {
+            locator: self.table.locate(self.row),
+            identifier: self.identity.identifier(),
+            message: messages.join("; "),
+            raw_row: self.row.raw(),
+        });
+    }
+}
+
+/// A non-blank cell's text.
+pub(crate) fn text_of(row: &Row, column: Option<usize>) -> Option<String> {
+    let column = column?;
+    let text = row.cell(column).as_text().trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+/// Whether a row starts with one of the format's words for rows to skip (`Total`).
+pub(crate) fn skipped(row: &Row, format: &Format) -> bool {
+    let Some(first) = row.cells.iter().find(|c| !c.is_blank()) else { return true };
+    let first = normalise_key(&first.as_text());
+    format
+        .skip_rows_starting_with
+        .iter()
+        .map(|w| normalise_key(w))
+        .any(|w| !w.is_empty() && first.starts_with(&w))
+}
+
+/// The date of the whole file: from a labelled cell, else from the file name.
+pub(crate) fn document_date(
+    table: &Table,
+    format: &Format,
+    file_name: &str,
+    dates: &DateReader<'_>,
+) -> Result<NaiveDate, DecodeProblem> {
+    let Some(spec) = &format.document_date else {
+        return Err(DecodeProblem::DocumentDateNotFound { detail: "the format has no [document_date]".to_string() });
+    };
+    let mut tried = Vec::new();
+    if let Some(label) = &spec.label {
+        match labelled_date(table, label, dates) {
+            Ok(date) => return Ok(date),
+            Err(why) => tried.push(why),
+        }
+    }
+    if let Some(pattern) = &spec.file_name {
+        let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+        let found = Template::parse(pattern).ok().and_then(|t| {
+            let accept = |slot: Placeholder, text: &str| slot == Placeholder::Date && dates.text(text).is_some();
+            t.matches(base, &accept)
+        });
+        match found.and_then(|c| c.date).and_then(|d| dates.text(&d)) {
+            Some(date) => return Ok(date),
+            None => tried.push(format!("the file name does not match `{pattern}` with a date in it")),
+        }
+    }
+    Err(DecodeProblem::DocumentDateNotFound { detail: tried.join(", and ") })
+}
+
+fn labelled_date(table: &Table, label: &str, dates: &DateReader<'_>) -> Result<NaiveDate, String> {
+    for row in &table.rows {
+        for (c, cell) in row.cells.iter().enumerate() {
+            let Cell::Text(text) = cell else { continue };
+            let Some(rest) = strip_label(text, label) else { continue };
+            if !rest.is_empty() {
+                if let Some(date) = dates.text(rest) {
+                    return Ok(date);
+                }
+            }
+            let Some(next) = row.cells[c + 1..].iter().find(|n| !n.is_blank()) else {
+                return Err(format!("the cell `{text}` ({}) has no date after it", table.locate(row)));
+            };
+            return dates
+                .cell(next)
+                .map_err(|why| format!("after `{text}` ({}): {why}", table.locate(row)));
+        }
+    }
+    Err(format!("no cell starts with `{label}`"))
+}

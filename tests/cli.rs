@@ -1,0 +1,234 @@
+//! The command line contract, exercised through the real binary: exit codes, the roster import,
+//! `status`, and the listing formats. The roster story runs on SQLite and on PostgreSQL (through the
+//! `APSYNC__DATABASE__URL` override IT would use).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const EXAMPLE: &str = include_str!("../config/apsync.example.toml");
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// A temp folder with the example configuration pointing at a database inside it.
+struct Setup {
+    dir: tempfile::TempDir,
+    database_url: Option<String>,
+}
+
+impl Setup {
+    fn new(database_url: Option<String>) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("apsync.db");
+        let text = EXAMPLE.replace(
+            "url = \"sqlite:///var/lib/apsync/apsync.db\"",
+            &format!("url = \"sqlite://{}\"", db.display()),
+        );
+        std::fs::write(dir.path().join("apsync.toml"), text).unwrap();
+        Setup { dir, database_url }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("apsync.toml")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apsync"));
+        cmd.arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env_remove("APSYNC_CONFIG");
+        if let Some(url) = &self.database_url {
+            cmd.env("APSYNC__DATABASE__URL", url);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+fn status_json(s: &Setup) -> serde_json::Value {
+    serde_json::from_str(&s.ok(&["status", "--format", "json"])).unwrap()
+}
+
+fn roster_story(s: &Setup) {
+    let pupils = samples().join("roster/pupils.csv");
+    let placements = samples().join("roster/placements.csv");
+    let args = [
+        "roster",
+        "import",
+        "--pupils",
+        pupils.to_str().unwrap(),
+        "--placements",
+        placements.to_str().unwrap(),
+        "--format",
+        "csv",
+    ];
+    assert_eq!(
+        s.ok(&args),
+        "what,added,updated,unchanged,left_roll\npupils,15,0,0,0\nplacements,14,0,0,\n"
+    );
+    let status = status_json(s);
+    assert_eq!(
+        (status["pupils_on_roll"].as_i64(), status["placements"].as_i64()),
+        (Some(15), Some(14))
+    );
+
+    // Again: nothing changes.
+    assert_eq!(
+        s.ok(&args),
+        "what,added,updated,unchanged,left_roll\npupils,0,0,15,0\nplacements,0,0,14,\n"
+    );
+    assert_eq!(status_json(s), status);
+
+    // A pupils file with one wrong check letter is refused, naming its line; nothing changes.
+    let bad = s.dir.path().join("bad-pupils.csv");
+    let text = std::fs::read_to_string(&pupils)
+        .unwrap()
+        .replace("G371432121177", "A371432121177");
+    std::fs::write(&bad, text).unwrap();
+    let out = s.run(&["roster", "import", "--pupils", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 13") && err.contains("A371432121177") && err.contains("check letter"),
+        "{err}"
+    );
+    assert_eq!(status_json(s), status);
+
+    // The listings exist and are empty before any return is imported.
+    assert_eq!(s.ok(&["marks", "--format", "csv"]), "upn,date,session,code,provider\n");
+    assert_eq!(
+        s.ok(&["report", "attendance", "--format", "csv"]),
+        "upn,possible,attended,authorised,unauthorised,attendance_pct\n"
+    );
+    assert_eq!(s.ok(&["review", "list", "--format", "json"]).trim(), "[]");
+}
+
+#[test]
+fn roster_import_and_status_on_sqlite() {
+    roster_story(&Setup::new(None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roster_import_and_status_on_postgres() {
+    let db = support::postgres::test_database().await;
+    let setup = Setup::new(Some(db.url().to_string()));
+    tokio::task::spawn_blocking(move || roster_story(&setup)).await.unwrap();
+    let status: serde_json::Value = {
+        let s = Setup::new(Some(db.url().to_string()));
+        status_json(&s)
+    };
+    assert_eq!(status["backend"], "postgres");
+}
+
+#[test]
+fn the_example_configuration_checks_clean() {
+    let out = Command::new(env!("CARGO_BIN_EXE_apsync"))
+        .args(["check", "--config"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/apsync.example.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn three_mistakes_exit_2_and_are_all_named() {
+    let s = Setup::new(None);
+    let text = std::fs::read_to_string(s.config())
+        .unwrap()
+        .replace(
+            "timezone = \"Europe/London\"",
+            "timezone = \"Europe/Londn\"\nmotto = \"Aim high\"",
+        )
+        .replacen("present_code = \"B\"", "present_code = \"Q\"", 1);
+    std::fs::write(s.config(), text).unwrap();
+    let out = s.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("3 problems"), "{err}");
+    for needle in [
+        "`school.motto`: unknown key",
+        "`school.timezone`",
+        "Europe/Londn",
+        "`provider[0].present_code`",
+        "`Q`",
+    ] {
+        assert!(err.contains(needle), "{needle} missing from: {err}");
+    }
+    assert!(err.contains(s.config().to_str().unwrap()), "names the file: {err}");
+    // Commands that need the configuration refuse it the same way.
+    assert_eq!(s.run(&["status"]).status.code(), Some(2));
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let s = Setup::new(None);
+    assert_eq!(s.run(&["marks", "--bogus"]).status.code(), Some(2));
+    assert_eq!(
+        s.run(&["marks", "--pupil", "A801200005001"]).status.code(),
+        Some(2),
+        "bad check letter"
+    );
+    assert_eq!(
+        s.run(&["review", "resolve", "1", "--code", "ZZ"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn review_of_an_unknown_item_fails_with_exit_1() {
+    let s = Setup::new(None);
+    let out = s.run(&["review", "dismiss", "42"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no review item 42"));
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["check", "--help"],
+        vec!["roster", "import", "--help"],
+        vec!["marks", "--help"],
+        vec!["report", "attendance", "--help"],
+        vec!["review", "list", "--help"],
+        vec!["status", "--help"],
+        vec!["demo", "--help"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_apsync")).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage: apsync"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn demo_runs_on_embedded_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_apsync"))
+        .args(["demo", "--dir"])
+        .arg(dir.path().join("demo"))
+        .env_remove("APSYNC_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("pupils on roll             15"), "{text}");
+    assert!(dir.path().join("demo/apsync.db").exists());
+}

@@ -1,0 +1,15 @@
+//! Test harness shared by the integration tests: every test file says `mod support;`.
+//!
+//! - [`postgres`]: a fresh, uniquely named PostgreSQL database per test (an existing server if one
+//!   answers, else a throwaway cluster that dies with the test process), and SQLite URLs so the same
+//!   story can run on both store backends.
+//!
+//! Modules for the other real servers of `DESIGN.md` ("Testing") come later, one per server, in the
+//! same shape: `sshd` (SFTP), `dovecot` (IMAP) and `smtp` (aiosmtpd capture with STARTTLS and AUTH).
+//! Recipes: `shared/reference/test-servers.md`.
+
+// Each integration test is its own crate and uses only part of the harness.
+#![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod postgres;
