@@ -12,7 +12,7 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
-// TEMP pub mod pipeline;
+pub mod pipeline;
 pub mod register;
 pub mod roster;
 pub mod store;

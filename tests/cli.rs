@@ -6,67 +6,18 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-const EXAMPLE: &str = include_str!("../config/apsync.example.toml");
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
-
-/// A temp folder with the example configuration pointing at a database inside it.
-struct Setup {
-    dir: tempfile::TempDir,
-    database_url: Option<String>,
-}
-
-impl Setup {
-    fn new(database_url: Option<String>) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("apsync.db");
-        let text = EXAMPLE.replace(
-            "url = \"sqlite:///var/lib/apsync/apsync.db\"",
-            &format!("url = \"sqlite://{}\"", db.display()),
-        );
-        std::fs::write(dir.path().join("apsync.toml"), text).unwrap();
-        Setup { dir, database_url }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("apsync.toml")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apsync"));
-        cmd.arg("--config")
-            .arg(self.config())
-            .args(args)
-            .env_remove("APSYNC_CONFIG");
-        if let Some(url) = &self.database_url {
-            cmd.env("APSYNC__DATABASE__URL", url);
-        }
-        cmd.output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
+use support::install::{Install as Setup, root};
 
 fn status_json(s: &Setup) -> serde_json::Value {
     serde_json::from_str(&s.ok(&["status", "--format", "json"])).unwrap()
 }
 
 fn roster_story(s: &Setup) {
-    let pupils = samples().join("roster/pupils.csv");
-    let placements = samples().join("roster/placements.csv");
+    let pupils = root().join("samples").join("roster/pupils.csv");
+    let placements = root().join("samples").join("roster/placements.csv");
     let args = [
         "roster",
         "import",
@@ -95,7 +46,7 @@ fn roster_story(s: &Setup) {
     assert_eq!(status_json(s), status);
 
     // A pupils file with one wrong check letter is refused, naming its line; nothing changes.
-    let bad = s.dir.path().join("bad-pupils.csv");
+    let bad = s.path("bad-pupils.csv");
     let text = std::fs::read_to_string(&pupils)
         .unwrap()
         .replace("G371432121177", "A371432121177");

@@ -46,6 +46,8 @@ pub enum Command {
     /// Load the school's MIS export of pupils, and the placements.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// Import provider returns by hand, through the provider's format, in the order given.
+    Import(ImportArgs),
     /// Print the register: upn, date, session, code, provider.
     Marks(MarksArgs),
     /// Reports over the register.
@@ -84,6 +86,20 @@ pub enum RosterCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The provider whose format reads the files.
+    #[arg(long, value_name = "ID")]
+    pub provider: String,
+    /// The files, imported in this order (a later return replaces an earlier mark).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// How to print the summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// A date range.

@@ -18,8 +18,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use secret::{Secret, SecretError, SecretFile};
 
 use crate::domain::PresentCode;
-// TEMP use crate::pipeline::format::Format;
-type Format = serde_json::Value;
+use crate::pipeline::format::Format;
 use crate::roster::RosterColumns;
 
 /// The school calendar, as checked from `[calendar]`.
@@ -137,7 +136,10 @@ pub fn load_with_env(path: &Path, env: Vec<(String, String)>) -> Result<LoadedCo
             format!("cannot read the file: {e}. Give the path with --config or APSYNC_CONFIG"),
         )])
     })?;
-    let raw = parse(&text, env).map_err(fail)?;
+    let mut raw = parse(&text, env).map_err(fail)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let format_problems = read_format_files(&mut raw.0, dir);
+    raw.1.extend(format_problems);
     let config = validate::validate(raw.0).map_err(|mut errors| {
         errors.splice(0..0, raw.1.clone());
         fail(errors)
@@ -176,6 +178,48 @@ pub fn parse(text: &str, env: Vec<(String, String)>) -> Result<(raw::RawConfig, 
     // The parser's maps are unordered; a sorted list reads the same on every run.
     unknown.sort_by(|a, b| a.key.cmp(&b.key));
     Ok((raw, unknown))
+}
+
+/// Reads each provider's `format_file` into its `format`, so validation sees one shape. The
+/// files' own unknown keys are reported like the main file's.
+fn read_format_files(raw: &mut raw::RawConfig, dir: &Path) -> Vec<ConfigError> {
+    let mut problems = Vec::new();
+    for (i, p) in raw.providers.iter_mut().enumerate() {
+        let Some(file) = &p.format_file else { continue };
+        let key = format!("provider[{i}].format_file");
+        if p.format.is_some() {
+            problems.push(ConfigError::new(
+                &key,
+                "give the format inline ([provider.format]) or in format_file, not both",
+            ));
+            continue;
+        }
+        let path = dir.join(file);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(ConfigError::new(&key, format!("cannot read {}: {e}", path.display())));
+                continue;
+            }
+        };
+        let built = config::Config::builder()
+            .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+            .build();
+        let mut unknown = Vec::new();
+        let parsed = built.and_then(|b| serde_ignored::deserialize(b, |path| unknown.push(key_path(&path))));
+        match parsed {
+            Ok(format) => p.format = Some(format),
+            Err(e) => problems.push(ConfigError::new(&key, format!("{}: {e}", path.display()))),
+        }
+        unknown.sort();
+        for k in unknown {
+            problems.push(ConfigError::new(
+                format!("{key} ({}): {k}", path.display()),
+                "unknown key: check its spelling against docs/formats.md",
+            ));
+        }
+    }
+    problems
 }
 
 /// `provider[0].format.colour` rather than serde_ignored's `provider.0.format.colour`.

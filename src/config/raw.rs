@@ -5,8 +5,7 @@
 
 use serde::Deserialize;
 
-// TEMP use crate::pipeline::format::Format;
-type Format = serde_json::Value;
+use crate::pipeline::format::Format;
 use crate::roster::RosterColumns;
 
 /// The whole file.
@@ -90,6 +89,8 @@ pub struct RawProvider {
     pub qa_approval_expires: Option<String>,
     /// The provider's contact email.
     pub contact_email: Option<String>,
-    /// How this provider's returns read.
+    /// How this provider's returns read, inline.
     pub format: Option<Format>,
+    /// Or: a file holding the format (relative to the configuration file's folder).
+    pub format_file: Option<String>,
 }

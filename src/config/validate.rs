@@ -245,11 +245,9 @@ fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
                 format!("`{email}` is not an email address"),
             );
         }
-        if let Some(_format) = &r.format {
-            if let Err::<(), Vec<crate::config::ConfigError>>(issues) = Ok(()) {
-                for issue in issues {
-                    p.push(format!("{key}.{}", issue.key), issue.message);
-                }
+        if let Some(Err(issues)) = r.format.as_ref().map(|f| f.validate()) {
+            for issue in issues {
+                p.push(format!("{key}.{}", issue.key), issue.message);
             }
         }
         if let (Some(id), Some(name), Some(present_code)) = (id, name, present_code) {

@@ -23,7 +23,9 @@ pub enum DecodeProblem {
     #[error("the file is empty; ask the provider to send the return again")]
     Empty,
     /// The file is larger than the format allows.
-    #[error("the file is {size} bytes, more than the limit of {limit}; ask the provider to send smaller files, or raise `limits.max_file_bytes` in its format")]
+    #[error(
+        "the file is {size} bytes, more than the limit of {limit}; ask the provider to send smaller files, or raise `limits.max_file_bytes` in its format"
+    )]
     TooBig {
         /// The file's size.
         size: u64,
@@ -31,7 +33,9 @@ pub enum DecodeProblem {
         limit: u64,
     },
     /// The file is not of the kind the format says.
-    #[error("the file looks like {found}, but the provider's format says kind = \"{expected}\"; check the provider sent the right file, or correct `kind`")]
+    #[error(
+        "the file looks like {found}, but the provider's format says kind = \"{expected}\"; check the provider sent the right file, or correct `kind`"
+    )]
     WrongKind {
         /// The kind the format expects.
         expected: FileKind,
@@ -39,17 +43,23 @@ pub enum DecodeProblem {
         found: &'static str,
     },
     /// The text is not in the encoding the format says.
-    #[error("the file is not valid {encoding} (first bad byte at offset {offset}); set `encoding = \"auto\"` or the provider's real encoding in its format")]
+    #[error(
+        "the file is not valid {encoding} (first bad byte at offset {offset}); set `encoding = \"auto\"` or the provider's real encoding in its format"
+    )]
     BadEncoding {
         /// The encoding the format says.
         encoding: &'static str,
         /// Where the first invalid byte is.
         offset: usize,
     },
-    /// The workbook expands (or says it expands) to more than the limit: a possible zip bomb.
-    #[error("the workbook {how} to more than {limit} bytes when unzipped and is refused as a possible zip bomb; ask the provider to re-save it, or raise `limits.max_xlsx_uncompressed_bytes` if it is genuine")]
+    /// The workbook unzips (or says it unzips) to more than the limit, or to more than it
+    /// declares: a possible zip bomb.
+    #[error(
+        "the workbook {how} and is refused as a possible zip bomb (the limit is {limit} bytes unzipped); ask the provider to save it again, or raise `limits.max_xlsx_uncompressed_bytes` if it is genuine"
+    )]
     ZipBomb {
-        /// `declares that it expands` or `expands`.
+        /// What it does: `declares that it unzips to more than the limit`, `unzips to more
+        /// than the limit` or `unzips to more than it declares`.
         how: &'static str,
         /// The limit.
         limit: u64,
@@ -89,19 +99,25 @@ pub enum DecodeProblem {
         closest: Option<String>,
     },
     /// The file has more rows than the format allows.
-    #[error("the file has more than {limit} rows; ask the provider to split it, or raise `limits.max_rows` in its format")]
+    #[error(
+        "the file has more than {limit} rows; ask the provider to split it, or raise `limits.max_rows` in its format"
+    )]
     TooManyRows {
         /// The limit.
         limit: usize,
     },
     /// The file has more cells than the format allows.
-    #[error("the file has more than {limit} cells; ask the provider to split it, or raise `limits.max_cells` in its format")]
+    #[error(
+        "the file has more than {limit} cells; ask the provider to split it, or raise `limits.max_cells` in its format"
+    )]
     TooManyCells {
         /// The limit.
         limit: usize,
     },
     /// The date for the whole file was needed and not found.
-    #[error("the file's date was not found: {detail}; check the return, or correct [document_date] in the provider's format")]
+    #[error(
+        "the file's date was not found: {detail}; check the return, or correct [document_date] in the provider's format"
+    )]
     DocumentDateNotFound {
         /// Where it was looked for.
         detail: String,

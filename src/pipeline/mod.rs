@@ -19,7 +19,9 @@
 pub mod decode;
 pub mod error;
 pub mod format;
+pub mod import;
 pub(crate) mod layout;
+pub mod normalise;
 pub mod observation;
 
 #[cfg(test)]

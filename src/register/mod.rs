@@ -4,7 +4,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use crate::domain::{Code, Session, Upn};
 
 /// Why a row from a return was held for a person instead of becoming a mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -76,6 +79,50 @@ impl FromStr for ReviewKind {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| ParseReviewKindError(s.to_string()))
     }
+}
+
+/// A mark a return reports for one pupil's session.
+#[derive(Debug, Clone)]
+pub struct NewMark {
+    /// The pupil.
+    pub upn: Upn,
+    /// The school day.
+    pub date: NaiveDate,
+    /// AM or PM.
+    pub session: Session,
+    /// The statutory code.
+    pub code: Code,
+    /// The provider's mark as written.
+    pub raw_mark: String,
+    /// The provider's comment, if any.
+    pub comment: Option<String>,
+    /// Where in the file, for a conflict review item.
+    pub locator: String,
+    /// The row's cells, for a conflict review item.
+    pub raw_row: Vec<String>,
+}
+
+/// A row that must wait for a person.
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    /// Why.
+    pub kind: ReviewKind,
+    /// Where in the file.
+    pub locator: String,
+    /// The pupil as the row names them.
+    pub identifier: Option<String>,
+    /// The row's cells.
+    pub raw_row: Vec<String>,
+    /// The explanation shown to the person deciding.
+    pub reason: String,
+    /// The pupil, when known.
+    pub upn: Option<Upn>,
+    /// The date, when readable.
+    pub date: Option<NaiveDate>,
+    /// The session, when readable.
+    pub session: Option<Session>,
+    /// The provider's mark as written.
+    pub raw_mark: Option<String>,
 }
 
 /// The mark currently held for a pupil's session, as far as the decision needs it.

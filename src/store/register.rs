@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::shared::{archive_mark, insert_review};
 use super::{Store, StoreError, with_pool, write_tx};
 use crate::domain::{Code, Session, Upn};
-use crate::register::{CurrentMark, MarkDecision, ReviewKind, decide};
+use crate::register::{CurrentMark, MarkDecision, NewMark, NewReview, ReviewKind, decide};
 
 /// How much of a document became marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,50 +62,6 @@ impl NewDocument {
         let digest = Sha256::digest(&self.bytes);
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
-}
-
-/// A mark a return reports for one pupil's session.
-#[derive(Debug, Clone)]
-pub struct NewMark {
-    /// The pupil.
-    pub upn: Upn,
-    /// The school day.
-    pub date: NaiveDate,
-    /// AM or PM.
-    pub session: Session,
-    /// The statutory code.
-    pub code: Code,
-    /// The provider's mark as written.
-    pub raw_mark: String,
-    /// The provider's comment, if any.
-    pub comment: Option<String>,
-    /// Where in the file, for a conflict review item.
-    pub locator: String,
-    /// The row's cells, for a conflict review item.
-    pub raw_row: Vec<String>,
-}
-
-/// A row that must wait for a person.
-#[derive(Debug, Clone)]
-pub struct NewReview {
-    /// Why.
-    pub kind: ReviewKind,
-    /// Where in the file.
-    pub locator: String,
-    /// The pupil as the row names them.
-    pub identifier: Option<String>,
-    /// The row's cells.
-    pub raw_row: Vec<String>,
-    /// The explanation shown to the person deciding.
-    pub reason: String,
-    /// The pupil, when known.
-    pub upn: Option<Upn>,
-    /// The date, when readable.
-    pub date: Option<NaiveDate>,
-    /// The session, when readable.
-    pub session: Option<Session>,
-    /// The provider's mark as written.
-    pub raw_mark: Option<String>,
 }
 
 /// What importing one document did.

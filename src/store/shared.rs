@@ -26,7 +26,7 @@ pub(crate) use archive_mark;
 /// Adds a review row for a document, evaluating to its id.
 macro_rules! insert_review {
     ($tx:ident, $review:expr, $document_id:expr, $provider_id:expr, $now:expr) => {{
-        let r: &$crate::store::NewReview = $review;
+        let r: &$crate::register::NewReview = $review;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO review (document_id, provider_id, kind, locator, identifier, raw_row, reason, upn, date, session,
                  raw_mark, status, created_at)

@@ -1,5 +1,6 @@
 //! Test harness shared by the integration tests: every test file says `mod support;`.
 //!
+//! - [`install`]: a temp installation of apsync (example configuration, formats) and the real binary;
 //! - [`postgres`]: a fresh, uniquely named PostgreSQL database per test (an existing server if one
 //!   answers, else a throwaway cluster that dies with the test process), and SQLite URLs so the same
 //!   story can run on both store backends.
@@ -12,4 +13,5 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod install;
 pub mod postgres;

@@ -1,11 +1,20 @@
 //! `demo`: a self-contained run on the bundled sample data.
+//!
+//! Writes the example configuration (database moved into the demo folder), the provider formats,
+//! the sample roster and the sample returns into the folder, then runs what a school's first day
+//! would: check, roster import, each provider's returns imported in name order, and the results.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use crate::cli::args::DateRange;
 use crate::cli::output::Format;
 use crate::cli::{CliError, Context};
+
+mod bundled {
+    include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+}
 
 /// The demo runs on the example configuration, with its database moved into the demo folder.
 const EXAMPLE_CONFIG: &str = include_str!("../../../config/apsync.example.toml");
@@ -13,26 +22,42 @@ const EXAMPLE_DATABASE: &str = "url = \"sqlite:///var/lib/apsync/apsync.db\"";
 const PUPILS: &[u8] = include_bytes!("../../../samples/roster/pupils.csv");
 const PLACEMENTS: &[u8] = include_bytes!("../../../samples/roster/placements.csv");
 
+fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
+}
+
 pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
-    let write = |name: &str, bytes: &[u8]| {
-        std::fs::write(dir.join(name), bytes)
-            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", dir.join(name).display())))
-    };
     std::fs::create_dir_all(dir).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
     let dir = dir
         .canonicalize()
         .map_err(|e| CliError::Failed(format!("cannot resolve {}: {e}", dir.display())))?;
-    let db = dir.join("apsync.db");
-    let config_text = EXAMPLE_CONFIG.replace(EXAMPLE_DATABASE, &format!("url = \"sqlite://{}\"", db.display()));
-    write("apsync.toml", config_text.as_bytes())?;
-    write("pupils.csv", PUPILS)?;
-    write("placements.csv", PLACEMENTS)?;
     let config = dir.join("apsync.toml");
+    let db = dir.join("apsync.db");
+    let text = EXAMPLE_CONFIG.replace(EXAMPLE_DATABASE, &format!("url = \"sqlite://{}\"", db.display()));
+    write(&config, text.as_bytes())?;
+    for (name, text) in bundled::FORMATS {
+        write(&dir.join("formats").join(name), text.as_bytes())?;
+    }
+    write(&dir.join("pupils.csv"), PUPILS)?;
+    write(&dir.join("placements.csv"), PLACEMENTS)?;
+    let mut providers: Vec<(&str, Vec<PathBuf>)> = Vec::new();
+    for (provider, name, bytes) in bundled::SAMPLE_RETURNS {
+        let path = dir.join("returns").join(provider).join(name);
+        write(&path, bytes)?;
+        match providers.last_mut() {
+            Some((p, files)) if p == provider => files.push(path),
+            _ => providers.push((provider, vec![path])),
+        }
+    }
+
     println!("== apsync demo in {}", dir.display());
-    println!("== apsync check --config {}", config.display());
+    println!("== apsync check");
     super::status::check(&config, false)?;
     let ctx = Context::open(&config, now).await?;
-    println!("== apsync roster import --pupils pupils.csv --placements placements.csv");
+    println!("\n== apsync roster import --pupils pupils.csv --placements placements.csv");
     super::roster::import(
         &ctx,
         &dir.join("pupils.csv"),
@@ -40,11 +65,31 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
         Format::Table,
     )
     .await?;
-    println!("== apsync status");
+    for (provider, files) in &providers {
+        println!("\n== apsync import --provider {provider} returns/{provider}/*");
+        super::import::run(
+            &ctx,
+            crate::cli::args::ImportArgs {
+                provider: provider.to_string(),
+                files: files.clone(),
+                format: Format::Table,
+            },
+        )
+        .await?;
+    }
+    println!("\n== apsync report attendance");
+    super::register::attendance(&ctx, DateRange { from: None, to: None }, Format::Table).await?;
+    println!("\n== apsync review list");
+    super::review::run(
+        &ctx,
+        crate::cli::args::ReviewCommand::List {
+            all: false,
+            format: Format::Table,
+        },
+    )
+    .await?;
+    println!("\n== apsync status");
     super::status::status(&ctx, Format::Table).await?;
-    println!(
-        "\nTry: apsync --config {} marks | report attendance | review list | status",
-        config.display()
-    );
+    println!("\nThe register: apsync --config {} marks", config.display());
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! One function per command; each loads what it needs and prints through [`super::output`].
 
 mod demo;
+mod import;
 mod register;
 mod review;
 mod roster;
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let ctx = Context::open(&cli.config, now).await?;
             roster::import(&ctx, &pupils, placements.as_deref(), format).await
         }
+        Command::Import(args) => import::run(&Context::open(&cli.config, now).await?, args).await,
         Command::Marks(args) => register::marks(&Context::open(&cli.config, now).await?, args).await,
         Command::Report(ReportCommand::Attendance { range, format }) => {
             register::attendance(&Context::open(&cli.config, now).await?, range, format).await

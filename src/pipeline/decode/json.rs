@@ -25,7 +25,9 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
     let path = format.records.as_deref().map(str::trim).unwrap_or("");
     let records = records_at(&document, path)?;
     if records.len() > format.limits.max_rows {
-        return Err(DecodeProblem::TooManyRows { limit: format.limits.max_rows });
+        return Err(DecodeProblem::TooManyRows {
+            limit: format.limits.max_rows,
+        });
     }
 
     let mut columns = Columns::default();
@@ -49,7 +51,10 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
             }
         } else if !record.is_null() {
             problems.push(RowProblem {
-                locator: locator.locate(&Row { number: i + 1, cells: Vec::new() }),
+                locator: locator.locate(&Row {
+                    number: i + 1,
+                    cells: Vec::new(),
+                }),
                 identifier: None,
                 message: "this record is not an object with fields, so it was skipped".to_string(),
                 raw_row: vec![record.to_string()],
@@ -128,10 +133,16 @@ fn flatten(value: &Value, prefix: &mut String, out: &mut Vec<(String, Cell)>) {
     };
     match value {
         Value::Object(map) => map.iter().for_each(|(k, v)| visit(k, v, out)),
-        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| visit(&i.to_string(), v, out)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| visit(&i.to_string(), v, out)),
         Value::Null => out.push((prefix.clone(), Cell::Empty)),
         Value::Bool(b) => out.push((prefix.clone(), Cell::Text(b.to_string()))),
-        Value::Number(n) => out.push((prefix.clone(), n.as_f64().map_or_else(|| Cell::text(&n.to_string()), Cell::Number))),
+        Value::Number(n) => out.push((
+            prefix.clone(),
+            n.as_f64().map_or_else(|| Cell::text(&n.to_string()), Cell::Number),
+        )),
         Value::String(s) => out.push((prefix.clone(), Cell::text(s))),
     }
 }

@@ -21,8 +21,13 @@ use crate::pipeline::observation::Decoded;
 /// whose date or session cannot be read is a [`crate::pipeline::RowProblem`] and the rest of
 /// the file still decodes.
 pub fn decode(bytes: &[u8], file_name: &str, format: &Format) -> Result<Decoded, DecodeError> {
-    let fail = |problem| DecodeError { file: file_name.to_string(), problem };
-    format.validate().map_err(|issues| fail(DecodeProblem::InvalidFormat(issues)))?;
+    let fail = |problem| DecodeError {
+        file: file_name.to_string(),
+        problem,
+    };
+    format
+        .validate()
+        .map_err(|issues| fail(DecodeProblem::InvalidFormat(issues)))?;
     let table = read_table(bytes, format).map_err(fail)?;
     layout::extract(&table, format, file_name).map_err(fail)
 }
@@ -30,24 +35,46 @@ pub fn decode(bytes: &[u8], file_name: &str, format: &Format) -> Result<Decoded,
 /// Reads one file into a table of cells through the format's kind, encoding and limits,
 /// without looking for the header or marks.
 pub fn decode_table(bytes: &[u8], file_name: &str, format: &Format) -> Result<Table, DecodeError> {
-    read_table(bytes, format).map_err(|problem| DecodeError { file: file_name.to_string(), problem })
+    read_table(bytes, format).map_err(|problem| DecodeError {
+        file: file_name.to_string(),
+        problem,
+    })
 }
 
 fn read_table(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
     let size = bytes.len() as u64;
     if size > format.limits.max_file_bytes {
-        return Err(DecodeProblem::TooBig { size, limit: format.limits.max_file_bytes });
+        return Err(DecodeProblem::TooBig {
+            size,
+            limit: format.limits.max_file_bytes,
+        });
     }
     if bytes.is_empty() {
         return Err(DecodeProblem::Empty);
     }
     let looks = Looks::of(bytes);
-    let wrong = |found| Err(DecodeProblem::WrongKind { expected: format.kind, found });
+    let wrong = |found| {
+        Err(DecodeProblem::WrongKind {
+            expected: format.kind,
+            found,
+        })
+    };
     match (format.kind, looks) {
-        (FileKind::Xlsx, Looks::Zip) => xlsx::read(bytes, format),
+        // The workbook parser is third-party code fed untrusted bytes: a panic in it must reject
+        // this file, not take down the daemon (under panic = "abort", as when fuzzing, it still
+        // aborts, so fuzzing still finds it).
+        (FileKind::Xlsx, Looks::Zip) => std::panic::catch_unwind(|| xlsx::read(bytes, format)).unwrap_or_else(|_| {
+            Err(DecodeProblem::Unreadable {
+                kind: FileKind::Xlsx,
+                detail: "the workbook parser failed on it".to_string(),
+                advice: "open it in Excel and save it again as an .xlsx workbook",
+            })
+        }),
         (FileKind::Xlsx, Looks::Text) => wrong("text, not a workbook"),
         (FileKind::Csv | FileKind::Json, Looks::Zip) => wrong("a zip archive (such as an .xlsx workbook)"),
-        (_, Looks::Ole) => wrong("an old-style .xls or password-protected workbook (save it as .xlsx without a password)"),
+        (_, Looks::Ole) => {
+            wrong("an old-style .xls or password-protected workbook (save it as .xlsx without a password)")
+        }
         (_, Looks::Pdf) => wrong("a PDF document"),
         (_, Looks::Binary) => wrong("binary data, not text"),
         (FileKind::Csv, Looks::Text) => csv::read(bytes, format),
@@ -73,9 +100,7 @@ impl Looks {
             Looks::Ole
         } else if bytes.starts_with(b"%PDF") {
             Looks::Pdf
-        } else if encoding_rs::Encoding::for_bom(bytes).is_none()
-            && bytes.iter().take(4096).any(|b| *b == 0)
-        {
+        } else if encoding_rs::Encoding::for_bom(bytes).is_none() && bytes.iter().take(4096).any(|b| *b == 0) {
             // Text in the encodings we read never has NUL bytes; UTF-16 text carries a BOM.
             Looks::Binary
         } else {

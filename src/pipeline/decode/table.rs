@@ -25,7 +25,11 @@ impl Cell {
     /// A text cell, or `Empty` when the text is blank.
     pub fn text(text: &str) -> Cell {
         let t = text.trim();
-        if t.is_empty() { Cell::Empty } else { Cell::Text(t.to_string()) }
+        if t.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(t.to_string())
+        }
     }
 
     /// Whether the cell holds nothing.
@@ -140,7 +144,11 @@ pub(crate) struct TableBuilder {
 
 impl TableBuilder {
     pub(crate) fn new(origin: Origin, limits: Limits) -> Self {
-        TableBuilder { table: Table::new(origin), limits, cells: 0 }
+        TableBuilder {
+            table: Table::new(origin),
+            limits,
+            cells: 0,
+        }
     }
 
     pub(crate) fn table_mut(&mut self) -> &mut Table {
@@ -155,11 +163,15 @@ impl TableBuilder {
             return Ok(());
         }
         if self.table.rows.len() >= self.limits.max_rows {
-            return Err(DecodeProblem::TooManyRows { limit: self.limits.max_rows });
+            return Err(DecodeProblem::TooManyRows {
+                limit: self.limits.max_rows,
+            });
         }
         self.cells += cells.len();
         if self.cells > self.limits.max_cells {
-            return Err(DecodeProblem::TooManyCells { limit: self.limits.max_cells });
+            return Err(DecodeProblem::TooManyCells {
+                limit: self.limits.max_cells,
+            });
         }
         self.table.rows.push(Row { number, cells });
         Ok(())

@@ -18,10 +18,18 @@ pub const MAX_COLUMNS: u32 = 1024;
 /// The most parts a workbook may have; real workbooks have dozens.
 const MAX_ZIP_ENTRIES: usize = 10_000;
 
+const DECLARES_TOO_MUCH: &str = "declares that it unzips to more than the limit";
+const UNZIPS_TOO_MUCH: &str = "unzips to more than the limit";
+const LIES: &str = "unzips to more than it declares";
+
 const ADVICE: &str = "open it in Excel and save it again as an .xlsx workbook";
 
 fn unreadable(detail: impl std::fmt::Display) -> DecodeProblem {
-    DecodeProblem::Unreadable { kind: FileKind::Xlsx, detail: detail.to_string(), advice: ADVICE }
+    DecodeProblem::Unreadable {
+        kind: FileKind::Xlsx,
+        detail: detail.to_string(),
+        advice: ADVICE,
+    }
 }
 
 /// Reads the format's sheet (or the first) into a table, numbering rows as the sheet does.
@@ -36,9 +44,15 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
                 .iter()
                 .find(|n| normalise_key(n) == key)
                 .cloned()
-                .ok_or_else(|| DecodeProblem::SheetNotFound { sheet: wanted.clone(), available: names.clone() })?
+                .ok_or_else(|| DecodeProblem::SheetNotFound {
+                    sheet: wanted.clone(),
+                    available: names.clone(),
+                })?
         }
-        None => names.first().cloned().ok_or_else(|| unreadable("the workbook has no sheets"))?,
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| unreadable("the workbook has no sheets"))?,
     };
     let date_1904 = workbook.has_1904_epoch();
 
@@ -58,7 +72,9 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
             }
             cells += 1;
             if cells > limits.max_cells {
-                return Err(DecodeProblem::TooManyCells { limit: limits.max_cells });
+                return Err(DecodeProblem::TooManyCells {
+                    limit: limits.max_cells,
+                });
             }
             rows.entry(row).or_default().push((column, value));
         }
@@ -85,9 +101,9 @@ fn convert(value: &DataRef<'_>) -> Cell {
         DataRef::String(s) => Cell::text(s),
         DataRef::SharedString(s) => Cell::text(s),
         DataRef::Bool(b) => Cell::Text(if *b { "TRUE" } else { "FALSE" }.to_string()),
-        DataRef::DateTime(dt) if dt.is_datetime() => {
-            dt.as_datetime().map_or(Cell::Number(dt.as_f64()), |d| Cell::Date(d.date()))
-        }
+        DataRef::DateTime(dt) if dt.is_datetime() => dt
+            .as_datetime()
+            .map_or(Cell::Number(dt.as_f64()), |d| Cell::Date(d.date())),
         DataRef::DateTime(dt) => Cell::Number(dt.as_f64()),
         DataRef::DateTimeIso(s) => s
             .get(..10)
@@ -104,7 +120,10 @@ fn convert(value: &DataRef<'_>) -> Cell {
 pub fn check_zip(bytes: &[u8], limit: u64) -> Result<(), DecodeProblem> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
     if archive.len() > MAX_ZIP_ENTRIES {
-        return Err(unreadable(format!("it has {} parts, more than a workbook has", archive.len())));
+        return Err(unreadable(format!(
+            "it has {} parts, more than a workbook has",
+            archive.len()
+        )));
     }
     let mut declared: u64 = 0;
     for i in 0..archive.len() {
@@ -112,17 +131,33 @@ pub fn check_zip(bytes: &[u8], limit: u64) -> Result<(), DecodeProblem> {
         declared = declared.saturating_add(part.size());
     }
     if declared > limit {
-        return Err(DecodeProblem::ZipBomb { how: "declares that it expands", limit });
+        return Err(DecodeProblem::ZipBomb {
+            how: DECLARES_TOO_MUCH,
+            limit,
+        });
     }
     let mut actual: u64 = 0;
     for i in 0..archive.len() {
         let mut part = archive.by_index(i).map_err(unreadable)?;
+        let declared = part.size();
         let room = limit - actual;
-        let read = std::io::copy(&mut (&mut part).take(room.saturating_add(1)), &mut std::io::sink())
-            .map_err(unreadable)?;
+        let read = std::io::copy(&mut (&mut part).take(room.saturating_add(1)), &mut std::io::sink()).map_err(|e| {
+            // The zip crate stops a part that inflates past its declared size; say why.
+            if e.to_string().contains("declared") {
+                DecodeProblem::ZipBomb { how: LIES, limit }
+            } else {
+                unreadable(e)
+            }
+        })?;
+        if read > declared {
+            return Err(DecodeProblem::ZipBomb { how: LIES, limit });
+        }
         actual = actual.saturating_add(read);
         if actual > limit {
-            return Err(DecodeProblem::ZipBomb { how: "expands", limit });
+            return Err(DecodeProblem::ZipBomb {
+                how: UNZIPS_TOO_MUCH,
+                limit,
+            });
         }
     }
     Ok(())

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 /// Kept here as text so the format can be validated without the register's code type; the
 /// normaliser turns the text into `crate::domain::codes::Code`.
 pub const STATUTORY_CODES: &[&str] = &[
-    "/", "\\", "L", "K", "V", "P", "W", "B", "D", "C1", "M", "J1", "S", "X", "C2", "C", "T", "R",
-    "I", "E", "Q", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6", "Y7", "G", "N", "O", "U", "Z", "#",
+    "/", "\\", "L", "K", "V", "P", "W", "B", "D", "C1", "M", "J1", "S", "X", "C2", "C", "T", "R", "I", "E", "Q", "Y1",
+    "Y2", "Y3", "Y4", "Y5", "Y6", "Y7", "G", "N", "O", "U", "Z", "#",
 ];
 
 /// The provider's vocabulary of marks and reasons, matched ignoring case and spaces.
@@ -154,7 +154,10 @@ impl Marks {
     /// reason"). Blank marks are never passed here: they are not marks.
     pub fn resolve(&self, mark: &str, reason: Option<&str>) -> Resolution {
         let Some(rule) = self.rule(mark) else {
-            return Resolution::Unmapped(format!("the mark `{}` is not in this provider's vocabulary", mark.trim()));
+            return Resolution::Unmapped(format!(
+                "the mark `{}` is not in this provider's vocabulary",
+                mark.trim()
+            ));
         };
         match rule {
             MarkRule::Code(code) => Resolution::Code(code),
@@ -168,10 +171,7 @@ impl Marks {
                     Some(Ok(MarkRule::Present)) => Resolution::Present,
                     Some(Ok(MarkRule::NoMark)) => Resolution::NoMark,
                     Some(Ok(MarkRule::Reason)) | Some(Err(_)) | None if reason.is_empty() => {
-                        Resolution::Unmapped(format!(
-                            "the mark `{}` needs a reason and none was given",
-                            mark.trim()
-                        ))
+                        Resolution::Unmapped(format!("the mark `{}` needs a reason and none was given", mark.trim()))
                     }
                     _ => Resolution::Unmapped(format!(
                         "the reason `{reason}` for the mark `{}` is not in this provider's vocabulary",

@@ -66,14 +66,20 @@ fn file_kind(f: &Format, issues: &mut Issues) {
         if f.kind != FileKind::Xlsx {
             issues.add("sheet", only(FileKind::Xlsx));
         } else if sheet.trim().is_empty() {
-            issues.add("sheet", "is empty: name the sheet, or remove the key to read the first sheet");
+            issues.add(
+                "sheet",
+                "is empty: name the sheet, or remove the key to read the first sheet",
+            );
         }
     }
     if let Some(records) = &f.records {
         if f.kind != FileKind::Json {
             issues.add("records", only(FileKind::Json));
         } else if !records.trim().is_empty() && records.split('.').any(|s| s.trim().is_empty()) {
-            issues.add("records", format!("`{records}` is not a path: write keys separated by dots, such as `data` or `result.items`"));
+            issues.add(
+                "records",
+                format!("`{records}` is not a path: write keys separated by dots, such as `data` or `result.items`"),
+            );
         }
     }
     if f.kind == FileKind::Xlsx && f.encoding != TextEncoding::Auto {
@@ -83,11 +89,17 @@ fn file_kind(f: &Format, issues: &mut Issues) {
         issues.add("header_rows", "must be 0, 1 or 2");
     }
     if f.kind == FileKind::Json && f.header_rows != 1 {
-        issues.add("header_rows", "a JSON file has no header rows: fields are named by their paths; remove this key");
+        issues.add(
+            "header_rows",
+            "a JSON file has no header rows: fields are named by their paths; remove this key",
+        );
     }
     for (i, word) in f.skip_rows_starting_with.iter().enumerate() {
         if word.trim().is_empty() {
-            issues.add(format!("skip_rows_starting_with[{i}]"), "is empty: it would skip every row");
+            issues.add(
+                format!("skip_rows_starting_with[{i}]"),
+                "is empty: it would skip every row",
+            );
         }
     }
 }
@@ -106,14 +118,25 @@ fn columns(f: &Format, issues: &mut Issues) {
         .keyed_columns()
         .into_iter()
         .map(|(k, c)| (format!("identity.{k}"), c))
-        .chain(f.layout.keyed_columns().into_iter().map(|(k, c)| (format!("layout.{k}"), c)));
+        .chain(
+            f.layout
+                .keyed_columns()
+                .into_iter()
+                .map(|(k, c)| (format!("layout.{k}"), c)),
+        );
     for (key, column) in named {
         if column.trim().is_empty() {
             issues.add(key, "is empty: write the column's header text, or remove the key");
         } else if f.header_rows == 0 && position_column(column).is_none() {
-            issues.add(key, format!("with header_rows = 0 columns are named by position (`#1` is the first); `{column}` is not"));
+            issues.add(
+                key,
+                format!("with header_rows = 0 columns are named by position (`#1` is the first); `{column}` is not"),
+            );
         } else if f.kind == FileKind::Json && column.split('.').any(|s| s.trim().is_empty()) {
-            issues.add(key, format!("`{column}` is not a path: write keys separated by dots, such as `student.ref`"));
+            issues.add(
+                key,
+                format!("`{column}` is not a path: write keys separated by dots, such as `student.ref`"),
+            );
         }
     }
 }
@@ -145,29 +168,53 @@ fn layout(f: &Format, issues: &mut Issues) {
                 issues.add("layout.session_columns", "only used with style = \"wide\"; remove it");
             }
             if !has(&l.date) && f.document_date.is_none() {
-                issues.add("layout.date", "is needed: name the date column, or give a [document_date] when the whole file is for one date");
+                issues.add(
+                    "layout.date",
+                    "is needed: name the date column, or give a [document_date] when the whole file is for one date",
+                );
             }
             let split = has(&l.am) || has(&l.pm);
             if split && (has(&l.session) || has(&l.mark)) {
-                issues.add("layout", "use either `session` and `mark` (a row per session) or `am` and `pm` (a column each), not both");
+                issues.add(
+                    "layout",
+                    "use either `session` and `mark` (a row per session) or `am` and `pm` (a column each), not both",
+                );
             }
             if has(&l.session) && !has(&l.mark) {
-                issues.add("layout.mark", "is needed with `session`: name the column holding the mark");
+                issues.add(
+                    "layout.mark",
+                    "is needed with `session`: name the column holding the mark",
+                );
             }
             if !split && !has(&l.mark) {
                 issues.add("layout", "names no mark column: give `session` and `mark`, or `am` and `pm`, or `mark` alone for whole-day marks");
             }
             if has(&l.am_reason) && !has(&l.am) {
-                issues.add("layout.am_reason", "only used with `am`; use `reason` for a shared reason column");
+                issues.add(
+                    "layout.am_reason",
+                    "only used with `am`; use `reason` for a shared reason column",
+                );
             }
             if has(&l.pm_reason) && !has(&l.pm) {
-                issues.add("layout.pm_reason", "only used with `pm`; use `reason` for a shared reason column");
+                issues.add(
+                    "layout.pm_reason",
+                    "only used with `pm`; use `reason` for a shared reason column",
+                );
             }
         }
         LayoutStyle::Wide => {
+            if f.header_rows == 0 {
+                issues.add(
+                    "header_rows",
+                    "a wide layout finds its session columns by their headers: use 1 or 2",
+                );
+            }
             for (key, _) in l.keyed_columns() {
                 if !matches!(key, "reason" | "comment") {
-                    issues.add(format!("layout.{key}"), "only used with style = \"long\"; remove it (wide columns are found by `session_columns`)");
+                    issues.add(
+                        format!("layout.{key}"),
+                        "only used with style = \"long\"; remove it (wide columns are found by `session_columns`)",
+                    );
                 }
             }
             match &l.session_columns {
@@ -199,19 +246,28 @@ fn layout(f: &Format, issues: &mut Issues) {
 fn document_date(f: &Format, issues: &mut Issues) {
     let Some(d) = &f.document_date else { return };
     if d.label.is_none() && d.file_name.is_none() {
-        issues.add("document_date", "says nowhere to look: give a `label` (a title cell such as \"Week commencing:\") or a `file_name` pattern");
+        issues.add(
+            "document_date",
+            "says nowhere to look: give a `label` (a title cell such as \"Week commencing:\") or a `file_name` pattern",
+        );
     }
     if let Some(label) = &d.label
         && normalise_key(label).trim_end_matches(':').is_empty()
     {
-        issues.add("document_date.label", "is empty: write the label's text, such as \"Week commencing:\"");
+        issues.add(
+            "document_date.label",
+            "is empty: write the label's text, such as \"Week commencing:\"",
+        );
     }
     if let Some(pattern) = &d.file_name {
         match Template::parse(pattern) {
             Err(message) => issues.add("document_date.file_name", message),
             Ok(t) => {
                 if t.count(Placeholder::Date) != 1 {
-                    issues.add("document_date.file_name", "needs exactly one `{date}`, such as \"{any}w-c {date}.csv\"");
+                    issues.add(
+                        "document_date.file_name",
+                        "needs exactly one `{date}`, such as \"{any}w-c {date}.csv\"",
+                    );
                 }
                 if t.has(Placeholder::Session) || t.has(Placeholder::Weekday) {
                     issues.add("document_date.file_name", "may only use `{date}` and `{any}`");
@@ -243,7 +299,12 @@ fn marks(f: &Format, issues: &mut Issues) {
     for (mark, table) in &m.reasons_for {
         let key = format!("marks.reasons_for.\"{mark}\"");
         if !matches!(m.rule(mark), Some(MarkRule::Reason)) {
-            issues.add(&key, format!("`{mark}` does not defer to the reason in [marks.map]: map it to \"reason\", or remove this table"));
+            issues.add(
+                &key,
+                format!(
+                    "`{mark}` does not defer to the reason in [marks.map]: map it to \"reason\", or remove this table"
+                ),
+            );
         }
         reason_table(table, &key, issues);
     }
@@ -267,7 +328,10 @@ fn duplicates<'a>(keys: impl Iterator<Item = &'a String>, key: &str, issues: &mu
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for k in keys {
         if let Some(first) = seen.insert(normalise_key(k), k) {
-            issues.add(key, format!("`{first}` and `{k}` are the same once case and spaces are ignored; keep one"));
+            issues.add(
+                key,
+                format!("`{first}` and `{k}` are the same once case and spaces are ignored; keep one"),
+            );
         }
     }
 }

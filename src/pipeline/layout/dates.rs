@@ -17,7 +17,11 @@ pub(crate) struct DateReader<'a> {
 
 impl<'a> DateReader<'a> {
     pub(crate) fn new(format: &'a Format, table: &Table) -> Self {
-        DateReader { formats: &format.date_formats, serials: format.excel_serial_dates, date_1904: table.date_1904 }
+        DateReader {
+            formats: &format.date_formats,
+            serials: format.excel_serial_dates,
+            date_1904: table.date_1904,
+        }
     }
 
     /// A date cell, or why it is not one (for a person).
@@ -25,9 +29,18 @@ impl<'a> DateReader<'a> {
         match cell {
             Cell::Date(d) => Ok(*d),
             Cell::Empty => Err("the date is blank".to_string()),
-            Cell::Number(n) if self.serials => excel_serial(*n, self.date_1904)
-                .ok_or_else(|| format!("the number `{}` is not a spreadsheet date", cell.as_text())),
-            Cell::Number(_) => Err(format!("`{}` is a number, not a date", cell.as_text())),
+            // A number may be a date written without separators (20260302 with %Y%m%d) before
+            // it is a spreadsheet serial.
+            Cell::Number(n) => self
+                .patterns(&cell.as_text())
+                .or_else(|| {
+                    if self.serials {
+                        excel_serial(*n, self.date_1904)
+                    } else {
+                        None
+                    }
+                })
+                .ok_or_else(|| format!("the number `{}` is not a date", cell.as_text())),
             Cell::Text(t) => self.text(t).ok_or_else(|| self.explain(t)),
         }
     }
@@ -35,16 +48,21 @@ impl<'a> DateReader<'a> {
     /// A date written as text, in the format's patterns, then ISO, then (if allowed) as a
     /// five-digit spreadsheet serial number.
     pub(crate) fn text(&self, text: &str) -> Option<NaiveDate> {
+        self.patterns(text).or_else(|| self.text_serial(text.trim()))
+    }
+
+    /// A date in the format's patterns or ISO, also with ordinal suffixes dropped
+    /// (`Monday 2nd March 2026` reads with `%A %d %B %Y`).
+    fn patterns(&self, text: &str) -> Option<NaiveDate> {
         let text = text.trim();
         if text.is_empty() || text.len() > 64 {
             return None;
         }
-        self.formats
-            .iter()
-            .map(String::as_str)
-            .chain(["%Y-%m-%d"])
-            .find_map(|pattern| parse(text, pattern))
-            .or_else(|| self.text_serial(text))
+        let patterns = || self.formats.iter().map(String::as_str).chain(["%Y-%m-%d"]);
+        patterns().find_map(|pattern| parse(text, pattern)).or_else(|| {
+            let plain = without_ordinals(text)?;
+            patterns().find_map(|pattern| parse(&plain, pattern))
+        })
     }
 
     fn text_serial(&self, text: &str) -> Option<NaiveDate> {
@@ -66,6 +84,30 @@ impl<'a> DateReader<'a> {
         known.push("%Y-%m-%d");
         format!("`{text}` is not a date in any of the patterns {}", known.join(", "))
     }
+}
+
+/// The text without ordinal suffixes after numbers (`2nd` to `2`), if it had any.
+fn without_ordinals(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        out.push(chars[i]);
+        if chars[i].is_ascii_digit()
+            && let Some(pair) = chars.get(i + 1..i + 3)
+        {
+            let suffix: String = pair.iter().flat_map(|c| c.to_lowercase()).collect();
+            let ends = chars.get(i + 3).is_none_or(|c| !c.is_alphabetic());
+            if matches!(suffix.as_str(), "st" | "nd" | "rd" | "th") && ends {
+                i += 3;
+                changed = true;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    changed.then_some(out)
 }
 
 /// Parses with one pattern, allowing a time of day after the date (`02/03/2026 00:00`).
@@ -121,16 +163,19 @@ pub(crate) fn weekday_in_week_of(date: NaiveDate, day: Weekday) -> Option<NaiveD
     monday.checked_add_days(Days::new(u64::from(day.num_days_from_monday())))
 }
 
-
 /// Checks a strftime-style date pattern: it must be valid and name the year, month and day, so
 /// that a date written with it reads back as the same date.
 pub fn check_date_pattern(pattern: &str) -> Result<(), String> {
     let items: Vec<Item<'_>> = StrftimeItems::new(pattern).collect();
     if items.iter().any(|i| matches!(i, Item::Error)) {
-        return Err(format!("`{pattern}` is not a valid date pattern: use strftime fields such as %d/%m/%Y"));
+        return Err(format!(
+            "`{pattern}` is not a valid date pattern: use strftime fields such as %d/%m/%Y"
+        ));
     }
     for sample in [(2026, 3, 2), (2027, 11, 23)] {
-        let Some(date) = NaiveDate::from_ymd_opt(sample.0, sample.1, sample.2) else { continue };
+        let Some(date) = NaiveDate::from_ymd_opt(sample.0, sample.1, sample.2) else {
+            continue;
+        };
         let mut written = String::new();
         if write!(written, "{}", date.format_with_items(items.iter())).is_err()
             || NaiveDate::parse_from_str(&written, pattern) != Ok(date)
@@ -160,7 +205,7 @@ mod tests {
         assert_eq!(excel_serial(61.0, false), Some(ymd(1900, 3, 1)));
         assert_eq!(excel_serial(0.0, false), None);
         assert_eq!(excel_serial(f64::NAN, false), None);
-        assert_eq!(excel_serial(44621.0, true), Some(ymd(2026, 3, 3)));
+        assert_eq!(excel_serial(44621.0, true), Some(ymd(2026, 3, 2)));
     }
 
     #[test]
@@ -170,6 +215,22 @@ mod tests {
         assert!(check_date_pattern("%d/%m/%y").is_ok());
         assert!(check_date_pattern("%d/%m").unwrap_err().contains("year"));
         assert!(check_date_pattern("%Q").unwrap_err().contains("not a valid"));
+    }
+
+    #[test]
+    fn ordinals_and_numbers() {
+        let formats = vec!["%A %d %B %Y".to_string(), "%Y%m%d".to_string()];
+        let reader = DateReader {
+            formats: &formats,
+            serials: true,
+            date_1904: false,
+        };
+        assert_eq!(reader.text("Monday 2nd March 2026"), Some(ymd(2026, 3, 2)));
+        assert_eq!(reader.text("Tuesday 3RD March 2026"), Some(ymd(2026, 3, 3)));
+        assert_eq!(reader.text("1st"), None);
+        assert_eq!(reader.cell(&Cell::Number(20260302.0)), Ok(ymd(2026, 3, 2)));
+        assert_eq!(reader.cell(&Cell::Number(46083.0)), Ok(ymd(2026, 3, 2)));
+        assert!(reader.cell(&Cell::Number(-3.0)).unwrap_err().contains("not a date"));
     }
 
     #[test]

@@ -42,17 +42,37 @@ impl Header {
 /// Finds the header: the first row (or pair) that has every required column the format names
 /// and satisfies `also` (a wide layout needs at least one session column).
 pub(crate) fn find(table: &Table, format: &Format, also: &dyn Fn(&Header) -> bool) -> Result<Header, DecodeProblem> {
-    let wanted: Vec<&str> = format.named_columns().into_iter().filter(|(_, required)| *required).map(|(n, _)| n).collect();
+    let wanted: Vec<&str> = format
+        .named_columns()
+        .into_iter()
+        .filter(|(_, required)| *required)
+        .map(|(n, _)| n)
+        .collect();
     if format.header_rows == 0 {
         let width = table.rows.iter().map(|r| r.cells.len()).max().unwrap_or(0);
-        let columns = (0..width).map(|i| Column { label: format!("#{}", i + 1), keys: Vec::new() }).collect();
+        let columns = (0..width)
+            .map(|i| Column {
+                label: format!("#{}", i + 1),
+                keys: Vec::new(),
+            })
+            .collect();
         return Ok(Header { columns, data_start: 0 });
     }
-    let height = if table.header_given { 1 } else { usize::from(format.header_rows) };
+    let height = if table.header_given {
+        1
+    } else {
+        usize::from(format.header_rows)
+    };
     let mut closest: Option<(usize, String)> = None;
-    let last_start = if table.header_given { 1 } else { SEARCH_ROWS.min(table.rows.len()) };
+    let last_start = if table.header_given {
+        1
+    } else {
+        SEARCH_ROWS.min(table.rows.len())
+    };
     for start in 0..last_start {
-        let Some(rows) = table.rows.get(start..start + height) else { break };
+        let Some(rows) = table.rows.get(start..start + height) else {
+            break;
+        };
         let header = build(rows, start + height);
         let missing: Vec<&str> = wanted.iter().copied().filter(|n| header.find(n).is_none()).collect();
         let satisfied = missing.is_empty() && also(&header);
@@ -73,7 +93,10 @@ pub(crate) fn find(table: &Table, format: &Format, also: &dyn Fn(&Header) -> boo
     if let Some(pattern) = &format.layout.session_columns {
         wanted.push(format!("columns like `{pattern}`"));
     }
-    Err(DecodeProblem::HeaderNotFound { wanted, closest: closest.map(|(_, c)| c) })
+    Err(DecodeProblem::HeaderNotFound {
+        wanted,
+        closest: closest.map(|(_, c)| c),
+    })
 }
 
 /// Builds the header from one or two rows; with two, a blank (or merged) upper cell repeats
@@ -101,7 +124,10 @@ fn build(rows: &[Row], data_start: usize) -> Header {
         }
         _ => {
             for c in 0..width {
-                let label = rows.first().map(|r| r.cell(c).as_text().into_owned()).unwrap_or_default();
+                let label = rows
+                    .first()
+                    .map(|r| r.cell(c).as_text().into_owned())
+                    .unwrap_or_default();
                 let key = normalise_key(&label);
                 let keys = if key.is_empty() { Vec::new() } else { vec![key] };
                 columns.push(Column { label, keys });

@@ -50,12 +50,20 @@ pub(super) fn extract(
         for (session, mark, reason) in [(Session::Am, &l.am, &l.am_reason), (Session::Pm, &l.pm, &l.pm_reason)] {
             if let Some(mark) = col(mark) {
                 let reason = col(reason).or(shared_reason);
-                marks.push(MarkColumn { session: SessionOf::Fixed(session), mark, reason });
+                marks.push(MarkColumn {
+                    session: SessionOf::Fixed(session),
+                    mark,
+                    reason,
+                });
             }
         }
     } else if let Some(mark) = col(&l.mark) {
         let session = col(&l.session).map_or(SessionOf::WholeDay, SessionOf::Column);
-        marks.push(MarkColumn { session, mark, reason: shared_reason });
+        marks.push(MarkColumn {
+            session,
+            mark,
+            reason: shared_reason,
+        });
     }
     let comment = col(&l.comment);
     let named: Vec<(usize, &str)> = format
@@ -77,7 +85,12 @@ pub(super) fn extract(
             // Blank means no mark: footers, totals without marks and sessions not expected.
             continue;
         }
-        let facts = RowFacts { table, row, identity: identity.read(row, dates), comment: text_of(row, comment) };
+        let facts = RowFacts {
+            table,
+            row,
+            identity: identity.read(row, dates),
+            comment: text_of(row, comment),
+        };
         let date = match (date_column, file_date) {
             (Some(c), _) => dates.cell(row.cell(c)),
             (None, Some(d)) => Ok(d),
@@ -112,7 +125,10 @@ fn sessions(row: &Row, of: SessionOf, layout: &Layout) -> Result<&'static [Sessi
             cell => {
                 let text = cell.as_text();
                 layout.session_value(&text).map(|v| v.sessions()).ok_or_else(|| {
-                    format!("`{text}` is not a session: expected one of {}", layout.session_words().join(", "))
+                    format!(
+                        "`{text}` is not a session: expected one of {}",
+                        layout.session_words().join(", ")
+                    )
                 })
             }
         },

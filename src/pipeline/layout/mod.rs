@@ -58,7 +58,9 @@ impl IdentityColumns {
 
     pub(crate) fn read(&self, row: &Row, dates: &DateReader<'_>) -> IdentityFields {
         let text = |column: Option<usize>| {
-            column.map(|c| row.cell(c).as_text().trim().to_string()).filter(|t| !t.is_empty())
+            column
+                .map(|c| row.cell(c).as_text().trim().to_string())
+                .filter(|t| !t.is_empty())
         };
         IdentityFields {
             upn: text(self.upn),
@@ -71,7 +73,11 @@ impl IdentityColumns {
             forename: text(self.forename),
             date_of_birth: self.date_of_birth.and_then(|c| match row.cell(c) {
                 Cell::Empty => None,
-                cell => Some(dates.cell(cell).map_or_else(|_| DateOfBirth::Text(cell.as_text().into_owned()), DateOfBirth::Date)),
+                cell => Some(
+                    dates
+                        .cell(cell)
+                        .map_or_else(|_| DateOfBirth::Text(cell.as_text().into_owned()), DateOfBirth::Date),
+                ),
             }),
         }
     }
@@ -131,7 +137,9 @@ pub(crate) fn text_of(row: &Row, column: Option<usize>) -> Option<String> {
 
 /// Whether a row starts with one of the format's words for rows to skip (`Total`).
 pub(crate) fn skipped(row: &Row, format: &Format) -> bool {
-    let Some(first) = row.cells.iter().find(|c| !c.is_blank()) else { return true };
+    let Some(first) = row.cells.iter().find(|c| !c.is_blank()) else {
+        return true;
+    };
     let first = normalise_key(&first.as_text());
     format
         .skip_rows_starting_with
@@ -148,7 +156,9 @@ pub(crate) fn document_date(
     dates: &DateReader<'_>,
 ) -> Result<NaiveDate, DecodeProblem> {
     let Some(spec) = &format.document_date else {
-        return Err(DecodeProblem::DocumentDateNotFound { detail: "the format has no [document_date]".to_string() });
+        return Err(DecodeProblem::DocumentDateNotFound {
+            detail: "the format has no [document_date]".to_string(),
+        });
     };
     let mut tried = Vec::new();
     if let Some(label) = &spec.label {
@@ -168,7 +178,9 @@ pub(crate) fn document_date(
             None => tried.push(format!("the file name does not match `{pattern}` with a date in it")),
         }
     }
-    Err(DecodeProblem::DocumentDateNotFound { detail: tried.join(", and ") })
+    Err(DecodeProblem::DocumentDateNotFound {
+        detail: tried.join(", and "),
+    })
 }
 
 fn labelled_date(table: &Table, label: &str, dates: &DateReader<'_>) -> Result<NaiveDate, String> {
@@ -176,13 +188,16 @@ fn labelled_date(table: &Table, label: &str, dates: &DateReader<'_>) -> Result<N
         for (c, cell) in row.cells.iter().enumerate() {
             let Cell::Text(text) = cell else { continue };
             let Some(rest) = strip_label(text, label) else { continue };
-            if !rest.is_empty() {
-                if let Some(date) = dates.text(rest) {
-                    return Ok(date);
-                }
+            if !rest.is_empty()
+                && let Some(date) = dates.text(rest)
+            {
+                return Ok(date);
             }
             let Some(next) = row.cells[c + 1..].iter().find(|n| !n.is_blank()) else {
-                return Err(format!("the cell `{text}` ({}) has no date after it", table.locate(row)));
+                return Err(format!(
+                    "the cell `{text}` ({}) has no date after it",
+                    table.locate(row)
+                ));
             };
             return dates
                 .cell(next)

@@ -174,7 +174,11 @@ impl Template {
 }
 
 fn push_text(tokens: &mut Vec<Token>, text: &str) {
-    let fixed: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect();
+    let fixed: Vec<char> = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
     if !fixed.is_empty() {
         tokens.push(Token::Text(fixed));
     }
@@ -245,19 +249,29 @@ mod tests {
         assert_eq!(c.date.as_deref(), Some("02-03-2026"));
         assert!(t.matches("register.csv", &any).is_none());
         let t = Template::parse("{session} ({date})").unwrap();
-        assert_eq!(t.matches("AM(2026-03-02)", &any).unwrap().date.as_deref(), Some("2026-03-02"));
+        assert_eq!(
+            t.matches("AM(2026-03-02)", &any).unwrap().date.as_deref(),
+            Some("2026-03-02")
+        );
     }
 
     #[test]
     fn labels() {
-        assert_eq!(strip_label("Week commencing: 02/03/2026", "week commencing:"), Some("02/03/2026"));
+        assert_eq!(
+            strip_label("Week commencing: 02/03/2026", "week commencing:"),
+            Some("02/03/2026")
+        );
         assert_eq!(strip_label("WEEK COMMENCING", "Week commencing:"), Some(""));
         assert_eq!(strip_label("Week ending 6/3/26", "Week commencing"), None);
     }
 
     #[test]
     fn explains_mistakes() {
-        assert!(Template::parse("{day} {session}").unwrap_err().contains("not a placeholder"));
+        assert!(
+            Template::parse("{day} {session}")
+                .unwrap_err()
+                .contains("not a placeholder")
+        );
         assert!(Template::parse("{date").is_err());
         assert!(Template::parse("{date}}").is_err());
         assert!(Template::parse("{date} {date}").is_err());

@@ -68,7 +68,12 @@ pub(super) fn extract(
         if marked.is_empty() {
             continue;
         }
-        let facts = RowFacts { table, row, identity: identity.read(row, dates), comment: text_of(row, comment) };
+        let facts = RowFacts {
+            table,
+            row,
+            identity: identity.read(row, dates),
+            comment: text_of(row, comment),
+        };
         let mut errors = Vec::new();
         for (column, mark) in marked {
             match &column.date {
@@ -128,7 +133,12 @@ fn session_columns(
                 .ok_or_else(|| format!("`{day}` has no date")),
             (None, None) => Err("the header has no date".to_string()),
         };
-        out.push(SessionColumn { index, label, date, sessions });
+        out.push(SessionColumn {
+            index,
+            label,
+            date,
+            sessions,
+        });
     }
     out
 }

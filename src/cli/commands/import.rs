@@ -1,0 +1,91 @@
+//! `import --provider ID FILE...`.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::print;
+use crate::cli::args::ImportArgs;
+use crate::cli::output::Listing;
+use crate::cli::{CliError, Context};
+use crate::pipeline::import::{ImportOutcome, Incoming, RosterSnapshot, import};
+
+/// Imports each file in order; a file that cannot be read is recorded as rejected and makes the
+/// command fail (exit 1) after the others have been imported.
+pub async fn run(ctx: &Context, args: ImportArgs) -> Result<(), CliError> {
+    let outcomes = import_files(ctx, &args.provider, &args.files).await?;
+    let mut listing = Listing::new(&["file", "result", "added", "replaced", "unchanged", "review", "reason"]);
+    for o in &outcomes {
+        let result = match (&o.rejected, o.summary.duplicate) {
+            (_, true) => "already imported",
+            (Some(_), false) => "rejected",
+            (None, false) if o.summary.review_items > 0 => "partly imported",
+            (None, false) => "imported",
+        };
+        listing.push(vec![
+            json!(o.file_name),
+            json!(result),
+            json!(o.summary.marks_added),
+            json!(o.summary.marks_replaced),
+            json!(o.summary.marks_unchanged),
+            json!(o.summary.review_items),
+            json!(o.rejected),
+        ]);
+    }
+    print(&listing, args.format)?;
+    let rejected: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.rejected.is_some() && !o.summary.duplicate)
+        .map(|o| o.file_name.as_str())
+        .collect();
+    if rejected.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!(
+            "{} could not be read and {} recorded as rejected (see the reason column); fix the provider's format or ask for a readable file",
+            rejected.join(", "),
+            if rejected.len() == 1 { "was" } else { "were" }
+        )))
+    }
+}
+
+/// Imports files of one provider in order, loading the roster once.
+pub async fn import_files(
+    ctx: &Context,
+    provider_id: &str,
+    files: &[impl AsRef<Path>],
+) -> Result<Vec<ImportOutcome>, CliError> {
+    let config = &ctx.loaded.config;
+    let provider = config.provider(provider_id).ok_or_else(|| {
+        let known: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
+        CliError::Usage(format!(
+            "--provider {provider_id}: no such provider; the configuration has {}",
+            known.join(", ")
+        ))
+    })?;
+    let roster = RosterSnapshot::load(&ctx.store).await?;
+    let mut outcomes = Vec::new();
+    for path in files {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))?;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let incoming = Incoming {
+            external_id: path.display().to_string(),
+            file_name,
+            bytes,
+            connector: "manual".into(),
+            media_type: None,
+            metadata: json!({ "path": path.display().to_string() }),
+            received_at: ctx.now,
+        };
+        let outcome = import(&ctx.store, config, &roster, provider, incoming, ctx.now)
+            .await
+            .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}

@@ -1,0 +1,181 @@
+//! Normalising: decoded observations + the roster + the provider's vocabulary + the calendar
+//! become register marks and review rows. Pure: no I/O.
+//!
+//! A row becomes a mark only when every question has a certain answer: which pupil (see
+//! [`matcher`]), whether the day is a school day, whether the pupil's placement with this
+//! provider covers that session, and which statutory code the provider's mark stands for.
+//! Anything else is a review row carrying the reason, and the rest of the file goes on.
+
+pub mod matcher;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+
+use crate::domain::{Code, PresentCode, SchoolCalendar, Session, Upn, legacy_code_reason};
+use crate::pipeline::format::{Marks, Resolution};
+use crate::pipeline::observation::{Decoded, Observation};
+use crate::register::{NewMark, NewReview, ReviewKind};
+use crate::roster::PlacementRecord;
+
+pub use matcher::RosterIndex;
+
+/// What normalising needs to know about the provider.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderRules<'a> {
+    /// The provider's id, as on placements.
+    pub id: &'a str,
+    /// The code its "present" becomes.
+    pub present_code: PresentCode,
+    /// Its vocabulary.
+    pub marks: &'a Marks,
+}
+
+/// The marks and review rows of one document.
+#[derive(Debug, Clone, Default)]
+pub struct Normalised {
+    /// Rows that became marks.
+    pub marks: Vec<NewMark>,
+    /// Rows that wait for a person.
+    pub reviews: Vec<NewReview>,
+}
+
+/// Turns one document's observations into marks and review rows.
+pub fn normalise(
+    decoded: Decoded,
+    provider: ProviderRules<'_>,
+    roster: &RosterIndex,
+    placements: &[PlacementRecord],
+    calendar: &SchoolCalendar,
+) -> Normalised {
+    let mut out = Normalised::default();
+    for problem in decoded.problems {
+        out.reviews.push(NewReview {
+            kind: ReviewKind::UnreadableRow,
+            locator: problem.locator,
+            identifier: problem.identifier,
+            raw_row: problem.raw_row,
+            reason: problem.message,
+            upn: None,
+            date: None,
+            session: None,
+            raw_mark: None,
+        });
+    }
+    let mut settled: Vec<NewMark> = Vec::new();
+    for obs in decoded.observations {
+        match settle(&obs, provider, roster, placements, calendar) {
+            Ok(Some(mark)) => settled.push(mark),
+            Ok(None) => {}
+            Err(r) => out.reviews.push(*r),
+        }
+    }
+    // A file that gives one session two different marks contradicts itself: a person decides.
+    let mut codes: HashMap<(Upn, NaiveDate, Session), Vec<Code>> = HashMap::new();
+    for m in &settled {
+        codes
+            .entry((m.upn.clone(), m.date, m.session))
+            .or_default()
+            .push(m.code);
+    }
+    let mut kept: HashSet<(Upn, NaiveDate, Session)> = HashSet::new();
+    for mark in settled {
+        let key = (mark.upn.clone(), mark.date, mark.session);
+        let contradicts = codes.get(&key).is_some_and(|c| c.iter().any(|code| *code != mark.code));
+        if contradicts {
+            out.reviews.push(NewReview {
+                kind: ReviewKind::Conflict,
+                reason: format!(
+                    "the file gives this pupil's {} {} session more than one mark: decide which is right",
+                    mark.date, mark.session
+                ),
+                identifier: Some(mark.upn.to_string()),
+                upn: Some(mark.upn),
+                date: Some(mark.date),
+                session: Some(mark.session),
+                raw_mark: Some(mark.raw_mark),
+                locator: mark.locator,
+                raw_row: mark.raw_row,
+            });
+        } else if kept.insert(key) {
+            out.marks.push(mark);
+        }
+    }
+    out
+}
+
+/// One observation's mark, `None` for a vocabulary "no mark", or the review row instead.
+fn settle(
+    obs: &Observation,
+    provider: ProviderRules<'_>,
+    roster: &RosterIndex,
+    placements: &[PlacementRecord],
+    calendar: &SchoolCalendar,
+) -> Result<Option<NewMark>, Box<NewReview>> {
+    let pupil = roster
+        .find(provider.id, &obs.identity)
+        .map_err(|e| review(obs, e.kind, e.reason, None))?;
+    let upn = || Some(pupil.upn.clone());
+    if !calendar.is_school_day(obs.date) {
+        let reason = format!(
+            "{} is not a school day in the school calendar (weekend, holiday or closure)",
+            obs.date.format("%a %-d %b %Y")
+        );
+        return Err(review(obs, ReviewKind::NotASchoolDay, reason, upn()));
+    }
+    let covered = placements
+        .iter()
+        .any(|p| p.upn == pupil.upn && p.provider_id == provider.id && p.expects(obs.date, obs.session));
+    if !covered {
+        let reason = format!(
+            "the pupil (admission number {}) has no placement with {} covering {} {}",
+            pupil.admission_number,
+            provider.id,
+            obs.date.format("%a %-d %b %Y"),
+            obs.session
+        );
+        return Err(review(obs, ReviewKind::OutsidePlacement, reason, upn()));
+    }
+    let code = match provider.marks.resolve(&obs.mark, obs.reason.as_deref()) {
+        Resolution::NoMark => return Ok(None),
+        Resolution::Present => provider.present_code.code(),
+        Resolution::Code(text) => match text.parse::<Code>() {
+            Ok(code) => code,
+            Err(e) => return Err(review(obs, ReviewKind::UnknownMark, e.to_string(), upn())),
+        },
+        Resolution::Unmapped(why) => {
+            let reason = match legacy_code_reason(&obs.mark) {
+                Some(legacy) => format!("{why}: {legacy}"),
+                None => format!("{why}: decide the code, and add the mark to the format if it will recur"),
+            };
+            return Err(review(obs, ReviewKind::UnknownMark, reason, upn()));
+        }
+    };
+    Ok(Some(NewMark {
+        upn: pupil.upn.clone(),
+        date: obs.date,
+        session: obs.session,
+        code,
+        raw_mark: match &obs.reason {
+            Some(reason) => format!("{} ({reason})", obs.mark),
+            None => obs.mark.clone(),
+        },
+        comment: obs.comment.clone(),
+        locator: obs.locator.clone(),
+        raw_row: obs.raw_row.clone(),
+    }))
+}
+
+fn review(obs: &Observation, kind: ReviewKind, reason: String, upn: Option<Upn>) -> Box<NewReview> {
+    Box::new(NewReview {
+        kind,
+        locator: obs.locator.clone(),
+        identifier: obs.identity.identifier(),
+        raw_row: obs.raw_row.clone(),
+        reason,
+        upn,
+        date: Some(obs.date),
+        session: Some(obs.session),
+        raw_mark: Some(obs.mark.clone()),
+    })
+}

@@ -1,0 +1,104 @@
+//! A throwaway apsync installation: the example configuration and its provider formats in a temp
+//! folder, the database inside it (or a PostgreSQL URL given through `APSYNC__DATABASE__URL`, as
+//! IT would override it), and a way to run the real binary against it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One installation.
+pub struct Install {
+    /// The temp folder holding everything.
+    pub dir: tempfile::TempDir,
+    /// A PostgreSQL URL overriding the SQLite file, if set.
+    pub database_url: Option<String>,
+}
+
+impl Install {
+    /// The example configuration with its database in the folder.
+    pub fn new(database_url: Option<String>) -> Install {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(root().join("config/apsync.example.toml"))
+            .unwrap()
+            .replace(
+                "url = \"sqlite:///var/lib/apsync/apsync.db\"",
+                &format!("url = \"sqlite://{}\"", dir.path().join("apsync.db").display()),
+            );
+        std::fs::write(dir.path().join("apsync.toml"), text).unwrap();
+        let formats = dir.path().join("formats");
+        std::fs::create_dir(&formats).unwrap();
+        for entry in std::fs::read_dir(root().join("config/formats")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), formats.join(entry.file_name())).unwrap();
+        }
+        Install { dir, database_url }
+    }
+
+    /// The configuration file.
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("apsync.toml")
+    }
+
+    /// A path inside the folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `apsync --config <this> ARGS...`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apsync"));
+        cmd.arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env_remove("APSYNC_CONFIG");
+        if let Some(url) = &self.database_url {
+            cmd.env("APSYNC__DATABASE__URL", url);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Runs and returns standard output, failing the test (with standard error) if it fails.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Loads the sample roster.
+    pub fn import_sample_roster(&self) {
+        let roster = root().join("samples/roster");
+        self.ok(&[
+            "roster",
+            "import",
+            "--pupils",
+            roster.join("pupils.csv").to_str().unwrap(),
+            "--placements",
+            roster.join("placements.csv").to_str().unwrap(),
+        ]);
+    }
+
+    /// Imports every sample return, each provider's files in name order.
+    pub fn import_sample_returns(&self) {
+        let returns = root().join("samples/returns");
+        for dir in sorted(&returns) {
+            let provider = dir.file_name().unwrap().to_str().unwrap().to_string();
+            let mut args = vec!["import".to_string(), "--provider".into(), provider];
+            args.extend(sorted(&dir).iter().map(|f| f.to_str().unwrap().to_string()));
+            self.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+    }
+}
+
+fn sorted(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    paths
+}
