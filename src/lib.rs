@@ -7,6 +7,7 @@
 //! - [`register`]: the rules for writing marks and the kinds of review item (pure);
 //! - [`config`]: the configuration file, checked with every mistake reported at once;
 //! - [`store`]: all SQL, on SQLite or PostgreSQL;
+//! - [`runtime`]: running connectors;
 //! - [`cli`]: the `apsync` command.
 
 pub mod cli;
@@ -15,4 +16,5 @@ pub mod domain;
 pub mod pipeline;
 pub mod register;
 pub mod roster;
+pub mod runtime;
 pub mod store;

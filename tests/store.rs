@@ -260,6 +260,7 @@ async fn same_bytes_import_once(store: Store) {
             &doc("bright-futures", "a.csv", b"x"),
             &marks,
             &[],
+            None,
             t("2026-03-02T10:00:00Z"),
         )
         .await
@@ -270,6 +271,7 @@ async fn same_bytes_import_once(store: Store) {
             &doc("bright-futures", "copy-by-email.csv", b"x"),
             &marks,
             &[],
+            None,
             t("2026-03-02T11:00:00Z"),
         )
         .await
@@ -289,6 +291,7 @@ async fn later_return_replaces_and_history_keeps_the_earlier_mark(store: Store) 
             &doc("bright-futures", "d1.csv", b"1"),
             &[mark(u, "2026-03-04", Session::Am, Code::N)],
             &[],
+            None,
             t("2026-03-04T10:00:00Z"),
         )
         .await
@@ -298,6 +301,7 @@ async fn later_return_replaces_and_history_keeps_the_earlier_mark(store: Store) 
             &doc("bright-futures", "d2.csv", b"2"),
             &[mark(u, "2026-03-04", Session::Am, Code::I)],
             &[],
+            None,
             t("2026-03-05T10:00:00Z"),
         )
         .await
@@ -308,6 +312,7 @@ async fn later_return_replaces_and_history_keeps_the_earlier_mark(store: Store) 
             &doc("bright-futures", "d3.csv", b"3"),
             &[mark(u, "2026-03-04", Session::Am, Code::I)],
             &[],
+            None,
             t("2026-03-06T10:00:00Z"),
         )
         .await
@@ -331,6 +336,7 @@ async fn another_providers_mark_is_a_conflict_for_review(store: Store) {
             &doc("bright-futures", "a.csv", b"a"),
             &[mark(u, "2026-03-02", Session::Pm, Code::B)],
             &[],
+            None,
             t("2026-03-02T10:00:00Z"),
         )
         .await
@@ -340,6 +346,7 @@ async fn another_providers_mark_is_a_conflict_for_review(store: Store) {
             &doc("skills-hub", "b.csv", b"b"),
             &[mark(u, "2026-03-02", Session::Pm, Code::O)],
             &[],
+            None,
             t("2026-03-02T11:00:00Z"),
         )
         .await
@@ -367,6 +374,7 @@ async fn rejected_document_writes_nothing_but_the_ledger_row(store: Store) {
             &bad,
             &[mark("G371432121121", "2026-03-02", Session::Am, Code::B)],
             &[],
+            None,
             t("2026-03-02T10:00:00Z"),
         )
         .await
@@ -404,6 +412,7 @@ async fn review_resolve_writes_the_mark_and_dismiss_keeps_the_record(store: Stor
             &doc("bright-futures", "x.csv", b"x"),
             &[],
             &[unknown_mark_review(u), unknown_pupil],
+            None,
             t("2026-03-04T10:00:00Z"),
         )
         .await
@@ -443,6 +452,7 @@ async fn review_resolve_writes_the_mark_and_dismiss_keeps_the_record(store: Stor
             &doc("bright-futures", "y.csv", b"y"),
             &[mark(u, "2026-03-04", Session::Am, Code::B)],
             &[],
+            None,
             t("2026-03-05T10:00:00Z"),
         )
         .await
@@ -479,6 +489,7 @@ async fn marks_are_listed_in_register_order_and_filtered(store: Store) {
             &doc("bright-futures", "m.csv", b"m"),
             &marks,
             &[],
+            None,
             t("2026-03-04T10:00:00Z"),
         )
         .await

@@ -46,6 +46,8 @@ pub enum Command {
     /// Load the school's MIS export of pupils, and the placements.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// Run connectors once now (all, or those named), importing what they find.
+    Sync(SyncArgs),
     /// Import provider returns by hand, through the provider's format, in the order given.
     Import(ImportArgs),
     /// Print the register: upn, date, session, code, provider.
@@ -86,6 +88,17 @@ pub enum RosterCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+}
+
+/// `sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Only this connector (repeatable).
+    #[arg(long = "connector", value_name = "ID")]
+    pub connectors: Vec<String>,
+    /// How to print the summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// `import`.

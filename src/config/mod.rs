@@ -40,6 +40,26 @@ pub struct Config {
     pub roster: RosterColumns,
     /// `[[provider]]`: the approved providers pupils are placed with.
     pub providers: Vec<ProviderConfig>,
+    /// `[[connector]]`: where returns are fetched from.
+    pub connectors: Vec<ConnectorConfig>,
+}
+
+/// One connector.
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    /// Short stable identifier.
+    pub id: String,
+    /// The provider whose returns it fetches.
+    pub provider: String,
+    /// The transport and its settings.
+    pub transport: Transport,
+}
+
+/// How a connector fetches.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// A local folder.
+    Folder(apsync_connector_folder::FolderConfig),
 }
 
 impl Config {

@@ -26,6 +26,21 @@ pub struct RawConfig {
     /// `[[provider]]` entries.
     #[serde(default, rename = "provider")]
     pub providers: Vec<RawProvider>,
+    /// `[[connector]]` entries.
+    #[serde(default, rename = "connector")]
+    pub connectors: Vec<RawConnector>,
+}
+
+/// One `[[connector]]`: where one provider's returns are fetched from. Exactly one transport
+/// table (`[connector.folder]`, ...) says how.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawConnector {
+    /// Short stable identifier, used by `sync --connector` and in `status`.
+    pub id: Option<String>,
+    /// The provider whose returns these are.
+    pub provider: Option<String>,
+    /// A local folder.
+    pub folder: Option<apsync_connector_folder::FolderConfig>,
 }
 
 /// `[school]`.

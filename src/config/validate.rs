@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use super::error::ConfigError;
+use super::raw::RawConnector;
 use super::raw::{RawCalendar, RawConfig, RawDatabase, RawProvider, RawSchool};
 use super::secret::SecretFile;
-use super::{Calendar, Config, DatabaseConfig, DatabaseUrl, ProviderConfig, School};
+use super::{Calendar, Config, ConnectorConfig, DatabaseConfig, DatabaseUrl, ProviderConfig, School, Transport};
 use crate::domain::{Closure, PresentCode, Term};
 
 /// The school's attendance target when none is configured (the DfE's expectation for all pupils).
@@ -56,6 +57,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
     let calendar = calendar(&raw.calendar, &mut p);
     let database = database(&raw.database, &mut p);
     let providers = providers(raw.providers, &mut p);
+    let connectors = connectors(raw.connectors, &providers, &mut p);
     match (school, calendar, database) {
         (Some(school), Some(calendar), Some(database)) if p.0.is_empty() => Ok(Config {
             school,
@@ -63,6 +65,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
             database,
             roster: raw.roster,
             providers,
+            connectors,
         }),
         _ => Err(p.0),
     }
@@ -260,6 +263,68 @@ fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
                 qa_approval_expires: qa,
                 contact_email: r.contact_email.clone(),
                 format: r.format,
+            });
+        }
+    }
+    out
+}
+
+fn connectors(raw: Vec<RawConnector>, providers: &[ProviderConfig], p: &mut Problems) -> Vec<ConnectorConfig> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, r) in raw.into_iter().enumerate() {
+        let key = format!("connector[{i}]");
+        let id = p.required(
+            &r.id,
+            &format!("{key}.id"),
+            "a short identifier such as bright-futures-sftp",
+        );
+        if let Some(id) = id
+            && !seen.insert(id.to_string())
+        {
+            p.push(
+                format!("{key}.id"),
+                format!("`{id}` is used by an earlier connector: ids must be unique"),
+            );
+        }
+        let provider = p.required(
+            &r.provider,
+            &format!("{key}.provider"),
+            "the id of the provider whose returns these are",
+        );
+        if let Some(provider) = provider {
+            match providers.iter().find(|pr| pr.id == provider) {
+                None => p.push(
+                    format!("{key}.provider"),
+                    format!("`{provider}` is not a configured provider; add a [[provider]] with that id"),
+                ),
+                Some(pr) if pr.format.is_none() => p.push(
+                    format!("{key}.provider"),
+                    format!("provider `{provider}` has no format, so its files cannot be read: add format_file or [provider.format]"),
+                ),
+                Some(_) => {}
+            }
+        }
+        let transport = match r.folder {
+            Some(folder) => {
+                for (k, message) in folder.validate() {
+                    p.push(format!("{key}.folder.{k}"), message);
+                }
+                Some(Transport::Folder(folder))
+            }
+            None => {
+                p.push(
+                    key.clone(),
+                    "no transport: add a [connector.folder] table saying where the returns are",
+                );
+                None
+            }
+        };
+        if let (Some(id), Some(provider), Some(transport)) = (id, provider, transport) {
+            out.push(ConnectorConfig {
+                id: id.to_string(),
+                provider: provider.to_string(),
+                transport,
             });
         }
     }

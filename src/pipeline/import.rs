@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::normalise::{ProviderRules, RosterIndex, normalise};
 use crate::config::{Config, ProviderConfig};
 use crate::roster::PlacementRecord;
-use crate::store::{ImportSummary, NewDocument, Store, StoreError};
+use crate::store::{CheckpointUpdate, ImportSummary, NewDocument, Store, StoreError};
 
 /// A document as a connector or `apsync import` hands it over.
 #[derive(Debug, Clone)]
@@ -74,13 +74,15 @@ impl RosterSnapshot {
     }
 }
 
-/// Decodes, normalises and stores one document of `provider`.
+/// Decodes, normalises and stores one document of `provider`, moving the connector's checkpoint
+/// on in the same transaction when one is given.
 pub async fn import(
     store: &Store,
     config: &Config,
     roster: &RosterSnapshot,
     provider: &ProviderConfig,
     incoming: Incoming,
+    checkpoint: Option<CheckpointUpdate<'_>>,
     now: DateTime<Utc>,
 ) -> Result<ImportOutcome, ImportError> {
     let format = provider
@@ -113,7 +115,7 @@ pub async fn import(
         rejected: rejected.clone(),
     };
     let summary = store
-        .import_document(&document, &normalised.marks, &normalised.reviews, now)
+        .import_document(&document, &normalised.marks, &normalised.reviews, checkpoint, now)
         .await?;
     Ok(ImportOutcome {
         file_name: incoming.file_name,

@@ -25,7 +25,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use crate::register::{NewMark, NewReview};
 pub use error::StoreError;
-pub use register::{DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument};
+pub use register::{CheckpointUpdate, DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument};
 pub use review::{ReviewRow, ReviewStatus};
 pub use roster::{RosterChanges, StoredPupil};
 pub use runs::{ConnectorRun, RunStatus};

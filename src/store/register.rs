@@ -5,7 +5,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::shared::{archive_mark, insert_review};
+use apsync_connector_core::Checkpoint;
+
+use super::shared::{archive_mark, insert_review, save_checkpoint};
 use super::{Store, StoreError, with_pool, write_tx};
 use crate::domain::{Code, Session, Upn};
 use crate::register::{CurrentMark, MarkDecision, NewMark, NewReview, ReviewKind, decide};
@@ -64,6 +66,17 @@ impl NewDocument {
     }
 }
 
+/// A connector's checkpoint moving on with the document it fetched.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckpointUpdate<'a> {
+    /// The connector.
+    pub connector: &'a str,
+    /// Its position after this document.
+    pub checkpoint: &'a Checkpoint,
+    /// The version read before fetching; another run having moved it aborts the transaction.
+    pub expected_version: i64,
+}
+
 /// What importing one document did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
@@ -112,13 +125,15 @@ const EARLIEST: Option<NaiveDate> = NaiveDate::from_ymd_opt(1900, 1, 1);
 const LATEST: Option<NaiveDate> = NaiveDate::from_ymd_opt(9999, 12, 31);
 
 impl Store {
-    /// Writes a document, its marks and its review rows in one transaction. The same bytes for
-    /// the same provider a second time write nothing and report `duplicate`.
+    /// Writes a document, its marks, its review rows and (for a connector) its new checkpoint in
+    /// one transaction. The same bytes for the same provider a second time write no marks and
+    /// report `duplicate`; the checkpoint still moves on.
     pub async fn import_document(
         &self,
         doc: &NewDocument,
         marks: &[NewMark],
         reviews: &[NewReview],
+        checkpoint: Option<CheckpointUpdate<'_>>,
         now: DateTime<Utc>,
     ) -> Result<ImportSummary, StoreError> {
         let sha = doc.sha256();
@@ -129,6 +144,9 @@ impl Store {
                 .bind(&sha)
                 .fetch_optional(&mut *tx)
                 .await?;
+            if let Some(c) = checkpoint {
+                save_checkpoint!(tx, c.connector, c.checkpoint, c.expected_version, now);
+            }
             if let Some(id) = existing {
                 s.document_id = id;
                 s.duplicate = true;

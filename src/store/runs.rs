@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
+use super::shared::save_checkpoint;
 use super::{Store, StoreError, with_pool, write_tx};
 
 /// How a connector run ended.
@@ -154,26 +155,8 @@ impl Store {
         expected_version: i64,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let value = checkpoint.0.to_string();
         write_tx!(self, tx => {
-            let changed = sqlx::query(
-                "INSERT INTO checkpoints (connector, value, version, updated_at) VALUES ($1, $2, 1, $4)
-                 ON CONFLICT (connector) DO UPDATE SET value = excluded.value, version = checkpoints.version + 1,
-                     updated_at = excluded.updated_at
-                 WHERE checkpoints.version = $3",
-            )
-            .bind(connector)
-            .bind(&value)
-            .bind(expected_version)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed == 0 {
-                return Err(StoreError::Conflict(format!(
-                    "the checkpoint of {connector} was moved by another run; this run's result is discarded and will be repeated"
-                )));
-            }
+            save_checkpoint!(tx, connector, checkpoint, expected_version, now);
         });
         Ok(expected_version + 1)
     }

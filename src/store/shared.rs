@@ -50,3 +50,30 @@ macro_rules! insert_review {
     }};
 }
 pub(crate) use insert_review;
+
+/// Moves a connector's checkpoint on, if nobody moved it since `$expected` was read
+/// (compare-and-swap), so two runs or replicas can never both advance it.
+macro_rules! save_checkpoint {
+    ($tx:ident, $connector:expr, $checkpoint:expr, $expected:expr, $now:expr) => {{
+        let connector: &str = $connector;
+        let changed = sqlx::query(
+            "INSERT INTO checkpoints (connector, value, version, updated_at) VALUES ($1, $2, 1, $4)
+             ON CONFLICT (connector) DO UPDATE SET value = excluded.value, version = checkpoints.version + 1,
+                 updated_at = excluded.updated_at
+             WHERE checkpoints.version = $3",
+        )
+        .bind(connector)
+        .bind($checkpoint.0.to_string())
+        .bind($expected)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err($crate::store::StoreError::Conflict(format!(
+                "the checkpoint of connector {connector} was moved by another run; this run's work is rolled back and will be repeated"
+            )));
+        }
+    }};
+}
+pub(crate) use save_checkpoint;

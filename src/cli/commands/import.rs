@@ -82,7 +82,7 @@ pub async fn import_files(
             metadata: json!({ "path": path.display().to_string() }),
             received_at: ctx.now,
         };
-        let outcome = import(&ctx.store, config, &roster, provider, incoming, ctx.now)
+        let outcome = import(&ctx.store, config, &roster, provider, incoming, None, ctx.now)
             .await
             .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
         outcomes.push(outcome);

@@ -6,6 +6,7 @@ mod register;
 mod review;
 mod roster;
 mod status;
+mod sync;
 
 use chrono::Utc;
 
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let ctx = Context::open(&cli.config, now).await?;
             roster::import(&ctx, &pupils, placements.as_deref(), format).await
         }
+        Command::Sync(args) => sync::run(&Context::open(&cli.config, now).await?, args).await,
         Command::Import(args) => import::run(&Context::open(&cli.config, now).await?, args).await,
         Command::Marks(args) => register::marks(&Context::open(&cli.config, now).await?, args).await,
         Command::Report(ReportCommand::Attendance { range, format }) => {

@@ -1,0 +1,76 @@
+//! `sync [--connector ID]...`.
+
+use serde_json::json;
+
+use super::print;
+use crate::cli::args::SyncArgs;
+use crate::cli::output::Listing;
+use crate::cli::{CliError, Context};
+use crate::runtime::sync::{RunReport, run_connector};
+
+/// Runs the chosen connectors once, one after another; one failing never stops the others.
+/// Exit 1 if any failed.
+pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
+    let reports = sync(ctx, &args.connectors).await?;
+    let mut listing = Listing::new(&[
+        "connector",
+        "provider",
+        "result",
+        "documents",
+        "marks",
+        "review",
+        "rejected",
+        "error",
+    ]);
+    for r in &reports {
+        listing.push(vec![
+            json!(r.connector),
+            json!(r.provider),
+            json!(if r.error.is_some() { "failed" } else { "ok" }),
+            json!(r.documents),
+            json!(r.marks),
+            json!(r.review_items),
+            json!(r.rejected),
+            json!(r.error),
+        ]);
+    }
+    print(&listing, args.format)?;
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.error.is_some())
+        .map(|r| r.connector.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!(
+            "connector run failed: {} (see the error column and `apsync status`)",
+            failed.join(", ")
+        )))
+    }
+}
+
+/// Runs the named connectors (all when none are named), in configuration order.
+pub async fn sync(ctx: &Context, only: &[String]) -> Result<Vec<RunReport>, CliError> {
+    let config = &ctx.loaded.config;
+    if let Some(unknown) = only.iter().find(|id| !config.connectors.iter().any(|c| &c.id == *id)) {
+        let known: Vec<&str> = config.connectors.iter().map(|c| c.id.as_str()).collect();
+        return Err(CliError::Usage(format!(
+            "--connector {unknown}: no such connector; the configuration has {}",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    let mut reports = Vec::new();
+    for connector in config
+        .connectors
+        .iter()
+        .filter(|c| only.is_empty() || only.contains(&c.id))
+    {
+        reports.push(run_connector(&ctx.store, config, connector, ctx.now).await?);
+    }
+    Ok(reports)
+}

@@ -1,0 +1,157 @@
+//! One run of one connector: discover, fetch, import (document, marks, review rows and the new
+//! checkpoint in one transaction), then acknowledge upstream. A crash anywhere repeats at most
+//! the document in flight, and the ledger makes that repeat harmless.
+
+use apsync_connector_core::{Outcome, Source, SourceError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::{Config, ConnectorConfig};
+use crate::pipeline::import::{ImportError, Incoming, RosterSnapshot, import};
+use crate::store::{CheckpointUpdate, RunStatus, Store, StoreError};
+
+/// How many items one run takes at most; the rest wait for the next run.
+pub const BATCH_LIMIT: usize = 500;
+
+/// What one connector run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    /// The connector.
+    pub connector: String,
+    /// Its provider.
+    pub provider: String,
+    /// Documents imported (duplicates excluded).
+    pub documents: i64,
+    /// Marks written (added or replaced).
+    pub marks: i64,
+    /// Rows sent to review.
+    pub review_items: i64,
+    /// Documents that could not be read, recorded as rejected.
+    pub rejected: i64,
+    /// The first error, if the run or an item failed.
+    pub error: Option<String>,
+    /// Its kind (`transient`, `auth`, `config`, `permanent`).
+    pub error_kind: Option<String>,
+}
+
+/// Runs one connector once, recording the run in `connector_runs`.
+pub async fn run_connector(
+    store: &Store,
+    config: &Config,
+    connector: &ConnectorConfig,
+    now: DateTime<Utc>,
+) -> Result<RunReport, StoreError> {
+    let mut report = RunReport {
+        connector: connector.id.clone(),
+        provider: connector.provider.clone(),
+        ..Default::default()
+    };
+    let Some(provider) = config.provider(&connector.provider) else {
+        report.error = Some(format!("provider `{}` is not configured", connector.provider));
+        report.error_kind = Some("config".into());
+        return Ok(report);
+    };
+    let started = std::time::Instant::now();
+    let run_id = store.start_run(&connector.id, now).await?;
+    let mut source = super::build_source(connector, provider);
+    let result = fetch_and_import(store, config, connector, provider, source.as_mut(), &mut report, now).await;
+    if let Err(e) = result {
+        tracing::warn!(connector = %connector.id, kind = %e.kind, code = e.code, "connector run failed: {}", e.message);
+        report.error.get_or_insert(e.message);
+        report.error_kind.get_or_insert(e.kind.as_str().to_string());
+    }
+    let status = if report.error.is_some() {
+        RunStatus::Failed
+    } else {
+        RunStatus::Ok
+    };
+    let error = report.error_kind.as_deref().zip(report.error.as_deref());
+    store
+        .finish_run(
+            run_id,
+            status,
+            (report.documents, report.marks, report.review_items),
+            error,
+            now,
+            now + started.elapsed(),
+        )
+        .await?;
+    Ok(report)
+}
+
+async fn fetch_and_import(
+    store: &Store,
+    config: &Config,
+    connector: &ConnectorConfig,
+    provider: &crate::config::ProviderConfig,
+    source: &mut dyn Source,
+    report: &mut RunReport,
+    now: DateTime<Utc>,
+) -> Result<(), SourceError> {
+    let store_failed = |e: StoreError| {
+        SourceError::new(e.kind(), "STORE", format!("the database refused the import: {e}")).with_source(e)
+    };
+    let (mut checkpoint, mut version) = store.checkpoint(&connector.id).await.map_err(store_failed)?;
+    let items = source.discover(&checkpoint, BATCH_LIMIT).await?;
+    if items.is_empty() {
+        return Ok(());
+    }
+    let roster = RosterSnapshot::load(store).await.map_err(store_failed)?;
+    for item in items {
+        let document = match source.fetch(&item).await {
+            Ok(d) => d,
+            // One unreadable item (too big, vanished) must not hold up the rest of the batch.
+            Err(e) if e.kind == apsync_connector_core::ErrorKind::Permanent => {
+                tracing::warn!(connector = %connector.id, item = %item.display_name, "{}", e.message);
+                report.error.get_or_insert(e.message);
+                report.error_kind.get_or_insert(e.kind.as_str().to_string());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let next = source.advance(&checkpoint, std::slice::from_ref(&item));
+        let incoming = Incoming {
+            file_name: document.file_name,
+            bytes: document.bytes,
+            connector: connector.id.clone(),
+            external_id: document.external_id,
+            media_type: document.media_type,
+            metadata: document.metadata,
+            received_at: document.received_at,
+        };
+        let update = CheckpointUpdate {
+            connector: &connector.id,
+            checkpoint: &next,
+            expected_version: version,
+        };
+        let outcome = import(store, config, &roster, provider, incoming, Some(update), now)
+            .await
+            .map_err(|e| match e {
+                ImportError::Store(e) => store_failed(e),
+                other => SourceError::new(apsync_connector_core::ErrorKind::Config, "FORMAT", other.to_string()),
+            })?;
+        checkpoint = next;
+        version += 1;
+        let s = &outcome.summary;
+        if !s.duplicate {
+            report.documents += 1;
+            report.marks += i64::from(s.marks_added + s.marks_replaced);
+            report.review_items += i64::from(s.review_items);
+        }
+        let acknowledged = if let Some(reason) = &outcome.rejected {
+            report.rejected += 1;
+            report
+                .error
+                .get_or_insert_with(|| format!("{}: {reason}", outcome.file_name));
+            report.error_kind.get_or_insert_with(|| "permanent".into());
+            Outcome::Rejected
+        } else {
+            Outcome::Imported
+        };
+        // Committed: tidying upstream may fail harmlessly, as the ledger knows the document.
+        if let Err(e) = source.acknowledge(&item, acknowledged).await {
+            tracing::warn!(connector = %connector.id, item = %item.display_name, "could not tidy up after import: {}", e.message);
+        }
+    }
+    Ok(())
+}

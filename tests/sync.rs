@@ -1,0 +1,144 @@
+//! `apsync sync` with folder connectors: returns dropped into folders become the register, files
+//! move to `processed` only after they are committed, and a second run finds nothing to do.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use support::install::{Install, root};
+
+const PROVIDERS: [&str; 5] = [
+    "boxing-academy",
+    "bright-futures",
+    "northstar",
+    "riverside-farm",
+    "skills-hub",
+];
+
+/// The example installation plus one folder connector per provider.
+fn with_folders(db: Option<String>) -> Install {
+    let install = Install::new(db);
+    let mut text = std::fs::read_to_string(install.config()).unwrap();
+    for p in PROVIDERS {
+        let inbox = install.path(&format!("incoming/{p}"));
+        std::fs::create_dir_all(&inbox).unwrap();
+        text.push_str(&format!(
+            "\n[[connector]]\nid = \"{p}-drop\"\nprovider = \"{p}\"\n[connector.folder]\npath = \"{}\"\nprocessed = \"processed\"\nmin_age_seconds = 0\n",
+            inbox.display()
+        ));
+    }
+    std::fs::write(install.config(), text).unwrap();
+    install
+}
+
+fn drop_samples(install: &Install) {
+    for p in PROVIDERS {
+        for entry in std::fs::read_dir(root().join("samples/returns").join(p)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(
+                entry.path(),
+                install.path(&format!("incoming/{p}")).join(entry.file_name()),
+            )
+            .unwrap();
+        }
+    }
+}
+
+fn story(install: &Install) {
+    install.ok(&["check"]);
+    install.import_sample_roster();
+    drop_samples(install);
+    let first: serde_json::Value = serde_json::from_str(&install.ok(&["sync", "--format", "json"])).unwrap();
+    assert_eq!(first.as_array().unwrap().len(), 5);
+    let documents: i64 = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["documents"].as_i64().unwrap())
+        .sum();
+    assert_eq!(documents, 26);
+    let expected = std::fs::read_to_string(root().join("samples/expected/marks.csv"))
+        .unwrap()
+        .replace("\r\n", "\n");
+    assert_eq!(install.ok(&["marks", "--format", "csv"]), expected);
+    for p in PROVIDERS {
+        let inbox = install.path(&format!("incoming/{p}"));
+        let left: Vec<_> = std::fs::read_dir(&inbox)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["processed"], "{p}: every file moved after commit");
+    }
+    let again: serde_json::Value = serde_json::from_str(&install.ok(&["sync", "--format", "json"])).unwrap();
+    assert!(again.as_array().unwrap().iter().all(|r| r["documents"] == 0));
+
+    // The same bytes dropped again (say, also sent by email) import nothing.
+    let bf = root().join("samples/returns/bright-futures/BF_attendance_2026-03-02.csv");
+    std::fs::copy(&bf, install.path("incoming/bright-futures/copy.csv")).unwrap();
+    let out: serde_json::Value =
+        serde_json::from_str(&install.ok(&["sync", "--connector", "bright-futures-drop", "--format", "json"])).unwrap();
+    assert_eq!(
+        (out[0]["documents"].as_i64(), out[0]["marks"].as_i64()),
+        (Some(0), Some(0))
+    );
+    assert!(install.path("incoming/bright-futures/processed/copy.csv").exists());
+
+    let status: serde_json::Value = serde_json::from_str(&install.ok(&["status", "--format", "json"])).unwrap();
+    let runs = status["connectors"].as_array().unwrap();
+    assert_eq!(runs.len(), 5);
+    assert!(runs.iter().all(|r| r["status"] == "ok"), "{runs:?}");
+}
+
+#[test]
+fn folders_sync_into_the_register_on_sqlite() {
+    story(&with_folders(None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn folders_sync_into_the_register_on_postgres() {
+    let db = support::postgres::test_database().await;
+    let install = with_folders(Some(db.url().to_string()));
+    tokio::task::spawn_blocking(move || story(&install)).await.unwrap();
+}
+
+#[test]
+fn a_file_that_cannot_be_read_is_recorded_moved_aside_and_reported() {
+    let install = with_folders(None);
+    install.import_sample_roster();
+    let inbox = install.path("incoming/northstar");
+    std::fs::write(inbox.join("broken.json"), b"{ not json").unwrap();
+    std::fs::copy(
+        root().join("samples/returns/northstar/page-1.json"),
+        inbox.join("page-1.json"),
+    )
+    .unwrap();
+    let out = install.run(&["sync", "--connector", "northstar-drop", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "a rejected file fails the run");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report[0]["documents"].as_i64(), report[0]["rejected"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert!(report[0]["error"].as_str().unwrap().contains("broken.json"));
+    assert!(
+        inbox.join("processed/broken.json").exists(),
+        "kept, in the rejected (= processed) folder"
+    );
+    let status: serde_json::Value = serde_json::from_str(&install.ok(&["status", "--format", "json"])).unwrap();
+    assert_eq!(status["documents_rejected"], 1);
+    assert_eq!(status["connectors"][0]["status"], "failed");
+    assert!(
+        !install
+            .ok(&["marks", "--format", "csv"])
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .is_empty()
+    );
+}
+
+#[test]
+fn unknown_connector_is_bad_usage() {
+    let install = with_folders(None);
+    assert_eq!(install.run(&["sync", "--connector", "nope"]).status.code(), Some(2));
+}
