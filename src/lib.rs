@@ -10,6 +10,7 @@
 //! - [`runtime`]: running connectors;
 //! - [`cli`]: the `apsync` command.
 
+mod bundled;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -8,14 +8,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 use super::{Backend, Store, StoreError};
 
-/// (version, description, SQLite text, PostgreSQL text).
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("migrations/sqlite/0001_foundation.sql"),
-    include_str!("migrations/postgres/0001_foundation.sql"),
-)];
-
+use crate::bundled::MIGRATIONS;
 fn migrator(postgres: bool) -> Migrator {
     Migrator::with_migrations(
         MIGRATIONS

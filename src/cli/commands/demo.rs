@@ -12,9 +12,7 @@ use crate::cli::args::DateRange;
 use crate::cli::output::Format;
 use crate::cli::{CliError, Context};
 
-mod bundled {
-    include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
-}
+use crate::bundled;
 
 /// The demo runs on the example configuration, with its database moved into the demo folder.
 const EXAMPLE_CONFIG: &str = include_str!("../../../config/apsync.example.toml");
