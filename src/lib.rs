@@ -14,6 +14,7 @@ mod bundled;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod outbox;
 pub mod pipeline;
 pub mod register;
 pub mod roster;

@@ -58,6 +58,9 @@ pub enum Command {
     /// The review queue: rows of returns that need a person's decision.
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Deliveries (emails and endpoint pushes): pending, delivered, dead letters.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// A summary: roster, documents, review backlog and each connector's last run.
     Status(FormatArg),
     /// Run apsync on its bundled sample data in a folder of its own (SQLite, no network).
@@ -184,6 +187,28 @@ pub enum ReviewCommand {
         /// Why, for the record.
         #[arg(long)]
         note: Option<String>,
+    },
+}
+
+/// `outbox ...`.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List deliveries, newest first (with --pending, only those not yet delivered).
+    List {
+        /// Only deliveries not yet accepted by their receiver.
+        #[arg(long)]
+        pending: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// How to print.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Put a dead letter (or a waiting delivery) back in line to be sent now.
+    Retry {
+        /// The delivery's number from `outbox list`.
+        id: i64,
     },
 }
 

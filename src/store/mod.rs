@@ -9,6 +9,7 @@
 
 mod error;
 mod migrations;
+mod outbox;
 mod register;
 mod review;
 mod roster;
@@ -25,6 +26,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use crate::register::{NewMark, NewReview};
 pub use error::StoreError;
+pub use outbox::{Channel, Delivery, NewDelivery};
 pub use register::{CheckpointUpdate, DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument};
 pub use review::{ReviewRow, ReviewStatus};
 pub use roster::{RosterChanges, StoredPupil};

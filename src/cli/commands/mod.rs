@@ -2,6 +2,7 @@
 
 mod demo;
 mod import;
+mod outbox;
 mod register;
 mod review;
 mod roster;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             register::attendance(&Context::open(&cli.config, now).await?, range, format).await
         }
         Command::Review(cmd) => review::run(&Context::open(&cli.config, now).await?, cmd).await,
+        Command::Outbox(cmd) => outbox::run(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Status(args) => status::status(&Context::open(&cli.config, now).await?, args.format).await,
     }
 }

@@ -1,0 +1,186 @@
+//! Delivering the outbox: a [`Sink`] (the SMTP sender, an HTTP endpoint) tries each due row and
+//! says what happened; [`dispatch_once`] records it. The retry policy is pure: attempt count in,
+//! delay out, with deterministic full jitter so restarts and replicas spread out.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::store::{Channel, Delivery, Store, StoreError};
+
+/// What one delivery attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// The receiver accepted it (2xx, 409 "already have it", SMTP 250).
+    Delivered {
+        /// The receiver's id for it, when it says.
+        remote_id: Option<String>,
+    },
+    /// Try again later (network down, 408, 429, 5xx, SMTP 4xx).
+    Retry {
+        /// What went wrong, for `outbox list`.
+        reason: String,
+        /// The receiver's own `Retry-After`, honoured when given.
+        after: Option<Duration>,
+        /// A misconfiguration (401, 403, 404, refused credentials): retry slowly and tell IT.
+        slow: bool,
+    },
+    /// It can never succeed as it is (400, 422, SMTP 5xx): kept for `outbox retry`.
+    Dead {
+        /// The receiver's words.
+        reason: String,
+    },
+}
+
+/// A receiver of deliveries.
+#[async_trait]
+pub trait Sink: Send + Sync {
+    /// Email or push.
+    fn channel(&self) -> Channel;
+    /// `smtp` or the endpoint's id, as on the outbox rows.
+    fn id(&self) -> &str;
+    /// Tries one delivery.
+    async fn deliver(&self, delivery: &Delivery) -> Attempt;
+}
+
+/// When to try again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The first retry's delay ceiling; each later attempt doubles it.
+    pub base: Duration,
+    /// The longest delay between attempts.
+    pub cap: Duration,
+    /// The delay after a misconfiguration (401/403/404, bad credentials).
+    pub slow: Duration,
+    /// After this long since it was queued, a delivery goes dead instead of waiting again.
+    pub give_up_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            base: Duration::from_secs(10),
+            cap: Duration::from_secs(30 * 60),
+            slow: Duration::from_secs(60 * 60),
+            give_up_after: Duration::from_secs(3 * 24 * 60 * 60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before the next attempt, after `attempts` failed ones: a deterministic "full
+    /// jitter" draw from `[delay/2, delay]` where delay doubles from `base` up to `cap`.
+    pub fn delay(&self, delivery_id: i64, attempts: i64) -> Duration {
+        let exp = u32::try_from(attempts.clamp(0, 30)).unwrap_or(30);
+        let ceiling = self.base.saturating_mul(2u32.saturating_pow(exp)).min(self.cap);
+        let jitter = (splitmix(delivery_id as u64 ^ (attempts as u64).rotate_left(32)) % 1000) as f64 / 1000.0;
+        ceiling.mul_f64(0.5 + jitter / 2.0)
+    }
+}
+
+/// A fixed pseudo-random mix, so one row's delays are reproducible while rows spread apart.
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// What one dispatch pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DispatchReport {
+    /// Accepted by the receiver.
+    pub delivered: u32,
+    /// Waiting for another attempt.
+    pub retrying: u32,
+    /// Given up on (kept for replay).
+    pub dead: u32,
+    /// Misconfigurations seen (401/403/404, credentials): IT must look.
+    pub misconfigured: u32,
+}
+
+/// How long a sender holds a claimed row before another may take it.
+const LEASE: Duration = Duration::from_secs(5 * 60);
+
+/// Delivers every due row of `sink` once, recording each outcome as it happens (so a crash
+/// mid-pass repeats at most the one delivery in flight, with the same idempotency key).
+pub async fn dispatch_once(
+    store: &Store,
+    sink: &dyn Sink,
+    policy: &RetryPolicy,
+    now: DateTime<Utc>,
+) -> Result<DispatchReport, StoreError> {
+    let mut report = DispatchReport::default();
+    let lease = chrono::Duration::from_std(LEASE).unwrap_or_else(|_| chrono::Duration::minutes(5));
+    loop {
+        let batch = store.claim_due(sink.channel(), sink.id(), 50, lease, now).await?;
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        for d in batch {
+            let attempt = sink.deliver(&d).await;
+            tracing::info!(sink = sink.id(), delivery = d.id, attempt = d.attempts + 1, outcome = ?attempt, "delivery attempt");
+            match attempt {
+                Attempt::Delivered { remote_id } => {
+                    // Stopping here (not carrying on) if this write fails is deliberate: the
+                    // receiver has it, and a sender that cannot record that must not send more.
+                    store.mark_delivered(d.id, remote_id.as_deref(), now).await?;
+                    report.delivered += 1;
+                }
+                Attempt::Dead { reason } => {
+                    store.mark_dead(d.id, &reason).await?;
+                    report.dead += 1;
+                }
+                Attempt::Retry { reason, after, slow } => {
+                    let age = (now - d.created_at).to_std().unwrap_or_default();
+                    if age >= policy.give_up_after {
+                        let reason = format!(
+                            "gave up after {} attempts over {}h: {reason}",
+                            d.attempts + 1,
+                            age.as_secs() / 3600
+                        );
+                        store.mark_dead(d.id, &reason).await?;
+                        report.dead += 1;
+                        continue;
+                    }
+                    let delay = match (after, slow) {
+                        (_, true) => policy.slow,
+                        (Some(after), false) => after,
+                        (None, false) => policy.delay(d.id, d.attempts),
+                    };
+                    let next = now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
+                    store.mark_retry(d.id, &reason, next).await?;
+                    report.retrying += 1;
+                    if slow {
+                        report.misconfigured += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_to_the_cap_with_jitter_and_are_reproducible() {
+        let p = RetryPolicy::default();
+        let first = p.delay(7, 0);
+        assert!(
+            first >= Duration::from_secs(5) && first <= Duration::from_secs(10),
+            "{first:?}"
+        );
+        let fourth = p.delay(7, 3);
+        assert!(
+            fourth >= Duration::from_secs(40) && fourth <= Duration::from_secs(80),
+            "{fourth:?}"
+        );
+        assert!(p.delay(7, 50) <= p.cap);
+        assert_eq!(p.delay(7, 3), p.delay(7, 3));
+        assert_ne!(p.delay(7, 3), p.delay(8, 3), "rows spread apart");
+    }
+}
