@@ -7,9 +7,11 @@ use std::path::Path;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut code = String::from("/// (provider, file name, bytes) of every bundled sample return, in name order.\n");
-    code.push_str("pub const SAMPLE_RETURNS: &[(&str, &str, &[u8])] = &[\n");
-    let returns = root.join("samples/returns");
+    let mut code = String::from(
+        "/// (provider, file name, bytes) of every demo return (the project's fixtures), in name order.\n",
+    );
+    code.push_str("pub const DEMO_RETURNS: &[(&str, &str, &[u8])] = &[\n");
+    let returns = root.join("fixtures/returns");
     println!("cargo::rerun-if-changed={}", returns.display());
     for (provider, files) in listing(&returns) {
         for file in files {
@@ -21,9 +23,9 @@ fn main() {
             );
         }
     }
-    code.push_str("];\n\n/// (file name, text) of every example provider format.\n");
+    code.push_str("];\n\n/// (file name, text) of every demo provider format.\n");
     code.push_str("pub const FORMATS: &[(&str, &str)] = &[\n");
-    let formats = root.join("config/formats");
+    let formats = root.join("fixtures/formats");
     println!("cargo::rerun-if-changed={}", formats.display());
     for file in names(&formats) {
         let path = formats.join(&file);

@@ -180,6 +180,28 @@ fn demo_runs_on_embedded_defaults() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("pupils on roll             15"), "{text}");
+    for needle in [
+        "pupils      16",
+        "oak-farm          2      41     1",
+        "not a school day",
+        "below the school's attendance target",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle} missing from the demo's output:\n{text}"
+        );
+    }
     assert!(dir.path().join("demo/apsync.db").exists());
+    assert!(
+        dir.path()
+            .join("demo/inbox/oak-farm/processed/OakFarm_Attendance_2026-06-08.csv")
+            .exists()
+    );
+    // Run twice: the same data again changes nothing and still succeeds.
+    let again = Command::new(env!("CARGO_BIN_EXE_apsync"))
+        .args(["demo", "--dir"])
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
 }

@@ -13,5 +13,6 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod fixtures;
 pub mod install;
 pub mod postgres;

@@ -1,24 +1,27 @@
-//! `demo`: a self-contained run on the bundled sample data.
+//! `demo`: a self-contained run on the project's own demo data (the `fixtures/` set, embedded).
 //!
-//! Writes the example configuration (database moved into the demo folder), the provider formats,
-//! the sample roster and the sample returns into the folder, then runs what a school's first day
-//! would: check, roster import, each provider's returns imported in name order, and the results.
+//! Writes a configuration (the demo school, five providers in five file families, a folder
+//! connector each), the formats, the roster, and each provider's returns into its inbox folder,
+//! then does what a school's first morning would: check, load the roster, sync the folders, and
+//! show the register's state: marks per provider, what needs a person, who is below target.
 
-use std::path::{Path, PathBuf};
+use std::fmt::Write as _;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 
-use crate::cli::args::DateRange;
-use crate::cli::output::Format;
-use crate::cli::{CliError, Context};
-
+use super::print;
 use crate::bundled;
+use crate::cli::output::{Format, Listing};
+use crate::cli::{CliError, Context};
+use crate::domain::{AttendanceSummary, format_pct};
+use crate::store::MarkFilter;
 
-/// The demo runs on the example configuration, with its database moved into the demo folder.
-const EXAMPLE_CONFIG: &str = include_str!("../../../config/apsync.example.toml");
+const DEMO_CONFIG: &str = include_str!("../../../fixtures/apsync.toml");
 const EXAMPLE_DATABASE: &str = "url = \"sqlite:///var/lib/apsync/apsync.db\"";
-const PUPILS: &[u8] = include_bytes!("../../../samples/roster/pupils.csv");
-const PLACEMENTS: &[u8] = include_bytes!("../../../samples/roster/placements.csv");
+const PUPILS: &[u8] = include_bytes!("../../../fixtures/roster/pupils.csv");
+const PLACEMENTS: &[u8] = include_bytes!("../../../fixtures/roster/placements.csv");
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     if let Some(dir) = path.parent() {
@@ -27,32 +30,46 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     std::fs::write(path, bytes).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
 }
 
+/// The demo configuration: the fixture school with its database in `dir` and a folder connector
+/// per provider reading `dir/inbox/<provider>`.
+fn demo_config(dir: &Path) -> String {
+    let mut text = DEMO_CONFIG.replace(
+        EXAMPLE_DATABASE,
+        &format!("url = \"sqlite://{}\"", dir.join("apsync.db").display()),
+    );
+    let mut providers: Vec<&str> = bundled::DEMO_RETURNS.iter().map(|(p, _, _)| *p).collect();
+    providers.dedup();
+    for p in providers {
+        let _ = write!(
+            text,
+            "\n[[connector]]\nid = \"{p}-inbox\"\nprovider = \"{p}\"\n[connector.folder]\npath = \"{}\"\nprocessed = \"processed\"\nmin_age_seconds = 0\n",
+            dir.join("inbox").join(p).display()
+        );
+    }
+    text
+}
+
 pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
     std::fs::create_dir_all(dir).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
     let dir = dir
         .canonicalize()
         .map_err(|e| CliError::Failed(format!("cannot resolve {}: {e}", dir.display())))?;
     let config = dir.join("apsync.toml");
-    let db = dir.join("apsync.db");
-    let text = EXAMPLE_CONFIG.replace(EXAMPLE_DATABASE, &format!("url = \"sqlite://{}\"", db.display()));
-    write(&config, text.as_bytes())?;
+    write(&config, demo_config(&dir).as_bytes())?;
     for (name, text) in bundled::FORMATS {
         write(&dir.join("formats").join(name), text.as_bytes())?;
     }
     write(&dir.join("pupils.csv"), PUPILS)?;
     write(&dir.join("placements.csv"), PLACEMENTS)?;
-    let mut providers: Vec<(&str, Vec<PathBuf>)> = Vec::new();
-    for (provider, name, bytes) in bundled::SAMPLE_RETURNS {
-        let path = dir.join("returns").join(provider).join(name);
-        write(&path, bytes)?;
-        match providers.last_mut() {
-            Some((p, files)) if p == provider => files.push(path),
-            _ => providers.push((provider, vec![path])),
-        }
+    for (provider, name, bytes) in bundled::DEMO_RETURNS {
+        write(&dir.join("inbox").join(provider).join(name), bytes)?;
     }
 
-    println!("== apsync demo in {}", dir.display());
-    println!("== apsync check");
+    println!(
+        "apsync demo in {}: a school, 16 pupils, five providers sending returns in five formats",
+        dir.display()
+    );
+    println!("\n== apsync check");
     super::status::check(&config, false)?;
     let ctx = Context::open(&config, now).await?;
     println!("\n== apsync roster import --pupils pupils.csv --placements placements.csv");
@@ -63,31 +80,73 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
         Format::Table,
     )
     .await?;
-    for (provider, files) in &providers {
-        println!("\n== apsync import --provider {provider} returns/{provider}/*");
-        super::import::run(
-            &ctx,
-            crate::cli::args::ImportArgs {
-                provider: provider.to_string(),
-                files: files.clone(),
-                format: Format::Table,
-            },
-        )
-        .await?;
+
+    println!("\n== apsync sync   (each provider's inbox folder; files move to processed/ once imported)");
+    let reports = super::sync::sync(&ctx, &[]).await?;
+    let mut listing = Listing::new(&["provider", "files", "marks", "for review", "problem"]);
+    for r in &reports {
+        listing.push(vec![
+            json!(r.provider),
+            json!(r.documents),
+            json!(r.marks),
+            json!(r.review_items),
+            json!(r.error),
+        ]);
     }
-    println!("\n== apsync report attendance");
-    super::register::attendance(&ctx, DateRange { from: None, to: None }, Format::Table).await?;
-    println!("\n== apsync review list");
-    super::review::run(
-        &ctx,
-        crate::cli::args::ReviewCommand::List {
-            all: false,
-            format: Format::Table,
-        },
-    )
-    .await?;
-    println!("\n== apsync status");
-    super::status::status(&ctx, Format::Table).await?;
-    println!("\nThe register: apsync --config {} marks", config.display());
+    print(&listing, Format::Table)?;
+
+    println!("\n== apsync review list   (rows apsync would not guess: a person decides)");
+    let mut listing = Listing::new(&["id", "provider", "file", "pupil as written", "why"]);
+    for r in ctx.store.review_items(false).await? {
+        listing.push(vec![
+            json!(r.id),
+            json!(r.provider),
+            json!(r.file),
+            json!(r.identifier),
+            json!(r.reason),
+        ]);
+    }
+    print(&listing, Format::Table)?;
+
+    let target = ctx.loaded.config.school.attendance_target;
+    println!("\n== pupils below the school's attendance target of {target}% (at their provision)");
+    let marks = ctx.store.marks(&MarkFilter::default()).await?;
+    let pupils = ctx.store.pupils().await?;
+    let mut below: Vec<(f64, &crate::roster::PupilRecord, AttendanceSummary)> = pupils
+        .iter()
+        .filter_map(|p| {
+            let summary =
+                AttendanceSummary::from_codes(marks.iter().filter(|m| m.upn == p.record.upn.as_str()).map(|m| m.code));
+            summary
+                .attendance_pct()
+                .filter(|pct| *pct < target)
+                .map(|pct| (pct, &p.record, summary))
+        })
+        .collect();
+    below.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut listing = Listing::new(&["admission no", "pupil", "year", "possible", "attended", "attendance %"]);
+    for (pct, r, summary) in below {
+        {
+            let initial = r
+                .legal_surname
+                .chars()
+                .next()
+                .map(|c| format!(" {c}."))
+                .unwrap_or_default();
+            listing.push(vec![
+                json!(r.admission_number),
+                json!(format!("{}{initial}", r.forename())),
+                json!(r.year_group),
+                json!(summary.possible),
+                json!(summary.attended),
+                json!(format_pct(Some(pct))),
+            ]);
+        }
+    }
+    print(&listing, Format::Table)?;
+    println!(
+        "\nThe register: apsync --config {0} marks\nThe report:   apsync --config {0} report attendance\nEverything:   apsync --config {0} status",
+        config.display()
+    );
     Ok(())
 }

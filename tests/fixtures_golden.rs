@@ -1,0 +1,153 @@
+//! The project's own fixture set (`fixtures/`, made by `scripts/make-fixtures.py` from one truth
+//! table): five invented providers in five file families, imported through `fixtures/apsync.toml`
+//! and its formats in name order, must produce exactly the register, review queue and attendance
+//! report the script's oracle computed, on SQLite and on PostgreSQL; importing everything again
+//! changes nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use std::path::PathBuf;
+
+use support::install::{Install, root};
+
+fn fixtures_dir() -> PathBuf {
+    root().join("fixtures")
+}
+
+/// An expected file (written with LF line ends; CRLF is tolerated).
+fn expected(name: &str) -> String {
+    std::fs::read_to_string(fixtures_dir().join("expected").join(name))
+        .unwrap()
+        .replace("\r\n", "\n")
+}
+
+/// Compares line by line, so a failure shows the lines that differ rather than two whole files.
+#[track_caller]
+fn assert_lines(got: &str, want: &str, what: &str) {
+    let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
+    let missing: Vec<&&str> = w.iter().filter(|l| !g.contains(l)).collect();
+    let extra: Vec<&&str> = g.iter().filter(|l| !w.contains(l)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what}: missing {missing:#?}\nunexpected {extra:#?}"
+    );
+    assert_eq!(g, w, "{what}: same lines, different order");
+}
+
+/// One CSV line, quoted where needed (an identifier such as `Ellis, Jack` holds a comma).
+fn csv_line(fields: &[&str]) -> String {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    writer.write_record(fields).unwrap();
+    String::from_utf8(writer.into_inner().unwrap()).unwrap()
+}
+
+/// `file,locator,kind` from `review list --format csv` (the locator being the row's
+/// `identifier`), sorted, as fixtures/expected/review.csv has it.
+fn review_summary(csv_text: &str) -> String {
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("review list has no `{name}` column: {headers:?}"))
+    };
+    let (file, identifier, kind) = (col("file"), col("identifier"), col("kind"));
+    let mut rows: Vec<String> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            csv_line(&[&r[file], &r[identifier], &r[kind]])
+        })
+        .collect();
+    rows.sort();
+    let mut out = String::from("file,locator,kind\n");
+    out.extend(rows);
+    out
+}
+
+fn install(database_url: Option<String>) -> Install {
+    let dir = fixtures_dir();
+    Install::from(&dir.join("apsync.toml"), &dir.join("formats"), database_url)
+}
+
+/// Imports every return again, provider by provider, and checks that each file is recognised as
+/// already imported (nothing added, replaced or sent to review).
+fn import_everything_again(run: &Install) {
+    for dir in support::fixtures::sorted_entries(&fixtures_dir().join("returns")) {
+        let provider = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let files: Vec<String> = support::fixtures::sorted_entries(&dir)
+            .iter()
+            .map(|f| f.to_str().unwrap().to_string())
+            .collect();
+        let mut args = vec!["import", "--format", "csv", "--provider", provider.as_str()];
+        args.extend(files.iter().map(String::as_str));
+        let out = run.ok(&args);
+        let mut reader = csv::Reader::from_reader(out.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let result = headers.iter().position(|h| h == "result").unwrap();
+        let file = headers.iter().position(|h| h == "file").unwrap();
+        let results: Vec<(String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[file].to_string(), r[result].to_string())
+            })
+            .collect();
+        assert_eq!(results.len(), files.len(), "{provider}: {out}");
+        for (file, result) in results {
+            assert_eq!(result, "already imported", "{provider}: {file} again: {out}");
+        }
+    }
+}
+
+fn assert_expected(run: &Install, when: &str) {
+    assert_lines(
+        &run.ok(&["marks", "--format", "csv"]),
+        &expected("marks.csv"),
+        &format!("the register{when}"),
+    );
+    assert_lines(
+        &review_summary(&run.ok(&["review", "list", "--format", "csv"])),
+        &expected("review.csv"),
+        &format!("the review queue{when}"),
+    );
+    assert_lines(
+        &run.ok(&["report", "attendance", "--format", "csv"]),
+        &expected("attendance.csv"),
+        &format!("attendance{when}"),
+    );
+}
+
+fn golden(run: &Install) {
+    run.ok(&["check"]);
+    run.import_roster_from(&fixtures_dir().join("roster"));
+    run.import_returns_from(&fixtures_dir().join("returns"));
+    assert_expected(run, "");
+    let review_items = expected("review.csv").lines().count() - 1;
+    let status: serde_json::Value = serde_json::from_str(&run.ok(&["status", "--format", "json"])).unwrap();
+    assert_eq!(status["review_open"], review_items, "{status:#}");
+
+    // Importing everything again changes nothing: the ledger recognises every file, so no mark,
+    // history row or review item is added.
+    import_everything_again(run);
+    assert_expected(run, ", after importing everything again");
+    let again: serde_json::Value = serde_json::from_str(&run.ok(&["status", "--format", "json"])).unwrap();
+    assert_eq!(again["review_open"], review_items, "{again:#}");
+}
+
+#[test]
+fn fixtures_produce_the_expected_register_on_sqlite() {
+    golden(&install(None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fixtures_produce_the_expected_register_on_postgres() {
+    let db = support::postgres::test_database().await;
+    let run = install(Some(db.url().to_string()));
+    tokio::task::spawn_blocking(move || golden(&run)).await.unwrap();
+}
