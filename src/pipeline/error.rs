@@ -75,7 +75,7 @@ pub enum DecodeProblem {
         advice: &'static str,
     },
     /// The workbook has no sheet of the name the format gives.
-    #[error("the workbook has no sheet named `{sheet}` (it has {}); correct `sheet` in the provider's format", quoted(.available))]
+    #[error("the workbook has no sheet named `{sheet}` (it has {}); check the provider has not renamed the sheet, then correct `sheet` in the provider's format", quoted(.available))]
     SheetNotFound {
         /// The name the format gives.
         sheet: String,
@@ -83,7 +83,9 @@ pub enum DecodeProblem {
         available: Vec<String>,
     },
     /// The JSON records path does not lead to an array.
-    #[error("the JSON has no array of records at `{path}` ({detail}); correct `records` in the provider's format")]
+    #[error(
+        "the JSON has no array of records at `{path}` ({detail}); check the provider's API has not changed what it sends, then correct `records` in the provider's format"
+    )]
     RecordsNotFound {
         /// The path the format gives (`(document)` for the root).
         path: String,
@@ -97,6 +99,20 @@ pub enum DecodeProblem {
         wanted: Vec<String>,
         /// The row that came closest and what it lacks.
         closest: Option<String>,
+    },
+    /// The file has no text at all: only blank lines, or a sheet with no filled cells.
+    #[error("{what}, so there is nothing to import; ask the provider to send the return again")]
+    Blank {
+        /// What is blank: `the file has only blank lines`, `the sheet `Attendance` is blank`.
+        what: String,
+    },
+    /// The header was found but no row follows it.
+    #[error(
+        "the file has a header ({header}) but no rows below it, so there is nothing to import; ask the provider to send the return again with the pupils' marks"
+    )]
+    NoRows {
+        /// Where the header is (`line 1`, `sheet Attendance row 3`).
+        header: String,
     },
     /// The file has more rows than the format allows.
     #[error(

@@ -8,6 +8,7 @@ use super::print;
 use crate::cli::args::ImportArgs;
 use crate::cli::output::Listing;
 use crate::cli::{CliError, Context};
+use crate::pipeline::decode::check_size;
 use crate::pipeline::import::{ImportOutcome, Incoming, RosterSnapshot, import};
 
 /// Imports each file in order; a file that cannot be read is recorded as rejected and makes the
@@ -17,7 +18,8 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<(), CliError> {
     let mut listing = Listing::new(&["file", "result", "added", "replaced", "unchanged", "review", "reason"]);
     for o in &outcomes {
         let result = match (&o.rejected, o.summary.duplicate) {
-            (_, true) => "already imported",
+            (Some(_), true) => "rejected (already recorded)",
+            (None, true) => "already imported",
             (Some(_), false) => "rejected",
             (None, false) if o.summary.review_items > 0 => "partly imported",
             (None, false) => "imported",
@@ -35,7 +37,7 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<(), CliError> {
     print(&listing, args.format)?;
     let rejected: Vec<&str> = outcomes
         .iter()
-        .filter(|o| o.rejected.is_some() && !o.summary.duplicate)
+        .filter(|o| o.rejected.is_some())
         .map(|o| o.file_name.as_str())
         .collect();
     if rejected.is_empty() {
@@ -67,12 +69,23 @@ pub async fn import_files(
     let mut outcomes = Vec::new();
     for path in files {
         let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))?;
+        let unreadable = |e: std::io::Error| CliError::Failed(format!("cannot read {}: {e}", path.display()));
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Refused by its size before it is read: a 2 GB file must not be pulled into memory (nor
+        // into the ledger) to find out it is too big. It stays where it is; nothing is lost.
+        let size = std::fs::metadata(path).map_err(unreadable)?.len();
+        if let Some(Err(e)) = provider.format.as_ref().map(|f| check_size(size, &file_name, f)) {
+            outcomes.push(ImportOutcome {
+                file_name,
+                summary: Default::default(),
+                rejected: Some(e.to_string()),
+            });
+            continue;
+        }
+        let bytes = std::fs::read(path).map_err(unreadable)?;
         let incoming = Incoming {
             external_id: path.display().to_string(),
             file_name,

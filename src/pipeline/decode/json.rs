@@ -19,8 +19,12 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
     let (text, _) = decode_text(bytes, format.encoding)?;
     let document: Value = serde_json::from_str(&text).map_err(|e| DecodeProblem::Unreadable {
         kind: FileKind::Json,
-        detail: e.to_string(),
-        advice: "ask the provider (or its API) to send valid JSON",
+        detail: if e.is_eof() {
+            format!("it stops before the end of the JSON, as if cut short ({e})")
+        } else {
+            format!("it is not valid JSON ({e})")
+        },
+        advice: "ask the provider (or its API) to send it again as valid JSON",
     })?;
     let path = format.records.as_deref().map(str::trim).unwrap_or("");
     let records = records_at(&document, path)?;

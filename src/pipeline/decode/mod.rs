@@ -41,13 +41,28 @@ pub fn decode_table(bytes: &[u8], file_name: &str, format: &Format) -> Result<Ta
     })
 }
 
+/// Refuses a file from its size alone, before it is read: callers holding a path or a transfer's
+/// announced size (`apsync import`, connectors) check it first, so a huge file is never loaded
+/// into memory. [`decode()`] checks the bytes it is given the same way.
+pub fn check_size(size: u64, file_name: &str, format: &Format) -> Result<(), DecodeError> {
+    size_problem(size, format).map_or(Ok(()), |problem| {
+        Err(DecodeError {
+            file: file_name.to_string(),
+            problem,
+        })
+    })
+}
+
+fn size_problem(size: u64, format: &Format) -> Option<DecodeProblem> {
+    (size > format.limits.max_file_bytes).then_some(DecodeProblem::TooBig {
+        size,
+        limit: format.limits.max_file_bytes,
+    })
+}
+
 fn read_table(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
-    let size = bytes.len() as u64;
-    if size > format.limits.max_file_bytes {
-        return Err(DecodeProblem::TooBig {
-            size,
-            limit: format.limits.max_file_bytes,
-        });
+    if let Some(problem) = size_problem(bytes.len() as u64, format) {
+        return Err(problem);
     }
     if bytes.is_empty() {
         return Err(DecodeProblem::Empty);

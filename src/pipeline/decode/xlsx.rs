@@ -118,7 +118,11 @@ fn convert(value: &DataRef<'_>) -> Cell {
 /// declares and then by really inflating every part (declared sizes can lie), before any of it
 /// is parsed.
 pub fn check_zip(bytes: &[u8], limit: u64) -> Result<(), DecodeProblem> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DecodeProblem::Unreadable {
+        kind: FileKind::Xlsx,
+        detail: format!("the workbook is incomplete or damaged, as if cut short while it was sent ({e})"),
+        advice: "ask the provider to send it again; if it is refused again, ask them to open it in Excel and save it again as an .xlsx workbook",
+    })?;
     if archive.len() > MAX_ZIP_ENTRIES {
         return Err(unreadable(format!(
             "it has {} parts, more than a workbook has",

@@ -3,7 +3,7 @@
 
 use super::dates::DateReader;
 use super::header::{self, repeats_header};
-use super::{IdentityColumns, RowFacts, document_date, skipped, text_of};
+use super::{IdentityColumns, RowFacts, document_date, require_rows, skipped, text_of};
 use crate::domain::Session;
 use crate::pipeline::decode::{Cell, Row, Table};
 use crate::pipeline::error::DecodeProblem;
@@ -71,6 +71,7 @@ pub(super) fn extract(
         .into_iter()
         .filter_map(|(name, _)| header.find(name).map(|c| (c, name)))
         .collect();
+    require_rows(table, &header, &named, format)?;
 
     let mut out = Decoded::default();
     for row in table.rows.iter().skip(header.data_start) {

@@ -10,7 +10,7 @@ mod wide;
 use chrono::NaiveDate;
 
 use crate::domain::Session;
-use crate::pipeline::decode::{Cell, Row, Table};
+use crate::pipeline::decode::{Cell, Origin, Row, Table};
 use crate::pipeline::error::DecodeProblem;
 use crate::pipeline::format::{Format, Identity, LayoutStyle, NameOrder, normalise_key};
 use crate::pipeline::observation::{DateOfBirth, Decoded, FullName, IdentityFields, Observation, RowProblem};
@@ -20,6 +20,18 @@ use template::{Placeholder, Template, strip_label};
 
 /// Reads a table's observations with the format's layout.
 pub(crate) fn extract(table: &Table, format: &Format, file_name: &str) -> Result<Decoded, DecodeProblem> {
+    if table.rows.is_empty() {
+        let what = match &table.origin {
+            Origin::Csv => Some("the file has only blank lines".to_string()),
+            Origin::Sheet(name) => Some(format!("the sheet `{name}` is blank")),
+            // An API page with no records is an ordinary answer (a day without sessions, the
+            // page after the last), and its header row is made by the decoder: never blank.
+            Origin::Json(_) => None,
+        };
+        if let Some(what) = what {
+            return Err(DecodeProblem::Blank { what });
+        }
+    }
     let dates = DateReader::new(format, table);
     let mut decoded = match format.layout.style {
         LayoutStyle::Long => long::extract(table, format, file_name, &dates)?,
@@ -135,6 +147,30 @@ pub(crate) fn text_of(row: &Row, column: Option<usize>) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
+/// Refuses a file whose header has no rows below it (other than repeats of the header and rows
+/// the format skips): an empty return is a mistake to ask the provider about, not a day
+/// without marks. JSON pages are exempt: an API page with no records is an ordinary answer.
+pub(crate) fn require_rows(
+    table: &Table,
+    header: &Header,
+    named: &[(usize, &str)],
+    format: &Format,
+) -> Result<(), DecodeProblem> {
+    if table.header_given {
+        return Ok(());
+    }
+    let mut data = table.rows.iter().skip(header.data_start);
+    if data.any(|row| !header::repeats_header(row, named) && !skipped(row, format)) {
+        return Ok(());
+    }
+    let at = header
+        .data_start
+        .checked_sub(1)
+        .and_then(|i| table.rows.get(i))
+        .map_or_else(|| "at the top".to_string(), |row| table.locate(row));
+    Err(DecodeProblem::NoRows { header: at })
+}
+
 /// Whether a row starts with one of the format's words for rows to skip (`Total`).
 pub(crate) fn skipped(row: &Row, format: &Format) -> bool {
     let Some(first) = row.cells.iter().find(|c| !c.is_blank()) else {
@@ -205,4 +241,40 @@ fn labelled_date(table: &Table, label: &str, dates: &DateReader<'_>) -> Result<N
         }
     }
     Err(format!("no cell starts with `{label}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::pipeline::{DecodeProblem, Format, decode};
+
+    fn format(text: &str) -> Format {
+        toml::from_str(text).unwrap()
+    }
+
+    const CSV: &str = "kind = \"csv\"\nskip_rows_starting_with = [\"Total\"]\n[identity]\nupn = \"UPN\"\n[layout]\nstyle = \"long\"\ndate = \"Date\"\nmark = \"Mark\"\n[marks]\ncodes = \"dfe\"";
+
+    #[test]
+    fn blank_files_and_headers_without_rows_are_refused() {
+        let f = format(CSV);
+        let err = decode(b" \n\r\n,,\n", "a.csv", &f).unwrap_err();
+        assert!(matches!(err.problem, DecodeProblem::Blank { .. }), "{err}");
+        for text in ["Title\nUPN,Date,Mark\n,,\n", "UPN,Date,Mark\nUPN,Date,Mark\nTotal: 0\n"] {
+            let err = decode(text.as_bytes(), "a.csv", &f).unwrap_err();
+            let line = if text.starts_with("Title") { "line 2" } else { "line 1" };
+            assert_eq!(err.problem, DecodeProblem::NoRows { header: line.into() }, "{text:?}");
+        }
+        // A row without marks is still a row: nothing to record, but not an empty return.
+        let decoded = decode(b"UPN,Date,Mark\nA1,2026-03-02,\n", "a.csv", &f).unwrap();
+        assert!(decoded.observations.is_empty() && decoded.problems.is_empty());
+    }
+
+    #[test]
+    fn an_api_page_without_records_is_not_refused() {
+        let f = format(
+            "kind = \"json\"\nrecords = \"data\"\n[identity]\nupn = \"upn\"\n[layout]\nstyle = \"long\"\ndate = \"date\"\nmark = \"mark\"\n[marks]\ncodes = \"dfe\"",
+        );
+        let decoded = decode(br#"{"data": []}"#, "page-9.json", &f).unwrap();
+        assert!(decoded.observations.is_empty() && decoded.problems.is_empty());
+    }
 }

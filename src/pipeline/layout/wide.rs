@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use super::dates::{DateReader, weekday, weekday_in_week_of};
 use super::header::{self, Header, repeats_header};
 use super::template::{Placeholder, Template};
-use super::{IdentityColumns, RowFacts, document_date, skipped, text_of};
+use super::{IdentityColumns, RowFacts, document_date, require_rows, skipped, text_of};
 use crate::domain::Session;
 use crate::pipeline::decode::Table;
 use crate::pipeline::error::DecodeProblem;
@@ -50,6 +50,7 @@ pub(super) fn extract(
         .into_iter()
         .filter_map(|(name, _)| header.find(name).map(|c| (c, name)))
         .collect();
+    require_rows(table, &header, &named, format)?;
     // A column the format names for something else is never a session column.
     let columns: Vec<SessionColumn> = classify(&header)
         .into_iter()
