@@ -1,5 +1,6 @@
-//! The register's rules, pure: what a new mark does to the current one, and the kinds of rows
-//! that must wait for a person.
+//! What a return contributes to the register: marks to write and rows that must wait for a person,
+//! with the kinds of review item. (How a new mark meets the one held is applied by the store, as a
+//! set: see `store/staged.rs`.)
 
 use std::fmt;
 use std::str::FromStr;
@@ -125,44 +126,6 @@ pub struct NewReview {
     pub raw_mark: Option<String>,
 }
 
-/// The mark currently held for a pupil's session, as far as the decision needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurrentMark<'a> {
-    /// Its code.
-    pub code: &'a str,
-    /// The provider that reported it.
-    pub provider_id: &'a str,
-    /// Whether a person set it by resolving a review item.
-    pub decided_by_person: bool,
-}
-
-/// What writing a provider's mark for a session does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MarkDecision {
-    /// No mark yet: write it.
-    Insert,
-    /// The same provider's later return: the earlier mark goes to history.
-    Replace,
-    /// The same code from the same provider again: nothing to write.
-    Unchanged,
-    /// Another provider holds the session: a person decides.
-    Conflict,
-}
-
-/// Decides what a provider's new mark does to the session's current one.
-///
-/// A later return from the same provider replaces its earlier mark (a reason found for an N),
-/// but never silently overrides another provider's mark (one child cannot be in two places) nor
-/// a mark a person decided.
-pub fn decide(current: Option<&CurrentMark<'_>>, provider_id: &str, code: &str) -> MarkDecision {
-    match current {
-        None => MarkDecision::Insert,
-        Some(c) if c.code == code && c.provider_id == provider_id => MarkDecision::Unchanged,
-        Some(c) if c.provider_id != provider_id || c.decided_by_person => MarkDecision::Conflict,
-        Some(_) => MarkDecision::Replace,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,24 +136,5 @@ mod tests {
             assert_eq!(k.as_str().parse::<ReviewKind>(), Ok(k));
         }
         assert!("nonsense".parse::<ReviewKind>().is_err());
-    }
-
-    #[test]
-    fn a_later_return_replaces_and_another_provider_conflicts() {
-        let n = CurrentMark {
-            code: "N",
-            provider_id: "bf",
-            decided_by_person: false,
-        };
-        assert_eq!(decide(None, "bf", "B"), MarkDecision::Insert);
-        assert_eq!(decide(Some(&n), "bf", "I"), MarkDecision::Replace);
-        assert_eq!(decide(Some(&n), "bf", "N"), MarkDecision::Unchanged);
-        assert_eq!(decide(Some(&n), "other", "B"), MarkDecision::Conflict);
-        let decided = CurrentMark {
-            decided_by_person: true,
-            ..n
-        };
-        assert_eq!(decide(Some(&decided), "bf", "N"), MarkDecision::Unchanged);
-        assert_eq!(decide(Some(&decided), "bf", "B"), MarkDecision::Conflict);
     }
 }

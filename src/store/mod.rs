@@ -15,6 +15,7 @@ mod review;
 mod roster;
 mod runs;
 mod shared;
+mod staged;
 mod status;
 
 use std::str::FromStr;

@@ -7,10 +7,13 @@ use sqlx::Row;
 
 use apsync_connector_core::Checkpoint;
 
-use super::shared::{archive_mark, insert_review, save_checkpoint};
-use super::{Store, StoreError, with_pool, write_tx};
+use super::shared::{insert_review, save_checkpoint};
+use super::staged::{
+    APPLY, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, STAGE_BATCH, STAGE_POSTGRES, STAGE_SQLITE, stage_insert,
+};
+use super::{Backend, Store, StoreError, with_pool, write_tx};
 use crate::domain::{Code, Session, Upn};
-use crate::register::{CurrentMark, MarkDecision, NewMark, NewReview, ReviewKind, decide};
+use crate::register::{NewMark, NewReview, ReviewKind};
 
 /// How much of a document became marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -138,6 +141,10 @@ impl Store {
     ) -> Result<ImportSummary, StoreError> {
         let sha = doc.sha256();
         let mut s = ImportSummary::default();
+        let stage_ddl = match self.backend {
+            Backend::Sqlite(_) => STAGE_SQLITE,
+            Backend::Postgres(_) => STAGE_POSTGRES,
+        };
         write_tx!(self, tx => {
             let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE provider_id = $1 AND sha256 = $2")
                 .bind(&doc.provider_id)
@@ -179,75 +186,49 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
                 if doc.rejected.is_none() {
-                    for m in marks {
-                        let current = sqlx::query(
-                            "SELECT code, provider_id, review_id FROM marks WHERE upn = $1 AND date = $2 AND session = $3",
-                        )
-                        .bind(m.upn.as_str())
-                        .bind(m.date)
-                        .bind(m.session.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        let current = match &current {
-                            Some(r) => Some((r.try_get::<String, _>("code")?, r.try_get::<String, _>("provider_id")?, r.try_get::<Option<i64>, _>("review_id")?.is_some())),
-                            None => None,
-                        };
-                        let view = current.as_ref().map(|(code, provider_id, by_person)| CurrentMark {
-                            code,
-                            provider_id,
-                            decided_by_person: *by_person,
-                        });
-                        match decide(view.as_ref(), &doc.provider_id, m.code.as_str()) {
-                            MarkDecision::Unchanged => s.marks_unchanged += 1,
-                            MarkDecision::Conflict => {
-                                let (code, holder, _) = current.as_ref().map(|(c, p, b)| (c.as_str(), p.as_str(), b)).unwrap_or(("", "", &false));
-                                let review = NewReview {
-                                    kind: ReviewKind::Conflict,
-                                    locator: m.locator.clone(),
-                                    identifier: Some(m.upn.to_string()),
-                                    raw_row: m.raw_row.clone(),
-                                    reason: format!(
-                                        "{} reports {} for {} {}, but {} already holds {} for that session: decide which is right",
-                                        doc.provider_id, m.code, m.date, m.session, holder, code
-                                    ),
-                                    upn: Some(m.upn.clone()),
-                                    date: Some(m.date),
-                                    session: Some(m.session),
-                                    raw_mark: Some(m.raw_mark.clone()),
-                                };
-                                insert_review!(tx, &review, s.document_id, &doc.provider_id, now);
-                                s.review_items += 1;
+                    if !marks.is_empty() {
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(stage_ddl)).execute(&mut *tx).await?;
+                        sqlx::query("DELETE FROM staged_marks").execute(&mut *tx).await?;
+                        for (n, chunk) in marks.chunks(STAGE_BATCH).enumerate() {
+                            let mut q = sqlx::query(sqlx::AssertSqlSafe(stage_insert(chunk.len())));
+                            for (i, m) in chunk.iter().enumerate() {
+                                q = q
+                                    .bind((n * STAGE_BATCH + i) as i64)
+                                    .bind(m.upn.as_str())
+                                    .bind(m.date)
+                                    .bind(m.session.as_str())
+                                    .bind(m.code.as_str())
+                                    .bind(&m.raw_mark)
+                                    .bind(&m.comment);
                             }
-                            decision @ (MarkDecision::Insert | MarkDecision::Replace) => {
-                                if decision == MarkDecision::Replace {
-                                    archive_mark!(tx, m.upn.as_str(), m.date, m.session.as_str(), now, Some(s.document_id), None::<i64>);
-                                    s.marks_replaced += 1;
-                                } else {
-                                    s.marks_added += 1;
-                                }
-                                sqlx::query(
-                                    "INSERT INTO marks (upn, date, session, code, provider_id, raw_mark, comment, document_id,
-                                         review_id, received_at, recorded_at)
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10)
-                                     ON CONFLICT (upn, date, session) DO UPDATE SET code = excluded.code,
-                                         provider_id = excluded.provider_id, raw_mark = excluded.raw_mark,
-                                         comment = excluded.comment, document_id = excluded.document_id, review_id = NULL,
-                                         received_at = excluded.received_at, recorded_at = excluded.recorded_at",
-                                )
-                                .bind(m.upn.as_str())
-                                .bind(m.date)
-                                .bind(m.session.as_str())
-                                .bind(m.code.as_str())
-                                .bind(&doc.provider_id)
-                                .bind(&m.raw_mark)
-                                .bind(&m.comment)
-                                .bind(s.document_id)
-                                .bind(doc.received_at)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
+                            q.execute(&mut *tx).await?;
                         }
+                        let counts = sqlx::query(CLASSIFY).bind(&doc.provider_id).fetch_one(&mut *tx).await?;
+                        s.marks_added = count(counts.try_get("added")?);
+                        s.marks_unchanged = count(counts.try_get("unchanged")?);
+                        s.marks_replaced = count(counts.try_get("replaced")?);
+                        let conflicts = sqlx::query(CONFLICTS).bind(&doc.provider_id).fetch_all(&mut *tx).await?;
+                        for c in &conflicts {
+                            let seq: i64 = c.try_get("seq")?;
+                            let (code, holder): (String, String) = (c.try_get("code")?, c.try_get("provider_id")?);
+                            let Some(m) = usize::try_from(seq).ok().and_then(|i| marks.get(i)) else { continue };
+                            let review = conflict_review(m, &doc.provider_id, &holder, &code);
+                            insert_review!(tx, &review, s.document_id, &doc.provider_id, now);
+                            s.review_items += 1;
+                        }
+                        sqlx::query(ARCHIVE_REPLACED)
+                            .bind(&doc.provider_id)
+                            .bind(now)
+                            .bind(s.document_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query(APPLY)
+                            .bind(&doc.provider_id)
+                            .bind(s.document_id)
+                            .bind(doc.received_at)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     for r in reviews {
                         insert_review!(tx, r, s.document_id, &doc.provider_id, now);
@@ -315,5 +296,35 @@ impl Store {
                 .map(|r| Ok((r.try_get("code")?, r.try_get("provider_id")?, r.try_get("document_id")?)))
                 .collect::<Result<Vec<_>, StoreError>>()
         })
+    }
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The review item for a mark another provider (or a person) already holds the session for.
+fn conflict_review(m: &NewMark, provider: &str, holder: &str, code: &str) -> NewReview {
+    let reason = if holder == provider {
+        format!(
+            "{provider} now reports {} for {} {}, but a person decided {code} for that session: decide again",
+            m.code, m.date, m.session
+        )
+    } else {
+        format!(
+            "{provider} reports {} for {} {}, but {holder} already holds {code} for that session: decide which is right",
+            m.code, m.date, m.session
+        )
+    };
+    NewReview {
+        kind: ReviewKind::Conflict,
+        locator: m.locator.clone(),
+        identifier: Some(m.upn.to_string()),
+        raw_row: m.raw_row.clone(),
+        reason,
+        upn: Some(m.upn.clone()),
+        date: Some(m.date),
+        session: Some(m.session),
+        raw_mark: Some(m.raw_mark.clone()),
     }
 }
