@@ -20,3 +20,4 @@ pub mod register;
 pub mod roster;
 pub mod runtime;
 pub mod store;
+pub mod visits;

@@ -8,6 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub mod push;
+
 use crate::store::{Channel, Delivery, Store, StoreError};
 
 /// What one delivery attempt came to.

@@ -16,6 +16,8 @@ mod roster;
 mod runs;
 mod shared;
 mod status;
+mod tokens;
+mod visits;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -32,6 +34,8 @@ pub use review::{ReviewRow, ReviewStatus};
 pub use roster::{RosterChanges, StoredPupil};
 pub use runs::{ConnectorRun, RunStatus};
 pub use status::StoreStatus;
+pub use tokens::{ActiveToken, TokenInfo};
+pub use visits::{LastVisit, NewVisit, PupilLookup, StoredVisit, VisitDelivery};
 
 use crate::config::{DatabaseConfig, DatabaseUrl, Secret};
 
