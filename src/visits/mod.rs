@@ -123,6 +123,7 @@ pub struct VisitDocument {
     /// Who visited.
     pub staff: String,
     /// On site, phone or video.
+    #[serde(rename = "type")]
     pub kind: VisitKind,
     /// The pupil's own views.
     pub pupil_views: Option<String>,

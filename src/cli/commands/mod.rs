@@ -6,8 +6,11 @@ mod outbox;
 mod register;
 mod review;
 mod roster;
+mod serve;
 mod status;
 mod sync;
+mod token;
+mod visits;
 
 use chrono::Utc;
 
@@ -36,6 +39,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Review(cmd) => review::run(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Outbox(cmd) => outbox::run(&Context::open(&cli.config, now).await?, cmd).await,
+        Command::Visit(cmd) => visits::add(&Context::open(&cli.config, now).await?, cmd).await,
+        Command::Visits(args) => visits::list(&Context::open(&cli.config, now).await?, args).await,
+        Command::Token(cmd) => token::run(&Context::open(&cli.config, now).await?, cmd).await,
+        Command::Serve => serve::run(&Context::open(&cli.config, now).await?).await,
         Command::Status(args) => status::status(&Context::open(&cli.config, now).await?, args.format).await,
     }
 }
