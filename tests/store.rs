@@ -13,40 +13,9 @@ use apsync::store::{MarkFilter, NewDocument, NewMark, NewReview, Store};
 use apsync_connector_core::Checkpoint;
 use chrono::{DateTime, NaiveDate, Utc};
 
-const PROVIDERS: &[&str] = &[
-    "bright-futures",
-    "skills-hub",
-    "riverside-farm",
-    "boxing-academy",
-    "northstar",
-];
-
-/// Keeps whatever backs a test store alive for the test's duration.
-#[allow(dead_code)]
-enum Guard {
-    Sqlite(tempfile::TempDir),
-    Postgres(support::postgres::TestDatabase),
-}
-
-async fn sqlite_store() -> (Store, Guard) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = DatabaseConfig {
-        url: DatabaseUrl::Sqlite(dir.path().join("apsync.db")),
-        password_file: None,
-        max_connections: 4,
-    };
-    (Store::open(&config, None).await.unwrap(), Guard::Sqlite(dir))
-}
-
-async fn postgres_store() -> (Store, Guard) {
-    let db = support::postgres::test_database().await;
-    let config = DatabaseConfig {
-        url: DatabaseUrl::Postgres(db.url().to_string()),
-        password_file: None,
-        max_connections: 4,
-    };
-    (Store::open(&config, None).await.unwrap(), Guard::Postgres(db))
-}
+use support::store::{
+    PROVIDERS, postgres_store, providers, sample_placements, sample_pupils, sqlite_store, t, with_roster,
+};
 
 /// Runs each story once per backend.
 macro_rules! stories {
@@ -75,61 +44,12 @@ stories!(
     outbox_delivers_once_and_dead_letters_keep_the_payload,
 );
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
 fn upn(s: &str) -> Upn {
     Upn::parse(s).unwrap()
-}
-
-fn sample_pupils() -> Vec<PupilRecord> {
-    parse_pupils(
-        include_bytes!("../samples/roster/pupils.csv"),
-        &RosterColumns::default(),
-    )
-    .unwrap()
-}
-
-fn sample_placements() -> Vec<PlacementRecord> {
-    parse_placements(
-        include_bytes!("../samples/roster/placements.csv"),
-        &RosterColumns::default(),
-        PROVIDERS,
-    )
-    .unwrap()
-}
-
-fn providers() -> Vec<apsync::config::ProviderConfig> {
-    PROVIDERS
-        .iter()
-        .map(|id| apsync::config::ProviderConfig {
-            id: id.to_string(),
-            name: id.to_string(),
-            present_code: apsync::domain::PresentCode::B,
-            urn: None,
-            ukprn: None,
-            qa_approval_expires: None,
-            contact_email: None,
-            format: None,
-        })
-        .collect()
-}
-
-/// A store with the sample roster loaded.
-async fn with_roster(store: &Store) {
-    store
-        .sync_providers(&providers(), t("2026-03-01T08:00:00Z"))
-        .await
-        .unwrap();
-    store
-        .import_roster(&sample_pupils(), Some(&sample_placements()), t("2026-03-01T08:00:00Z"))
-        .await
-        .unwrap();
 }
 
 fn doc(provider: &str, name: &str, bytes: &[u8]) -> NewDocument {
