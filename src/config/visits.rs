@@ -485,3 +485,6 @@ fn payload(raw: Option<&RawPayload>, key: &str, p: &mut Problems) -> Option<Payl
     }
     (p.0.len() == before).then_some(t)
 }
+
+#[cfg(test)]
+mod tests;
