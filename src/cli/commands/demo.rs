@@ -89,5 +89,9 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
     println!("\n== apsync status");
     super::status::status(&ctx, Format::Table).await?;
     println!("\nThe register: apsync --config {} marks", config.display());
+
+    // --- Visit logs: a block of its own (src/cli/commands/demo_visits.rs). ---
+    super::demo_visits::run(&ctx, &dir).await?;
+    println!("The visits: apsync --config {} visits", config.display());
     Ok(())
 }

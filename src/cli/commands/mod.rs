@@ -1,6 +1,7 @@
 //! One function per command; each loads what it needs and prints through [`super::output`].
 
 mod demo;
+mod demo_visits;
 mod import;
 mod outbox;
 mod register;
