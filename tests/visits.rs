@@ -410,3 +410,81 @@ async fn the_cli_records_lists_and_pushes_visits() {
     assert!(!list.contains("aps_"), "the token itself is never shown again");
     assert_eq!(run(vec!["token", "revoke", "nobody"]).await.status.code(), Some(1));
 }
+
+/// The real binary: `apsync serve` takes a visit posted with a token made by `apsync token
+/// create`, pushes it to the endpoint once, and stops cleanly on SIGTERM.
+#[tokio::test(flavor = "multi_thread")]
+async fn apsync_serve_takes_a_posted_visit_to_the_endpoint() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let ep = Endpoint::start(vec![Reply::Status(503, "busy", vec![])]).await;
+    let install = install_with(&ep);
+    let mut text = std::fs::read_to_string(install.config()).unwrap();
+    text = text.replace("listen = \"127.0.0.1:8087\"", "listen = \"127.0.0.1:0\"");
+    text = text.replace("push_interval_secs = 5", "push_interval_secs = 1");
+    std::fs::write(install.config(), text).unwrap();
+    let token = tokio::task::block_in_place(|| install.ok(&["token", "create", "visit-form"]));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apsync"))
+        .arg("--config")
+        .arg(install.config())
+        .arg("serve")
+        .env_remove("APSYNC_CONFIG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    tokio::task::block_in_place(|| stderr.read_line(&mut first)).unwrap();
+    let base = first
+        .split("intake at ")
+        .nth(1)
+        .and_then(|r| r.split("/api/v1/visits").next())
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_string();
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/v1/visits"))
+        .bearer_auth(token.trim())
+        .json(&visit())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let created: Value = resp.json().await.unwrap();
+    // The push loop runs every second: the 503 is retried after the backoff (at most 10 s).
+    for _ in 0..300 {
+        if !ep.stored().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ep.stored().len(), 1, "{:?}", ep.requests());
+    assert!(
+        ep.requests()
+            .iter()
+            .all(|r| r.idempotency_key.as_deref() == created["external_id"].as_str())
+    );
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::block_in_place(|| child.wait()).unwrap();
+    assert!(status.success(), "a clean stop on SIGTERM: {status:?}");
+}
+
+#[test]
+fn the_demo_pushes_its_visits_to_a_local_endpoint_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apsync"))
+        .args(["demo", "--dir"])
+        .arg(dir.path())
+        .env_remove("APSYNC_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("pushed 2 visit(s) to http://127.0.0.1:"), "{text}");
+    assert_eq!(std::fs::read_dir(dir.path().join("endpoint")).unwrap().count(), 2);
+}
