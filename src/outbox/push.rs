@@ -283,7 +283,7 @@ async fn read_capped(mut resp: reqwest::Response) -> String {
 }
 
 /// What an answer means. 2xx and 409 (the endpoint has it already): delivered. 408, 429, 5xx: try
-/// again, honouring `Retry-After`. 401, 403, 404 and redirects: misconfigured, retried slowly and
+/// again, honouring `Retry-After` (the body is not kept: it may echo the visit). 401, 403, 404 and redirects: misconfigured, retried slowly and
 /// reported. 400, 422 and any other answer: dead, with the endpoint's words kept.
 pub fn outcome(status: u16, after: Option<Duration>, location: Option<String>, body: &str, id_field: &str) -> Attempt {
     let words = || {
@@ -308,7 +308,7 @@ pub fn outcome(status: u16, after: Option<Duration>, location: Option<String>, b
                 remote_id: from_body.or(location),
             }
         }
-        408 | 429 | 500..=599 => retry(format!("HTTP {status}{}", words()), after),
+        408 | 429 | 500..=599 => retry(format!("HTTP {status}"), after),
         401 | 403 => slow(format!(
             "HTTP {status}: the endpoint refused apsync's credentials; check [endpoint.auth]"
         )),
