@@ -7,16 +7,21 @@
 //! - [`register`]: the rules for writing marks and the kinds of review item (pure);
 //! - [`config`]: the configuration file, checked with every mistake reported at once;
 //! - [`store`]: all SQL, on SQLite or PostgreSQL;
-//! - [`runtime`]: running connectors;
+//! - [`visits`]: staff visits, their checks and the payloads endpoints receive (pure);
+//! - [`outbox`]: delivering email and pushes, with retries; `outbox::push` is the HTTP sender;
+//! - [`http`]: the HTTP API (visit intake with bearer tokens);
+//! - [`runtime`]: running connectors, recording visits, pushing them;
 //! - [`cli`]: the `apsync` command.
 
 mod bundled;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod outbox;
 pub mod pipeline;
 pub mod register;
 pub mod roster;
 pub mod runtime;
 pub mod store;
+pub mod visits;

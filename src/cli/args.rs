@@ -65,6 +65,96 @@ pub enum Command {
     Status(FormatArg),
     /// Run apsync on its bundled sample data in a folder of its own (SQLite, no network).
     Demo(DemoArgs),
+    /// Record a staff visit to a placed pupil; it is queued for every endpoint.
+    #[command(subcommand)]
+    Visit(VisitCommand),
+    /// List visits, latest first, with each endpoint's delivery state.
+    Visits(VisitsArgs),
+    /// Bearer tokens for the HTTP visit intake.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Serve the HTTP visit intake and push visits every few seconds, until SIGTERM or Ctrl-C.
+    Serve,
+}
+
+/// `visit ...`.
+#[derive(Debug, Subcommand)]
+pub enum VisitCommand {
+    /// Record a visit (checked as the HTTP API checks it).
+    Add(VisitAddArgs),
+}
+
+/// `visit add`: the same fields as the HTTP API.
+#[derive(Debug, Args)]
+pub struct VisitAddArgs {
+    /// The pupil's admission number or UPN.
+    #[arg(long, value_name = "ADNO|UPN")]
+    pub pupil: String,
+    /// When the visit took place: RFC 3339, or `YYYY-MM-DD HH:MM` in the school's time zone.
+    #[arg(long = "at", value_name = "TIME")]
+    pub occurred_at: String,
+    /// Who visited.
+    #[arg(long, value_name = "NAME")]
+    pub staff: String,
+    /// on_site, phone or video.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: String,
+    /// The pupil's own views.
+    #[arg(long = "views", value_name = "TEXT")]
+    pub pupil_views: Option<String>,
+    /// Notes on progress.
+    #[arg(long, value_name = "TEXT")]
+    pub progress: Option<String>,
+    /// Notes on behaviour.
+    #[arg(long, value_name = "TEXT")]
+    pub behaviour: Option<String>,
+    /// Notes on welfare.
+    #[arg(long, value_name = "TEXT")]
+    pub welfare: Option<String>,
+    /// Actions agreed.
+    #[arg(long, value_name = "TEXT")]
+    pub actions: Option<String>,
+    /// When to follow up (YYYY-MM-DD).
+    #[arg(long = "follow-up", value_name = "DATE")]
+    pub follow_up: Option<String>,
+    /// How to print the recorded visit.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `visits`.
+#[derive(Debug, Args)]
+pub struct VisitsArgs {
+    /// Only this pupil (admission number or UPN).
+    #[arg(long, value_name = "ADNO|UPN")]
+    pub pupil: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    /// How to print.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for a system that posts visits; it is shown once, only its hash is kept.
+    Create {
+        /// A name saying who holds it, e.g. `visit-form`.
+        name: String,
+    },
+    /// Stop a token working, at once.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        /// How to print.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 /// `check`.

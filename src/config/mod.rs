@@ -9,6 +9,7 @@ mod error;
 pub mod raw;
 mod secret;
 pub mod validate;
+pub mod visits;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ use chrono::NaiveDate;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use secret::{Secret, SecretError, SecretFile};
+pub use visits::{EndpointAuth, EndpointConfig, HttpConfig, TlsFiles, VisitsConfig};
 
 use crate::domain::PresentCode;
 use crate::pipeline::format::Format;
@@ -42,6 +44,12 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// `[[connector]]`: where returns are fetched from.
     pub connectors: Vec<ConnectorConfig>,
+    /// `[http]`: the visit intake API.
+    pub http: HttpConfig,
+    /// `[visits]`.
+    pub visits: VisitsConfig,
+    /// `[[endpoint]]`: where visits are pushed.
+    pub endpoints: Vec<EndpointConfig>,
 }
 
 /// One connector.
@@ -66,6 +74,11 @@ impl Config {
     /// The provider with this id.
     pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
         self.providers.iter().find(|p| p.id == id)
+    }
+
+    /// The endpoint with this id.
+    pub fn endpoint(&self, id: &str) -> Option<&EndpointConfig> {
+        self.endpoints.iter().find(|e| e.id == id)
     }
 }
 

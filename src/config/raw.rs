@@ -29,6 +29,15 @@ pub struct RawConfig {
     /// `[[connector]]` entries.
     #[serde(default, rename = "connector")]
     pub connectors: Vec<RawConnector>,
+    /// `[http]`: the visit intake API.
+    #[serde(default)]
+    pub http: super::visits::RawHttp,
+    /// `[visits]`.
+    #[serde(default)]
+    pub visits: super::visits::RawVisits,
+    /// `[[endpoint]]` entries: where visits are pushed.
+    #[serde(default, rename = "endpoint")]
+    pub endpoints: Vec<super::visits::RawEndpoint>,
 }
 
 /// One `[[connector]]`: where one provider's returns are fetched from. Exactly one transport

@@ -24,12 +24,12 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite:///var/lib/apsync/apsync.db";
 pub(super) struct Problems(pub Vec<ConfigError>);
 
 impl Problems {
-    fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigError::new(key, message));
     }
 
     /// The value, or a "missing" mistake at `key`.
-    fn required<'a>(&mut self, value: &'a Option<String>, key: &str, what: &str) -> Option<&'a str> {
+    pub(super) fn required<'a>(&mut self, value: &'a Option<String>, key: &str, what: &str) -> Option<&'a str> {
         match value.as_deref().map(str::trim) {
             Some(v) if !v.is_empty() => Some(v),
             _ => {
@@ -58,6 +58,9 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
     let database = database(&raw.database, &mut p);
     let providers = providers(raw.providers, &mut p);
     let connectors = connectors(raw.connectors, &providers, &mut p);
+    let http = super::visits::http(&raw.http, &mut p);
+    let visits = super::visits::visits(&raw.visits, &mut p);
+    let endpoints = super::visits::endpoints(&raw.endpoints, &mut p);
     match (school, calendar, database) {
         (Some(school), Some(calendar), Some(database)) if p.0.is_empty() => Ok(Config {
             school,
@@ -66,6 +69,9 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
             roster: raw.roster,
             providers,
             connectors,
+            http,
+            visits,
+            endpoints,
         }),
         _ => Err(p.0),
     }

@@ -8,6 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub mod push;
+
 use crate::store::{Channel, Delivery, Store, StoreError};
 
 /// What one delivery attempt came to.
@@ -121,7 +123,21 @@ pub async fn dispatch_once(
         }
         for d in batch {
             let attempt = sink.deliver(&d).await;
-            tracing::info!(sink = sink.id(), delivery = d.id, attempt = d.attempts + 1, outcome = ?attempt, "delivery attempt");
+            // The outcome's kind only: a receiver's words may echo the payload (safeguarding text);
+            // they are kept on the row for `outbox list`, never in the logs.
+            let kind = match &attempt {
+                Attempt::Delivered { .. } => "delivered",
+                Attempt::Retry { slow: true, .. } => "retry (misconfigured)",
+                Attempt::Retry { .. } => "retry",
+                Attempt::Dead { .. } => "dead",
+            };
+            tracing::info!(
+                sink = sink.id(),
+                delivery = d.id,
+                attempt = d.attempts + 1,
+                outcome = kind,
+                "delivery attempt"
+            );
             match attempt {
                 Attempt::Delivered { remote_id } => {
                     // Stopping here (not carrying on) if this write fails is deliberate: the

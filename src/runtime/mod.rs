@@ -1,6 +1,7 @@
 //! The runtime: running connectors (now on demand with `sync`; on a schedule with `run` later).
 
 pub mod sync;
+pub mod visits;
 
 use apsync_connector_core::Source;
 use apsync_connector_folder::FolderSource;

@@ -17,6 +17,8 @@ mod runs;
 mod shared;
 mod staged;
 mod status;
+mod tokens;
+mod visits;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,6 +35,8 @@ pub use review::{ReviewRow, ReviewStatus};
 pub use roster::{RosterChanges, StoredPupil};
 pub use runs::{ConnectorRun, RunStatus};
 pub use status::StoreStatus;
+pub use tokens::{ActiveToken, TokenInfo};
+pub use visits::{LastVisit, NewVisit, PupilLookup, StoredVisit, VisitDelivery};
 
 use crate::config::{DatabaseConfig, DatabaseUrl, Secret};
 

@@ -99,24 +99,33 @@ macro_rules! delivery_from_row {
     }};
 }
 
+/// Queues a delivery on an executor (a pool or `&mut *tx`), evaluating to whether it was new
+/// (false when the sink already has one with that key).
+macro_rules! insert_delivery {
+    ($exec:expr, $d:expr, $now:expr) => {{
+        let d: &$crate::store::NewDelivery = $d;
+        sqlx::query(
+            "INSERT INTO outbox (channel, sink, idempotency_key, subject, payload, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (sink, idempotency_key) DO NOTHING",
+        )
+        .bind(d.channel.as_str())
+        .bind(&d.sink)
+        .bind(&d.idempotency_key)
+        .bind(&d.subject)
+        .bind(d.payload.to_string())
+        .bind($now)
+        .execute($exec)
+        .await?
+        .rows_affected()
+            == 1
+    }};
+}
+pub(crate) use insert_delivery;
+
 impl Store {
     /// Queues a delivery; returns false when the sink already has one with that key.
     pub async fn enqueue(&self, d: &NewDelivery, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        with_pool!(self, pool => {
-            let done = sqlx::query(
-                "INSERT INTO outbox (channel, sink, idempotency_key, subject, payload, next_attempt_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (sink, idempotency_key) DO NOTHING",
-            )
-            .bind(d.channel.as_str())
-            .bind(&d.sink)
-            .bind(&d.idempotency_key)
-            .bind(&d.subject)
-            .bind(d.payload.to_string())
-            .bind(now)
-            .execute(pool)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        })
+        with_pool!(self, pool => Ok(insert_delivery!(pool, d, now)))
     }
 
     /// Claims up to `limit` due deliveries of a sink for `lease`, so that another sender (another

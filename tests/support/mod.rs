@@ -3,7 +3,9 @@
 //! - [`install`]: a temp installation of apsync (example configuration, formats) and the real binary;
 //! - [`postgres`]: a fresh, uniquely named PostgreSQL database per test (an existing server if one
 //!   answers, else a throwaway cluster that dies with the test process), and SQLite URLs so the same
-//!   story can run on both store backends.
+//!   story can run on both store backends;
+//! - [`store`]: test stores on either backend, with the sample roster;
+//! - [`endpoint`]: a CPOMS-style HTTP endpoint in the test process, scripted to fail as real ones do.
 //!
 //! Modules for the other real servers of `DESIGN.md` ("Testing") come later, one per server, in the
 //! same shape: `sshd` (SFTP), `dovecot` (IMAP) and `smtp` (aiosmtpd capture with STARTTLS and AUTH).
@@ -13,6 +15,8 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod endpoint;
 pub mod fixtures;
 pub mod install;
 pub mod postgres;
+pub mod store;

@@ -148,5 +148,9 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
         "\nThe register: apsync --config {0} marks\nThe report:   apsync --config {0} report attendance\nEverything:   apsync --config {0} status",
         config.display()
     );
+
+    // --- Visit logs: a block of its own (src/cli/commands/demo_visits.rs). ---
+    super::demo_visits::run(&ctx, &dir).await?;
+    println!("The visits: apsync --config {} visits", config.display());
     Ok(())
 }

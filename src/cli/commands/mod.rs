@@ -1,13 +1,17 @@
 //! One function per command; each loads what it needs and prints through [`super::output`].
 
 mod demo;
+mod demo_visits;
 mod import;
 mod outbox;
 mod register;
 mod review;
 mod roster;
+mod serve;
 mod status;
 mod sync;
+mod token;
+mod visits;
 
 use chrono::Utc;
 
@@ -36,6 +40,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Review(cmd) => review::run(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Outbox(cmd) => outbox::run(&Context::open(&cli.config, now).await?, cmd).await,
+        Command::Visit(cmd) => visits::add(&Context::open(&cli.config, now).await?, cmd).await,
+        Command::Visits(args) => visits::list(&Context::open(&cli.config, now).await?, args).await,
+        Command::Token(cmd) => token::run(&Context::open(&cli.config, now).await?, cmd).await,
+        Command::Serve => serve::run(&Context::open(&cli.config, now).await?).await,
         Command::Status(args) => status::status(&Context::open(&cli.config, now).await?, args.format).await,
     }
 }

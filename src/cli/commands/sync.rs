@@ -8,7 +8,8 @@ use crate::cli::output::Listing;
 use crate::cli::{CliError, Context};
 use crate::runtime::sync::{RunReport, run_connector};
 
-/// Runs the chosen connectors once, one after another; one failing never stops the others.
+/// Runs the chosen connectors once, one after another (one failing never stops the others), then
+/// reads the visits CSV folder and pushes due visits.
 /// Exit 1 if any failed.
 pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
     let reports = sync(ctx, &args.connectors).await?;
@@ -35,6 +36,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
         ]);
     }
     print(&listing, args.format)?;
+    super::visits::after_sync(ctx).await?;
     let failed: Vec<&str> = reports
         .iter()
         .filter(|r| r.error.is_some())

@@ -1,0 +1,222 @@
+//! The HTTP API the daemon serves: the visit intake (`POST /api/v1/visits`, `GET
+//! /api/v1/visits/{id}`, bearer tokens), its OpenAPI description, and `/healthz`. Loopback by
+//! default; TLS (rustls) when `[http]` names a certificate, for use across the school network.
+
+mod api;
+pub mod auth;
+pub mod error;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tokio_rustls::server::TlsStream;
+
+pub use api::visit_json;
+
+use crate::config::HttpConfig;
+use crate::runtime::visits::VisitIntake;
+use crate::store::Store;
+
+/// The OpenAPI 3.1 description served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// How long a client has to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every request handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// Records visits (time zone, endpoints).
+    pub intake: Arc<VisitIntake>,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+/// The API's routes.
+pub fn router(state: AppState) -> Router {
+    let protected = Router::new()
+        .route("/api/v1/visits", axum::routing::post(api::post_visit))
+        .route("/api/v1/visits/{id}", get(api::get_visit))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .merge(protected)
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { ([(CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
+        .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(|| async {
+            error::ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such address: see /api/v1/openapi.json",
+            )
+            .into_response()
+        })
+        .layer(DefaultBodyLimit::max(state.body_limit))
+        .with_state(state)
+}
+
+/// A bound socket, plain or TLS.
+pub enum HttpListener {
+    /// Plain HTTP (loopback).
+    Plain(TcpListener),
+    /// HTTPS.
+    Tls(TcpListener, TlsAcceptor),
+}
+
+impl std::fmt::Debug for HttpListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if matches!(self, HttpListener::Plain(_)) {
+            "http"
+        } else {
+            "https"
+        };
+        write!(f, "HttpListener({kind}, {:?})", self.local_addr().ok())
+    }
+}
+
+impl HttpListener {
+    /// Binds `[http] listen`, with TLS when it names a certificate (read like a secret).
+    pub async fn bind(config: &HttpConfig, credentials_dir: Option<&Path>, config_dir: &Path) -> Result<Self, String> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {} ([http] listen): {e}", config.listen))?;
+        match &config.tls {
+            None => Ok(HttpListener::Plain(listener)),
+            Some(files) => {
+                let cert = files
+                    .cert
+                    .read(credentials_dir, config_dir)
+                    .map_err(|e| e.to_string())?;
+                let key = files.key.read(credentials_dir, config_dir).map_err(|e| e.to_string())?;
+                let tls = tls_config(cert.expose().as_bytes(), key.expose().as_bytes())?;
+                Ok(HttpListener::Tls(listener, TlsAcceptor::from(tls)))
+            }
+        }
+    }
+
+    /// The address it is bound to.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        match self {
+            HttpListener::Plain(l) | HttpListener::Tls(l, _) => l.local_addr(),
+        }
+    }
+}
+
+/// A rustls server configuration (aws-lc-rs) from a PEM certificate chain and key.
+pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("http.tls_cert_file: not a PEM certificate chain: {e}"))?;
+    if certs.is_empty() {
+        return Err("http.tls_cert_file: the file holds no certificate".into());
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("http.tls_key_file: not a PEM private key: {e}"))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up failed: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("http.tls_cert_file / tls_key_file: the certificate and key do not go together: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Serves the API until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: HttpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    match listener {
+        HttpListener::Plain(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await,
+        HttpListener::Tls(l, acceptor) => {
+            let tls = TlsListener::start(l, acceptor)?;
+            axum::serve(tls, app).with_graceful_shutdown(shutdown).await
+        }
+    }
+}
+
+/// Accepts TCP connections and completes their TLS handshakes concurrently (a slow client
+/// cannot hold up others), handing finished streams to the server.
+struct TlsListener {
+    ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl TlsListener {
+    fn start(listener: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<Self> {
+        let local = listener.local_addr()?;
+        let (tx, ready) = tokio::sync::mpsc::channel(64);
+        let accepting = tokio::spawn(async move {
+            loop {
+                let (tcp, peer) = match listener.accept().await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!("cannot accept a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let (acceptor, tx) = (acceptor.clone(), tx.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => {
+                            let _closed = tx.send((stream, peer)).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(TlsListener {
+            ready,
+            local,
+            accepting,
+        })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(conn) => conn,
+            // The accepting task only ends when this listener is dropped.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}

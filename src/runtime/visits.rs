@@ -1,0 +1,295 @@
+//! Visits in and out: recording one (checked, pupil resolved, queued for every endpoint in the
+//! same transaction), reading the CSV drop folder, and pushing what is due.
+
+use std::path::{Path, PathBuf};
+
+use apsync_connector_core::{Checkpoint, Outcome, Source};
+use apsync_connector_folder::{FolderConfig, FolderSource};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::outbox::push::PushSink;
+use crate::outbox::{DispatchReport, RetryPolicy, dispatch_once};
+use crate::store::{NewVisit, PupilLookup, Store, StoreError, StoredVisit};
+use crate::visits::{Problem, VisitDocument, VisitInput, check, csv, hex, new_external_id};
+
+/// The largest CSV file of visits read.
+const MAX_CSV_BYTES: u64 = 5 * 1024 * 1024;
+/// How many files one pass of the CSV folder takes.
+const CSV_BATCH: usize = 100;
+
+/// Why a visit was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// The visit as written is wrong; each problem names its field.
+    #[error("the visit was not recorded:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Invalid(Vec<Problem>),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The operating system gave no random bytes for the visit's id.
+    #[error("cannot make an id for the visit: {0}")]
+    Random(String),
+}
+
+/// Records visits: the school's time zone (for local times and dates) and the endpoints every
+/// visit is queued for.
+#[derive(Debug, Clone)]
+pub struct VisitIntake {
+    /// The school's time zone.
+    pub tz: Tz,
+    /// The configured endpoints' ids.
+    pub endpoints: Vec<String>,
+}
+
+impl VisitIntake {
+    /// From the configuration.
+    pub fn new(config: &Config) -> Self {
+        VisitIntake {
+            tz: config.school.timezone,
+            endpoints: config.endpoints.iter().map(|e| e.id.clone()).collect(),
+        }
+    }
+
+    /// Checks a visit and resolves its pupil, giving the document to record.
+    pub async fn prepare(
+        &self,
+        store: &Store,
+        input: &VisitInput,
+        now: DateTime<Utc>,
+    ) -> Result<VisitDocument, IntakeError> {
+        let v = check(input, self.tz, now).map_err(IntakeError::Invalid)?;
+        let (upn, admission_number, provider) = match store.pupil_for_visit(&v.pupil, v.date).await? {
+            PupilLookup::Placed {
+                upn,
+                admission_number,
+                provider_id,
+            } => (upn, admission_number, provider_id),
+            PupilLookup::Unknown => {
+                return Err(invalid(
+                    "pupil",
+                    format!(
+                        "no pupil has the UPN or admission number `{}`: check it against the MIS, or import the roster",
+                        v.pupil
+                    ),
+                ));
+            }
+            PupilLookup::Ambiguous => {
+                return Err(invalid(
+                    "pupil",
+                    format!(
+                        "several pupils have admission number `{}`: give the UPN instead",
+                        v.pupil
+                    ),
+                ));
+            }
+            PupilLookup::NotPlaced { upn } => {
+                return Err(invalid(
+                    "pupil",
+                    format!(
+                        "pupil `{}` ({upn}) had no placement on {}: visits are logged for pupils in alternative provision; check the placements",
+                        v.pupil, v.date
+                    ),
+                ));
+            }
+        };
+        Ok(VisitDocument {
+            external_id: new_external_id().map_err(|e| IntakeError::Random(e.to_string()))?,
+            upn,
+            admission_number,
+            provider: Some(provider),
+            occurred_at: v.occurred_at,
+            staff: v.staff,
+            kind: v.kind,
+            pupil_views: v.pupil_views,
+            progress: v.progress,
+            behaviour: v.behaviour,
+            welfare: v.welfare,
+            actions: v.actions,
+            follow_up: v.follow_up,
+        })
+    }
+
+    /// Checks and records one visit, queued for every endpoint.
+    pub async fn record(
+        &self,
+        store: &Store,
+        input: &VisitInput,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StoredVisit, IntakeError> {
+        let document = self.prepare(store, input, now).await?;
+        let visit = NewVisit {
+            document,
+            source: source.to_string(),
+            source_ref: None,
+        };
+        let ids = store
+            .record_visits(std::slice::from_ref(&visit), &self.endpoints, now)
+            .await?;
+        let id = ids.first().copied().flatten();
+        match id {
+            Some(id) => store
+                .visit(id)
+                .await?
+                .ok_or_else(|| IntakeError::Store(StoreError::NotFound(format!("visit {id} vanished")))),
+            None => Err(IntakeError::Store(StoreError::Conflict(
+                "the visit was recorded before".into(),
+            ))),
+        }
+    }
+}
+
+fn invalid(field: &str, message: String) -> IntakeError {
+    IntakeError::Invalid(vec![Problem::new(field, message)])
+}
+
+/// What reading one CSV file did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CsvReport {
+    /// The file.
+    pub file: String,
+    /// Visits recorded from it.
+    pub visits: usize,
+    /// Rows recorded before (the same file again).
+    pub repeated: usize,
+    /// Why the file was refused (nothing from it was recorded), each with its line.
+    pub problems: Vec<String>,
+}
+
+/// Reads every settled CSV file in the drop folder: a file whose rows are all valid is recorded in
+/// one transaction and moved to `processed`; a file with any bad row is recorded not at all, moved
+/// to `rejected` with `NAME.errors.txt` beside it listing every problem. The same row read again
+/// (a crash before the move) is recognised and not recorded twice.
+pub async fn read_csv_folder(
+    store: &Store,
+    intake: &VisitIntake,
+    folder: &FolderConfig,
+    now: DateTime<Utc>,
+) -> Result<Vec<CsvReport>, StoreError> {
+    let mut source = FolderSource::new(folder, MAX_CSV_BYTES);
+    let mut reports = Vec::new();
+    let items = match source.discover(&Checkpoint::start(), CSV_BATCH).await {
+        Ok(items) => items,
+        Err(e) => {
+            reports.push(CsvReport {
+                file: folder.path.clone().unwrap_or_default().display().to_string(),
+                problems: vec![e.message],
+                ..Default::default()
+            });
+            return Ok(reports);
+        }
+    };
+    for item in items {
+        let mut report = CsvReport {
+            file: item.display_name.clone(),
+            ..Default::default()
+        };
+        let doc = match source.fetch(&item).await {
+            Ok(doc) => doc,
+            Err(e) => {
+                report.problems.push(e.message);
+                reports.push(report);
+                continue;
+            }
+        };
+        let sha = hex(&Sha256::digest(&doc.bytes));
+        let mut visits = Vec::new();
+        match csv::parse(&doc.bytes) {
+            Err(problems) => report.problems.extend(problems.iter().map(ToString::to_string)),
+            Ok(rows) => {
+                for row in rows {
+                    match intake.prepare(store, &row.input, now).await {
+                        Ok(document) => visits.push(NewVisit {
+                            document,
+                            source: format!("csv:{}", doc.file_name),
+                            source_ref: Some(format!("csv:{sha}:{}", row.line)),
+                        }),
+                        Err(IntakeError::Invalid(problems)) => report
+                            .problems
+                            .extend(problems.iter().map(|p| format!("line {}: {p}", row.line))),
+                        Err(IntakeError::Store(e)) => return Err(e),
+                        Err(e) => report.problems.push(format!("line {}: {e}", row.line)),
+                    }
+                }
+            }
+        }
+        let outcome = if report.problems.is_empty() {
+            let ids = store.record_visits(&visits, &intake.endpoints, now).await?;
+            report.visits = ids.iter().filter(|i| i.is_some()).count();
+            report.repeated = ids.len() - report.visits;
+            Outcome::Imported
+        } else {
+            tracing::warn!(file = %doc.file_name, problems = report.problems.len(), "CSV file of visits refused");
+            write_errors(folder, &doc.file_name, &report.problems).await;
+            Outcome::Rejected
+        };
+        if let Err(e) = source.acknowledge(&item, outcome).await {
+            tracing::warn!(file = %doc.file_name, "could not move the CSV file of visits: {}", e.message);
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// Writes the problems beside the rejected file, so whoever exports the form can see them.
+async fn write_errors(folder: &FolderConfig, file: &str, problems: &[String]) {
+    let base = folder.path.clone().unwrap_or_default();
+    let dir: PathBuf = match folder.rejected.as_ref().or(folder.processed.as_ref()) {
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => base.join(d),
+        None => base,
+    };
+    let text = format!(
+        "{file} was not recorded: fix these rows and drop the file in again.\n{}\n",
+        problems.join("\n")
+    );
+    if let Err(e) = write_file(&dir.join(format!("{file}.errors.txt")), &text).await {
+        tracing::warn!(file, "could not write the list of problems: {e}");
+    }
+}
+
+async fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    tokio::fs::write(path, text).await
+}
+
+/// Builds a sender per configured endpoint, reading their secrets.
+pub fn push_sinks(config: &Config, config_dir: &Path) -> Result<Vec<PushSink>, String> {
+    let creds = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    config
+        .endpoints
+        .iter()
+        .map(|e| PushSink::new(e, config.school.timezone, creds.as_deref(), config_dir))
+        .collect()
+}
+
+/// Pushes every due visit to every endpoint once; one endpoint failing never holds up another.
+pub async fn dispatch_pushes(
+    store: &Store,
+    sinks: &[PushSink],
+    now: DateTime<Utc>,
+) -> Result<DispatchReport, StoreError> {
+    let policy = RetryPolicy::default();
+    let mut total = DispatchReport::default();
+    for sink in sinks {
+        let r = dispatch_once(store, sink, &policy, now).await?;
+        total.delivered += r.delivered;
+        total.retrying += r.retrying;
+        total.dead += r.dead;
+        total.misconfigured += r.misconfigured;
+        if r.misconfigured > 0 {
+            tracing::error!(
+                endpoint = sink.endpoint_id(),
+                "the endpoint refuses apsync's credentials or URL (401/403/404): IT must check [[endpoint]] {}",
+                sink.endpoint_id()
+            );
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,100 @@
+use chrono::{DateTime, Utc};
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    "2026-03-02T12:00:00Z".parse().unwrap()
+}
+
+fn input() -> VisitInput {
+    VisitInput {
+        pupil: Some("2101".into()),
+        occurred_at: Some("2026-03-02 10:30".into()),
+        staff: Some("Ms Patel".into()),
+        kind: Some("On site".into()),
+        progress: Some("Settled well.".into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_local_time_is_in_the_schools_zone() {
+    let mut i = input();
+    i.occurred_at = Some("2026-06-02T10:30".into());
+    let v = check(&i, chrono_tz::Europe::London, "2026-07-01T00:00:00Z".parse().unwrap()).unwrap();
+    assert_eq!(v.occurred_at.to_rfc3339(), "2026-06-02T09:30:00+00:00");
+    assert_eq!(v.kind, VisitKind::OnSite);
+}
+
+#[test]
+fn every_problem_is_reported_with_its_field() {
+    let i = VisitInput {
+        occurred_at: Some("2026-03-03 10:00".into()),
+        kind: Some("carrier pigeon".into()),
+        follow_up: Some("soon".into()),
+        ..Default::default()
+    };
+    let problems = check(&i, chrono_tz::Europe::London, now()).unwrap_err();
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["pupil", "staff", "type", "occurred_at", "follow_up", "progress"]
+    );
+    assert!(problems[3].message.contains("future"), "{}", problems[3].message);
+    assert!(problems[5].message.contains("notes are empty"));
+}
+
+#[test]
+fn titles_check_their_placeholders() {
+    assert!(check_title("Visit by {staff} on {date}").is_ok());
+    assert!(check_title("Visit {nope}").unwrap_err().contains("{staff}"));
+    assert!(check_title("Visit {staff").is_err());
+}
+
+#[test]
+fn the_payload_follows_the_template() {
+    let doc = VisitDocument {
+        external_id: "visit-1".into(),
+        upn: "R371432121100".into(),
+        admission_number: "002101".into(),
+        provider: Some("skills-hub".into()),
+        occurred_at: "2026-03-02T10:30:00Z".parse().unwrap(),
+        staff: "Ms Patel".into(),
+        kind: VisitKind::Phone,
+        pupil_views: Some("Likes the mechanics course.".into()),
+        progress: Some("Good".into()),
+        behaviour: None,
+        welfare: Some("  ".into()),
+        actions: Some("Call parent".into()),
+        follow_up: Some("2026-03-20".parse().unwrap()),
+    };
+    let mut t = PayloadTemplate {
+        identifiers: vec![PupilIdentifier::AdmissionNumber],
+        title: "{type} visit: {provider}".into(),
+        ..Default::default()
+    };
+    t.fields.insert("admission_number".into(), "student.adno".into());
+    t.fields.insert("body".into(), "description".into());
+    let v = t.render(&doc, chrono_tz::Europe::London);
+    assert_eq!(v["student"]["adno"], "002101");
+    assert!(v.get("upn").is_none(), "only the configured identifiers are sent");
+    assert_eq!(v["title"], "Phone visit: skills-hub");
+    assert_eq!(v["external_id"], "visit-1");
+    assert_eq!(v["follow_up"], "2026-03-20");
+    let body = v["description"].as_str().unwrap();
+    assert!(body.contains("Pupil's views:\nLikes") && body.contains("Actions agreed:\nCall parent"));
+    assert!(!body.contains("Welfare"), "empty notes are left out: {body}");
+}
+
+#[test]
+fn csv_rows_keep_their_lines_and_unknown_columns_are_refused() {
+    let rows =
+        csv::parse(b"Pupil,Occurred At,Staff,Type,Progress\n2101,2026-03-02 10:00,Ms P,phone,ok\n\n2102,x,y,z,\n")
+            .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].line, 2);
+    assert_eq!(rows[0].input.occurred_at.as_deref(), Some("2026-03-02 10:00"));
+    let bad = csv::parse(b"pupil,when,staff,type\n").unwrap_err();
+    assert!(bad.iter().any(|p| p.message.contains("unknown column `when`")));
+    assert!(bad.iter().any(|p| p.message.contains("no `occurred_at`")));
+}
