@@ -6,6 +6,7 @@
 //! - [`pipeline`]: provider formats and decoding returns into observations (pure);
 //! - [`register`]: the rules for writing marks and the kinds of review item (pure);
 //! - [`config`]: the configuration file, checked with every mistake reported at once;
+//! - [`rules`]: the alert rules: facts in, conditions and changes out (pure);
 //! - [`store`]: all SQL, on SQLite or PostgreSQL;
 //! - [`runtime`]: running connectors;
 //! - [`cli`]: the `apsync` command.
@@ -18,5 +19,6 @@ pub mod outbox;
 pub mod pipeline;
 pub mod register;
 pub mod roster;
+pub mod rules;
 pub mod runtime;
 pub mod store;

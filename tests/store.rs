@@ -116,6 +116,7 @@ fn providers() -> Vec<apsync::config::ProviderConfig> {
             qa_approval_expires: None,
             contact_email: None,
             format: None,
+            alerts: Default::default(),
         })
         .collect()
 }

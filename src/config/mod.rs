@@ -5,6 +5,7 @@
 //! unknown keys on the way; [`validate::validate`] turns what was written into a typed [`Config`]
 //! (pure); secrets named by `*_file` keys are read only when a component needs them.
 
+pub mod alerts;
 mod error;
 pub mod raw;
 mod secret;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+pub use alerts::{AlertsConfig, EmailConfig, EmailTransport, ProviderAlerts, Role, Roles, SmtpConfig, TlsMode};
 pub use error::{ConfigError, ConfigErrors};
 pub use secret::{Secret, SecretError, SecretFile};
 
@@ -42,6 +44,12 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// `[[connector]]`: where returns are fetched from.
     pub connectors: Vec<ConnectorConfig>,
+    /// `[roles]`: each role's addresses.
+    pub roles: Roles,
+    /// `[email]`: how mail leaves; `None` keeps alerts in the store only.
+    pub email: Option<EmailConfig>,
+    /// `[alerts]`: the rules.
+    pub alerts: AlertsConfig,
 }
 
 /// One connector.
@@ -119,6 +127,8 @@ pub struct ProviderConfig {
     pub contact_email: Option<String>,
     /// How the provider's returns read, when it sends files.
     pub format: Option<Format>,
+    /// Return deadlines and policy dates, for the rules.
+    pub alerts: ProviderAlerts,
 }
 
 /// A configuration read from a file, with where it came from.
