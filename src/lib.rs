@@ -5,6 +5,7 @@
 //! - [`roster`]: reading the MIS export and the placements (pure);
 //! - [`pipeline`]: provider formats and decoding returns into observations (pure);
 //! - [`register`]: the rules for writing marks and the kinds of review item (pure);
+//! - [`email`]: rendering alerts and the digest into messages, the chart, the file transport;
 //! - [`config`]: the configuration file, checked with every mistake reported at once;
 //! - [`rules`]: the alert rules: facts in, conditions and changes out (pure);
 //! - [`store`]: all SQL, on SQLite or PostgreSQL;
@@ -15,6 +16,7 @@ mod bundled;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod email;
 pub mod outbox;
 pub mod pipeline;
 pub mod register;

@@ -74,7 +74,11 @@ pub struct Roles(pub Vec<(Role, Vec<String>)>);
 impl Roles {
     /// The addresses of `role` (none when unconfigured).
     pub fn addresses(&self, role: Role) -> &[String] {
-        self.0.iter().find(|(r, _)| *r == role).map(|(_, a)| a.as_slice()).unwrap_or(&[])
+        self.0
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, a)| a.as_slice())
+            .unwrap_or(&[])
     }
 }
 
@@ -411,7 +415,10 @@ pub struct ProviderAlerts {
 fn time(text: &Option<String>, default: &str, key: &str, p: &mut Problems) -> NaiveTime {
     let t = text.as_deref().unwrap_or(default).trim();
     NaiveTime::parse_from_str(t, "%H:%M").unwrap_or_else(|_| {
-        p.push(key, format!("`{t}` is not a time of day: write it as HH:MM, e.g. 10:00"));
+        p.push(
+            key,
+            format!("`{t}` is not a time of day: write it as HH:MM, e.g. 10:00"),
+        );
         NaiveTime::MIN
     })
 }
@@ -424,7 +431,9 @@ fn roles(list: &Option<Vec<String>>, default: &[Role], key: &str, p: &mut Proble
             Some(r) => out.push(r),
             None => p.push(
                 key,
-                format!("`{name}` is not a role: use attendance_administrator, ap_coordinator, dsl, head_teacher or it"),
+                format!(
+                    "`{name}` is not a role: use attendance_administrator, ap_coordinator, dsl, head_teacher or it"
+                ),
             ),
         }
     }
@@ -464,18 +473,27 @@ pub(super) fn alerts(raw: &RawAlerts, p: &mut Problems) -> AlertsConfig {
     let u = &raw.unauthorised;
     let weekday = raw.digest.weekday.as_deref().unwrap_or("Mon");
     let digest_weekday = weekday.parse::<Weekday>().unwrap_or_else(|_| {
-        p.push("alerts.digest.weekday", format!("`{weekday}` is not a weekday: write Mon, Tue, ..."));
+        p.push(
+            "alerts.digest.weekday",
+            format!("`{weekday}` is not a weekday: write Mon, Tue, ..."),
+        );
         Weekday::Mon
     });
     let persistent = pct(b.persistent, 90.0, "alerts.below_target.persistent", p);
     let severe = pct(b.severe, 50.0, "alerts.below_target.severe", p);
     if severe > persistent {
-        p.push("alerts.below_target.severe", "must not be above alerts.below_target.persistent");
+        p.push(
+            "alerts.below_target.severe",
+            "must not be above alerts.below_target.persistent",
+        );
     }
     if let Some(url) = &raw.dashboard_url
         && !(url.starts_with("https://") || url.starts_with("http://"))
     {
-        p.push("alerts.dashboard_url", format!("`{url}` is not a web address: start it with https://"));
+        p.push(
+            "alerts.dashboard_url",
+            format!("`{url}` is not a web address: start it with https://"),
+        );
     }
     AlertsConfig {
         dashboard_url: raw.dashboard_url.clone(),
@@ -486,8 +504,19 @@ pub(super) fn alerts(raw: &RawAlerts, p: &mut Problems) -> AlertsConfig {
         am_deadline: time(&m.am_deadline, "10:00", "alerts.missing_return.am_deadline", p),
         pm_deadline: time(&m.pm_deadline, "14:00", "alerts.missing_return.pm_deadline", p),
         end_of_day: time(&m.end_of_day, "16:00", "alerts.missing_return.end_of_day", p),
-        consecutive: route(raw.consecutive_absence.enabled, &raw.consecutive_absence.roles, &[Dsl, Apc], "consecutive_absence", p),
-        consecutive_sessions: positive(raw.consecutive_absence.sessions, 4, "alerts.consecutive_absence.sessions", p),
+        consecutive: route(
+            raw.consecutive_absence.enabled,
+            &raw.consecutive_absence.roles,
+            &[Dsl, Apc],
+            "consecutive_absence",
+            p,
+        ),
+        consecutive_sessions: positive(
+            raw.consecutive_absence.sessions,
+            4,
+            "alerts.consecutive_absence.sessions",
+            p,
+        ),
         below_target: route(b.enabled, &b.roles, &[Apc], "below_target", p),
         below_window_days: positive(b.window_school_days, 20, "alerts.below_target.window_school_days", p),
         below_min_sessions: positive(b.min_sessions, 6, "alerts.below_target.min_sessions", p),
@@ -499,8 +528,19 @@ pub(super) fn alerts(raw: &RawAlerts, p: &mut Problems) -> AlertsConfig {
         unauthorised: route(u.enabled, &u.roles, &[Admin, Head], "unauthorised", p),
         unauthorised_sessions: positive(u.sessions, 10, "alerts.unauthorised.sessions", p),
         unauthorised_weeks: positive(u.school_weeks, 10, "alerts.unauthorised.school_weeks", p),
-        compliance: route(raw.provider_compliance.enabled, &raw.provider_compliance.roles, &[Apc, Head], "provider_compliance", p),
-        compliance_warn_days: positive(raw.provider_compliance.warn_days, 30, "alerts.provider_compliance.warn_days", p),
+        compliance: route(
+            raw.provider_compliance.enabled,
+            &raw.provider_compliance.roles,
+            &[Apc, Head],
+            "provider_compliance",
+            p,
+        ),
+        compliance_warn_days: positive(
+            raw.provider_compliance.warn_days,
+            30,
+            "alerts.provider_compliance.warn_days",
+            p,
+        ),
         operations: route(o.enabled, &o.roles, &[It], "operations", p),
         connector_failures: positive(o.connector_failures, 3, "alerts.operations.connector_failures", p),
         review_queue_max: positive(o.review_queue_max, 20, "alerts.operations.review_queue_max", p),
@@ -529,7 +569,10 @@ pub(super) fn roles_config(raw: &RawRoles, alerts: &AlertsConfig, emailing: bool
         let list = list.clone().unwrap_or_default();
         for a in &list {
             if !address_ok(a) {
-                p.push(format!("roles.{}", role.as_str()), format!("`{a}` is not an email address"));
+                p.push(
+                    format!("roles.{}", role.as_str()),
+                    format!("`{a}` is not an email address"),
+                );
             }
         }
         out.push((role, list));
@@ -546,7 +589,11 @@ pub(super) fn roles_config(raw: &RawRoles, alerts: &AlertsConfig, emailing: bool
         &alerts.operations,
         &alerts.digest,
     ];
-    let mut needed: Vec<Role> = used.iter().filter(|r| r.enabled).flat_map(|r| r.roles.clone()).collect();
+    let mut needed: Vec<Role> = used
+        .iter()
+        .filter(|r| r.enabled)
+        .flat_map(|r| r.roles.clone())
+        .collect();
     needed.extend(alerts.missing_escalate_to.iter().copied());
     needed.sort();
     needed.dedup();
@@ -564,7 +611,11 @@ pub(super) fn roles_config(raw: &RawRoles, alerts: &AlertsConfig, emailing: bool
 /// Checks `[email]`.
 pub(super) fn email(raw: &Option<RawEmail>, p: &mut Problems) -> Option<EmailConfig> {
     let raw = raw.as_ref()?;
-    let from = p.required(&raw.from, "email.from", "the From address, e.g. \"apsync <apsync@school.example>\"")?;
+    let from = p.required(
+        &raw.from,
+        "email.from",
+        "the From address, e.g. \"apsync <apsync@school.example>\"",
+    )?;
     if !address_ok(from) {
         p.push("email.from", format!("`{from}` is not an email address"));
     }
@@ -574,7 +625,10 @@ pub(super) fn email(raw: &Option<RawEmail>, p: &mut Problems) -> Option<EmailCon
         },
         "smtp" => EmailTransport::Smtp(smtp(raw, p)?),
         other => {
-            p.push("email.transport", format!("`{other}` is not a transport: use smtp or file"));
+            p.push(
+                "email.transport",
+                format!("`{other}` is not a transport: use smtp or file"),
+            );
             return None;
         }
     };
@@ -585,18 +639,26 @@ pub(super) fn email(raw: &Option<RawEmail>, p: &mut Problems) -> Option<EmailCon
 }
 
 fn smtp(raw: &RawEmail, p: &mut Problems) -> Option<SmtpConfig> {
-    let host = p.required(&raw.host, "email.host", "the SMTP server's host name")?.to_string();
+    let host = p
+        .required(&raw.host, "email.host", "the SMTP server's host name")?
+        .to_string();
     let tls = match raw.tls.as_deref().unwrap_or("starttls").trim() {
         "starttls" => TlsMode::StartTls,
         "implicit" => TlsMode::Implicit,
         "none" => {
             if !(host == "localhost" || host.starts_with("127.") || host == "::1") {
-                p.push("email.tls", "`none` sends passwords and pupils' details in clear: it is only allowed to a loopback host");
+                p.push(
+                    "email.tls",
+                    "`none` sends passwords and pupils' details in clear: it is only allowed to a loopback host",
+                );
             }
             TlsMode::None
         }
         other => {
-            p.push("email.tls", format!("`{other}` is not a TLS mode: use starttls, implicit or none"));
+            p.push(
+                "email.tls",
+                format!("`{other}` is not a TLS mode: use starttls, implicit or none"),
+            );
             return None;
         }
     };
@@ -605,8 +667,16 @@ fn smtp(raw: &RawEmail, p: &mut Problems) -> Option<SmtpConfig> {
         Some(o) => {
             let token_url = p.required(&o.token_url, "email.oauth.token_url", "the token endpoint");
             let client_id = p.required(&o.client_id, "email.oauth.client_id", "the application's client id");
-            let secret = p.required(&o.client_secret_file, "email.oauth.client_secret_file", "a file holding the client secret");
-            let scope = p.required(&o.scope, "email.oauth.scope", "the scope, e.g. https://outlook.office365.com/.default");
+            let secret = p.required(
+                &o.client_secret_file,
+                "email.oauth.client_secret_file",
+                "a file holding the client secret",
+            );
+            let scope = p.required(
+                &o.scope,
+                "email.oauth.scope",
+                "the scope, e.g. https://outlook.office365.com/.default",
+            );
             if raw.password_file.is_some() {
                 p.push("email.password_file", "give a password or [email.oauth], not both");
             }
@@ -614,7 +684,10 @@ fn smtp(raw: &RawEmail, p: &mut Problems) -> Option<SmtpConfig> {
                 (Some(t), Some(c), Some(s), Some(sc)) => Some(OAuthConfig {
                     token_url: t.to_string(),
                     client_id: c.to_string(),
-                    client_secret_file: SecretFile { key: "email.oauth.client_secret_file".into(), path: PathBuf::from(s) },
+                    client_secret_file: SecretFile {
+                        key: "email.oauth.client_secret_file".into(),
+                        path: PathBuf::from(s),
+                    },
                     scope: sc.to_string(),
                 }),
                 _ => None,
@@ -622,7 +695,10 @@ fn smtp(raw: &RawEmail, p: &mut Problems) -> Option<SmtpConfig> {
         }
     };
     if (raw.password_file.is_some() || oauth.is_some()) && raw.username.is_none() {
-        p.push("email.username", "missing: the user name to log in to the SMTP server as");
+        p.push(
+            "email.username",
+            "missing: the user name to log in to the SMTP server as",
+        );
     }
     Some(SmtpConfig {
         port: raw.port.unwrap_or(if tls == TlsMode::Implicit { 465 } else { 587 }),
@@ -630,10 +706,10 @@ fn smtp(raw: &RawEmail, p: &mut Problems) -> Option<SmtpConfig> {
         tls,
         ca_file: raw.ca_file.as_ref().map(PathBuf::from),
         username: raw.username.clone(),
-        password_file: raw
-            .password_file
-            .as_ref()
-            .map(|f| SecretFile { key: "email.password_file".into(), path: PathBuf::from(f) }),
+        password_file: raw.password_file.as_ref().map(|f| SecretFile {
+            key: "email.password_file".into(),
+            path: PathBuf::from(f),
+        }),
         oauth,
         timeout: std::time::Duration::from_secs(raw.timeout_seconds.unwrap_or(30).max(1)),
     })
@@ -648,9 +724,21 @@ pub(super) fn provider(raw: &super::raw::RawProvider, key: &str, p: &mut Problem
     let pm_deadline = deadline(&raw.pm_return_deadline, "pm_return_deadline", p);
     let mut expiries = Vec::new();
     for (what, k, v) in [
-        ("safeguarding policy", "safeguarding_policy_expires", &raw.safeguarding_policy_expires),
-        ("child protection policy", "child_protection_policy_expires", &raw.child_protection_policy_expires),
-        ("health and safety policy", "health_safety_policy_expires", &raw.health_safety_policy_expires),
+        (
+            "safeguarding policy",
+            "safeguarding_policy_expires",
+            &raw.safeguarding_policy_expires,
+        ),
+        (
+            "child protection policy",
+            "child_protection_policy_expires",
+            &raw.child_protection_policy_expires,
+        ),
+        (
+            "health and safety policy",
+            "health_safety_policy_expires",
+            &raw.health_safety_policy_expires,
+        ),
         ("service level agreement", "sla_expires", &raw.sla_expires),
     ] {
         if let Some(d) = v.as_deref().and_then(|d| p.date(d, &format!("{key}.{k}"))) {

@@ -21,6 +21,7 @@ use crate::roster::PlacementRecord;
 use crate::store::StoredPupil;
 
 pub use ops::{OpsFacts, digest_due};
+pub use pupils::pupil_label;
 
 /// The rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

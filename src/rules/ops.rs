@@ -36,7 +36,9 @@ pub(super) fn evaluate(f: &Facts<'_>, out: &mut Evaluation) {
     let a = &f.config.alerts;
     let (today, _) = local(f.config, f.now);
     if a.compliance.enabled {
-        let horizon = today.checked_add_days(Days::new(u64::from(a.compliance_warn_days))).unwrap_or(today);
+        let horizon = today
+            .checked_add_days(Days::new(u64::from(a.compliance_warn_days)))
+            .unwrap_or(today);
         for p in &f.config.providers {
             let qa = p.qa_approval_expires.map(|d| ("QA approval".to_string(), d));
             for (what, date) in qa.into_iter().chain(p.alerts.expiries.iter().cloned()) {
@@ -60,8 +62,9 @@ pub(super) fn evaluate(f: &Facts<'_>, out: &mut Evaluation) {
                         provider: Some(p.name.clone()),
                         when: Some(when.clone()),
                         what: format!("The provider's {what} {verb} on {when}."),
-                        expected: "Obtain the renewed approval or policy from the provider, or review the placements there."
-                            .into(),
+                        expected:
+                            "Obtain the renewed approval or policy from the provider, or review the placements there."
+                                .into(),
                         ..Detail::default()
                     },
                 );

@@ -78,9 +78,15 @@ pub(super) fn evaluate(f: &Facts<'_>, out: &mut Evaluation) {
     }
 }
 
-/// `Jayden C. (Y10)`.
-pub(super) fn pupil_label(p: &StoredPupil) -> String {
-    let initial = p.record.legal_surname.chars().next().map(|c| format!(" {c}.")).unwrap_or_default();
+/// How emails name a pupil: preferred forename, surname initial and year group, `Jayden C. (Y10)`.
+pub fn pupil_label(p: &StoredPupil) -> String {
+    let initial = p
+        .record
+        .legal_surname
+        .chars()
+        .next()
+        .map(|c| format!(" {c}."))
+        .unwrap_or_default();
     let year = p.record.year_group.map(|y| format!(" (Y{y})")).unwrap_or_default();
     format!("{}{initial}{year}", p.record.forename())
 }
@@ -134,12 +140,18 @@ impl Ctx<'_> {
         let roles = self.f.config.alerts.absence.roles.clone();
         for date in [self.previous, self.latest] {
             for session in Session::BOTH {
-                let Some((code, provider)) = self.marks.get(&(upn, date, session)) else { continue };
+                let Some((code, provider)) = self.marks.get(&(upn, date, session)) else {
+                    continue;
+                };
                 if !code.is_absence() {
                     continue;
                 }
                 let when = format!("{} {session}", day_label(date));
-                let title = format!("Absent: {} at {}, {when}", pupil_label(pupil), self.provider_name(provider));
+                let title = format!(
+                    "Absent: {} at {}, {when}",
+                    pupil_label(pupil),
+                    self.provider_name(provider)
+                );
                 let mut c = self.condition(
                     Rule::Absence,
                     format!("{upn}:{date}:{session}"),
@@ -169,7 +181,9 @@ impl Ctx<'_> {
                 continue;
             }
             for session in Session::BOTH {
-                let Some(placement) = placements.iter().find(|p| p.expects(date, session)) else { continue };
+                let Some(placement) = placements.iter().find(|p| p.expects(date, session)) else {
+                    continue;
+                };
                 if self.marks.contains_key(&(upn, date, session)) {
                     continue;
                 }
@@ -266,7 +280,9 @@ impl Ctx<'_> {
         if n < a.consecutive_sessions {
             return;
         }
-        let Some(&(start_date, start_session, provider)) = run.last() else { return };
+        let Some(&(start_date, start_session, provider)) = run.last() else {
+            return;
+        };
         let since = format!("{} {start_session}", day_label(start_date));
         let title = format!(
             "Absent {n} sessions in a row: {} at {}, since {since}",
@@ -298,7 +314,9 @@ impl Ctx<'_> {
         let a = &self.f.config.alerts;
         let upn = pupil.record.upn.as_str();
         let s = self.summary(upn, placements, a.below_window_days);
-        let Some(pct) = s.attendance_pct().filter(|_| s.possible >= a.below_min_sessions) else { return };
+        let Some(pct) = s.attendance_pct().filter(|_| s.possible >= a.below_min_sessions) else {
+            return;
+        };
         let thresholds = [self.f.config.school.attendance_target, a.persistent, a.severe];
         // Level 1 below target, 2 persistent, 3 severe; the target is "below", the others "at or below".
         let raw = match pct {
@@ -362,7 +380,11 @@ impl Ctx<'_> {
         stale.sort_by_key(|(_, d, s, _, _)| (*d, *s));
         for (_, date, session, _, provider) in stale {
             let when = format!("{} {session}", day_label(*date));
-            let title = format!("N not replaced: {} at {}, {when}", pupil_label(pupil), self.provider_name(provider));
+            let title = format!(
+                "N not replaced: {} at {}, {when}",
+                pupil_label(pupil),
+                self.provider_name(provider)
+            );
             out.conditions.push(self.condition(
                 Rule::StaleN,
                 format!("{upn}:{date}:{session}"),
@@ -423,7 +445,11 @@ pub(super) fn hysteresis(raw: u8, open: u8, pct: f64, thresholds: &[f64; 3], ban
     let mut level = open;
     while level > raw {
         let threshold = thresholds[usize::from(level - 1)];
-        let clear = if level == 1 { pct >= threshold + band } else { pct > threshold + band };
+        let clear = if level == 1 {
+            pct >= threshold + band
+        } else {
+            pct > threshold + band
+        };
         if !clear {
             break;
         }

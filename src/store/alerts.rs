@@ -269,12 +269,13 @@ impl Store {
         })
     }
 
-    /// Whether a sink already has a delivery with this key (queued, sent or dead).
-    pub async fn has_delivery(&self, sink: &str, key: &str) -> Result<bool, StoreError> {
+    /// Whether a sink already has a delivery whose key starts with `prefix` (queued, sent or dead).
+    pub async fn has_delivery_prefixed(&self, sink: &str, prefix: &str) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sink = $1 AND idempotency_key = $2")
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sink = $1 AND substr(idempotency_key, 1, $2) = $3")
                 .bind(sink)
-                .bind(key)
+                .bind(i64::try_from(prefix.len()).unwrap_or(i64::MAX))
+                .bind(prefix)
                 .fetch_one(pool)
                 .await?;
             Ok(n > 0)

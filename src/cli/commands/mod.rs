@@ -1,5 +1,6 @@
 //! One function per command; each loads what it needs and prints through [`super::output`].
 
+mod alerts;
 mod demo;
 mod import;
 mod outbox;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Review(cmd) => review::run(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Outbox(cmd) => outbox::run(&Context::open(&cli.config, now).await?, cmd).await,
+        Command::Alerts(args) => alerts::list(&Context::open(&cli.config, now).await?, args).await,
         Command::Status(args) => status::status(&Context::open(&cli.config, now).await?, args.format).await,
     }
 }

@@ -54,6 +54,13 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
         "oldest open review item",
         json!(s.review_oldest_open.map(|t| t.to_rfc3339())),
     );
+    for (channel, pending, dead, last_error) in ctx.store.outbox_health().await? {
+        let error = last_error.map(|e| format!("; last error: {e}")).unwrap_or_default();
+        add(
+            &format!("outbox {channel}"),
+            json!(format!("{pending} pending, {dead} dead{error}")),
+        );
+    }
     for r in &s.connectors {
         let detail = match (&r.error_kind, &r.error) {
             (Some(kind), Some(err)) => format!("{} at {} ({kind}: {err})", r.status, r.started_at.to_rfc3339()),

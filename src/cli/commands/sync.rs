@@ -8,8 +8,9 @@ use crate::cli::output::Listing;
 use crate::cli::{CliError, Context};
 use crate::runtime::sync::{RunReport, run_connector};
 
-/// Runs the chosen connectors once, one after another; one failing never stops the others.
-/// Exit 1 if any failed.
+/// Runs the chosen connectors once, one after another; one failing never stops the others. Then
+/// the rules run and due email is delivered. Exit 1 if any connector failed or email is
+/// misconfigured.
 pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
     let reports = sync(ctx, &args.connectors).await?;
     let mut listing = Listing::new(&[
@@ -35,13 +36,14 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
         ]);
     }
     print(&listing, args.format)?;
+    let mail = super::alerts::rules_then_email(ctx, true).await;
     let failed: Vec<&str> = reports
         .iter()
         .filter(|r| r.error.is_some())
         .map(|r| r.connector.as_str())
         .collect();
     if failed.is_empty() {
-        Ok(())
+        mail
     } else {
         Err(CliError::Failed(format!(
             "connector run failed: {} (see the error column and `apsync status`)",
