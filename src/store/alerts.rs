@@ -274,7 +274,7 @@ impl Store {
         with_pool!(self, pool => {
             let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sink = $1 AND substr(idempotency_key, 1, $2) = $3")
                 .bind(sink)
-                .bind(i64::try_from(prefix.len()).unwrap_or(i64::MAX))
+                .bind(i32::try_from(prefix.len()).unwrap_or(i32::MAX))
                 .bind(prefix)
                 .fetch_one(pool)
                 .await?;

@@ -6,7 +6,7 @@
 //!   story can run on both store backends.
 //!
 //! Modules for the other real servers of `DESIGN.md` ("Testing") come later, one per server, in the
-//! same shape: `sshd` (SFTP), `dovecot` (IMAP) and `smtp` (aiosmtpd capture with STARTTLS and AUTH).
+//! same shape: `sshd` (SFTP) and `dovecot` (IMAP). [`smtp`]: the aiosmtpd capture with STARTTLS and AUTH.
 //! Recipes: `shared/reference/test-servers.md`.
 
 // Each integration test is its own crate and uses only part of the harness.
@@ -15,3 +15,4 @@
 
 pub mod install;
 pub mod postgres;
+pub mod smtp;
