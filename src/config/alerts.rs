@@ -131,7 +131,7 @@ pub enum EmailTransport {
         folder: PathBuf,
     },
     /// A real SMTP server.
-    Smtp(SmtpConfig),
+    Smtp(Box<SmtpConfig>),
 }
 
 /// TLS to the SMTP server.
@@ -188,8 +188,8 @@ pub struct EmailConfig {
     pub transport: EmailTransport,
 }
 
-/// One rule's table as written: the roles and every threshold any rule takes (each rule reads
-/// only its own; a threshold given to a rule that has none is reported as unknown).
+/// A rule's table with no thresholds of its own (`[alerts.absence]`): on or off, and who is told.
+/// Each rule has its own table type, so a threshold written under the wrong rule is an unknown key.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawRule {
     /// Whether the rule runs. Default true.
@@ -623,7 +623,7 @@ pub(super) fn email(raw: &Option<RawEmail>, p: &mut Problems) -> Option<EmailCon
         "file" => EmailTransport::File {
             folder: PathBuf::from(p.required(&raw.folder, "email.folder", "the folder .eml files are written to")?),
         },
-        "smtp" => EmailTransport::Smtp(smtp(raw, p)?),
+        "smtp" => EmailTransport::Smtp(Box::new(smtp(raw, p)?)),
         other => {
             p.push(
                 "email.transport",
