@@ -6,6 +6,7 @@
 //! (pure); secrets named by `*_file` keys are read only when a component needs them.
 
 pub mod alerts;
+pub mod email;
 mod error;
 pub mod raw;
 mod secret;
@@ -15,7 +16,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-pub use alerts::{AlertsConfig, EmailConfig, EmailTransport, ProviderAlerts, Role, Roles, SmtpConfig, TlsMode};
+pub use alerts::{AlertsConfig, ProviderAlerts, Role, Roles};
+pub use email::{EmailConfig, EmailTransport, SmtpConfig, TlsMode};
 pub use error::{ConfigError, ConfigErrors};
 pub use secret::{Secret, SecretError, SecretFile};
 

@@ -33,7 +33,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub roles: super::alerts::RawRoles,
     /// `[email]`: how mail leaves.
-    pub email: Option<super::alerts::RawEmail>,
+    pub email: Option<super::email::RawEmail>,
     /// `[alerts]`: the rules' thresholds and audiences.
     #[serde(default)]
     pub alerts: super::alerts::RawAlerts,

@@ -59,7 +59,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
     let providers = providers(raw.providers, &mut p);
     let connectors = connectors(raw.connectors, &providers, &mut p);
     let alerts = super::alerts::alerts(&raw.alerts, &mut p);
-    let email = super::alerts::email(&raw.email, &mut p);
+    let email = super::email::email(&raw.email, &mut p);
     let roles = super::alerts::roles_config(&raw.roles, &alerts, email.is_some(), &mut p);
     match (school, calendar, database) {
         (Some(school), Some(calendar), Some(database)) if p.0.is_empty() => Ok(Config {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::config::Secret;
-use crate::config::alerts::OAuthConfig;
+use crate::config::email::OAuthConfig;
 
 /// `application/x-www-form-urlencoded` escaping of one value.
 fn form_escape(value: &str) -> String {
