@@ -330,7 +330,7 @@ impl Ctx<'_> {
             .open
             .iter()
             .find(|o| o.rule == Rule::BelowTarget && o.key == upn)
-            .map_or(0, |o| o.level);
+            .map_or(0, |o| o.level.min(3));
         let level = hysteresis(raw, open, pct, &thresholds, a.hysteresis);
         if level == 0 {
             return;
