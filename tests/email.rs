@@ -194,6 +194,44 @@ fn the_right_alerts_reach_the_server_once_each_with_the_digest_and_a_second_sync
 }
 
 #[test]
+fn a_later_return_that_replaces_an_absence_resolves_the_alert_and_says_so() {
+    let server = SmtpServer::start();
+    let install = install(&server, PASSWORD);
+    install.ok(&["--now", AFTERNOON, "sync"]);
+    let before = server.messages().len();
+    // The provider corrects Friday afternoon: the pupil was there after all.
+    let correction = install.path("page-3.json");
+    let record = serde_json::json!({
+        "data": [{ "student": { "ref": "NS-0051", "upn": null }, "date": "2026-03-13",
+                   "am": { "status": "present", "reason": null }, "pm": { "status": "present", "reason": null } }],
+        "meta": { "page": 3, "next_page": null }
+    });
+    std::fs::write(&correction, record.to_string()).unwrap();
+    install.ok(&[
+        "--now",
+        "2026-03-13T17:00:00Z",
+        "import",
+        "--provider",
+        "northstar",
+        correction.to_str().unwrap(),
+    ]);
+    install.ok(&["--now", "2026-03-13T17:05:00Z", "sync"]);
+    let messages = server.messages();
+    let new: Vec<(Vec<String>, String)> = messages[before..]
+        .iter()
+        .map(|m| (m.recipients(), m.subject()))
+        .collect();
+    assert_eq!(
+        new,
+        [(
+            vec!["attendance@school.example".to_string()],
+            "[apsync] Resolved: Absent: Chloé M. (Y10) at Northstar Tuition, Fri 13 Mar PM".to_string()
+        )]
+    );
+    assert!(text_of(&messages[before]).contains("a later return records the pupil present"));
+}
+
+#[test]
 fn mail_waits_while_the_server_is_down_and_is_delivered_once_when_it_is_back() {
     let mut server = SmtpServer::start();
     let install = install(&server, PASSWORD);
