@@ -981,6 +981,10 @@ def configuration() -> None:
             f'format_file = "formats/{p.id}.toml"',
             "",
         ]
+    # Everything after the example's providers (the visit intake, roles, email, alert rules) is the
+    # same school's, so it is carried over as it is.
+    tail_start = re.search(r"^# --- Visit logs|^\[http\]", text, re.M).start()
+    out += [text[tail_start:].rstrip(), ""]
     config = "\n".join(out)
     assert 'url = "sqlite:///var/lib/apsync/apsync.db"' in config
     parsed = tomllib.loads(config)

@@ -61,6 +61,8 @@ pub enum Command {
     /// Deliveries (emails and endpoint pushes): pending, delivered, dead letters.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Alerts: those open, and those closed recently.
+    Alerts(AlertsArgs),
     /// A summary: roster, documents, review backlog and each connector's last run.
     Status(FormatArg),
     /// Run apsync on its bundled sample data in a folder of its own (SQLite, no network).
@@ -300,6 +302,17 @@ pub enum OutboxCommand {
         /// The delivery's number from `outbox list`.
         id: i64,
     },
+}
+
+/// `alerts`.
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Also list alerts closed within this many days.
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub days: i64,
+    /// How to print.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// `--format` alone.

@@ -5,6 +5,8 @@
 //! unknown keys on the way; [`validate::validate`] turns what was written into a typed [`Config`]
 //! (pure); secrets named by `*_file` keys are read only when a component needs them.
 
+pub mod alerts;
+pub mod email;
 mod error;
 pub mod raw;
 mod secret;
@@ -15,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+pub use alerts::{AlertsConfig, ProviderAlerts, Role, Roles};
+pub use email::{EmailConfig, EmailTransport, SmtpConfig, TlsMode};
 pub use error::{ConfigError, ConfigErrors};
 pub use secret::{Secret, SecretError, SecretFile};
 pub use visits::{EndpointAuth, EndpointConfig, HttpConfig, TlsFiles, VisitsConfig};
@@ -50,6 +54,12 @@ pub struct Config {
     pub visits: VisitsConfig,
     /// `[[endpoint]]`: where visits are pushed.
     pub endpoints: Vec<EndpointConfig>,
+    /// `[roles]`: each role's addresses.
+    pub roles: Roles,
+    /// `[email]`: how mail leaves; `None` keeps alerts in the store only.
+    pub email: Option<EmailConfig>,
+    /// `[alerts]`: the rules.
+    pub alerts: AlertsConfig,
 }
 
 /// One connector.
@@ -132,6 +142,8 @@ pub struct ProviderConfig {
     pub contact_email: Option<String>,
     /// How the provider's returns read, when it sends files.
     pub format: Option<Format>,
+    /// Return deadlines and policy dates, for the rules.
+    pub alerts: ProviderAlerts,
 }
 
 /// A configuration read from a file, with where it came from.

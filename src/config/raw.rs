@@ -38,6 +38,14 @@ pub struct RawConfig {
     /// `[[endpoint]]` entries: where visits are pushed.
     #[serde(default, rename = "endpoint")]
     pub endpoints: Vec<super::visits::RawEndpoint>,
+    /// `[roles]`: who receives which email.
+    #[serde(default)]
+    pub roles: super::alerts::RawRoles,
+    /// `[email]`: how mail leaves.
+    pub email: Option<super::email::RawEmail>,
+    /// `[alerts]`: the rules' thresholds and audiences.
+    #[serde(default)]
+    pub alerts: super::alerts::RawAlerts,
 }
 
 /// One `[[connector]]`: where one provider's returns are fetched from. Exactly one transport
@@ -117,4 +125,16 @@ pub struct RawProvider {
     pub format: Option<Format>,
     /// Or: a file holding the format (relative to the configuration file's folder).
     pub format_file: Option<String>,
+    /// The AM return deadline (HH:MM): a pupil's session unmarked by then is a missing return.
+    pub return_deadline: Option<String>,
+    /// The PM return deadline (HH:MM).
+    pub pm_return_deadline: Option<String>,
+    /// When the provider's safeguarding policy is due for review.
+    pub safeguarding_policy_expires: Option<String>,
+    /// When its child protection policy is due for review.
+    pub child_protection_policy_expires: Option<String>,
+    /// When its health and safety policy is due for review.
+    pub health_safety_policy_expires: Option<String>,
+    /// When its service level agreement ends.
+    pub sla_expires: Option<String>,
 }

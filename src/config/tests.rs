@@ -181,3 +181,45 @@ fn the_report_lists_each_problem_with_its_key_and_says_what_to_do() {
         "2 problems in the configuration /etc/apsync/apsync.toml:\n  - `school.timezone`: bad\n  - `provider[0].id`: worse\nFix them and run `apsync check` again."
     );
 }
+
+#[test]
+fn alert_and_email_mistakes_are_named_by_key() {
+    let text = format!(
+        "{MINIMAL}\n[email]\nfrom = \"apsync@school.example\"\nhost = \"smtp.school.example\"\ntls = \"none\"\n\
+         [roles]\ndsl = [\"not an address\"]\n\
+         [alerts.missing_return]\nam_deadline = \"ten\"\nescalate_to = [\"caretaker\"]\n\
+         [alerts.absence]\nsessions = 4\n"
+    );
+    let errors = check(&text, &[]).unwrap_err();
+    let keys = keys(&errors);
+    for key in [
+        "alerts.missing_return.escalate_to",
+        "alerts.missing_return.am_deadline",
+        "email.tls",
+        "roles.dsl",
+        "roles.attendance_administrator",
+    ] {
+        assert!(keys.contains(&key), "{key} not in {keys:?}");
+    }
+    let (_, unknown) = parse(&text, vec![]).unwrap();
+    assert_eq!(
+        super::tests::keys(&unknown),
+        ["alerts.absence.sessions"],
+        "a threshold under the wrong rule"
+    );
+}
+
+#[test]
+fn the_example_routes_each_rule_to_its_roles() {
+    let c = check(EXAMPLE, &[]).unwrap();
+    assert_eq!(c.roles.addresses(Role::Dsl), ["dsl@school.example"]);
+    assert_eq!(c.alerts.missing_escalate_to, [Role::Dsl]);
+    assert_eq!(c.alerts.consecutive_sessions, 4);
+    assert!(matches!(
+        c.email.as_ref().unwrap().transport,
+        EmailTransport::File { .. }
+    ));
+    let bf = c.provider("bright-futures").unwrap();
+    assert_eq!(bf.alerts.am_deadline, chrono::NaiveTime::from_hms_opt(10, 0, 0));
+    assert_eq!(bf.alerts.expiries.len(), 4);
+}

@@ -21,15 +21,15 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite:///var/lib/apsync/apsync.db";
 
 /// Collects mistakes while validation carries on, so that all are reported together.
 #[derive(Default)]
-pub(super) struct Problems(pub Vec<ConfigError>);
+pub(crate) struct Problems(pub Vec<ConfigError>);
 
 impl Problems {
-    pub(super) fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(ConfigError::new(key, message));
     }
 
     /// The value, or a "missing" mistake at `key`.
-    pub(super) fn required<'a>(&mut self, value: &'a Option<String>, key: &str, what: &str) -> Option<&'a str> {
+    pub(crate) fn required<'a>(&mut self, value: &'a Option<String>, key: &str, what: &str) -> Option<&'a str> {
         match value.as_deref().map(str::trim) {
             Some(v) if !v.is_empty() => Some(v),
             _ => {
@@ -39,7 +39,7 @@ impl Problems {
         }
     }
 
-    fn date(&mut self, text: &str, key: &str) -> Option<NaiveDate> {
+    pub(crate) fn date(&mut self, text: &str, key: &str) -> Option<NaiveDate> {
         match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
@@ -61,6 +61,9 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
     let http = super::visits::http(&raw.http, &mut p);
     let visits = super::visits::visits(&raw.visits, &mut p);
     let endpoints = super::visits::endpoints(&raw.endpoints, &mut p);
+    let alerts = super::alerts::alerts(&raw.alerts, &mut p);
+    let email = super::email::email(&raw.email, &mut p);
+    let roles = super::alerts::roles_config(&raw.roles, &alerts, email.is_some(), &mut p);
     match (school, calendar, database) {
         (Some(school), Some(calendar), Some(database)) if p.0.is_empty() => Ok(Config {
             school,
@@ -72,6 +75,9 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
             http,
             visits,
             endpoints,
+            roles,
+            email,
+            alerts,
         }),
         _ => Err(p.0),
     }
@@ -259,6 +265,7 @@ fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
                 p.push(format!("{key}.{}", issue.key), issue.message);
             }
         }
+        let alerts = super::alerts::provider(&r, &key, p);
         if let (Some(id), Some(name), Some(present_code)) = (id, name, present_code) {
             out.push(ProviderConfig {
                 id: id.to_string(),
@@ -269,6 +276,7 @@ fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
                 qa_approval_expires: qa,
                 contact_email: r.contact_email.clone(),
                 format: r.format,
+                alerts,
             });
         }
     }

@@ -2,6 +2,9 @@
 //! says what happened; [`dispatch_once`] records it. The retry policy is pure: attempt count in,
 //! delay out, with deterministic full jitter so restarts and replicas spread out.
 
+pub mod email;
+pub mod oauth;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

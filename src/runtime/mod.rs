@@ -1,5 +1,7 @@
-//! The runtime: running connectors (now on demand with `sync`; on a schedule with `run` later).
+//! The runtime: running connectors (now on demand with `sync`; on a schedule with `run` later),
+//! and running the alert rules and the email outbox after them.
 
+pub mod alerts;
 pub mod sync;
 pub mod visits;
 

@@ -7,6 +7,7 @@
 //! is type-checked against its own driver without generic trait bounds. Where the dialects differ
 //! (types in the migrations, how a write transaction starts) the difference is spelt out here.
 
+mod alerts;
 mod error;
 mod migrations;
 mod outbox;
@@ -28,6 +29,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use crate::register::{NewMark, NewReview};
+pub use alerts::{AlertCounts, AlertRow};
 pub use error::StoreError;
 pub use outbox::{Channel, Delivery, NewDelivery};
 pub use register::{CheckpointUpdate, DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument};

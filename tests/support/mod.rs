@@ -8,7 +8,7 @@
 //! - [`endpoint`]: a CPOMS-style HTTP endpoint in the test process, scripted to fail as real ones do.
 //!
 //! Modules for the other real servers of `DESIGN.md` ("Testing") come later, one per server, in the
-//! same shape: `sshd` (SFTP), `dovecot` (IMAP) and `smtp` (aiosmtpd capture with STARTTLS and AUTH).
+//! same shape: `sshd` (SFTP) and `dovecot` (IMAP). [`smtp`]: the aiosmtpd capture with STARTTLS and AUTH.
 //! Recipes: `shared/reference/test-servers.md`.
 
 // Each integration test is its own crate and uses only part of the harness.
@@ -19,4 +19,5 @@ pub mod endpoint;
 pub mod fixtures;
 pub mod install;
 pub mod postgres;
+pub mod smtp;
 pub mod store;

@@ -88,6 +88,7 @@ pub fn providers() -> Vec<ProviderConfig> {
             qa_approval_expires: None,
             contact_email: None,
             format: None,
+            alerts: Default::default(),
         })
         .collect()
 }

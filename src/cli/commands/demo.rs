@@ -152,5 +152,23 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
     // --- Visit logs: a block of its own (src/cli/commands/demo_visits.rs). ---
     super::demo_visits::run(&ctx, &dir).await?;
     println!("The visits: apsync --config {} visits", config.display());
+    demo_email(&ctx).await
+}
+
+// --- Alerts by email (the example configuration's file transport) --------------------------------
+
+/// Runs the rules once more as `sync` would (with the weekly digest) and delivers the emails as
+/// .eml files, saying where they are.
+async fn demo_email(ctx: &Context) -> Result<(), CliError> {
+    println!("\n== apsync alerts (rules, then email through the file transport)");
+    super::alerts::rules_then_email(ctx, true).await?;
+    if let Some(folder) = crate::runtime::alerts::mail_folder(&ctx.loaded) {
+        let count = std::fs::read_dir(&folder).map(|d| d.flatten().count()).unwrap_or(0);
+        println!(
+            "The alerts and the weekly digest were written as {count} .eml file(s) in {} (open them in any mail program).",
+            folder.display()
+        );
+    }
+    println!("Alerts: apsync --config {} alerts", ctx.loaded.path.display());
     Ok(())
 }

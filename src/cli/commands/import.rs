@@ -35,6 +35,8 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<(), CliError> {
         ]);
     }
     print(&listing, args.format)?;
+    // The rules run after every import; the emails they queue go out with the next `sync`.
+    super::alerts::rules_then_email(ctx, false).await?;
     let rejected: Vec<&str> = outcomes
         .iter()
         .filter(|o| o.rejected.is_some())

@@ -1,5 +1,6 @@
 //! One function per command; each loads what it needs and prints through [`super::output`].
 
+mod alerts;
 mod demo;
 mod demo_visits;
 mod import;
@@ -44,6 +45,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Visits(args) => visits::list(&Context::open(&cli.config, now).await?, args).await,
         Command::Token(cmd) => token::run(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Serve => serve::run(&Context::open(&cli.config, now).await?).await,
+        Command::Alerts(args) => alerts::list(&Context::open(&cli.config, now).await?, args).await,
         Command::Status(args) => status::status(&Context::open(&cli.config, now).await?, args.format).await,
     }
 }

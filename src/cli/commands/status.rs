@@ -31,10 +31,18 @@ pub fn check(config: &Path, online: bool) -> Result<(), CliError> {
 
 pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
     let s = ctx.store.status().await?;
+    let outbox = ctx.store.outbox_health().await?;
     if format == Format::Json {
+        let mut value = serde_json::to_value(&s).map_err(|e| CliError::Failed(e.to_string()))?;
+        if let Some(map) = value.as_object_mut() {
+            let rows = outbox.iter().map(|(channel, pending, dead, last_error)| {
+                json!({ "channel": channel, "pending": pending, "dead": dead, "last_error": last_error })
+            });
+            map.insert("outbox".into(), Value::Array(rows.collect()));
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&s).map_err(|e| CliError::Failed(e.to_string()))?
+            serde_json::to_string_pretty(&value).map_err(|e| CliError::Failed(e.to_string()))?
         );
         return Ok(());
     }
@@ -54,6 +62,13 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
         "oldest open review item",
         json!(s.review_oldest_open.map(|t| t.to_rfc3339())),
     );
+    for (channel, pending, dead, last_error) in outbox {
+        let error = last_error.map(|e| format!("; last error: {e}")).unwrap_or_default();
+        add(
+            &format!("outbox {channel}"),
+            json!(format!("{pending} pending, {dead} dead{error}")),
+        );
+    }
     for r in &s.connectors {
         let detail = match (&r.error_kind, &r.error) {
             (Some(kind), Some(err)) => format!("{} at {} ({kind}: {err})", r.status, r.started_at.to_rfc3339()),

@@ -9,8 +9,8 @@ use crate::cli::{CliError, Context};
 use crate::runtime::sync::{RunReport, run_connector};
 
 /// Runs the chosen connectors once, one after another (one failing never stops the others), then
-/// reads the visits CSV folder and pushes due visits.
-/// Exit 1 if any failed.
+/// reads the visits CSV folder and pushes due visits, then runs the rules and delivers due email.
+/// Exit 1 if any connector failed, or pushing or email failed.
 pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
     let reports = sync(ctx, &args.connectors).await?;
     let mut listing = Listing::new(&[
@@ -36,14 +36,17 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
         ]);
     }
     print(&listing, args.format)?;
-    super::visits::after_sync(ctx).await?;
+    // Pushing failing must not stop the rules and alerts from running.
+    let pushed = super::visits::after_sync(ctx).await;
+    let mail = super::alerts::rules_then_email(ctx, true).await;
+    pushed?;
     let failed: Vec<&str> = reports
         .iter()
         .filter(|r| r.error.is_some())
         .map(|r| r.connector.as_str())
         .collect();
     if failed.is_empty() {
-        Ok(())
+        mail
     } else {
         Err(CliError::Failed(format!(
             "connector run failed: {} (see the error column and `apsync status`)",

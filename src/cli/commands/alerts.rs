@@ -1,0 +1,77 @@
+//! `alerts`, and the rules-then-email step that `sync` and `import` end with.
+
+use serde_json::json;
+
+use super::print;
+use crate::cli::args::AlertsArgs;
+use crate::cli::output::Listing;
+use crate::cli::{CliError, Context};
+use crate::runtime::alerts::{AlertsError, dispatch, evaluate};
+
+impl From<AlertsError> for CliError {
+    fn from(e: AlertsError) -> Self {
+        match e {
+            AlertsError::Store(e) => CliError::Store(e),
+            other => CliError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// Lists open alerts and those closed within `--days`, newest first.
+pub async fn list(ctx: &Context, args: AlertsArgs) -> Result<(), CliError> {
+    let since = ctx.now - chrono::Duration::days(args.days.max(0));
+    let mut listing = Listing::new(&[
+        "id",
+        "rule",
+        "key",
+        "state",
+        "level",
+        "title",
+        "first_seen",
+        "closed_at",
+    ]);
+    for a in ctx.store.alerts(since).await? {
+        listing.push(vec![
+            json!(a.id),
+            json!(a.rule),
+            json!(a.subject_key),
+            json!(a.state),
+            json!(a.level),
+            json!(a.title),
+            json!(a.first_seen.to_rfc3339()),
+            json!(a.closed_at.map(|t| t.to_rfc3339())),
+        ]);
+    }
+    print(&listing, args.format)
+}
+
+/// Runs the rules (queueing their emails) and, when `send`, delivers due email. Says what it did
+/// on standard error, leaving standard output to the command's own listing. A mail server that
+/// refuses apsync's credentials (or TLS) fails the command: IT must hear of it, and email cannot
+/// carry that news.
+pub async fn rules_then_email(ctx: &Context, send: bool) -> Result<(), CliError> {
+    let run = evaluate(&ctx.store, &ctx.loaded, ctx.now, send).await?;
+    let c = run.counts;
+    eprintln!(
+        "alerts: {} raised, {} escalated, {} resolved, {} lapsed; {} email(s) and {} digest(s) queued",
+        c.raised, c.escalated, c.resolved, c.lapsed, c.emails, run.digest
+    );
+    if !send {
+        return Ok(());
+    }
+    match dispatch(&ctx.store, &ctx.loaded, ctx.now).await? {
+        None => eprintln!("email: no [email] section, so alerts are recorded but not sent"),
+        Some(r) => {
+            eprintln!(
+                "email: {} delivered, {} waiting to retry, {} dead-lettered",
+                r.delivered, r.retrying, r.dead
+            );
+            if r.misconfigured > 0 {
+                return Err(CliError::Failed(
+                    "email is misconfigured and nothing more can be sent: see `apsync outbox list --pending` and `apsync status`".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

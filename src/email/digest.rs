@@ -1,0 +1,183 @@
+//! The weekly digest for the AP coordinator: per provider and pupil, attendance in the week and
+//! the term, the trend, open alerts and review items waiting, with the chart inline.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{ChartSeries, EmailError, Templates, build, weekly_chart};
+use crate::config::Config;
+use crate::domain::{AttendanceSummary, Code, Session, format_pct};
+use crate::roster::PlacementRecord;
+use crate::rules::{OpenAlert, local};
+use crate::store::{NewDelivery, StoredPupil};
+
+/// What the digest is made from.
+pub struct DigestFacts<'a> {
+    /// Pupils.
+    pub pupils: &'a [StoredPupil],
+    /// Placements.
+    pub placements: &'a [PlacementRecord],
+    /// Marks of the term: (upn, date, session, code, provider).
+    pub marks: &'a [(String, NaiveDate, Session, Code, String)],
+    /// Open alerts.
+    pub open: &'a [OpenAlert],
+    /// Open review items per provider id.
+    pub review_waiting: BTreeMap<String, i64>,
+}
+
+#[derive(Serialize)]
+struct PupilLine {
+    pupil: String,
+    admission_number: String,
+    week: String,
+    term: String,
+    trend: &'static str,
+    open_alerts: usize,
+}
+
+#[derive(Serialize)]
+struct ProviderBlock {
+    name: String,
+    review_waiting: i64,
+    pupils: Vec<PupilLine>,
+}
+
+fn pct_text(s: &AttendanceSummary) -> String {
+    match s.attendance_pct() {
+        Some(p) => format!("{}%", format_pct(Some(p))),
+        None => "no sessions".into(),
+    }
+}
+
+/// The Monday of `d`'s week.
+fn monday(d: NaiveDate) -> NaiveDate {
+    d.checked_sub_days(Days::new(u64::from(d.weekday().num_days_from_monday())))
+        .unwrap_or(d)
+}
+
+/// The digest messages (one per AP coordinator address), keyed `key` (its ISO week).
+pub fn digest_emails(
+    key: &str,
+    config: &Config,
+    facts: &DigestFacts<'_>,
+    templates: &Templates,
+    now: DateTime<Utc>,
+) -> Result<Vec<NewDelivery>, EmailError> {
+    let Some(email) = &config.email else {
+        return Ok(Vec::new());
+    };
+    let (today, _) = local(config, now);
+    let cal = &config.calendar;
+    let reported = cal.previous_school_day(today).unwrap_or(today);
+    let week_start = monday(reported);
+    let term_start = cal.term_of(reported).map_or(week_start, |t| t.start);
+    let mut weeks = Vec::new();
+    let mut w = monday(term_start);
+    while w <= week_start {
+        weeks.push(w);
+        w = w
+            .checked_add_days(Days::new(7))
+            .unwrap_or(week_start.succ_opt().unwrap_or(week_start));
+    }
+    let in_range = |upn: &str, from: NaiveDate, to: NaiveDate| -> AttendanceSummary {
+        facts
+            .marks
+            .iter()
+            .filter(|(u, d, ..)| u == upn && *d >= from && *d <= to)
+            .map(|(_, _, _, c, _)| *c)
+            .collect()
+    };
+    let mut blocks: BTreeMap<String, ProviderBlock> = BTreeMap::new();
+    let mut series = Vec::new();
+    for pupil in facts.pupils.iter().filter(|p| p.on_roll) {
+        let upn = pupil.record.upn.as_str();
+        let Some(placement) = facts
+            .placements
+            .iter()
+            .rev()
+            .find(|p| p.upn.as_str() == upn && p.is_active_on(reported))
+        else {
+            continue;
+        };
+        let label = crate::rules::pupil_label(pupil);
+        let weekly: Vec<AttendanceSummary> = weeks
+            .iter()
+            .map(|w| in_range(upn, *w, w.checked_add_days(Days::new(6)).unwrap_or(*w)))
+            .collect();
+        let this_week = weekly.last().copied().unwrap_or_default();
+        let last_week = weekly.len().checked_sub(2).and_then(|i| weekly.get(i)).copied();
+        let trend = match (this_week.attendance_pct(), last_week.and_then(|s| s.attendance_pct())) {
+            (Some(a), Some(b)) if a > b + 0.05 => "up",
+            (Some(a), Some(b)) if a + 0.05 < b => "down",
+            (Some(_), Some(_)) => "steady",
+            _ => "-",
+        };
+        let term = in_range(upn, term_start, reported);
+        let name = config
+            .provider(&placement.provider_id)
+            .map_or(placement.provider_id.clone(), |p| p.name.clone());
+        let block = blocks.entry(name.clone()).or_insert_with(|| ProviderBlock {
+            name,
+            review_waiting: facts.review_waiting.get(&placement.provider_id).copied().unwrap_or(0),
+            pupils: Vec::new(),
+        });
+        block.pupils.push(PupilLine {
+            pupil: label.clone(),
+            admission_number: pupil.record.admission_number.clone(),
+            week: pct_text(&this_week),
+            term: pct_text(&term),
+            trend,
+            open_alerts: facts.open.iter().filter(|a| a.upn.as_deref() == Some(upn)).count(),
+        });
+        series.push((
+            block.name.clone(),
+            ChartSeries {
+                label,
+                weekly: weekly.iter().map(AttendanceSummary::attendance_pct).collect(),
+            },
+        ));
+    }
+    // The chart's panels in the order the tables list them: by provider, then pupil.
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    let series: Vec<ChartSeries> = series.into_iter().map(|(_, s)| s).collect();
+    let png = weekly_chart(&series, config.school.attendance_target)?;
+    let week_label = week_start.format("%a %-d %b %Y").to_string();
+    let subject = format!(
+        "[apsync] Weekly digest: week beginning {}",
+        week_start.format("%a %-d %b")
+    );
+    let cid = "attendance-chart";
+    let ctx = json!({
+        "subject": subject,
+        "week": week_label,
+        "target": format_pct(Some(config.school.attendance_target)),
+        "providers": blocks.into_values().collect::<Vec<_>>(),
+        "review_waiting": facts.review_waiting.values().sum::<i64>(),
+        "visits": "not tracked yet",
+        "chart_cid": cid,
+        "school": config.school.name,
+        "roles": "AP coordinator",
+        "dashboard_url": config.alerts.dashboard_url,
+    });
+    let text = templates.render("digest.txt", &ctx)?;
+    let html = templates.render("digest.html", &ctx)?;
+    let mut out = Vec::new();
+    for role in &config.alerts.digest.roles {
+        for address in config.roles.addresses(*role) {
+            out.push(build(
+                &email.from,
+                address,
+                &subject,
+                &format!("{key}:{address}"),
+                text.clone(),
+                html.clone(),
+                Some((cid, png.clone())),
+                now,
+            )?);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,158 @@
+//! The rules about providers and operations, and when the weekly digest is due.
+
+use chrono::{DateTime, Datelike, Days, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Condition, Detail, Evaluation, Facts, Rule, local};
+
+/// What the store says about connectors, deliveries and the review queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpsFacts {
+    /// Each connector's failed runs in a row (since its last success), with the last error.
+    pub connector_failures: Vec<(String, u32, Option<String>)>,
+    /// Dead-lettered deliveries: (id, subject).
+    pub dead_deliveries: Vec<(i64, String)>,
+    /// Open review items.
+    pub review_open: i64,
+    /// When the oldest open review item was raised.
+    pub review_oldest: Option<DateTime<Utc>>,
+}
+
+fn condition(rule: Rule, key: String, level: u8, roles: &[crate::config::Role], detail: Detail) -> Condition {
+    Condition {
+        rule,
+        key,
+        level,
+        roles: roles.to_vec(),
+        about: None,
+        raise: true,
+        upn: None,
+        provider: None,
+        detail,
+    }
+}
+
+pub(super) fn evaluate(f: &Facts<'_>, out: &mut Evaluation) {
+    let a = &f.config.alerts;
+    let (today, _) = local(f.config, f.now);
+    if a.compliance.enabled {
+        let horizon = today
+            .checked_add_days(Days::new(u64::from(a.compliance_warn_days)))
+            .unwrap_or(today);
+        for p in &f.config.providers {
+            let qa = p.qa_approval_expires.map(|d| ("QA approval".to_string(), d));
+            for (what, date) in qa.into_iter().chain(p.alerts.expiries.iter().cloned()) {
+                if date > horizon {
+                    continue;
+                }
+                let expired = date < today;
+                let verb = if expired { "expired" } else { "expires" };
+                let mut what_cap = what.clone();
+                if let Some(first) = what_cap.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                let when = date.format("%-d %b %Y").to_string();
+                let mut c = condition(
+                    Rule::ProviderCompliance,
+                    format!("{}:{}", p.id, what.replace(' ', "-")),
+                    u8::from(expired),
+                    &a.compliance.roles,
+                    Detail {
+                        title: format!("{what_cap} {verb} {when}: {}", p.name),
+                        provider: Some(p.name.clone()),
+                        when: Some(when.clone()),
+                        what: format!("The provider's {what} {verb} on {when}."),
+                        expected:
+                            "Obtain the renewed approval or policy from the provider, or review the placements there."
+                                .into(),
+                        ..Detail::default()
+                    },
+                );
+                c.provider = Some(p.id.clone());
+                out.conditions.push(c);
+            }
+        }
+    }
+    if !a.operations.enabled {
+        return;
+    }
+    let roles = &a.operations.roles;
+    for (connector, failures, error) in &f.ops.connector_failures {
+        if *failures < a.connector_failures {
+            continue;
+        }
+        out.conditions.push(condition(
+            Rule::Operations,
+            format!("connector:{connector}"),
+            0,
+            roles,
+            Detail {
+                title: format!("Connector failing: {connector} ({failures} runs in a row)"),
+                what: format!(
+                    "The connector {connector} has failed {failures} runs in a row: {}",
+                    error.as_deref().unwrap_or("no error recorded")
+                ),
+                expected: "Look at `apsync status` and the logs, fix the connection, and run `apsync sync --connector` to check."
+                    .into(),
+                ..Detail::default()
+            },
+        ));
+    }
+    for (id, subject) in &f.ops.dead_deliveries {
+        out.conditions.push(condition(
+            Rule::Operations,
+            format!("dead-letter:{id}"),
+            0,
+            roles,
+            Detail {
+                title: format!("Delivery {id} dead-lettered"),
+                what: format!("Delivery {id} ({subject}) was given up on; its content is kept."),
+                expected: format!("See `apsync outbox list`, fix the cause, then `apsync outbox retry {id}`."),
+                ..Detail::default()
+            },
+        ));
+    }
+    let too_many = f.ops.review_open > i64::from(a.review_queue_max);
+    let too_old = f
+        .ops
+        .review_oldest
+        .is_some_and(|t| f.now - t > chrono::Duration::hours(i64::from(a.review_max_age_hours)));
+    if too_many || too_old {
+        out.conditions.push(condition(
+            Rule::Operations,
+            "review-queue".into(),
+            0,
+            roles,
+            Detail {
+                title: format!("Review queue needs attention ({} waiting)", f.ops.review_open),
+                what: format!(
+                    "{} rows of providers' returns are waiting for a person{}.",
+                    f.ops.review_open,
+                    if too_old {
+                        format!(", the oldest for more than {} hours", a.review_max_age_hours)
+                    } else {
+                        String::new()
+                    }
+                ),
+                expected: "Work through `apsync review list`: until then those sessions have no mark.".into(),
+                ..Detail::default()
+            },
+        ));
+    }
+}
+
+/// The week's digest key (`digest:2026-W11`) if this week's digest time has passed, so a missed
+/// Monday is caught up later in the same week, and never twice.
+pub fn digest_due(config: &crate::config::Config, now: DateTime<Utc>) -> Option<String> {
+    let a = &config.alerts;
+    if !a.digest.enabled {
+        return None;
+    }
+    let (today, time) = local(config, now);
+    let offset = i64::from(today.weekday().num_days_from_monday()) - i64::from(a.digest_weekday.num_days_from_monday());
+    if offset < 0 || (offset == 0 && time < a.digest_time) {
+        return None;
+    }
+    let week = today.iso_week();
+    Some(format!("digest:{}-W{:02}", week.year(), week.week()))
+}

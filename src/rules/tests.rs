@@ -1,0 +1,370 @@
+//! Every rule on small hand-made registers, with the example configuration's calendar (Spring
+//! 2026 term, half term 16-20 February).
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::*;
+use crate::domain::{Code, Session, Upn};
+use crate::roster::{PlacementRecord, PupilRecord};
+
+const EXAMPLE: &str = include_str!("../../config/apsync.example.toml");
+const JAYDEN: &str = "Q371432121107";
+
+fn config() -> Config {
+    let (raw, _) = crate::config::parse(EXAMPLE, vec![]).unwrap();
+    crate::config::validate::validate(raw).unwrap()
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn pupil() -> StoredPupil {
+    StoredPupil {
+        record: PupilRecord {
+            line: 0,
+            upn: Upn::parse(JAYDEN).unwrap(),
+            admission_number: "002102".into(),
+            legal_surname: "Clarke".into(),
+            legal_forename: "Jayden".into(),
+            preferred_forename: None,
+            date_of_birth: d("2011-02-03"),
+            year_group: Some(10),
+        },
+        on_roll: true,
+    }
+}
+
+fn placement() -> PlacementRecord {
+    PlacementRecord {
+        line: 0,
+        upn: Upn::parse(JAYDEN).unwrap(),
+        provider_id: "bright-futures".into(),
+        provider_ref: Some("BF-104".into()),
+        start: d("2026-01-05"),
+        end: None,
+        weekdays: "Mon Tue Wed Thu Fri".parse().unwrap(),
+        sessions: vec![Session::Am, Session::Pm],
+        reason: None,
+        full_time: None,
+    }
+}
+
+type Mark = (String, NaiveDate, Session, Code, String);
+
+fn mark(date: &str, session: Session, code: Code) -> Mark {
+    (JAYDEN.into(), d(date), session, code, "bright-futures".into())
+}
+
+/// Present marks for every session from `from` to `to` (school days only).
+fn present(config: &Config, from: &str, to: &str) -> Vec<Mark> {
+    config
+        .calendar
+        .school_days(d(from), d(to))
+        .flat_map(|day| Session::BOTH.map(|s| (JAYDEN.to_string(), day, s, Code::B, "bright-futures".to_string())))
+        .collect()
+}
+
+fn set(marks: &mut Vec<Mark>, m: Mark) {
+    marks.retain(|x| !(x.1 == m.1 && x.2 == m.2));
+    marks.push(m);
+}
+
+fn run(config: &Config, now: &str, marks: &[Mark], open: &[OpenAlert]) -> Evaluation {
+    run_ops(config, now, marks, open, &OpsFacts::default())
+}
+
+fn run_ops(config: &Config, now: &str, marks: &[Mark], open: &[OpenAlert], ops: &OpsFacts) -> Evaluation {
+    let pupils = [pupil()];
+    let placements = [placement()];
+    evaluate(&Facts {
+        config,
+        now: t(now),
+        pupils: &pupils,
+        placements: &placements,
+        marks,
+        open,
+        ops,
+    })
+}
+
+fn of(e: &Evaluation, rule: Rule) -> Vec<&Condition> {
+    e.conditions.iter().filter(|c| c.rule == rule).collect()
+}
+
+/// The alerts a set of raises would leave open.
+fn opened(changes: &[Change], at: &str) -> Vec<OpenAlert> {
+    changes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c {
+            Change::Raise(c) => Some(OpenAlert {
+                id: i64::try_from(i).unwrap(),
+                rule: c.rule,
+                key: c.key.clone(),
+                level: c.level,
+                roles: c.roles.clone(),
+                about: c.about,
+                first_seen: t(at),
+                upn: c.upn.clone(),
+                provider: c.provider.clone(),
+                detail: c.detail.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_absence_today_is_raised_and_a_later_present_mark_resolves_it() {
+    let c = config();
+    let mut marks = present(&c, "2026-01-05", "2026-03-02");
+    set(&mut marks, mark("2026-03-02", Session::Am, Code::N));
+    let e = run(&c, "2026-03-02T09:30:00Z", &marks, &[]);
+    let absences = of(&e, Rule::Absence);
+    assert_eq!(absences.len(), 1);
+    assert_eq!(absences[0].key, format!("{JAYDEN}:2026-03-02:AM"));
+    assert_eq!(
+        absences[0].detail.title,
+        "Absent: Jayden C. (Y10) at Bright Futures Training, Mon 2 Mar AM"
+    );
+    assert_eq!(absences[0].roles, [Role::AttendanceAdministrator]);
+    let changes = diff(e, &[]);
+    let open = opened(&changes, "2026-03-02T09:30:00Z");
+    assert_eq!(open.len(), 1, "{changes:?}");
+
+    // Evaluated again with nothing new: nothing changes.
+    assert!(diff(run(&c, "2026-03-02T09:45:00Z", &marks, &open), &open).is_empty());
+
+    // The provider corrects the session to present: resolved, and that is said.
+    set(&mut marks, mark("2026-03-02", Session::Am, Code::B));
+    let changes = diff(run(&c, "2026-03-02T11:00:00Z", &marks, &open), &open);
+    assert!(
+        matches!(changes.as_slice(), [Change::Resolve(a)] if a.rule == Rule::Absence),
+        "{changes:?}"
+    );
+}
+
+#[test]
+fn an_absence_leaves_view_quietly_two_school_days_later() {
+    let c = config();
+    let mut marks = present(&c, "2026-01-05", "2026-03-04");
+    set(&mut marks, mark("2026-03-02", Session::Am, Code::I));
+    let open = opened(
+        &diff(run(&c, "2026-03-02T12:00:00Z", &marks, &[]), &[]),
+        "2026-03-02T12:00:00Z",
+    );
+    // Tuesday: still in view (a correction would still resolve it), nothing to do.
+    assert!(diff(run(&c, "2026-03-03T12:00:00Z", &marks, &open), &open).is_empty());
+    // Wednesday: out of view: closed quietly, no email.
+    let changes = diff(run(&c, "2026-03-04T12:00:00Z", &marks, &open), &open);
+    assert!(matches!(changes.as_slice(), [Change::Lapse(_)]), "{changes:?}");
+    assert!(!changes[0].is_said());
+}
+
+#[test]
+fn a_missing_return_waits_for_the_deadline_then_escalates_to_the_dsl_at_the_end_of_the_day() {
+    let c = config();
+    let marks = present(&c, "2026-02-23", "2026-02-27");
+    assert!(of(&run(&c, "2026-03-02T09:59:00Z", &marks, &[]), Rule::MissingReturn).is_empty());
+
+    let e = run(&c, "2026-03-02T10:01:00Z", &marks, &[]);
+    let missing = of(&e, Rule::MissingReturn);
+    assert_eq!(missing.len(), 1, "AM only: the PM deadline (14:00) has not passed");
+    assert_eq!(missing[0].level, 0);
+    assert!(!missing[0].roles.contains(&Role::Dsl));
+    assert!(missing[0].detail.title.starts_with("No return: Jayden C. (Y10)"));
+    let open = opened(&diff(e, &[]), "2026-03-02T10:01:00Z");
+
+    // 16:00: still nothing for either session: AM escalates, PM is raised already escalated.
+    let changes = diff(run(&c, "2026-03-02T16:00:00Z", &marks, &open), &open);
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    for change in &changes {
+        match change {
+            Change::Escalate(a, c) => {
+                assert_eq!((a.level, c.level), (0, 1));
+                assert!(c.roles.contains(&Role::Dsl));
+                assert!(c.detail.title.starts_with("Still no return"));
+            }
+            Change::Raise(c) => assert_eq!((c.key.ends_with("PM"), c.level), (true, 1)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // The return arrives: resolved.
+    let mut marks = marks;
+    set(&mut marks, mark("2026-03-02", Session::Am, Code::B));
+    let changes = diff(run(&c, "2026-03-02T11:00:00Z", &marks, &open), &open);
+    assert!(matches!(changes.as_slice(), [Change::Resolve(_)]), "{changes:?}");
+}
+
+#[test]
+fn consecutive_absences_count_school_sessions_across_half_term() {
+    let c = config();
+    // Thu 12 Feb PM, Fri 13 Feb AM and PM, then half term, then Mon 23 Feb AM: four in a row.
+    let mut marks = present(&c, "2026-02-02", "2026-02-23");
+    for (day, s) in [
+        ("2026-02-12", Session::Pm),
+        ("2026-02-13", Session::Am),
+        ("2026-02-13", Session::Pm),
+        ("2026-02-23", Session::Am),
+    ] {
+        set(&mut marks, mark(day, s, Code::O));
+    }
+    // Monday PM not returned yet: it neither breaks nor extends the run.
+    marks.retain(|m| !(m.1 == d("2026-02-23") && m.2 == Session::Pm));
+    let e = run(&c, "2026-02-23T13:00:00Z", &marks, &[]);
+    let runs = of(&e, Rule::ConsecutiveAbsence);
+    assert_eq!(runs.len(), 1, "{:?}", e.conditions);
+    assert_eq!(runs[0].key, format!("{JAYDEN}:2026-02-12:PM"));
+    assert!(runs[0].detail.title.starts_with("Absent 4 sessions in a row"));
+    assert_eq!(runs[0].roles, [Role::Dsl, Role::ApCoordinator]);
+
+    // Three are not enough.
+    set(&mut marks, mark("2026-02-12", Session::Pm, Code::B));
+    assert!(of(&run(&c, "2026-02-23T13:00:00Z", &marks, &[]), Rule::ConsecutiveAbsence).is_empty());
+}
+
+#[test]
+fn below_target_holds_its_level_inside_the_hysteresis_band() {
+    let th = [95.0, 90.0, 50.0];
+    assert_eq!(pupils::hysteresis(1, 0, 94.0, &th, 2.0), 1, "worse is taken at once");
+    assert_eq!(pupils::hysteresis(0, 1, 96.0, &th, 2.0), 1, "95 + 2 not reached: stays");
+    assert_eq!(pupils::hysteresis(0, 1, 97.0, &th, 2.0), 0, "clear");
+    assert_eq!(pupils::hysteresis(1, 2, 91.0, &th, 2.0), 2, "persistent until above 92");
+    assert_eq!(pupils::hysteresis(1, 2, 93.0, &th, 2.0), 1);
+    assert_eq!(pupils::hysteresis(0, 3, 99.0, &th, 2.0), 0);
+    assert_eq!(pupils::hysteresis(3, 1, 40.0, &th, 2.0), 3);
+}
+
+#[test]
+fn below_target_levels_follow_the_window() {
+    let c = config();
+    // 20 school days to Fri 13 Mar: 40 sessions; 4 absences = 90% (persistent, "at or below").
+    let mut marks = present(&c, "2026-02-09", "2026-03-13");
+    for day in ["2026-03-02", "2026-03-03"] {
+        set(&mut marks, mark(day, Session::Am, Code::I));
+        set(&mut marks, mark(day, Session::Pm, Code::I));
+    }
+    let e = run(&c, "2026-03-13T17:00:00Z", &marks, &[]);
+    let below = of(&e, Rule::BelowTarget);
+    assert_eq!(below.len(), 1);
+    assert_eq!(below[0].level, 2);
+    assert_eq!(
+        below[0].detail.title,
+        "Persistent absence: Jayden C. (Y10) at Bright Futures Training, 90.0% over 20 school days"
+    );
+    // One absence (97.5%) and an alert open at "below target": 97.5 >= 95 + 2, so it clears.
+    let mut marks = present(&c, "2026-02-09", "2026-03-13");
+    set(&mut marks, mark("2026-03-02", Session::Am, Code::I));
+    let open = vec![OpenAlert {
+        id: 1,
+        rule: Rule::BelowTarget,
+        key: JAYDEN.into(),
+        level: 1,
+        roles: vec![Role::ApCoordinator],
+        about: None,
+        first_seen: t("2026-03-01T00:00:00Z"),
+        upn: Some(JAYDEN.into()),
+        provider: None,
+        detail: Detail::default(),
+    }];
+    assert!(of(&run(&c, "2026-03-13T17:00:00Z", &marks, &open), Rule::BelowTarget).is_empty());
+    // Two absences (95%): inside the band, the open alert holds.
+    set(&mut marks, mark("2026-03-02", Session::Pm, Code::I));
+    let held = run(&c, "2026-03-13T17:00:00Z", &marks, &open);
+    assert_eq!(of(&held, Rule::BelowTarget)[0].level, 1);
+}
+
+#[test]
+fn an_n_goes_stale_after_five_school_days() {
+    let c = config();
+    let mut marks = present(&c, "2026-03-02", "2026-03-13");
+    set(&mut marks, mark("2026-03-06", Session::Am, Code::N));
+    assert!(of(&run(&c, "2026-03-12T12:00:00Z", &marks, &[]), Rule::StaleN).is_empty());
+    let stale = run(&c, "2026-03-13T12:00:00Z", &marks, &[]);
+    assert_eq!(of(&stale, Rule::StaleN)[0].key, format!("{JAYDEN}:2026-03-06:AM"));
+}
+
+#[test]
+fn ten_unauthorised_sessions_in_ten_school_weeks() {
+    let c = config();
+    let mut marks = present(&c, "2026-01-05", "2026-03-13");
+    let days: Vec<NaiveDate> = c
+        .calendar
+        .school_days(d("2026-01-12"), d("2026-03-13"))
+        .step_by(4)
+        .collect();
+    for day in days.iter().take(9) {
+        set(
+            &mut marks,
+            (JAYDEN.into(), *day, Session::Am, Code::O, "bright-futures".into()),
+        );
+    }
+    assert!(of(&run(&c, "2026-03-13T17:00:00Z", &marks, &[]), Rule::Unauthorised).is_empty());
+    set(&mut marks, mark("2026-03-13", Session::Pm, Code::G));
+    let e = run(&c, "2026-03-13T17:00:00Z", &marks, &[]);
+    assert_eq!(
+        of(&e, Rule::Unauthorised)[0].detail.title,
+        "10 unauthorised sessions in 10 school weeks: Jayden C. (Y10)"
+    );
+}
+
+#[test]
+fn provider_approval_expiring_then_expired() {
+    let c = config();
+    // Riverside Farm's QA approval expires 2026-12-31 in the example.
+    let soon = run(&c, "2026-12-10T12:00:00Z", &[], &[]);
+    let rf: Vec<_> = of(&soon, Rule::ProviderCompliance)
+        .into_iter()
+        .filter(|x| x.key.starts_with("riverside-farm"))
+        .collect();
+    assert_eq!(rf.len(), 1);
+    assert_eq!(
+        (rf[0].level, rf[0].detail.title.as_str()),
+        (0, "QA approval expires 31 Dec 2026: Riverside Farm")
+    );
+    let late = run(&c, "2027-01-04T12:00:00Z", &[], &[]);
+    let rf: Vec<_> = of(&late, Rule::ProviderCompliance)
+        .into_iter()
+        .filter(|x| x.key.starts_with("riverside-farm"))
+        .collect();
+    assert_eq!(rf[0].level, 1);
+    assert!(of(&run(&c, "2026-03-02T12:00:00Z", &[], &[]), Rule::ProviderCompliance).is_empty());
+}
+
+#[test]
+fn operations_go_to_it() {
+    let c = config();
+    let ops = OpsFacts {
+        connector_failures: vec![
+            ("bf-sftp".into(), 3, Some("auth refused".into())),
+            ("rf".into(), 2, None),
+        ],
+        dead_deliveries: vec![(7, "[apsync] Absent: ...".into())],
+        review_open: 3,
+        review_oldest: Some(t("2026-03-01T08:00:00Z")),
+    };
+    let e = run_ops(&c, "2026-03-02T12:00:00Z", &[], &[], &ops);
+    let keys: Vec<&str> = of(&e, Rule::Operations).iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["connector:bf-sftp", "dead-letter:7", "review-queue"]);
+    assert!(of(&e, Rule::Operations).iter().all(|c| c.roles == [Role::It]));
+}
+
+#[test]
+fn the_digest_is_due_once_a_week_from_monday_morning() {
+    let c = config();
+    assert_eq!(digest_due(&c, t("2026-03-09T06:59:00Z")), None);
+    assert_eq!(
+        digest_due(&c, t("2026-03-09T07:00:00Z")).as_deref(),
+        Some("digest:2026-W11")
+    );
+    assert_eq!(
+        digest_due(&c, t("2026-03-13T16:00:00Z")).as_deref(),
+        Some("digest:2026-W11")
+    );
+}

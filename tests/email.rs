@@ -1,0 +1,356 @@
+//! Alerts by email, end to end: the real binary, the sample roster and returns, and a real SMTP
+//! server (aiosmtpd with STARTTLS and AUTH) started by the test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use std::collections::HashSet;
+use std::process::Stdio;
+
+use support::install::{Install, root};
+use support::smtp::{Captured, PASSWORD, SmtpServer};
+
+/// The sample fortnight's last day: returns arrive in the morning, sync runs after school.
+const MORNING: &str = "2026-03-13T09:00:00Z";
+const AFTERNOON: &str = "2026-03-13T16:30:00Z";
+
+/// An installation sending to `server`, with the sample roster, and the sample returns imported
+/// on the morning of 13 March 2026 (the rules run after each import and queue their emails).
+fn install(server: &SmtpServer, password: &str) -> Install {
+    let install = Install::new(None);
+    server.configure(&install.config(), password);
+    install.import_sample_roster();
+    let returns = root().join("samples/returns");
+    let mut providers: Vec<_> = std::fs::read_dir(&returns)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    providers.sort();
+    for dir in providers {
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let provider = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let mut args = vec![
+            "--now".to_string(),
+            MORNING.into(),
+            "import".into(),
+            "--provider".into(),
+            provider,
+        ];
+        args.extend(files.iter().map(|f| f.to_str().unwrap().to_string()));
+        install.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    install
+}
+
+/// Every UPN and date of birth in the sample roster, in the forms a message could carry them.
+fn personal_data() -> Vec<String> {
+    let pupils = std::fs::read_to_string(root().join("samples/roster/pupils.csv")).unwrap();
+    let mut out = Vec::new();
+    for line in pupils.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        out.push(cols[0].to_string());
+        let dob = chrono::NaiveDate::parse_from_str(cols[4], "%Y-%m-%d").unwrap();
+        out.push(dob.format("%Y-%m-%d").to_string());
+        out.push(dob.format("%d/%m/%Y").to_string());
+        out.push(dob.format("%-d %b %Y").to_string());
+    }
+    out
+}
+
+/// The message with quoted-printable soft breaks undone (UPNs and dates are plain ASCII, so they
+/// would appear literally in any text part).
+fn text_of(m: &Captured) -> String {
+    m.raw.replace("=\r\n", "")
+}
+
+fn message_ids(messages: &[Captured]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| {
+            m.raw
+                .lines()
+                .find_map(|l| l.strip_prefix("Message-ID: "))
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn delivered_rows(install: &Install) -> Vec<serde_json::Value> {
+    let out = install.ok(&["outbox", "list", "--format", "json"]);
+    serde_json::from_str::<Vec<serde_json::Value>>(&out).unwrap()
+}
+
+#[test]
+fn the_right_alerts_reach_the_server_once_each_with_the_digest_and_a_second_sync_sends_nothing() {
+    let server = SmtpServer::start();
+    let install = install(&server, PASSWORD);
+    install.ok(&["--now", AFTERNOON, "sync"]);
+    let messages = server.messages();
+    let mut summary: Vec<(String, String)> = messages
+        .iter()
+        .map(|m| (m.recipients().join(", "), m.subject()))
+        .collect();
+    summary.sort();
+    for (to, subject) in &summary {
+        eprintln!("{to:32}  {subject}");
+    }
+
+    // Over STARTTLS, logged in, each message to one person.
+    for m in &messages {
+        assert_eq!(m.meta["tls"], true);
+        assert_eq!(m.meta["auth_user"], support::smtp::USER);
+        assert_eq!(m.recipients().len(), 1, "{}", m.subject());
+        assert!(m.subject().starts_with("[apsync] "), "{}", m.subject());
+    }
+    let to = |who: &str| -> Vec<String> {
+        summary
+            .iter()
+            .filter(|(t, _)| t == who)
+            .map(|(_, s)| s.clone())
+            .collect()
+    };
+    // First-day calling: the one absence on the last day, to the attendance administrator.
+    let admin = to("attendance@school.example");
+    assert!(
+        admin
+            .iter()
+            .any(|s| s.contains("Absent: Chloé M. (Y10) at Northstar Tuition, Fri 13 Mar PM")),
+        "{admin:?}"
+    );
+    // Two Ns standing five school days or more.
+    assert!(
+        admin
+            .iter()
+            .any(|s| s.contains("N not replaced: Amira B. (Y10) at Skills Hub CIC, Thu 5 Mar PM"))
+    );
+    // Below target and persistent absence to the AP coordinator; several in one import batched.
+    let apc = to("ap.coordinator@school.example");
+    assert!(
+        apc.iter()
+            .any(|s| s.starts_with("[apsync] Below target: Connor W. (Y11) at Riverside Farm, 91.7%")),
+        "{apc:?}"
+    );
+    let batched: Vec<&Captured> = messages
+        .iter()
+        .filter(|m| m.subject().starts_with("[apsync] 3 alerts: Persistent absence: Kai T."))
+        .collect();
+    assert_eq!(batched.len(), 1, "{apc:?}");
+    let body = text_of(batched[0]);
+    for title in [
+        "Persistent absence: Kai T. (Y11) at Bright Futures Training, 55.0% over 20 school days",
+        "Persistent absence: Aaliyah H. (Y11) at Bright Futures Training, 75.0% over 20 school days",
+        "Below target: Jayden C. (Y10) at Bright Futures Training, 94.7% over 20 school days",
+    ] {
+        assert!(body.contains(title), "{title} not in the batched message");
+    }
+    // Nothing for the DSL, head teacher or IT on this fortnight's data.
+    assert!(
+        to("dsl@school.example").is_empty() && to("it@school.example").is_empty(),
+        "{summary:?}"
+    );
+
+    // The digest: once, to the AP coordinator, with the chart inline.
+    let digests: Vec<&Captured> = messages
+        .iter()
+        .filter(|m| m.subject().contains("Weekly digest"))
+        .collect();
+    assert_eq!(digests.len(), 1);
+    assert_eq!(digests[0].recipients(), ["ap.coordinator@school.example"]);
+    assert_eq!(digests[0].subject(), "[apsync] Weekly digest: week beginning Mon 9 Mar");
+    let digest = text_of(digests[0]);
+    assert!(digest.contains("Content-Type: image/png") && digest.contains("Content-ID: <attendance-chart>"));
+    assert!(digest.contains("cid:attendance-chart"));
+    assert!(digest.contains("Jayden C. (Y10), adm. 002102"), "{digest}");
+
+    // No UPN or date of birth in any message; every text part readable as quoted-printable.
+    let forbidden = personal_data();
+    for m in &messages {
+        let text = text_of(m);
+        for f in &forbidden {
+            assert!(!text.contains(f.as_str()), "{f} in {}", m.subject());
+        }
+        assert!(!text.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64"));
+    }
+
+    // Every row delivered, each once.
+    let rows = delivered_rows(&install);
+    assert_eq!(rows.len(), messages.len());
+    assert!(rows.iter().all(|r| r["status"] == "delivered"), "{rows:?}");
+    assert_eq!(
+        message_ids(&messages).into_iter().collect::<HashSet<_>>().len(),
+        messages.len()
+    );
+
+    // A second run (later the same afternoon) finds nothing new and sends nothing.
+    install.ok(&["--now", "2026-03-13T16:45:00Z", "sync"]);
+    assert_eq!(server.messages().len(), messages.len());
+    let alerts = install.ok(&["--now", "2026-03-13T16:45:00Z", "alerts", "--format", "json"]);
+    let alerts: Vec<serde_json::Value> = serde_json::from_str(&alerts).unwrap();
+    assert!(alerts.iter().all(|a| a["state"] == "open"), "{alerts:?}");
+    assert!(!alerts.is_empty());
+}
+
+#[test]
+fn a_later_return_that_replaces_an_absence_resolves_the_alert_and_says_so() {
+    let server = SmtpServer::start();
+    let install = install(&server, PASSWORD);
+    install.ok(&["--now", AFTERNOON, "sync"]);
+    let before = server.messages().len();
+    // The provider corrects Friday afternoon: the pupil was there after all.
+    let correction = install.path("page-3.json");
+    let record = serde_json::json!({
+        "data": [{ "student": { "ref": "NS-0051", "upn": null }, "date": "2026-03-13",
+                   "am": { "status": "present", "reason": null }, "pm": { "status": "present", "reason": null } }],
+        "meta": { "page": 3, "next_page": null }
+    });
+    std::fs::write(&correction, record.to_string()).unwrap();
+    install.ok(&[
+        "--now",
+        "2026-03-13T17:00:00Z",
+        "import",
+        "--provider",
+        "northstar",
+        correction.to_str().unwrap(),
+    ]);
+    install.ok(&["--now", "2026-03-13T17:05:00Z", "sync"]);
+    let messages = server.messages();
+    let new: Vec<(Vec<String>, String)> = messages[before..]
+        .iter()
+        .map(|m| (m.recipients(), m.subject()))
+        .collect();
+    assert_eq!(
+        new,
+        [(
+            vec!["attendance@school.example".to_string()],
+            "[apsync] Resolved: Absent: Chloé M. (Y10) at Northstar Tuition, Fri 13 Mar PM".to_string()
+        )]
+    );
+    assert!(text_of(&messages[before]).contains("a later return records the pupil present"));
+}
+
+#[test]
+fn mail_waits_while_the_server_is_down_and_is_delivered_once_when_it_is_back() {
+    let mut server = SmtpServer::start();
+    let install = install(&server, PASSWORD);
+    server.stop();
+    let out = install.run(&["--now", AFTERNOON, "sync"]);
+    assert!(out.status.success(), "a server that is down is not a failure of sync");
+    let rows = delivered_rows(&install);
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter().all(|r| r["status"] == "pending" && r["attempts"] == 1),
+        "{rows:?}"
+    );
+    assert!(
+        rows[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("did not accept the message yet")
+    );
+
+    // Still down at the next run: another attempt each, nothing lost.
+    install.ok(&["--now", "2026-03-13T17:30:00Z", "sync"]);
+    server.restart(None);
+    install.ok(&["--now", "2026-03-13T19:00:00Z", "sync"]);
+    let messages = server.messages();
+    assert_eq!(messages.len(), rows.len());
+    assert_eq!(
+        message_ids(&messages).into_iter().collect::<HashSet<_>>().len(),
+        rows.len()
+    );
+    assert!(delivered_rows(&install).iter().all(|r| r["status"] == "delivered"));
+    install.ok(&["--now", "2026-03-13T20:00:00Z", "sync"]);
+    assert_eq!(server.messages().len(), rows.len(), "nothing is sent twice");
+}
+
+#[test]
+fn a_bad_password_is_reported_to_it_in_the_log_and_status_and_nothing_is_lost() {
+    let server = SmtpServer::start();
+    let install = install(&server, "not-the-password");
+    let out = install.run(&["--now", AFTERNOON, "sync"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "IT must hear of it: email cannot carry that news"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refused apsync's credentials") || stderr.contains("misconfigured"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-the-password"), "the secret is never printed");
+    let status = install.ok(&["status"]);
+    let line = status.lines().find(|l| l.starts_with("outbox email")).unwrap();
+    assert!(
+        line.contains("pending") && line.contains("credentials") && line.contains("email.password_file"),
+        "{line}"
+    );
+    assert!(server.messages().is_empty());
+    assert!(
+        delivered_rows(&install).iter().all(|r| r["status"] == "pending"),
+        "kept for when the password is fixed"
+    );
+}
+
+#[test]
+fn a_sender_killed_in_the_middle_of_a_send_sends_nothing_twice_after_a_restart() {
+    let mut server = SmtpServer::start();
+    let install = install(&server, PASSWORD);
+    // The server accepts two messages, then holds the third without answering.
+    server.restart(Some(2));
+    let mut sync = std::process::Command::new(env!("CARGO_BIN_EXE_apsync"))
+        .args([
+            "--config",
+            install.config().to_str().unwrap(),
+            "--now",
+            AFTERNOON,
+            "sync",
+        ])
+        .env_remove("APSYNC_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while server.messages().len() < 2 {
+        assert!(
+            sync.try_wait().unwrap().is_none(),
+            "sync ended before the server stalled"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Give the sender time to be inside the third DATA, then kill it (no clean shutdown).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    sync.kill().unwrap();
+    sync.wait().unwrap();
+    server.restart(None);
+    // After the claim's lease (5 minutes) has run out, a new run picks up what was in flight.
+    install.ok(&["--now", "2026-03-13T16:40:00Z", "sync"]);
+    let rows = delivered_rows(&install);
+    let messages = server.messages();
+    assert!(rows.iter().all(|r| r["status"] == "delivered"), "{rows:?}");
+    assert_eq!(messages.len(), rows.len(), "each message exactly once");
+    assert_eq!(
+        message_ids(&messages).into_iter().collect::<HashSet<_>>().len(),
+        rows.len()
+    );
+}
+
+#[test]
+fn the_demo_writes_its_alerts_as_eml_files_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apsync"))
+        .args(["--now", AFTERNOON, "demo", "--dir", dir.path().to_str().unwrap()])
+        .env_remove("APSYNC_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let folder = dir.path().canonicalize().unwrap().join("outgoing-mail");
+    assert!(stdout.contains(&format!("in {}", folder.display())), "{stdout}");
+    let files: Vec<_> = std::fs::read_dir(&folder).unwrap().flatten().collect();
+    assert!(files.len() > 3);
+    assert!(files.iter().all(|f| f.path().extension().is_some_and(|e| e == "eml")));
+}
