@@ -53,6 +53,8 @@ pub struct ConnectorConfig {
     pub provider: String,
     /// The transport and its settings.
     pub transport: Transport,
+    /// When the scheduler runs it.
+    pub schedule: crate::runtime::scheduler::Schedule,
 }
 
 /// How a connector fetches.
@@ -60,6 +62,8 @@ pub struct ConnectorConfig {
 pub enum Transport {
     /// A local folder.
     Folder(apsync_connector_folder::FolderConfig),
+    /// An SFTP server.
+    Sftp(apsync_connector_sftp::SftpConfig),
 }
 
 impl Config {

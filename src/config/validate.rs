@@ -305,30 +305,67 @@ fn connectors(raw: Vec<RawConnector>, providers: &[ProviderConfig], p: &mut Prob
                 Some(_) => {}
             }
         }
-        let transport = match r.folder {
-            Some(folder) => {
-                for (k, message) in folder.validate() {
-                    p.push(format!("{key}.folder.{k}"), message);
-                }
-                Some(Transport::Folder(folder))
-            }
-            None => {
-                p.push(
-                    key.clone(),
-                    "no transport: add a [connector.folder] table saying where the returns are",
-                );
+        let transport = transport(&key, r.folder, r.sftp, p);
+        let schedule = match crate::runtime::scheduler::Schedule::parse(r.schedule.as_deref()) {
+            Ok(s) => Some(s),
+            Err(message) => {
+                p.push(format!("{key}.schedule"), message);
                 None
             }
         };
-        if let (Some(id), Some(provider), Some(transport)) = (id, provider, transport) {
+        if let (Some(id), Some(provider), Some(transport), Some(schedule)) = (id, provider, transport, schedule) {
             out.push(ConnectorConfig {
                 id: id.to_string(),
                 provider: provider.to_string(),
                 transport,
+                schedule,
             });
         }
     }
     out
+}
+
+/// Exactly one transport table, with its own problems under its key.
+fn transport(
+    key: &str,
+    folder: Option<apsync_connector_folder::FolderConfig>,
+    sftp: Option<apsync_connector_sftp::SftpConfig>,
+    p: &mut Problems,
+) -> Option<Transport> {
+    let mut found = Vec::new();
+    let mut table = |name: &str, problems: Vec<(&'static str, String)>, t: Transport| {
+        for (k, message) in problems {
+            p.push(format!("{key}.{name}.{k}"), message);
+        }
+        found.push((name.to_string(), t));
+    };
+    if let Some(c) = folder {
+        table("folder", c.validate(), Transport::Folder(c));
+    }
+    if let Some(c) = sftp {
+        table("sftp", c.validate(), Transport::Sftp(c));
+    }
+    match found.len() {
+        0 => {
+            p.push(
+                key,
+                "no transport: add one [connector.folder], [connector.sftp], [connector.imap] or [connector.http] table saying where the returns are",
+            );
+            None
+        }
+        1 => found.pop().map(|(_, t)| t),
+        _ => {
+            let names: Vec<String> = found.iter().map(|(n, _)| format!("[connector.{n}]")).collect();
+            p.push(
+                key,
+                format!(
+                    "{} given: a connector has exactly one transport; split it into two connectors",
+                    names.join(" and ")
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn check_digits(value: &Option<String>, n: usize, key: &str, rule: &str, p: &mut Problems) {

@@ -1,22 +1,63 @@
-//! The runtime: running connectors (now on demand with `sync`; on a schedule with `run` later).
+//! The runtime: running connectors, now on demand (`sync`) or on their schedules (`scheduler`).
 
+pub mod scheduler;
 pub mod sync;
 
-use apsync_connector_core::Source;
-use apsync_connector_folder::FolderSource;
+use std::path::{Path, PathBuf};
 
-use crate::config::{ConnectorConfig, ProviderConfig, Transport};
+use apsync_connector_core::{ErrorKind, Source, SourceError};
+use apsync_connector_folder::FolderSource;
+use apsync_connector_sftp::{SftpSecrets, SftpSource};
+
+use crate::config::{ConnectorConfig, ProviderConfig, Secret, SecretFile, Transport};
 
 /// Files over this size are refused when a provider's format sets no limit of its own.
 const DEFAULT_MAX_BYTES: u64 = 20 * 1024 * 1024;
 
-/// Builds the source a connector's configuration describes.
-pub fn build_source(connector: &ConnectorConfig, provider: &ProviderConfig) -> Box<dyn Source> {
+/// Reads the secret a connector's `*_file` key names: an absolute path, else a systemd credential
+/// (`$CREDENTIALS_DIRECTORY`), else a file next to the configuration.
+fn secret(
+    connector: &ConnectorConfig,
+    key: &str,
+    path: Option<&PathBuf>,
+    dir: &Path,
+) -> Result<Option<Secret>, SourceError> {
+    let Some(path) = path else { return Ok(None) };
+    let file = SecretFile {
+        key: format!("connector `{}` {key}", connector.id),
+        path: path.clone(),
+    };
+    let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    file.read(credentials.as_deref(), dir)
+        .map(Some)
+        .map_err(|e| SourceError::new(ErrorKind::Config, "SECRET", e.to_string()).with_source(e))
+}
+
+/// Builds the source a connector's configuration describes, reading its secrets; `dir` is the
+/// configuration file's folder.
+pub fn build_source(
+    connector: &ConnectorConfig,
+    provider: &ProviderConfig,
+    dir: &Path,
+) -> Result<Box<dyn Source>, SourceError> {
     let max_bytes = provider
         .format
         .as_ref()
         .map_or(DEFAULT_MAX_BYTES, |f| f.limits.max_file_bytes);
-    match &connector.transport {
+    Ok(match &connector.transport {
         Transport::Folder(folder) => Box::new(FolderSource::new(folder, max_bytes)),
-    }
+        Transport::Sftp(sftp) => {
+            let secrets = SftpSecrets {
+                private_key: secret(connector, "sftp.private_key_file", sftp.private_key_file.as_ref(), dir)?,
+                passphrase: secret(
+                    connector,
+                    "sftp.private_key_passphrase_file",
+                    sftp.private_key_passphrase_file.as_ref(),
+                    dir,
+                )?,
+                password: secret(connector, "sftp.password_file", sftp.password_file.as_ref(), dir)?,
+            };
+            Box::new(SftpSource::new(sftp, secrets, max_bytes))
+        }
+    })
 }

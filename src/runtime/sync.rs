@@ -6,7 +6,7 @@ use apsync_connector_core::{Outcome, Source, SourceError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::{Config, ConnectorConfig};
+use crate::config::{Config, ConnectorConfig, LoadedConfig};
 use crate::pipeline::import::{ImportError, Incoming, RosterSnapshot, import};
 use crate::store::{CheckpointUpdate, RunStatus, Store, StoreError};
 
@@ -37,10 +37,11 @@ pub struct RunReport {
 /// Runs one connector once, recording the run in `connector_runs`.
 pub async fn run_connector(
     store: &Store,
-    config: &Config,
+    loaded: &LoadedConfig,
     connector: &ConnectorConfig,
     now: DateTime<Utc>,
 ) -> Result<RunReport, StoreError> {
+    let config = &loaded.config;
     let mut report = RunReport {
         connector: connector.id.clone(),
         provider: connector.provider.clone(),
@@ -53,11 +54,13 @@ pub async fn run_connector(
     };
     let started = std::time::Instant::now();
     let run_id = store.start_run(&connector.id, now).await?;
-    let mut source = super::build_source(connector, provider);
-    let result = fetch_and_import(store, config, connector, provider, source.as_mut(), &mut report, now).await;
+    let result = match super::build_source(connector, provider, loaded.dir()) {
+        Ok(mut source) => fetch_and_import(store, config, connector, provider, source.as_mut(), &mut report, now).await,
+        Err(e) => Err(e),
+    };
     if let Err(e) = result {
         tracing::warn!(connector = %connector.id, kind = %e.kind, code = e.code, "connector run failed: {}", e.message);
-        report.error.get_or_insert(e.message);
+        report.error.get_or_insert(format!("{}: {}", e.code, e.message));
         report.error_kind.get_or_insert(e.kind.as_str().to_string());
     }
     let status = if report.error.is_some() {

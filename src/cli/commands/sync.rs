@@ -70,7 +70,7 @@ pub async fn sync(ctx: &Context, only: &[String]) -> Result<Vec<RunReport>, CliE
         .iter()
         .filter(|c| only.is_empty() || only.contains(&c.id))
     {
-        reports.push(run_connector(&ctx.store, config, connector, ctx.now).await?);
+        reports.push(run_connector(&ctx.store, &ctx.loaded, connector, ctx.now).await?);
     }
     Ok(reports)
 }
