@@ -16,3 +16,4 @@
 pub mod fixtures;
 pub mod install;
 pub mod postgres;
+pub mod sshd;

@@ -21,6 +21,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
         "review",
         "rejected",
         "error",
+        "error_kind",
     ]);
     for r in &reports {
         listing.push(vec![
@@ -32,6 +33,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
             json!(r.review_items),
             json!(r.rejected),
             json!(r.error),
+            json!(r.error_kind),
         ]);
     }
     print(&listing, args.format)?;
