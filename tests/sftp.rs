@@ -167,3 +167,43 @@ fn a_file_still_being_written_waits_for_the_next_run() {
     assert!(sshd.outgoing().join(name).exists(), "after = keep leaves it");
     assert_eq!(documents(&install.sync(None)), 0, "the checkpoint remembers it");
 }
+
+#[test]
+fn check_online_reports_each_connector_ok_or_its_precise_fault() {
+    let sshd = Sshd::start();
+    let install = Install::new(None);
+    install.add_connector("good", "bright-futures", &sshd.connector_toml(""));
+    let wrong_path = sshd
+        .connector_toml("")
+        .replace(&sshd.outgoing().display().to_string(), "/no/such/dir");
+    install.add_connector("bad-path", "bright-futures", &wrong_path);
+    let closed = support::postgres::free_port().unwrap();
+    install.add_connector(
+        "refused",
+        "bright-futures",
+        &sshd
+            .connector_toml("")
+            .replace(&format!("port = {}", sshd.port), &format!("port = {closed}")),
+    );
+    install.add_connector(
+        "no-such-host",
+        "bright-futures",
+        &sshd.connector_toml("").replace("127.0.0.1", "no-such-host.invalid"),
+    );
+    let out = install.run(&["check", "--online"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("connector good (bright-futures): ok"), "{text}");
+    assert!(
+        text.contains("connector bad-path (bright-futures): SFTP-PATH (config)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("connector refused (bright-futures): SFTP-REFUSED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("connector no-such-host (bright-futures): SFTP-DNS"),
+        "{text}"
+    );
+}

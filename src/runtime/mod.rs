@@ -9,7 +9,10 @@ use apsync_connector_core::{ErrorKind, Source, SourceError};
 use apsync_connector_folder::FolderSource;
 use apsync_connector_sftp::{SftpSecrets, SftpSource};
 
-use crate::config::{ConnectorConfig, ProviderConfig, Secret, SecretFile, Transport};
+use crate::config::{ConnectorConfig, LoadedConfig, ProviderConfig, Secret, SecretFile, Transport};
+
+/// How long `check --online` waits for one connector in all.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Files over this size are refused when a provider's format sets no limit of its own.
 const DEFAULT_MAX_BYTES: u64 = 20 * 1024 * 1024;
@@ -60,4 +63,24 @@ pub fn build_source(
             Box::new(SftpSource::new(sftp, secrets, max_bytes))
         }
     })
+}
+
+/// Connects to a connector's server and proves it can list returns, changing nothing; the error
+/// names the precise fault (DNS, refused, TLS, host key, auth, path, permission).
+pub async fn check_connector(loaded: &LoadedConfig, connector: &ConnectorConfig) -> Result<(), SourceError> {
+    let provider = loaded.config.provider(&connector.provider).ok_or_else(|| {
+        SourceError::new(
+            ErrorKind::Config,
+            "CONFIG",
+            format!("provider `{}` is not configured", connector.provider),
+        )
+    })?;
+    let mut source = build_source(connector, provider, loaded.dir())?;
+    tokio::time::timeout(CHECK_TIMEOUT, source.check()).await.map_err(|_| {
+        SourceError::new(
+            ErrorKind::Transient,
+            "TIMEOUT",
+            format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
+        )
+    })?
 }
