@@ -64,6 +64,8 @@ pub enum Transport {
     Folder(apsync_connector_folder::FolderConfig),
     /// An SFTP server.
     Sftp(apsync_connector_sftp::SftpConfig),
+    /// A mailbox, over IMAP.
+    Imap(apsync_connector_imap::ImapConfig),
 }
 
 impl Config {

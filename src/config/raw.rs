@@ -43,6 +43,8 @@ pub struct RawConnector {
     pub folder: Option<apsync_connector_folder::FolderConfig>,
     /// An SFTP server.
     pub sftp: Option<apsync_connector_sftp::SftpConfig>,
+    /// A mailbox, over IMAP.
+    pub imap: Option<apsync_connector_imap::ImapConfig>,
     /// When to run, a cron expression in the school's time zone (default `*/30 6-18 * * *`).
     pub schedule: Option<String>,
 }

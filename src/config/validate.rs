@@ -305,7 +305,7 @@ fn connectors(raw: Vec<RawConnector>, providers: &[ProviderConfig], p: &mut Prob
                 Some(_) => {}
             }
         }
-        let transport = transport(&key, r.folder, r.sftp, p);
+        let transport = transport(&key, r.folder, r.sftp, r.imap, p);
         let schedule = match crate::runtime::scheduler::Schedule::parse(r.schedule.as_deref()) {
             Ok(s) => Some(s),
             Err(message) => {
@@ -330,6 +330,7 @@ fn transport(
     key: &str,
     folder: Option<apsync_connector_folder::FolderConfig>,
     sftp: Option<apsync_connector_sftp::SftpConfig>,
+    imap: Option<apsync_connector_imap::ImapConfig>,
     p: &mut Problems,
 ) -> Option<Transport> {
     let mut found = Vec::new();
@@ -344,6 +345,9 @@ fn transport(
     }
     if let Some(c) = sftp {
         table("sftp", c.validate(), Transport::Sftp(c));
+    }
+    if let Some(c) = imap {
+        table("imap", c.validate(), Transport::Imap(c));
     }
     match found.len() {
         0 => {

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use apsync_connector_core::{ErrorKind, Source, SourceError};
 use apsync_connector_folder::FolderSource;
+use apsync_connector_http::oauth::ClientCredentials;
+use apsync_connector_imap::{ImapAuth, ImapSource};
 use apsync_connector_sftp::{SftpSecrets, SftpSource};
 
 use crate::config::{ConnectorConfig, LoadedConfig, ProviderConfig, Secret, SecretFile, Transport};
@@ -36,6 +38,17 @@ fn secret(
         .map_err(|e| SourceError::new(ErrorKind::Config, "SECRET", e.to_string()).with_source(e))
 }
 
+/// A secret the validated configuration guarantees is named.
+fn required(secret: Option<Secret>) -> Result<Secret, SourceError> {
+    secret.ok_or_else(|| {
+        SourceError::new(
+            ErrorKind::Config,
+            "SECRET",
+            "a secret file is missing from the configuration",
+        )
+    })
+}
+
 /// Builds the source a connector's configuration describes, reading its secrets; `dir` is the
 /// configuration file's folder.
 pub fn build_source(
@@ -61,6 +74,40 @@ pub fn build_source(
                 password: secret(connector, "sftp.password_file", sftp.password_file.as_ref(), dir)?,
             };
             Box::new(SftpSource::new(sftp, secrets, max_bytes))
+        }
+        Transport::Imap(imap) => {
+            let auth = match (&imap.password_file, &imap.oauth2_client_secret_file) {
+                (Some(pw), _) => ImapAuth::Password(required(secret(connector, "imap.password_file", Some(pw), dir)?)?),
+                (None, secret_file) => ImapAuth::OAuth2(ClientCredentials {
+                    token_url: imap.oauth2_token_url.clone().unwrap_or_default(),
+                    client_id: imap.oauth2_client_id.clone().unwrap_or_default(),
+                    client_secret: required(secret(
+                        connector,
+                        "imap.oauth2_client_secret_file",
+                        secret_file.as_ref(),
+                        dir,
+                    )?)?,
+                    scope: imap.oauth2_scope.clone(),
+                }),
+            };
+            let ca = match &imap.ca_file {
+                None => None,
+                Some(f) => {
+                    let path = dir.join(f);
+                    Some(std::fs::read(&path).map_err(|e| {
+                        SourceError::new(
+                            ErrorKind::Config,
+                            "IMAP-TLS",
+                            format!(
+                                "connector `{}`: cannot read imap.ca_file {}: {e}",
+                                connector.id,
+                                path.display()
+                            ),
+                        )
+                    })?)
+                }
+            };
+            Box::new(ImapSource::new(imap, auth, ca.as_deref(), max_bytes)?)
         }
     })
 }

@@ -103,11 +103,22 @@ async fn fetch_and_import(
     for item in items {
         let document = match source.fetch(&item).await {
             Ok(d) => d,
-            // One unreadable item (too big, vanished) must not hold up the rest of the batch.
+            // An item that can never be imported (too big, from a stranger) is reported once and
+            // passed over: the checkpoint moves past it, and upstream hears it was rejected.
             Err(e) if e.kind == apsync_connector_core::ErrorKind::Permanent => {
-                tracing::warn!(connector = %connector.id, item = %item.display_name, "{}", e.message);
-                report.error.get_or_insert(e.message);
+                tracing::warn!(connector = %connector.id, item = %item.display_name, code = e.code, "{}", e.message);
+                report.rejected += 1;
+                report.error.get_or_insert(format!("{}: {}", e.code, e.message));
                 report.error_kind.get_or_insert(e.kind.as_str().to_string());
+                let next = source.advance(&checkpoint, std::slice::from_ref(&item));
+                version = store
+                    .save_checkpoint(&connector.id, &next, version, now)
+                    .await
+                    .map_err(store_failed)?;
+                checkpoint = next;
+                if let Err(e) = source.acknowledge(&item, Outcome::Rejected).await {
+                    tracing::warn!(connector = %connector.id, item = %item.display_name, "could not tidy up: {}", e.message);
+                }
                 continue;
             }
             Err(e) => return Err(e),

@@ -180,7 +180,7 @@ impl Source for FolderSource {
                 ErrorKind::Permanent,
                 "FOLDER-TOO-BIG",
                 format!(
-                    "{} is {} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was left in place: ask the provider for a smaller file or raise the limit",
+                    "{} is {} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not imported: ask the provider for a smaller file or raise the limit",
                     path.display(),
                     meta.len(),
                     self.max_bytes

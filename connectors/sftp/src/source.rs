@@ -210,7 +210,7 @@ impl Source for SftpSource {
                 ErrorKind::Permanent,
                 "SFTP-TOO-BIG",
                 format!(
-                    "{at}: `{remote}` is {size} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was left in place",
+                    "{at}: `{remote}` is {size} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not imported",
                     self.max_bytes
                 ),
             ));
