@@ -66,6 +66,8 @@ pub enum Transport {
     Sftp(apsync_connector_sftp::SftpConfig),
     /// A mailbox, over IMAP.
     Imap(apsync_connector_imap::ImapConfig),
+    /// A provider's JSON API.
+    Http(apsync_connector_http::HttpConfig),
 }
 
 impl Config {

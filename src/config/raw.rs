@@ -45,6 +45,8 @@ pub struct RawConnector {
     pub sftp: Option<apsync_connector_sftp::SftpConfig>,
     /// A mailbox, over IMAP.
     pub imap: Option<apsync_connector_imap::ImapConfig>,
+    /// A provider's JSON API.
+    pub http: Option<apsync_connector_http::HttpConfig>,
     /// When to run, a cron expression in the school's time zone (default `*/30 6-18 * * *`).
     pub schedule: Option<String>,
 }

@@ -305,7 +305,16 @@ fn connectors(raw: Vec<RawConnector>, providers: &[ProviderConfig], p: &mut Prob
                 Some(_) => {}
             }
         }
-        let transport = transport(&key, r.folder, r.sftp, r.imap, p);
+        let transport = transport(
+            &key,
+            [
+                r.folder.map(Transport::Folder),
+                r.sftp.map(Transport::Sftp),
+                r.imap.map(Transport::Imap),
+                r.http.map(Transport::Http),
+            ],
+            p,
+        );
         let schedule = match crate::runtime::scheduler::Schedule::parse(r.schedule.as_deref()) {
             Ok(s) => Some(s),
             Err(message) => {
@@ -326,28 +335,18 @@ fn connectors(raw: Vec<RawConnector>, providers: &[ProviderConfig], p: &mut Prob
 }
 
 /// Exactly one transport table, with its own problems under its key.
-fn transport(
-    key: &str,
-    folder: Option<apsync_connector_folder::FolderConfig>,
-    sftp: Option<apsync_connector_sftp::SftpConfig>,
-    imap: Option<apsync_connector_imap::ImapConfig>,
-    p: &mut Problems,
-) -> Option<Transport> {
-    let mut found = Vec::new();
-    let mut table = |name: &str, problems: Vec<(&'static str, String)>, t: Transport| {
+fn transport(key: &str, tables: [Option<Transport>; 4], p: &mut Problems) -> Option<Transport> {
+    let mut found: Vec<Transport> = tables.into_iter().flatten().collect();
+    for t in &found {
+        let (name, problems) = match t {
+            Transport::Folder(c) => ("folder", c.validate()),
+            Transport::Sftp(c) => ("sftp", c.validate()),
+            Transport::Imap(c) => ("imap", c.validate()),
+            Transport::Http(c) => ("http", c.validate()),
+        };
         for (k, message) in problems {
             p.push(format!("{key}.{name}.{k}"), message);
         }
-        found.push((name.to_string(), t));
-    };
-    if let Some(c) = folder {
-        table("folder", c.validate(), Transport::Folder(c));
-    }
-    if let Some(c) = sftp {
-        table("sftp", c.validate(), Transport::Sftp(c));
-    }
-    if let Some(c) = imap {
-        table("imap", c.validate(), Transport::Imap(c));
     }
     match found.len() {
         0 => {
@@ -357,15 +356,11 @@ fn transport(
             );
             None
         }
-        1 => found.pop().map(|(_, t)| t),
+        1 => found.pop(),
         _ => {
-            let names: Vec<String> = found.iter().map(|(n, _)| format!("[connector.{n}]")).collect();
             p.push(
                 key,
-                format!(
-                    "{} given: a connector has exactly one transport; split it into two connectors",
-                    names.join(" and ")
-                ),
+                "more than one transport table: a connector has exactly one; split it into two connectors",
             );
             None
         }

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use apsync_connector_core::{ErrorKind, Source, SourceError};
 use apsync_connector_folder::FolderSource;
 use apsync_connector_http::oauth::ClientCredentials;
+use apsync_connector_http::{AuthKind, HttpAuth, HttpSource};
 use apsync_connector_imap::{ImapAuth, ImapSource};
 use apsync_connector_sftp::{SftpSecrets, SftpSource};
+use chrono::NaiveDate;
 
 use crate::config::{ConnectorConfig, LoadedConfig, ProviderConfig, Secret, SecretFile, Transport};
 
@@ -55,6 +57,7 @@ pub fn build_source(
     connector: &ConnectorConfig,
     provider: &ProviderConfig,
     dir: &Path,
+    today: NaiveDate,
 ) -> Result<Box<dyn Source>, SourceError> {
     let max_bytes = provider
         .format
@@ -109,6 +112,28 @@ pub fn build_source(
             };
             Box::new(ImapSource::new(imap, auth, ca.as_deref(), max_bytes)?)
         }
+        Transport::Http(http) => {
+            let read = |key: &str, path: &Option<PathBuf>| required(secret(connector, key, path.as_ref(), dir)?);
+            let auth = match http.auth.unwrap_or_default() {
+                AuthKind::None => HttpAuth::None,
+                AuthKind::Bearer => HttpAuth::Bearer(read("http.token_file", &http.token_file)?),
+                AuthKind::ApiKey => HttpAuth::ApiKey(
+                    http.api_key_header.clone().unwrap_or_default(),
+                    read("http.api_key_file", &http.api_key_file)?,
+                ),
+                AuthKind::Basic => HttpAuth::Basic(
+                    http.username.clone().unwrap_or_default(),
+                    read("http.password_file", &http.password_file)?,
+                ),
+                AuthKind::Oauth2 => HttpAuth::OAuth2(ClientCredentials {
+                    token_url: http.oauth2_token_url.clone().unwrap_or_default(),
+                    client_id: http.oauth2_client_id.clone().unwrap_or_default(),
+                    client_secret: read("http.oauth2_client_secret_file", &http.oauth2_client_secret_file)?,
+                    scope: http.oauth2_scope.clone(),
+                }),
+            };
+            Box::new(HttpSource::new(http, auth, max_bytes)?.with_today(today))
+        }
     })
 }
 
@@ -122,7 +147,10 @@ pub async fn check_connector(loaded: &LoadedConfig, connector: &ConnectorConfig)
             format!("provider `{}` is not configured", connector.provider),
         )
     })?;
-    let mut source = build_source(connector, provider, loaded.dir())?;
+    let today = chrono::Utc::now()
+        .with_timezone(&loaded.config.school.timezone)
+        .date_naive();
+    let mut source = build_source(connector, provider, loaded.dir(), today)?;
     tokio::time::timeout(CHECK_TIMEOUT, source.check()).await.map_err(|_| {
         SourceError::new(
             ErrorKind::Transient,

@@ -54,7 +54,8 @@ pub async fn run_connector(
     };
     let started = std::time::Instant::now();
     let run_id = store.start_run(&connector.id, now).await?;
-    let result = match super::build_source(connector, provider, loaded.dir()) {
+    let today = now.with_timezone(&config.school.timezone).date_naive();
+    let result = match super::build_source(connector, provider, loaded.dir(), today) {
         Ok(mut source) => fetch_and_import(store, config, connector, provider, source.as_mut(), &mut report, now).await,
         Err(e) => Err(e),
     };

@@ -13,6 +13,7 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod api;
 pub mod dovecot;
 pub mod fixtures;
 pub mod install;
