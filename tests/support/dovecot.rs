@@ -164,6 +164,11 @@ impl Dovecot {
         assert!(child.wait().unwrap().success(), "doveadm save failed");
     }
 
+    /// Creates a mailbox (folder) for the user.
+    pub fn create_mailbox(&self, mailbox: &str) {
+        run(self.doveadm().args(["mailbox", "create", "-u", USER, mailbox]));
+    }
+
     /// Adds a flag to every message in a mailbox, as a person reading it would (`\Seen`).
     pub fn flag_all(&self, mailbox: &str, flag: &str) {
         run(self
