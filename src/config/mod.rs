@@ -71,6 +71,8 @@ pub struct ConnectorConfig {
     pub provider: String,
     /// The transport and its settings.
     pub transport: Transport,
+    /// When the scheduler runs it.
+    pub schedule: crate::runtime::scheduler::Schedule,
 }
 
 /// How a connector fetches.
@@ -78,6 +80,12 @@ pub struct ConnectorConfig {
 pub enum Transport {
     /// A local folder.
     Folder(apsync_connector_folder::FolderConfig),
+    /// An SFTP server.
+    Sftp(apsync_connector_sftp::SftpConfig),
+    /// A mailbox, over IMAP.
+    Imap(apsync_connector_imap::ImapConfig),
+    /// A provider's JSON API.
+    Http(apsync_connector_http::HttpConfig),
 }
 
 impl Config {

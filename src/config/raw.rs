@@ -58,6 +58,14 @@ pub struct RawConnector {
     pub provider: Option<String>,
     /// A local folder.
     pub folder: Option<apsync_connector_folder::FolderConfig>,
+    /// An SFTP server.
+    pub sftp: Option<apsync_connector_sftp::SftpConfig>,
+    /// A mailbox, over IMAP.
+    pub imap: Option<apsync_connector_imap::ImapConfig>,
+    /// A provider's JSON API.
+    pub http: Option<apsync_connector_http::HttpConfig>,
+    /// When to run, a cron expression in the school's time zone (default `*/30 6-18 * * *`).
+    pub schedule: Option<String>,
 }
 
 /// `[school]`.

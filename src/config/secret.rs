@@ -1,38 +1,9 @@
 //! Secrets: read only from files named by `*_file` keys or from systemd credentials, held in a
 //! type that never prints its value.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use secrecy::{ExposeSecret, SecretString};
-
-/// A secret value (a password or token). `Debug` and `Display` print `[REDACTED]`.
-#[derive(Clone)]
-pub struct Secret(SecretString);
-
-impl Secret {
-    /// Wraps a value read from a trusted place.
-    pub fn new(value: String) -> Self {
-        Secret(SecretString::from(value))
-    }
-
-    /// The value, for handing to a client library at the moment of use.
-    pub fn expose(&self) -> &str {
-        self.0.expose_secret()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
+pub use apsync_connector_core::Secret;
 
 /// Where a secret lives, as the configuration names it. Resolving it is I/O and happens after
 /// validation.
@@ -92,13 +63,6 @@ impl SecretFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_never_print() {
-        let s = Secret::new("hunter2".into());
-        assert_eq!(format!("{s:?} {s}"), "[REDACTED] [REDACTED]");
-        assert_eq!(s.expose(), "hunter2");
-    }
 
     #[test]
     fn relative_paths_prefer_the_credentials_directory() {

@@ -319,30 +319,66 @@ fn connectors(raw: Vec<RawConnector>, providers: &[ProviderConfig], p: &mut Prob
                 Some(_) => {}
             }
         }
-        let transport = match r.folder {
-            Some(folder) => {
-                for (k, message) in folder.validate() {
-                    p.push(format!("{key}.folder.{k}"), message);
-                }
-                Some(Transport::Folder(folder))
-            }
-            None => {
-                p.push(
-                    key.clone(),
-                    "no transport: add a [connector.folder] table saying where the returns are",
-                );
+        let transport = transport(
+            &key,
+            [
+                r.folder.map(Transport::Folder),
+                r.sftp.map(Transport::Sftp),
+                r.imap.map(Transport::Imap),
+                r.http.map(Transport::Http),
+            ],
+            p,
+        );
+        let schedule = match crate::runtime::scheduler::Schedule::parse(r.schedule.as_deref()) {
+            Ok(s) => Some(s),
+            Err(message) => {
+                p.push(format!("{key}.schedule"), message);
                 None
             }
         };
-        if let (Some(id), Some(provider), Some(transport)) = (id, provider, transport) {
+        if let (Some(id), Some(provider), Some(transport), Some(schedule)) = (id, provider, transport, schedule) {
             out.push(ConnectorConfig {
                 id: id.to_string(),
                 provider: provider.to_string(),
                 transport,
+                schedule,
             });
         }
     }
     out
+}
+
+/// Exactly one transport table, with its own problems under its key.
+fn transport(key: &str, tables: [Option<Transport>; 4], p: &mut Problems) -> Option<Transport> {
+    let mut found: Vec<Transport> = tables.into_iter().flatten().collect();
+    for t in &found {
+        let (name, problems) = match t {
+            Transport::Folder(c) => ("folder", c.validate()),
+            Transport::Sftp(c) => ("sftp", c.validate()),
+            Transport::Imap(c) => ("imap", c.validate()),
+            Transport::Http(c) => ("http", c.validate()),
+        };
+        for (k, message) in problems {
+            p.push(format!("{key}.{name}.{k}"), message);
+        }
+    }
+    match found.len() {
+        0 => {
+            p.push(
+                key,
+                "no transport: add one [connector.folder], [connector.sftp], [connector.imap] or [connector.http] table saying where the returns are",
+            );
+            None
+        }
+        1 => found.pop(),
+        _ => {
+            p.push(
+                key,
+                "more than one transport table: a connector has exactly one; split it into two connectors",
+            );
+            None
+        }
+    }
 }
 
 fn check_digits(value: &Option<String>, n: usize, key: &str, rule: &str, p: &mut Problems) {

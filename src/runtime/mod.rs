@@ -1,25 +1,164 @@
-//! The runtime: running connectors (now on demand with `sync`; on a schedule with `run` later),
+//! The runtime: running connectors, now on demand (`sync`) or on their schedules (`scheduler`),
 //! and running the alert rules and the email outbox after them.
 
 pub mod alerts;
+pub mod scheduler;
 pub mod sync;
 pub mod visits;
 
-use apsync_connector_core::Source;
-use apsync_connector_folder::FolderSource;
+use std::path::{Path, PathBuf};
 
-use crate::config::{ConnectorConfig, ProviderConfig, Transport};
+use apsync_connector_core::{ErrorKind, Source, SourceError};
+use apsync_connector_folder::FolderSource;
+use apsync_connector_http::oauth::ClientCredentials;
+use apsync_connector_http::{AuthKind, HttpAuth, HttpSource};
+use apsync_connector_imap::{ImapAuth, ImapSource};
+use apsync_connector_sftp::{SftpSecrets, SftpSource};
+use chrono::NaiveDate;
+
+use crate::config::{ConnectorConfig, LoadedConfig, ProviderConfig, Secret, SecretFile, Transport};
+
+/// How long `check --online` waits for one connector in all.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Files over this size are refused when a provider's format sets no limit of its own.
 const DEFAULT_MAX_BYTES: u64 = 20 * 1024 * 1024;
 
-/// Builds the source a connector's configuration describes.
-pub fn build_source(connector: &ConnectorConfig, provider: &ProviderConfig) -> Box<dyn Source> {
+/// Reads the secret a connector's `*_file` key names: an absolute path, else a systemd credential
+/// (`$CREDENTIALS_DIRECTORY`), else a file next to the configuration.
+fn secret(
+    connector: &ConnectorConfig,
+    key: &str,
+    path: Option<&PathBuf>,
+    dir: &Path,
+) -> Result<Option<Secret>, SourceError> {
+    let Some(path) = path else { return Ok(None) };
+    let file = SecretFile {
+        key: format!("connector `{}` {key}", connector.id),
+        path: path.clone(),
+    };
+    let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    file.read(credentials.as_deref(), dir)
+        .map(Some)
+        .map_err(|e| SourceError::new(ErrorKind::Config, "SECRET", e.to_string()).with_source(e))
+}
+
+/// A secret the validated configuration guarantees is named.
+fn required(secret: Option<Secret>) -> Result<Secret, SourceError> {
+    secret.ok_or_else(|| {
+        SourceError::new(
+            ErrorKind::Config,
+            "SECRET",
+            "a secret file is missing from the configuration",
+        )
+    })
+}
+
+/// Builds the source a connector's configuration describes, reading its secrets; `dir` is the
+/// configuration file's folder.
+pub fn build_source(
+    connector: &ConnectorConfig,
+    provider: &ProviderConfig,
+    dir: &Path,
+    today: NaiveDate,
+) -> Result<Box<dyn Source>, SourceError> {
     let max_bytes = provider
         .format
         .as_ref()
         .map_or(DEFAULT_MAX_BYTES, |f| f.limits.max_file_bytes);
-    match &connector.transport {
+    Ok(match &connector.transport {
         Transport::Folder(folder) => Box::new(FolderSource::new(folder, max_bytes)),
-    }
+        Transport::Sftp(sftp) => {
+            let secrets = SftpSecrets {
+                private_key: secret(connector, "sftp.private_key_file", sftp.private_key_file.as_ref(), dir)?,
+                passphrase: secret(
+                    connector,
+                    "sftp.private_key_passphrase_file",
+                    sftp.private_key_passphrase_file.as_ref(),
+                    dir,
+                )?,
+                password: secret(connector, "sftp.password_file", sftp.password_file.as_ref(), dir)?,
+            };
+            Box::new(SftpSource::new(sftp, secrets, max_bytes))
+        }
+        Transport::Imap(imap) => {
+            let auth = match (&imap.password_file, &imap.oauth2_client_secret_file) {
+                (Some(pw), _) => ImapAuth::Password(required(secret(connector, "imap.password_file", Some(pw), dir)?)?),
+                (None, secret_file) => ImapAuth::OAuth2(ClientCredentials {
+                    token_url: imap.oauth2_token_url.clone().unwrap_or_default(),
+                    client_id: imap.oauth2_client_id.clone().unwrap_or_default(),
+                    client_secret: required(secret(
+                        connector,
+                        "imap.oauth2_client_secret_file",
+                        secret_file.as_ref(),
+                        dir,
+                    )?)?,
+                    scope: imap.oauth2_scope.clone(),
+                }),
+            };
+            let ca = match &imap.ca_file {
+                None => None,
+                Some(f) => {
+                    let path = dir.join(f);
+                    Some(std::fs::read(&path).map_err(|e| {
+                        SourceError::new(
+                            ErrorKind::Config,
+                            "IMAP-TLS",
+                            format!(
+                                "connector `{}`: cannot read imap.ca_file {}: {e}",
+                                connector.id,
+                                path.display()
+                            ),
+                        )
+                    })?)
+                }
+            };
+            Box::new(ImapSource::new(imap, auth, ca.as_deref(), max_bytes)?)
+        }
+        Transport::Http(http) => {
+            let read = |key: &str, path: &Option<PathBuf>| required(secret(connector, key, path.as_ref(), dir)?);
+            let auth = match http.auth.unwrap_or_default() {
+                AuthKind::None => HttpAuth::None,
+                AuthKind::Bearer => HttpAuth::Bearer(read("http.token_file", &http.token_file)?),
+                AuthKind::ApiKey => HttpAuth::ApiKey(
+                    http.api_key_header.clone().unwrap_or_default(),
+                    read("http.api_key_file", &http.api_key_file)?,
+                ),
+                AuthKind::Basic => HttpAuth::Basic(
+                    http.username.clone().unwrap_or_default(),
+                    read("http.password_file", &http.password_file)?,
+                ),
+                AuthKind::Oauth2 => HttpAuth::OAuth2(ClientCredentials {
+                    token_url: http.oauth2_token_url.clone().unwrap_or_default(),
+                    client_id: http.oauth2_client_id.clone().unwrap_or_default(),
+                    client_secret: read("http.oauth2_client_secret_file", &http.oauth2_client_secret_file)?,
+                    scope: http.oauth2_scope.clone(),
+                }),
+            };
+            Box::new(HttpSource::new(http, auth, max_bytes)?.with_today(today))
+        }
+    })
+}
+
+/// Connects to a connector's server and proves it can list returns, changing nothing; the error
+/// names the precise fault (DNS, refused, TLS, host key, auth, path, permission).
+pub async fn check_connector(loaded: &LoadedConfig, connector: &ConnectorConfig) -> Result<(), SourceError> {
+    let provider = loaded.config.provider(&connector.provider).ok_or_else(|| {
+        SourceError::new(
+            ErrorKind::Config,
+            "CONFIG",
+            format!("provider `{}` is not configured", connector.provider),
+        )
+    })?;
+    let today = chrono::Utc::now()
+        .with_timezone(&loaded.config.school.timezone)
+        .date_naive();
+    let mut source = build_source(connector, provider, loaded.dir(), today)?;
+    tokio::time::timeout(CHECK_TIMEOUT, source.check()).await.map_err(|_| {
+        SourceError::new(
+            ErrorKind::Transient,
+            "TIMEOUT",
+            format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
+        )
+    })?
 }

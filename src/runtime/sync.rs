@@ -6,7 +6,7 @@ use apsync_connector_core::{Outcome, Source, SourceError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::{Config, ConnectorConfig};
+use crate::config::{Config, ConnectorConfig, LoadedConfig};
 use crate::pipeline::import::{ImportError, Incoming, RosterSnapshot, import};
 use crate::store::{CheckpointUpdate, RunStatus, Store, StoreError};
 
@@ -37,10 +37,11 @@ pub struct RunReport {
 /// Runs one connector once, recording the run in `connector_runs`.
 pub async fn run_connector(
     store: &Store,
-    config: &Config,
+    loaded: &LoadedConfig,
     connector: &ConnectorConfig,
     now: DateTime<Utc>,
 ) -> Result<RunReport, StoreError> {
+    let config = &loaded.config;
     let mut report = RunReport {
         connector: connector.id.clone(),
         provider: connector.provider.clone(),
@@ -53,11 +54,14 @@ pub async fn run_connector(
     };
     let started = std::time::Instant::now();
     let run_id = store.start_run(&connector.id, now).await?;
-    let mut source = super::build_source(connector, provider);
-    let result = fetch_and_import(store, config, connector, provider, source.as_mut(), &mut report, now).await;
+    let today = now.with_timezone(&config.school.timezone).date_naive();
+    let result = match super::build_source(connector, provider, loaded.dir(), today) {
+        Ok(mut source) => fetch_and_import(store, config, connector, provider, source.as_mut(), &mut report, now).await,
+        Err(e) => Err(e),
+    };
     if let Err(e) = result {
         tracing::warn!(connector = %connector.id, kind = %e.kind, code = e.code, "connector run failed: {}", e.message);
-        report.error.get_or_insert(e.message);
+        report.error.get_or_insert(format!("{}: {}", e.code, e.message));
         report.error_kind.get_or_insert(e.kind.as_str().to_string());
     }
     let status = if report.error.is_some() {
@@ -100,11 +104,22 @@ async fn fetch_and_import(
     for item in items {
         let document = match source.fetch(&item).await {
             Ok(d) => d,
-            // One unreadable item (too big, vanished) must not hold up the rest of the batch.
+            // An item that can never be imported (too big, from a stranger) is reported once and
+            // passed over: the checkpoint moves past it, and upstream hears it was rejected.
             Err(e) if e.kind == apsync_connector_core::ErrorKind::Permanent => {
-                tracing::warn!(connector = %connector.id, item = %item.display_name, "{}", e.message);
-                report.error.get_or_insert(e.message);
+                tracing::warn!(connector = %connector.id, item = %item.display_name, code = e.code, "{}", e.message);
+                report.rejected += 1;
+                report.error.get_or_insert(format!("{}: {}", e.code, e.message));
                 report.error_kind.get_or_insert(e.kind.as_str().to_string());
+                let next = source.advance(&checkpoint, std::slice::from_ref(&item));
+                version = store
+                    .save_checkpoint(&connector.id, &next, version, now)
+                    .await
+                    .map_err(store_failed)?;
+                checkpoint = next;
+                if let Err(e) = source.acknowledge(&item, Outcome::Rejected).await {
+                    tracing::warn!(connector = %connector.id, item = %item.display_name, "could not tidy up: {}", e.message);
+                }
                 continue;
             }
             Err(e) => return Err(e),

@@ -100,15 +100,29 @@ impl Store {
 
     /// The latest run of each connector, by connector.
     pub async fn latest_runs(&self) -> Result<Vec<ConnectorRun>, StoreError> {
+        self.runs_where(
+            "id = (SELECT MAX(id) FROM connector_runs l WHERE l.connector = r.connector)",
+            "",
+        )
+        .await
+    }
+
+    /// Every run of one connector, oldest first.
+    pub async fn runs_of(&self, connector: &str) -> Result<Vec<ConnectorRun>, StoreError> {
+        self.runs_where("connector = $1", connector).await
+    }
+
+    async fn runs_where(&self, condition: &'static str, connector: &str) -> Result<Vec<ConnectorRun>, StoreError> {
+        let sql = format!(
+            "SELECT connector, started_at, finished_at, status, documents, marks, review_items, error_kind, error
+             FROM connector_runs r WHERE {condition} ORDER BY connector, id"
+        );
         with_pool!(self, pool => {
-            let rows = sqlx::query(
-                "SELECT connector, started_at, finished_at, status, documents, marks, review_items, error_kind, error
-                 FROM connector_runs r
-                 WHERE id = (SELECT MAX(id) FROM connector_runs l WHERE l.connector = r.connector)
-                 ORDER BY connector",
-            )
-            .fetch_all(pool)
-            .await?;
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            if condition.contains("$1") {
+                query = query.bind(connector);
+            }
+            let rows = query.fetch_all(pool).await?;
             rows.iter()
                 .map(|r| {
                     Ok(ConnectorRun {

@@ -72,6 +72,34 @@ impl Install {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Appends a `[[connector]]` with the given transport table (e.g. `[connector.sftp] ...`).
+    pub fn add_connector(&self, id: &str, provider: &str, table: &str) {
+        let mut text = std::fs::read_to_string(self.config()).unwrap();
+        text.push_str(&format!(
+            "\n[[connector]]\nid = \"{id}\"\nprovider = \"{provider}\"\n{table}\n"
+        ));
+        std::fs::write(self.config(), text).unwrap();
+    }
+
+    /// Runs `sync --format json` (optionally for one connector) and returns its report rows,
+    /// whether or not it succeeded.
+    pub fn sync(&self, connector: Option<&str>) -> Vec<serde_json::Value> {
+        let mut args = vec!["sync", "--format", "json"];
+        if let Some(id) = connector {
+            args.extend(["--connector", id]);
+        }
+        let out = self.run(&args);
+        match serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+            Ok(serde_json::Value::Array(rows)) => rows,
+            _ => panic!("sync printed no report: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+
+    /// The register as `marks --format csv` prints it.
+    pub fn marks(&self) -> String {
+        self.ok(&["marks", "--format", "csv"])
+    }
+
     /// Loads the sample roster.
     pub fn import_sample_roster(&self) {
         let roster = root().join("samples/roster");

@@ -15,9 +15,12 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod api;
+pub mod dovecot;
 pub mod endpoint;
 pub mod fixtures;
 pub mod install;
 pub mod postgres;
 pub mod smtp;
+pub mod sshd;
 pub mod store;

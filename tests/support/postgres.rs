@@ -568,7 +568,8 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
-fn free_port() -> std::io::Result<u16> {
+/// A port nobody listens on now (a race with other processes is possible but harmless in tests).
+pub fn free_port() -> std::io::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
 }

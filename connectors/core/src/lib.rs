@@ -8,11 +8,15 @@
 
 mod document;
 mod error;
+mod glob;
+mod secret;
 
 use async_trait::async_trait;
 
 pub use document::{Checkpoint, Document, ItemRef};
 pub use error::{ErrorKind, SourceError};
+pub use glob::matches as glob_matches;
+pub use secret::Secret;
 
 /// What happened to a document after the daemon committed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

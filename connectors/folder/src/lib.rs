@@ -2,8 +2,6 @@
 //! form export): each matching file becomes a document; after the daemon commits it, the file is
 //! moved to a `processed` folder (or left where it is, remembered in the checkpoint).
 
-mod glob;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -12,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use glob::matches as glob_matches;
+pub use apsync_connector_core::glob_matches;
 
 /// `[connector.folder]` in the daemon configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -149,7 +147,7 @@ impl Source for FolderSource {
         {
             let name = entry.file_name().to_string_lossy().into_owned();
             let Ok(meta) = entry.metadata().await else { continue };
-            if !meta.is_file() || !glob::matches(&self.glob, &name) {
+            if !meta.is_file() || !glob_matches(&self.glob, &name) {
                 continue;
             }
             let young = meta
@@ -182,7 +180,7 @@ impl Source for FolderSource {
                 ErrorKind::Permanent,
                 "FOLDER-TOO-BIG",
                 format!(
-                    "{} is {} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was left in place: ask the provider for a smaller file or raise the limit",
+                    "{} is {} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not imported: ask the provider for a smaller file or raise the limit",
                     path.display(),
                     meta.len(),
                     self.max_bytes

@@ -70,7 +70,7 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
         dir.display()
     );
     println!("\n== apsync check");
-    super::status::check(&config, false)?;
+    super::status::check(&config, false).await?;
     let ctx = Context::open(&config, now).await?;
     println!("\n== apsync roster import --pupils pupils.csv --placements placements.csv");
     super::roster::import(

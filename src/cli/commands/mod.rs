@@ -23,7 +23,7 @@ use super::{CliError, Context};
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let now = cli.now.unwrap_or_else(Utc::now);
     match cli.command {
-        Command::Check(args) => status::check(&cli.config, args.online),
+        Command::Check(args) => status::check(&cli.config, args.online).await,
         Command::Demo(args) => demo::run(&args.dir, now).await,
         Command::Roster(RosterCommand::Import {
             pupils,

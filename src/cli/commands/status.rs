@@ -8,14 +8,9 @@ use super::print;
 use crate::cli::output::{Format, Listing};
 use crate::cli::{CliError, Context};
 
-pub fn check(config: &Path, online: bool) -> Result<(), CliError> {
+/// `check [--online]`: the file, then (online) each connector's server, one line per connector.
+pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
     let loaded = crate::config::load(config)?;
-    if online {
-        return Err(CliError::Usage(
-            "--online needs connectors, which this version does not have yet; `apsync check` without it validated the file"
-                .into(),
-        ));
-    }
     let c = &loaded.config;
     println!(
         "{}: configuration is valid ({}, {} provider{}, {} term{})",
@@ -26,7 +21,30 @@ pub fn check(config: &Path, online: bool) -> Result<(), CliError> {
         c.calendar.terms().len(),
         if c.calendar.terms().len() == 1 { "" } else { "s" },
     );
-    Ok(())
+    if !online {
+        return Ok(());
+    }
+    let mut failed = Vec::new();
+    for connector in &c.connectors {
+        match crate::runtime::check_connector(&loaded, connector).await {
+            Ok(()) => println!("connector {} ({}): ok", connector.id, connector.provider),
+            Err(e) => {
+                println!(
+                    "connector {} ({}): {} ({}): {}",
+                    connector.id, connector.provider, e.code, e.kind, e.message
+                );
+                failed.push(connector.id.as_str());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!(
+            "cannot reach connector {}",
+            failed.join(", ")
+        )))
+    }
 }
 
 pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {

@@ -22,6 +22,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
         "review",
         "rejected",
         "error",
+        "error_kind",
     ]);
     for r in &reports {
         listing.push(vec![
@@ -33,6 +34,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
             json!(r.review_items),
             json!(r.rejected),
             json!(r.error),
+            json!(r.error_kind),
         ]);
     }
     print(&listing, args.format)?;
@@ -75,7 +77,7 @@ pub async fn sync(ctx: &Context, only: &[String]) -> Result<Vec<RunReport>, CliE
         .iter()
         .filter(|c| only.is_empty() || only.contains(&c.id))
     {
-        reports.push(run_connector(&ctx.store, config, connector, ctx.now).await?);
+        reports.push(run_connector(&ctx.store, &ctx.loaded, connector, ctx.now).await?);
     }
     Ok(reports)
 }

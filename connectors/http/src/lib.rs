@@ -1,0 +1,212 @@
+//! Providers' JSON attendance APIs: a GET with a date window in the URL (from the end of the last
+//! successful window, overlapping a little; the daemon's ledger drops repeats), bearer, API key,
+//! basic or OAuth2 client-credentials auth, pagination by page number, next link or cursor, and
+//! 429/5xx retried with backoff honouring `Retry-After`. Each JSON page becomes a document.
+
+pub mod oauth;
+mod source;
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+pub use source::{HttpAuth, HttpSource};
+
+/// How the API wants to be authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// No authentication.
+    #[default]
+    None,
+    /// `Authorization: Bearer TOKEN` from `token_file`.
+    Bearer,
+    /// A header (`api_key_header`) carrying the key from `api_key_file`.
+    ApiKey,
+    /// HTTP basic with `username` and `password_file`.
+    Basic,
+    /// A bearer token from the OAuth2 client-credentials flow.
+    Oauth2,
+}
+
+/// How the API splits its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Paging {
+    /// One page.
+    #[default]
+    None,
+    /// `page_param=1, 2, ...` until a page has no records or `next_path` is null.
+    Page,
+    /// Follow the URL at `next_path` until it is null.
+    NextLink,
+    /// Pass the value at `next_path` as `cursor_param` until it is null.
+    Cursor,
+}
+
+/// `[connector.http]` in the daemon configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub struct HttpConfig {
+    /// The URL, with `{from}` and `{to}` where the date window goes, e.g.
+    /// `https://api.provider.test/v1/attendance?from={from}&to={to}`.
+    pub url: Option<String>,
+    /// How dates are written into the URL (strftime). Default `%Y-%m-%d`.
+    pub date_format: Option<String>,
+    /// The first window's start, when nothing was fetched yet. Default: 14 days ago.
+    pub start_date: Option<NaiveDate>,
+    /// Days each window reaches back before the end of the last successful one. Default 2.
+    pub overlap_days: Option<u32>,
+    /// `none` (default), `bearer`, `api_key`, `basic` or `oauth2`.
+    pub auth: Option<AuthKind>,
+    /// File holding the bearer token (`auth = "bearer"`).
+    pub token_file: Option<PathBuf>,
+    /// The header carrying the API key (`auth = "api_key"`), e.g. `X-API-Key`.
+    pub api_key_header: Option<String>,
+    /// File holding the API key.
+    pub api_key_file: Option<PathBuf>,
+    /// User name (`auth = "basic"`).
+    pub username: Option<String>,
+    /// File holding the password (`auth = "basic"`).
+    pub password_file: Option<PathBuf>,
+    /// OAuth2 token endpoint (`auth = "oauth2"`).
+    pub oauth2_token_url: Option<String>,
+    /// OAuth2 client id.
+    pub oauth2_client_id: Option<String>,
+    /// File holding the OAuth2 client secret.
+    pub oauth2_client_secret_file: Option<PathBuf>,
+    /// OAuth2 scope.
+    pub oauth2_scope: Option<String>,
+    /// `none` (default), `page`, `next_link` or `cursor`.
+    pub paging: Option<Paging>,
+    /// Dotted path to the page's records, e.g. `data`. Default `data`.
+    pub records_path: Option<String>,
+    /// Dotted path to the next page number, link or cursor, e.g. `meta.next_page`.
+    pub next_path: Option<String>,
+    /// The page number's query parameter. Default `page`.
+    pub page_param: Option<String>,
+    /// The cursor's query parameter. Default `cursor`.
+    pub cursor_param: Option<String>,
+    /// At most this many pages per run. Default 100.
+    pub max_pages: Option<u32>,
+    /// Seconds allowed for each request. Default 30.
+    pub timeout_seconds: Option<u64>,
+    /// Retries of a request answered 429 or 5xx, or timed out. Default 4.
+    pub retries: Option<u32>,
+    /// Must be true for an `http://` URL, which is refused unless the host is loopback.
+    pub allow_plaintext: Option<bool>,
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl HttpConfig {
+    /// Pure checks, every problem at once as `(key, message)` with keys relative to the table.
+    pub fn validate(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        match &self.url {
+            None => p.push((
+                "url",
+                "missing: the API address, with {from} and {to} for the date window".to_string(),
+            )),
+            Some(u) => match reqwest::Url::parse(&u.replace("{from}", "2026-01-01").replace("{to}", "2026-01-02")) {
+                Err(e) => p.push(("url", format!("`{u}` is not a URL: {e}"))),
+                Ok(url) if url.scheme() == "https" => {}
+                Ok(url) if url.scheme() == "http" => {
+                    let host = url.host_str().unwrap_or_default();
+                    if self.allow_plaintext != Some(true) || !is_loopback(host) {
+                        p.push(("url", "http:// is only allowed for a server on this machine, with allow_plaintext = true: use https://".to_string()));
+                    }
+                }
+                Ok(url) => p.push((
+                    "url",
+                    format!("`{}` URLs are not supported: use https://", url.scheme()),
+                )),
+            },
+        }
+        if let Some(f) = &self.date_format
+            && (f.is_empty() || chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error)))
+        {
+            p.push((
+                "date_format",
+                format!("`{f}` is not a strftime pattern such as %Y-%m-%d"),
+            ));
+        }
+        let missing = |v: bool, key: &'static str, what: &str, p: &mut Vec<(&'static str, String)>| {
+            if !v {
+                p.push((key, format!("missing: {what}")));
+            }
+        };
+        match self.auth.unwrap_or_default() {
+            AuthKind::None => {}
+            AuthKind::Bearer => missing(
+                self.token_file.is_some(),
+                "token_file",
+                "a file holding the token",
+                &mut p,
+            ),
+            AuthKind::ApiKey => {
+                missing(
+                    self.api_key_header.is_some(),
+                    "api_key_header",
+                    "the header name, e.g. X-API-Key",
+                    &mut p,
+                );
+                missing(
+                    self.api_key_file.is_some(),
+                    "api_key_file",
+                    "a file holding the key",
+                    &mut p,
+                );
+            }
+            AuthKind::Basic => {
+                missing(self.username.is_some(), "username", "the user name", &mut p);
+                missing(
+                    self.password_file.is_some(),
+                    "password_file",
+                    "a file holding the password",
+                    &mut p,
+                );
+            }
+            AuthKind::Oauth2 => {
+                missing(
+                    self.oauth2_token_url.is_some(),
+                    "oauth2_token_url",
+                    "the OAuth2 token endpoint",
+                    &mut p,
+                );
+                missing(
+                    self.oauth2_client_id.is_some(),
+                    "oauth2_client_id",
+                    "the client id",
+                    &mut p,
+                );
+                missing(
+                    self.oauth2_client_secret_file.is_some(),
+                    "oauth2_client_secret_file",
+                    "a file holding the client secret",
+                    &mut p,
+                );
+            }
+        }
+        let paging = self.paging.unwrap_or_default();
+        if matches!(paging, Paging::NextLink | Paging::Cursor) && self.next_path.is_none() {
+            p.push((
+                "next_path",
+                "missing: where in each page the next link or cursor is, e.g. `links.next`".to_string(),
+            ));
+        }
+        if self.max_pages == Some(0) {
+            p.push(("max_pages", "must be at least 1".to_string()));
+        }
+        if self.timeout_seconds == Some(0) {
+            p.push(("timeout_seconds", "must be at least 1".to_string()));
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,181 @@
+//! Providers' returns emailed as attachments, read over IMAP (implicit TLS or STARTTLS; plaintext
+//! only when explicitly allowed on loopback), with password or XOAUTH2 login. Only mail from the
+//! accepted senders is imported; the checkpoint is UIDVALIDITY + last UID, so a person reading
+//! (or un-reading) the mailbox changes nothing; after commit a message is flagged or moved.
+
+pub mod mime;
+mod net;
+mod source;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use source::{ImapAuth, ImapSource};
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (port 993).
+    #[default]
+    Implicit,
+    /// Plain connection upgraded with STARTTLS (port 143).
+    Starttls,
+    /// No TLS: only for a server on this machine, and only with `allow_plaintext = true`.
+    None,
+}
+
+/// What happens to a message once its attachments are imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum After {
+    /// Set the keyword `$ApsyncImported` (people still see the message as it was).
+    #[default]
+    Flag,
+    /// Move it to `move_to`.
+    Move,
+    /// Leave it exactly as it is.
+    Keep,
+}
+
+/// `[connector.imap]` in the daemon configuration.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+pub struct ImapConfig {
+    /// The mail server.
+    pub host: Option<String>,
+    /// Its port: default 993 with implicit TLS, else 143.
+    pub port: Option<u16>,
+    /// `implicit` (default), `starttls` or `none`.
+    pub security: Option<Security>,
+    /// Must be true for `security = "none"`, which is refused unless the host is loopback.
+    pub allow_plaintext: Option<bool>,
+    /// A PEM file of extra certificate authorities to trust (a school's own mail server).
+    pub ca_file: Option<PathBuf>,
+    /// The mailbox account.
+    pub user: Option<String>,
+    /// A file holding the password (password login).
+    pub password_file: Option<PathBuf>,
+    /// OAuth2 token endpoint, for XOAUTH2 login with the client-credentials flow.
+    pub oauth2_token_url: Option<String>,
+    /// OAuth2 application (client) id.
+    pub oauth2_client_id: Option<String>,
+    /// A file holding the OAuth2 client secret.
+    pub oauth2_client_secret_file: Option<PathBuf>,
+    /// OAuth2 scope, e.g. `https://outlook.office365.com/.default`.
+    pub oauth2_scope: Option<String>,
+    /// The folder to read. Default `INBOX`.
+    pub mailbox: Option<String>,
+    /// Accepted senders: addresses, or domains (`provider.org.uk` or `@provider.org.uk`). Mail
+    /// from anyone else is never imported and is reported.
+    #[serde(default)]
+    pub senders: Vec<String>,
+    /// Which attachment names to take, `*` and `?` wildcards. Default `*`.
+    pub glob: Option<String>,
+    /// Which attachment media types to take. Default: CSV and spreadsheet types.
+    pub media_types: Option<Vec<String>>,
+    /// `flag` (default), `move` or `keep`.
+    pub after: Option<After>,
+    /// With `after = "move"`: the folder imported messages go to.
+    pub move_to: Option<String>,
+    /// Seconds allowed for connecting and for each command. Default 30.
+    pub timeout_seconds: Option<u64>,
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl ImapConfig {
+    /// Pure checks, every problem at once as `(key, message)` with keys relative to the table.
+    pub fn validate(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+        if blank(&self.host) {
+            p.push((
+                "host",
+                "missing: the mail server, e.g. `outlook.office365.com`".to_string(),
+            ));
+        }
+        if self.port == Some(0) {
+            p.push(("port", "0 is not a port: leave it out for the usual one".to_string()));
+        }
+        if self.security == Some(Security::None) {
+            if self.allow_plaintext != Some(true) {
+                p.push((
+                    "security",
+                    "`none` sends the password unencrypted: use `implicit` or `starttls`, or set allow_plaintext = true for a server on this machine".to_string(),
+                ));
+            } else if !self.host.as_deref().is_some_and(is_loopback) {
+                p.push((
+                    "security",
+                    "`none` is only allowed for a server on this machine (127.0.0.1, ::1, localhost)".to_string(),
+                ));
+            }
+        }
+        if blank(&self.user) {
+            p.push(("user", "missing: the mailbox account".to_string()));
+        }
+        let oauth = [&self.oauth2_token_url, &self.oauth2_client_id]
+            .iter()
+            .any(|v| v.is_some())
+            || self.oauth2_client_secret_file.is_some();
+        match (self.password_file.is_some(), oauth) {
+            (false, false) => p.push((
+                "password_file",
+                "missing: name a file holding the password, or set oauth2_token_url, oauth2_client_id and oauth2_client_secret_file for XOAUTH2".to_string(),
+            )),
+            (true, true) => p.push(("password_file", "give password_file or the oauth2_* keys, not both".to_string())),
+            (false, true) => {
+                if blank(&self.oauth2_token_url) {
+                    p.push(("oauth2_token_url", "missing: the OAuth2 token endpoint".to_string()));
+                }
+                if blank(&self.oauth2_client_id) {
+                    p.push(("oauth2_client_id", "missing: the application (client) id".to_string()));
+                }
+                if self.oauth2_client_secret_file.is_none() {
+                    p.push(("oauth2_client_secret_file", "missing: a file holding the client secret".to_string()));
+                }
+            }
+            (true, false) => {}
+        }
+        if self.senders.is_empty() || self.senders.iter().any(|s| s.trim().is_empty() || s.contains(' ')) {
+            p.push((
+                "senders",
+                "list the provider's addresses or domains, e.g. [\"returns@provider.org.uk\", \"@provider.org.uk\"]: mail from anyone else is never imported".to_string(),
+            ));
+        }
+        if let Some(g) = &self.glob
+            && g.trim().is_empty()
+        {
+            p.push((
+                "glob",
+                "empty: use `*` for every attachment, or e.g. `*.xlsx`".to_string(),
+            ));
+        }
+        if self
+            .media_types
+            .as_ref()
+            .is_some_and(|m| m.is_empty() || m.iter().any(|t| !t.contains('/')))
+        {
+            p.push(("media_types", "list media types such as \"text/csv\"".to_string()));
+        }
+        match (self.after.unwrap_or_default(), &self.move_to) {
+            (After::Move, None) => p.push((
+                "move_to",
+                "missing: after = \"move\" needs the folder to move messages to".to_string(),
+            )),
+            (After::Flag | After::Keep, Some(_)) => {
+                p.push(("move_to", "only used with after = \"move\"".to_string()));
+            }
+            _ => {}
+        }
+        if self.timeout_seconds == Some(0) {
+            p.push(("timeout_seconds", "must be at least 1".to_string()));
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests;

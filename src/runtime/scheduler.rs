@@ -1,0 +1,251 @@
+//! Running each connector on its cron schedule, in the school's time zone.
+//!
+//! The planning is pure ([`Schedule`], [`next_due`]): croner finds occurrences in the school's
+//! zone, so a daily 01:30 runs once on the spring-forward day (at 02:00 BST) and once on the
+//! fall-back day. The loop ([`run_scheduler`]) sleeps at most a minute at a time and rechecks the
+//! clock, runs a connector missed while the daemon was down as soon as it starts, never runs one
+//! connector twice at once, and retries a failed run with backoff without holding up the others.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::sync::{RunReport, run_connector};
+use crate::config::LoadedConfig;
+use crate::store::{Store, StoreError};
+
+/// When a connector runs if its configuration says nothing: every half hour through the school day.
+pub const DEFAULT_SCHEDULE: &str = "*/30 6-19 * * *";
+
+/// The loop never sleeps longer than this, so a changed wall clock is noticed.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// The largest delay added to a connector's scheduled time, so providers shared by many schools
+/// are not all called at :00.
+const MAX_JITTER_SECONDS: u64 = 45;
+
+/// A cron schedule (`minute hour day-of-month month day-of-week`).
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    cron: croner::Cron,
+    text: String,
+}
+
+impl Schedule {
+    /// Parses a cron expression, or the default when none is given; the error names the problem.
+    pub fn parse(text: Option<&str>) -> Result<Schedule, String> {
+        let text = text.unwrap_or(DEFAULT_SCHEDULE).trim();
+        croner::Cron::from_str(text)
+            .map(|cron| Schedule {
+                cron,
+                text: text.to_string(),
+            })
+            .map_err(|e| {
+                format!("`{text}` is not a cron schedule ({e}); write `minute hour day month weekday`, e.g. `*/30 6-19 * * 1-5`")
+            })
+    }
+
+    /// As written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The first scheduled moment strictly after `after`, reckoned in `zone`.
+    pub fn next_after(&self, after: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
+        self.cron
+            .find_next_occurrence(&after.with_timezone(&zone), false)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+/// What the scheduler knows about one connector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectorState {
+    /// When its last run started (from `connector_runs` at start-up).
+    pub last_start: Option<DateTime<Utc>>,
+    /// When its last run ended.
+    pub last_end: Option<DateTime<Utc>>,
+    /// Failed runs in a row that are worth retrying (transient, auth).
+    pub retryable_failures: u32,
+}
+
+/// The delay before retry number `failures` (1 = the first retry): exponential from one minute,
+/// capped at an hour.
+pub fn backoff(failures: u32) -> Duration {
+    let steps = usize::try_from(failures.saturating_sub(1)).unwrap_or(usize::MAX);
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_secs(60))
+        .with_max_delay(Duration::from_secs(3600))
+        .with_factor(2.0)
+        .without_max_times()
+        .build()
+        .nth(steps)
+        .unwrap_or(Duration::from_secs(3600))
+}
+
+/// A stable delay for a connector in `0..MAX_JITTER_SECONDS` s, so a restart keeps its slot.
+pub fn jitter(connector: &str) -> Duration {
+    // FNV-1a: stable across builds, unlike the standard library's hasher.
+    let hash = connector.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    Duration::from_secs(hash % MAX_JITTER_SECONDS)
+}
+
+/// When the connector should next run, given what happened so far. Never run → now. A scheduled
+/// time passed since the last run (the daemon was down) → now, once, however many were missed.
+/// After a retryable failure, the backoff may bring the next run forward.
+pub fn next_due(
+    schedule: &Schedule,
+    zone: Tz,
+    state: &ConnectorState,
+    jitter: Duration,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let Some(last) = state.last_start else { return Some(now) };
+    let scheduled = schedule.next_after(last, zone)?;
+    let due = if scheduled <= now {
+        now
+    } else {
+        scheduled + chrono::Duration::from_std(jitter).unwrap_or_default()
+    };
+    if state.retryable_failures == 0 {
+        return Some(due);
+    }
+    let failed_at = state.last_end.unwrap_or(last);
+    let retry = failed_at + chrono::Duration::from_std(backoff(state.retryable_failures)).unwrap_or_default();
+    Some(due.min(retry.max(now)))
+}
+
+/// The scheduler's view of time, so tests can drive it without sleeping.
+#[async_trait::async_trait]
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+    /// Waits until `deadline` (or returns at once if it has passed).
+    async fn sleep_until(&self, deadline: DateTime<Utc>);
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+#[async_trait::async_trait]
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    async fn sleep_until(&self, deadline: DateTime<Utc>) {
+        if let Ok(wait) = (deadline - Utc::now()).to_std() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Runs every configured connector on its schedule until `shutdown` becomes true, then waits
+/// for the runs in progress to finish.
+pub async fn run_scheduler(
+    store: Store,
+    config: Arc<LoadedConfig>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), StoreError> {
+    run_scheduler_with_clock(store, config, shutdown, Arc::new(SystemClock)).await
+}
+
+/// [`run_scheduler`] with the clock given.
+pub async fn run_scheduler_with_clock(
+    store: Store,
+    config: Arc<LoadedConfig>,
+    mut shutdown: watch::Receiver<bool>,
+    clock: Arc<dyn Clock>,
+) -> Result<(), StoreError> {
+    let zone = config.config.school.timezone;
+    let mut states: HashMap<String, ConnectorState> = HashMap::new();
+    for run in store.latest_runs().await? {
+        let failed = run.status == "failed" && matches!(run.error_kind.as_deref(), Some("transient" | "auth"));
+        states.insert(
+            run.connector.clone(),
+            ConnectorState {
+                last_start: Some(run.started_at),
+                last_end: run.finished_at,
+                retryable_failures: u32::from(failed),
+            },
+        );
+    }
+    let mut running: JoinSet<(String, Result<RunReport, StoreError>, DateTime<Utc>)> = JoinSet::new();
+    let mut busy: Vec<String> = Vec::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let now = clock.now();
+        let mut wake = now + chrono::Duration::from_std(MAX_SLEEP).unwrap_or_default();
+        for connector in &config.config.connectors {
+            if busy.contains(&connector.id) {
+                continue;
+            }
+            let state = states.entry(connector.id.clone()).or_default();
+            let Some(due) = next_due(&connector.schedule, zone, state, jitter(&connector.id), now) else {
+                continue;
+            };
+            if due > now {
+                wake = wake.min(due);
+                continue;
+            }
+            state.last_start = Some(now);
+            busy.push(connector.id.clone());
+            let (store, config, connector, clock) = (store.clone(), config.clone(), connector.clone(), clock.clone());
+            running.spawn(async move {
+                let report = run_connector(&store, &config, &connector, now).await;
+                (connector.id, report, clock.now())
+            });
+        }
+        tokio::select! {
+            _ = shutdown.changed() => {}
+            _ = clock.sleep_until(wake) => {}
+            Some(done) = running.join_next(), if !running.is_empty() => {
+                if let Ok((id, report, ended)) = done {
+                    busy.retain(|b| b != &id);
+                    record(states.entry(id).or_default(), report, ended);
+                }
+            }
+        }
+    }
+    while let Some(done) = running.join_next().await {
+        if let Ok((_, Err(e), _)) = done {
+            tracing::warn!("a connector run could not be recorded: {e}");
+        }
+    }
+    Ok(())
+}
+
+fn record(state: &mut ConnectorState, report: Result<RunReport, StoreError>, ended: DateTime<Utc>) {
+    state.last_end = Some(ended);
+    let retryable = match &report {
+        Ok(r) => matches!(r.error_kind.as_deref(), Some("transient" | "auth")),
+        // The database itself failed: worth trying again.
+        Err(e) => {
+            tracing::warn!("a connector run could not be recorded: {e}");
+            true
+        }
+    };
+    state.retryable_failures = if retryable { state.retryable_failures + 1 } else { 0 };
+    if retryable {
+        tracing::info!(
+            "connector run failed; retrying in {} s unless its schedule comes first",
+            backoff(state.retryable_failures).as_secs()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,283 @@
+//! A real Dovecot on loopback (`shared/reference/test-servers.md`, section 2): its own temp dir,
+//! a passwd-file user, Maildir, a self-signed CA:FALSE certificate with a SAN for 127.0.0.1,
+//! STARTTLS on one port and implicit TLS on another. Messages are delivered with `doveadm save`
+//! (Dovecot's own delivery into the store, in order); flags set the way a mail client would.
+//! Stopped by its PID on drop.
+
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::postgres::free_port;
+
+/// The mailbox account.
+pub const USER: &str = "returns@school.test";
+/// Its password.
+pub const PASSWORD: &str = "returnspw";
+
+/// A running Dovecot.
+pub struct Dovecot {
+    /// Config, certificate, mail and logs.
+    pub dir: tempfile::TempDir,
+    /// STARTTLS (and plaintext) port.
+    pub port: u16,
+    /// Implicit TLS port.
+    pub tls_port: u16,
+    child: Option<Child>,
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Dovecot {
+    /// Starts a fresh server with an empty INBOX.
+    pub fn start() -> Dovecot {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path();
+        run(Command::new("chmod").arg("755").arg(t));
+        for d in ["run", "state", "mail"] {
+            std::fs::create_dir_all(t.join(d)).unwrap();
+        }
+        run(Command::new("chown").args(["nobody:nogroup"]).arg(t.join("mail")));
+        std::fs::write(t.join("users"), format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n")).unwrap();
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+            ])
+            .args(["-days", "2", "-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .arg("-keyout")
+            .arg(t.join("key.pem"))
+            .arg("-out")
+            .arg(t.join("cert.pem")));
+        let (port, tls_port) = (free_port().unwrap(), free_port().unwrap());
+        let name = t.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::write(
+            t.join("dovecot.conf"),
+            format!(
+                "base_dir = {t}/run\nstate_dir = {t}/state\ninstance_name = imap-test-{name}\nlog_path = {t}/dovecot.log\n\
+                 protocols = imap\nlisten = 127.0.0.1\nssl = yes\nssl_cert = <{t}/cert.pem\nssl_key = <{t}/key.pem\n\
+                 ssl_min_protocol = TLSv1.2\nauth_mechanisms = plain login\ndisable_plaintext_auth = no\nauth_failure_delay = 0\n\
+                 mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n\
+                 passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {t}/users\n}}\n\
+                 userdb {{\n  driver = static\n  args = uid=65534 gid=65534 home={t}/mail/%u\n}}\n\
+                 service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
+                 inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n    ssl = yes\n  }}\n}}\n\
+                 service anvil {{\n  unix_listener anvil-auth-penalty {{\n    mode = 0\n  }}\n}}\n",
+                t = t.display()
+            ),
+        )
+        .unwrap();
+        let mut dovecot = Dovecot {
+            dir,
+            port,
+            tls_port,
+            child: None,
+        };
+        dovecot.launch();
+        dovecot
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.path().join("dovecot.conf")
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new("dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(self.conf())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        // Ready when imap-login sends its greeting (auth is up by then).
+        for _ in 0..500 {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut buf = [0u8; 64];
+                if s.read(&mut buf).is_ok_and(|n| buf[..n].starts_with(b"* OK")) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("dovecot did not greet: {}", self.log());
+    }
+
+    /// Stops the server by its PID and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops and starts it again, mail kept.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// The server's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
+    }
+
+    /// The CA file to trust (the self-signed certificate itself).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    fn doveadm(&self) -> Command {
+        let mut cmd = Command::new("doveadm");
+        cmd.arg("-c").arg(self.conf());
+        cmd
+    }
+
+    /// Delivers a raw message into a mailbox of the user.
+    pub fn deliver(&self, mailbox: &str, raw: &[u8]) {
+        use std::io::Write;
+        let mut child = self
+            .doveadm()
+            .args(["save", "-u", USER, "-m", mailbox])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(raw).unwrap();
+        assert!(child.wait().unwrap().success(), "doveadm save failed");
+    }
+
+    /// Creates a mailbox (folder) for the user.
+    pub fn create_mailbox(&self, mailbox: &str) {
+        run(self.doveadm().args(["mailbox", "create", "-u", USER, mailbox]));
+    }
+
+    /// Adds a flag to every message in a mailbox, as a person reading it would (`\Seen`).
+    pub fn flag_all(&self, mailbox: &str, flag: &str) {
+        run(self
+            .doveadm()
+            .args(["flags", "add", "-u", USER, flag, "mailbox", mailbox, "ALL"]));
+    }
+
+    /// The flags of each message in a mailbox, in UID order.
+    pub fn flags(&self, mailbox: &str) -> Vec<String> {
+        run(self
+            .doveadm()
+            .args(["-f", "flow", "fetch", "-u", USER, "flags", "mailbox", mailbox, "ALL"]))
+        .lines()
+        .map(|l| l.trim_start_matches("flags=").to_string())
+        .collect()
+    }
+
+    /// How many messages a mailbox holds.
+    pub fn count(&self, mailbox: &str) -> usize {
+        run(self
+            .doveadm()
+            .args(["-f", "flow", "fetch", "-u", USER, "uid", "mailbox", mailbox, "ALL"]))
+        .lines()
+        .count()
+    }
+
+    /// Gives a mailbox a new UIDVALIDITY, as a server rebuild or migration does.
+    pub fn change_uidvalidity(&self, mailbox: &str, value: u32) {
+        run(self.doveadm().args([
+            "mailbox",
+            "update",
+            "-u",
+            USER,
+            "--uid-validity",
+            &value.to_string(),
+            mailbox,
+        ]));
+    }
+
+    /// The `[connector.imap]` table for STARTTLS with password login; `extra` lines appended.
+    pub fn connector_toml(&self, password_file: &str, extra: &str) -> String {
+        format!(
+            "[connector.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nca_file = \"{}\"\nuser = \"{USER}\"\n\
+             password_file = \"{password_file}\"\ntimeout_seconds = 10\n{extra}\n",
+            self.port,
+            self.ca_file().display()
+        )
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A MIME message from `from` with the attachments given as (file name, media type, bytes),
+/// nested one level down in a multipart/alternative + multipart/mixed tree as mail programs
+/// build them. A name that is not plain ASCII is written the RFC 2231 way in Windows-1252.
+pub fn message(from: &str, subject: &str, attachments: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    let mut m = format!(
+        "From: {from}\r\nTo: {USER}\r\nSubject: {subject}\r\nMessage-ID: <{}@test>\r\nDate: Mon, 2 Mar 2026 17:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
+         --outer\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n\
+         --alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nToday's register attached.\r\n--alt--\r\n",
+        subject.replace(' ', ".")
+    );
+    for (name, media_type, bytes) in attachments {
+        let disposition = if name.is_ascii() {
+            format!("attachment; filename=\"{name}\"")
+        } else {
+            let encoded: String = name
+                .chars()
+                .map(|c| match c {
+                    'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c.to_string(),
+                    // Windows-1252 agrees with Latin-1 for the accented letters used here.
+                    _ => format!("%{:02X}", u32::from(c)),
+                })
+                .collect();
+            format!("attachment; filename*=windows-1252''{encoded}")
+        };
+        m.push_str(&format!(
+            "--outer\r\nContent-Type: multipart/mixed; boundary=\"inner\"\r\n\r\n--inner\r\nContent-Type: {media_type}\r\n\
+             Content-Disposition: {disposition}\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--inner--\r\n",
+            base64(bytes)
+        ));
+    }
+    m.push_str("--outer--\r\n");
+    m.into_bytes()
+}
+
+/// Standard base64 in 76-character lines.
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out.as_bytes()
+        .chunks(76)
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
