@@ -164,6 +164,8 @@ fn the_right_alerts_reach_the_server_once_each_with_the_digest_and_a_second_sync
     assert!(digest.contains("Content-Type: image/png") && digest.contains("Content-ID: <attendance-chart>"));
     assert!(digest.contains("cid:attendance-chart"));
     assert!(digest.contains("Jayden C. (Y10), adm. 002102"), "{digest}");
+    // No visit has been logged for anyone since the placements began on 5 January.
+    assert!(digest.contains("Overdue visits: 14"), "{digest}");
 
     // No UPN or date of birth in any message; every text part readable as quoted-printable.
     let forbidden = personal_data();
@@ -353,4 +355,137 @@ fn the_demo_writes_its_alerts_as_eml_files_and_says_where() {
     let files: Vec<_> = std::fs::read_dir(&folder).unwrap().flatten().collect();
     assert!(files.len() > 3);
     assert!(files.iter().all(|f| f.path().extension().is_some_and(|e| e == "eml")));
+}
+
+/// Each .eml file in the file transport's folder, by name: (recipient, subject, whole text with
+/// quoted-printable soft breaks undone).
+fn eml_files(install: &Install) -> Vec<(String, String, String)> {
+    let folder = install.path("outgoing-mail");
+    let Ok(entries) = std::fs::read_dir(&folder) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let raw = std::fs::read_to_string(p).unwrap();
+            // Unfold the headers, then pick To and Subject.
+            let head = raw.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ");
+            let header = |name: &str| {
+                head.lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (header("To: "), header("Subject: "), raw.replace("=\r\n", ""))
+        })
+        .collect()
+}
+
+#[test]
+fn an_overdue_visit_is_emailed_once_and_a_logged_visit_resolves_it_and_says_so() {
+    // The example configuration (file transport). Two pupils placed on Mondays only, so no other
+    // rule has anything to say on a Friday without returns: Jayden since 5 January (no visit
+    // since, and 42 days are long past by Friday 13 March), Amira since 2 March (still within
+    // her first 42 days).
+    let install = Install::new(None);
+    let placements = install.path("placements.csv");
+    std::fs::write(
+        &placements,
+        "UPN,Provider,Provider Ref,Start,End,Days\n\
+         Q371432121107,bright-futures,BF-104,2026-01-05,2026-07-17,Mon\n\
+         R371432121100,skills-hub,SH-17,2026-03-02,2026-07-17,Mon\n",
+    )
+    .unwrap();
+    install.ok(&[
+        "roster",
+        "import",
+        "--pupils",
+        root().join("samples/roster/pupils.csv").to_str().unwrap(),
+        "--placements",
+        placements.to_str().unwrap(),
+    ]);
+    let title =
+        "Visit overdue: Jayden C. (Y10) at Bright Futures Training, no visit since the placement began Mon 5 Jan";
+
+    install.ok(&["--now", AFTERNOON, "sync"]);
+    let first = eml_files(&install);
+    let alerts: Vec<_> = first.iter().filter(|(_, s, _)| !s.contains("Weekly digest")).collect();
+    assert_eq!(
+        alerts
+            .iter()
+            .map(|(to, s, _)| (to.as_str(), s.as_str()))
+            .collect::<Vec<_>>(),
+        [("ap.coordinator@school.example", format!("[apsync] {title}").as_str())],
+        "{first:?}"
+    );
+    let body = &alerts[0].2;
+    assert!(body.contains("admission number 002102") && body.contains("Provider: Bright Futures Training"));
+    assert!(body.contains("due by Mon 16 Feb"), "{body}");
+    // The digest lists the overdue visit, and only that one.
+    let digest = &first.iter().find(|(_, s, _)| s.contains("Weekly digest")).unwrap().2;
+    assert!(digest.contains("Overdue visits: 1"), "{digest}");
+    assert!(
+        digest.contains("- Jayden C. (Y10), adm. 002102, Bright Futures Training: no visit since the placement began Mon 5 Jan, due by Mon 16 Feb"),
+        "{digest}"
+    );
+    assert!(!digest.contains("Amira B. (Y10), adm. 002101, Skills Hub CIC: no visit"));
+
+    // A second sync the same afternoon: nothing new.
+    install.ok(&["--now", "2026-03-13T16:35:00Z", "sync"]);
+    assert_eq!(eml_files(&install).len(), first.len());
+
+    // A visit is logged; the next sync resolves the alert and says so, to the same person.
+    install.ok(&[
+        "--now",
+        "2026-03-13T16:40:00Z",
+        "visit",
+        "add",
+        "--pupil",
+        "2102",
+        "--at",
+        "2026-03-13 15:00",
+        "--staff",
+        "Ms Patel",
+        "--type",
+        "on_site",
+        "--progress",
+        "Settled on the course.",
+    ]);
+    install.ok(&["--now", "2026-03-13T16:45:00Z", "sync"]);
+    let second = eml_files(&install);
+    let new: Vec<_> = second[first.len()..]
+        .iter()
+        .map(|(to, s, _)| (to.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        new,
+        [(
+            "ap.coordinator@school.example",
+            format!("[apsync] Resolved: {title}").as_str()
+        )]
+    );
+    let resolved = &second[first.len()].2;
+    assert!(resolved.contains("a visit to the pupil has been logged"), "{resolved}");
+    // Nothing from the visit's notes, and no UPN or date of birth, in any message.
+    let forbidden = personal_data();
+    for (_, subject, text) in &second {
+        assert!(!text.contains("Settled on the course"), "{subject}");
+        for f in &forbidden {
+            assert!(!text.contains(f.as_str()), "{f} in {subject}");
+        }
+    }
+
+    // A third sync sends nothing.
+    install.ok(&["--now", "2026-03-13T17:00:00Z", "sync"]);
+    assert_eq!(eml_files(&install).len(), second.len());
+    let alerts = install.ok(&["--now", "2026-03-13T17:00:00Z", "alerts", "--format", "json"]);
+    let alerts: Vec<serde_json::Value> = serde_json::from_str(&alerts).unwrap();
+    let visit: Vec<_> = alerts.iter().filter(|a| a["rule"] == "visit-overdue").collect();
+    assert_eq!(visit.len(), 1, "{alerts:?}");
+    assert_eq!(visit[0]["state"], "resolved");
 }

@@ -164,6 +164,14 @@ raw_rule!(
     }
 );
 raw_rule!(
+    /// `[alerts.visit_overdue]`.
+    RawVisitOverdue {
+        /// Calendar days a placed pupil may go without a logged visit, counted from the later of
+        /// the last visit and the placement's start.
+        interval_days: u32,
+    }
+);
+raw_rule!(
     /// `[alerts.operations]`.
     RawOperations {
         /// Failed runs in a row of a connector.
@@ -212,6 +220,9 @@ pub struct RawAlerts {
     /// `[alerts.provider_compliance]`.
     #[serde(default)]
     pub provider_compliance: RawCompliance,
+    /// `[alerts.visit_overdue]`.
+    #[serde(default)]
+    pub visit_overdue: RawVisitOverdue,
     /// `[alerts.operations]`.
     #[serde(default)]
     pub operations: RawOperations,
@@ -278,6 +289,10 @@ pub struct AlertsConfig {
     pub compliance: Route,
     /// Days ahead.
     pub compliance_warn_days: u32,
+    /// Visit overdue.
+    pub visit_overdue: Route,
+    /// Calendar days allowed between visits (or from the placement's start to the first).
+    pub visit_interval_days: u32,
     /// Operations.
     pub operations: Route,
     /// Failed runs in a row.
@@ -434,6 +449,19 @@ pub(super) fn alerts(raw: &RawAlerts, p: &mut Problems) -> AlertsConfig {
             "alerts.provider_compliance.warn_days",
             p,
         ),
+        visit_overdue: route(
+            raw.visit_overdue.enabled,
+            &raw.visit_overdue.roles,
+            &[Apc],
+            "visit_overdue",
+            p,
+        ),
+        visit_interval_days: positive(
+            raw.visit_overdue.interval_days,
+            42,
+            "alerts.visit_overdue.interval_days",
+            p,
+        ),
         operations: route(o.enabled, &o.roles, &[It], "operations", p),
         connector_failures: positive(o.connector_failures, 3, "alerts.operations.connector_failures", p),
         review_queue_max: positive(o.review_queue_max, 20, "alerts.operations.review_queue_max", p),
@@ -479,6 +507,7 @@ pub(super) fn roles_config(raw: &RawRoles, alerts: &AlertsConfig, emailing: bool
         &alerts.stale_n,
         &alerts.unauthorised,
         &alerts.compliance,
+        &alerts.visit_overdue,
         &alerts.operations,
         &alerts.digest,
     ];

@@ -1,5 +1,6 @@
 //! The weekly digest for the AP coordinator: per provider and pupil, attendance in the week and
-//! the term, the trend, open alerts and review items waiting, with the chart inline.
+//! the term, the trend, open alerts, review items waiting and overdue visits, with the chart
+//! inline.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +12,8 @@ use super::{ChartSeries, EmailError, Templates, build, weekly_chart};
 use crate::config::Config;
 use crate::domain::{AttendanceSummary, Code, Session, format_pct};
 use crate::roster::PlacementRecord;
-use crate::rules::{OpenAlert, local};
-use crate::store::{NewDelivery, StoredPupil};
+use crate::rules::{OpenAlert, day_label, local, overdue_visits};
+use crate::store::{LastVisit, NewDelivery, StoredPupil};
 
 /// What the digest is made from.
 pub struct DigestFacts<'a> {
@@ -26,6 +27,17 @@ pub struct DigestFacts<'a> {
     pub open: &'a [OpenAlert],
     /// Open review items per provider id.
     pub review_waiting: BTreeMap<String, i64>,
+    /// Each pupil placed today with their latest visit.
+    pub last_visits: &'a [LastVisit],
+}
+
+#[derive(Serialize)]
+struct OverdueLine {
+    pupil: String,
+    admission_number: String,
+    provider: String,
+    since: String,
+    due: String,
 }
 
 #[derive(Serialize)]
@@ -143,6 +155,27 @@ pub fn digest_emails(
     // The chart's panels in the order the tables list them: by provider, then pupil.
     series.sort_by(|a, b| a.0.cmp(&b.0));
     let series: Vec<ChartSeries> = series.into_iter().map(|(_, s)| s).collect();
+    let overdue: Vec<OverdueLine> = if config.alerts.visit_overdue.enabled {
+        overdue_visits(config, today, facts.pupils, facts.placements, facts.last_visits)
+            .into_iter()
+            .map(|o| OverdueLine {
+                pupil: crate::rules::pupil_label(o.pupil),
+                admission_number: o.pupil.record.admission_number.clone(),
+                provider: config
+                    .provider(o.provider_id)
+                    .map_or_else(|| o.provider_id.to_string(), |p| p.name.clone()),
+                since: o.since_text(),
+                due: day_label(o.due),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let visits = match overdue.len() {
+        _ if !config.alerts.visit_overdue.enabled => "not tracked ([alerts.visit_overdue] is off)".to_string(),
+        0 => "none".to_string(),
+        n => n.to_string(),
+    };
     let png = weekly_chart(&series, config.school.attendance_target)?;
     let week_label = week_start.format("%a %-d %b %Y").to_string();
     let subject = format!(
@@ -156,7 +189,8 @@ pub fn digest_emails(
         "target": format_pct(Some(config.school.attendance_target)),
         "providers": blocks.into_values().collect::<Vec<_>>(),
         "review_waiting": facts.review_waiting.values().sum::<i64>(),
-        "visits": "not tracked yet",
+        "visits": visits,
+        "overdue_visits": overdue,
         "chart_cid": cid,
         "school": config.school.name,
         "roles": "AP coordinator",

@@ -182,6 +182,7 @@ pub fn alert_emails(
                 crate::rules::Rule::Absence => "a later return records the pupil present for this session.",
                 crate::rules::Rule::MissingReturn => "the provider's return for this session has arrived.",
                 crate::rules::Rule::StaleN => "the N has been replaced by a code with a reason.",
+                crate::rules::Rule::VisitOverdue => "a visit to the pupil has been logged.",
                 _ => "the condition no longer holds.",
             },
             _ => "",

@@ -9,6 +9,7 @@ mod ops;
 mod pupils;
 #[cfg(test)]
 mod tests;
+mod visits;
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,10 +19,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, Role};
 use crate::domain::{Code, Session};
 use crate::roster::PlacementRecord;
-use crate::store::StoredPupil;
+use crate::store::{LastVisit, StoredPupil};
 
 pub use ops::{OpsFacts, digest_due};
 pub use pupils::pupil_label;
+pub use visits::{OverdueVisit, overdue_visits};
 
 /// The rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -39,6 +41,8 @@ pub enum Rule {
     StaleN,
     /// Many unauthorised sessions within some school weeks.
     Unauthorised,
+    /// A placed pupil with no visit logged within the agreed interval.
+    VisitOverdue,
     /// A provider's QA approval or policy expiring or expired.
     ProviderCompliance,
     /// Something IT must look at.
@@ -47,13 +51,14 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::Absence,
         Rule::MissingReturn,
         Rule::ConsecutiveAbsence,
         Rule::BelowTarget,
         Rule::StaleN,
         Rule::Unauthorised,
+        Rule::VisitOverdue,
         Rule::ProviderCompliance,
         Rule::Operations,
     ];
@@ -67,6 +72,7 @@ impl Rule {
             Rule::BelowTarget => "below-target",
             Rule::StaleN => "stale-n",
             Rule::Unauthorised => "unauthorised",
+            Rule::VisitOverdue => "visit-overdue",
             Rule::ProviderCompliance => "provider-compliance",
             Rule::Operations => "operations",
         }
@@ -147,14 +153,17 @@ pub struct OpenAlert {
     pub detail: Detail,
 }
 
-/// What one evaluation found: the conditions, and per rule the first day it still looks at
-/// (open alerts about earlier days lapse quietly instead of being declared resolved).
+/// What one evaluation found: the conditions, and per rule what it still looks at: the first
+/// day, or the keys of the subjects it watches (open alerts about earlier days, or about subjects
+/// no longer watched, lapse quietly instead of being declared resolved).
 #[derive(Debug, Clone, Default)]
 pub struct Evaluation {
     /// Conditions that hold.
     pub conditions: Vec<Condition>,
     /// Per rule, the earliest day still in view.
     pub coverage: HashMap<Rule, NaiveDate>,
+    /// Per rule that watches subjects (a placed pupil), the keys of those it still watches.
+    pub in_view: HashMap<Rule, HashSet<String>>,
 }
 
 /// What the register and the roster say, for the pupil rules.
@@ -173,6 +182,8 @@ pub struct Facts<'a> {
     pub open: &'a [OpenAlert],
     /// Connector, outbox and review facts.
     pub ops: &'a OpsFacts,
+    /// Each pupil placed today with their latest visit (`Store::last_visit_per_placed_pupil`).
+    pub last_visits: &'a [LastVisit],
 }
 
 impl Facts<'_> {
@@ -202,6 +213,7 @@ pub fn local(config: &Config, now: DateTime<Utc>) -> (NaiveDate, NaiveTime) {
 pub fn evaluate(facts: &Facts<'_>) -> Evaluation {
     let mut out = Evaluation::default();
     pupils::evaluate(facts, &mut out);
+    visits::evaluate(facts, &mut out);
     ops::evaluate(facts, &mut out);
     out
 }
@@ -248,10 +260,15 @@ pub fn diff(evaluation: Evaluation, open: &[OpenAlert]) -> Vec<Change> {
         if holding.contains(&(a.rule, a.key.clone())) {
             continue;
         }
-        let out_of_view = match (evaluation.coverage.get(&a.rule), a.about) {
+        let before_view = match (evaluation.coverage.get(&a.rule), a.about) {
             (Some(first), Some(about)) => about < *first,
             _ => false,
         };
+        let unwatched = evaluation
+            .in_view
+            .get(&a.rule)
+            .is_some_and(|keys| !keys.contains(&a.key));
+        let out_of_view = before_view || unwatched;
         changes.push(if out_of_view {
             Change::Lapse(a.clone())
         } else {

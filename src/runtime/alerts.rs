@@ -55,8 +55,9 @@ pub async fn evaluate(
     let config = &loaded.config;
     let folder = config.alerts.templates_folder.as_ref().map(|f| loaded.dir().join(f));
     let templates = Templates::load(folder.as_deref())?;
+    let today = crate::rules::local(config, now).0;
     let mut from = Facts::marks_from(config, now);
-    if let Some(term) = config.calendar.term_of(crate::rules::local(config, now).0) {
+    if let Some(term) = config.calendar.term_of(today) {
         from = from.min(term.start);
     }
     let mut run = AlertRun::default();
@@ -75,6 +76,7 @@ pub async fn evaluate(
             .collect();
         let open = store.open_alerts().await?;
         let ops = store.ops_facts().await?;
+        let last_visits = store.last_visit_per_placed_pupil(today).await?;
         let facts = Facts {
             config,
             now,
@@ -83,6 +85,7 @@ pub async fn evaluate(
             marks: &marks,
             open: &open,
             ops: &ops,
+            last_visits: &last_visits,
         };
         let changes = diff(evaluate_rules(&facts), &open);
         let emails = alert_emails(&changes, config, &templates, now)?;
@@ -109,6 +112,7 @@ pub async fn evaluate(
                 marks: &marks,
                 open: &open,
                 review_waiting,
+                last_visits: &last_visits,
             };
             for d in digest_emails(&key, config, &facts, &templates, now)? {
                 if store.enqueue(&d, now).await? {
