@@ -17,6 +17,16 @@ pub use args::{Cli, Command};
 use crate::config::{ConfigErrors, LoadedConfig};
 use crate::store::{Store, StoreError};
 
+/// Writes a line to standard output, as `println!` does, but a failed write (a closed pipe, as in
+/// `apsync marks | head`) becomes [`CliError::Output`] instead of a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::cli::CliError::Output)?;
+    }};
+}
+pub(crate) use say;
+
 /// Where the configuration is read from when neither `--config` nor `APSYNC_CONFIG` is given.
 pub const DEFAULT_CONFIG: &str = "/etc/apsync/apsync.toml";
 
@@ -63,6 +73,8 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`apsync marks | head`): nothing to tell anyone.
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("apsync: {e}");
             ExitCode::from(e.exit_code())

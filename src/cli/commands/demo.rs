@@ -5,6 +5,7 @@
 //! then does what a school's first morning would: check, load the roster, sync the folders, and
 //! show the register's state: marks per provider, what needs a person, who is below target.
 
+use crate::cli::say;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -65,14 +66,14 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
         write(&dir.join("inbox").join(provider).join(name), bytes)?;
     }
 
-    println!(
+    say!(
         "apsync demo in {}: a school, 16 pupils, five providers sending returns in five formats",
         dir.display()
     );
-    println!("\n== apsync check");
+    say!("\n== apsync check");
     super::status::check(&config, false).await?;
     let ctx = Context::open(&config, now).await?;
-    println!("\n== apsync roster import --pupils pupils.csv --placements placements.csv");
+    say!("\n== apsync roster import --pupils pupils.csv --placements placements.csv");
     super::roster::import(
         &ctx,
         &dir.join("pupils.csv"),
@@ -81,7 +82,7 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
     )
     .await?;
 
-    println!("\n== apsync sync   (each provider's inbox folder; files move to processed/ once imported)");
+    say!("\n== apsync sync   (each provider's inbox folder; files move to processed/ once imported)");
     let reports = super::sync::sync(&ctx, &[]).await?;
     let mut listing = Listing::new(&["provider", "files", "marks", "for review", "problem"]);
     for r in &reports {
@@ -95,7 +96,7 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
     }
     print(&listing, Format::Table)?;
 
-    println!("\n== apsync review list   (rows apsync would not guess: a person decides)");
+    say!("\n== apsync review list   (rows apsync would not guess: a person decides)");
     let mut listing = Listing::new(&["id", "provider", "file", "pupil as written", "why"]);
     for r in ctx.store.review_items(false).await? {
         listing.push(vec![
@@ -109,7 +110,7 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
     print(&listing, Format::Table)?;
 
     let target = ctx.loaded.config.school.attendance_target;
-    println!("\n== pupils below the school's attendance target of {target}% (at their provision)");
+    say!("\n== pupils below the school's attendance target of {target}% (at their provision)");
     let marks = ctx.store.marks(&MarkFilter::default()).await?;
     let pupils = ctx.store.pupils().await?;
     let mut below: Vec<(f64, &crate::roster::PupilRecord, AttendanceSummary)> = pupils
@@ -144,14 +145,14 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
         }
     }
     print(&listing, Format::Table)?;
-    println!(
+    say!(
         "\nThe register: apsync --config {0} marks\nThe report:   apsync --config {0} report attendance\nEverything:   apsync --config {0} status",
         config.display()
     );
 
     // --- Visit logs: a block of its own (src/cli/commands/demo_visits.rs). ---
     super::demo_visits::run(&ctx, &dir).await?;
-    println!("The visits: apsync --config {} visits", config.display());
+    say!("The visits: apsync --config {} visits", config.display());
     demo_email(&ctx).await
 }
 
@@ -160,15 +161,15 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
 /// Runs the rules once more as `sync` would (with the weekly digest) and delivers the emails as
 /// .eml files, saying where they are.
 async fn demo_email(ctx: &Context) -> Result<(), CliError> {
-    println!("\n== apsync alerts (rules, then email through the file transport)");
+    say!("\n== apsync alerts (rules, then email through the file transport)");
     super::alerts::rules_then_email(ctx, true).await?;
     if let Some(folder) = crate::runtime::alerts::mail_folder(&ctx.loaded) {
         let count = std::fs::read_dir(&folder).map(|d| d.flatten().count()).unwrap_or(0);
-        println!(
+        say!(
             "The alerts and the weekly digest were written as {count} .eml file(s) in {} (open them in any mail program).",
             folder.display()
         );
     }
-    println!("Alerts: apsync --config {} alerts", ctx.loaded.path.display());
+    say!("Alerts: apsync --config {} alerts", ctx.loaded.path.display());
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! to a CPOMS-style endpoint the demo starts itself on 127.0.0.1, which writes each visit it
 //! receives to a file. Re-running the demo records and pushes nothing twice.
 
+use crate::cli::say;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +65,7 @@ fn visits() -> [(&'static str, VisitInput); 2] {
 }
 
 pub async fn run(ctx: &Context, dir: &Path) -> Result<(), CliError> {
-    println!("\n== visit logs: recorded, then pushed to a local CPOMS-style endpoint the demo starts itself");
+    say!("\n== visit logs: recorded, then pushed to a local CPOMS-style endpoint the demo starts itself");
     let received = dir.join("endpoint");
     std::fs::create_dir_all(&received)
         .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", received.display())))?;
@@ -88,12 +89,12 @@ pub async fn run(ctx: &Context, dir: &Path) -> Result<(), CliError> {
                 source_ref: Some(key.into()),
             }),
             Err(IntakeError::Store(e)) => return Err(e.into()),
-            Err(e) => println!("(visit not recorded: {e})"),
+            Err(e) => say!("(visit not recorded: {e})"),
         }
     }
     let recorded = ctx.store.record_visits(&new, &intake.endpoints, ctx.now).await?;
     let recorded = recorded.iter().filter(|r| r.is_some()).count();
-    println!(
+    say!(
         "recorded {recorded} visit(s) ({} already recorded by an earlier demo run)",
         new.len() - recorded
     );
@@ -111,12 +112,12 @@ pub async fn run(ctx: &Context, dir: &Path) -> Result<(), CliError> {
     let sink = PushSink::new(&config, intake.tz, None, dir).map_err(CliError::Failed)?;
     let report = dispatch_pushes(&ctx.store, &[sink], ctx.now).await?;
     server.abort();
-    println!(
+    say!(
         "pushed {} visit(s) to {url} with their Idempotency-Key; the endpoint wrote each to {}",
         report.delivered,
         received.display()
     );
-    println!("\n== apsync visits");
+    say!("\n== apsync visits");
     super::visits::list(
         ctx,
         VisitsArgs {

@@ -1,5 +1,6 @@
 //! `outbox list`, `outbox retry`.
 
+use crate::cli::say;
 use serde_json::json;
 
 use super::print;
@@ -38,7 +39,7 @@ pub async fn run(ctx: &Context, cmd: OutboxCommand) -> Result<(), CliError> {
         }
         OutboxCommand::Retry { id } => {
             ctx.store.retry_delivery(id, ctx.now).await?;
-            println!("delivery {id} is queued to be sent again now");
+            say!("delivery {id} is queued to be sent again now");
             Ok(())
         }
     }

@@ -1,5 +1,6 @@
 //! `review list`, `review resolve`, `review dismiss`.
 
+use crate::cli::say;
 use serde_json::json;
 
 use super::print;
@@ -46,12 +47,12 @@ pub async fn run(ctx: &Context, cmd: ReviewCommand) -> Result<(), CliError> {
                 .parse()
                 .map_err(|e| CliError::Usage(format!("--code: {e}; use a statutory code such as B, I, M, N or O")))?;
             ctx.store.resolve_review(id, code, note.as_deref(), ctx.now).await?;
-            println!("review item {id} resolved: {code} recorded");
+            say!("review item {id} resolved: {code} recorded");
             Ok(())
         }
         ReviewCommand::Dismiss { id, note } => {
             ctx.store.dismiss_review(id, note.as_deref(), ctx.now).await?;
-            println!("review item {id} dismissed");
+            say!("review item {id} dismissed");
             Ok(())
         }
     }

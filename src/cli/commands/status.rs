@@ -1,5 +1,6 @@
 //! `check` and `status`.
 
+use crate::cli::say;
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -12,7 +13,7 @@ use crate::cli::{CliError, Context};
 pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
     let loaded = crate::config::load(config)?;
     let c = &loaded.config;
-    println!(
+    say!(
         "{}: configuration is valid ({}, {} provider{}, {} term{})",
         config.display(),
         c.school.name,
@@ -27,11 +28,15 @@ pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
     let mut failed = Vec::new();
     for connector in &c.connectors {
         match crate::runtime::check_connector(&loaded, connector).await {
-            Ok(()) => println!("connector {} ({}): ok", connector.id, connector.provider),
+            Ok(()) => say!("connector {} ({}): ok", connector.id, connector.provider),
             Err(e) => {
-                println!(
+                say!(
                     "connector {} ({}): {} ({}): {}",
-                    connector.id, connector.provider, e.code, e.kind, e.message
+                    connector.id,
+                    connector.provider,
+                    e.code,
+                    e.kind,
+                    e.message
                 );
                 failed.push(connector.id.as_str());
             }
@@ -58,7 +63,7 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
             });
             map.insert("outbox".into(), Value::Array(rows.collect()));
         }
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&value).map_err(|e| CliError::Failed(e.to_string()))?
         );

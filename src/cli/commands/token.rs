@@ -1,5 +1,6 @@
 //! `token create|revoke|list`: bearer tokens for the HTTP visit intake.
 
+use crate::cli::say;
 use serde_json::json;
 
 use super::print;
@@ -24,7 +25,7 @@ pub async fn run(ctx: &Context, cmd: TokenCommand) -> Result<(), CliError> {
             }
             let token = new_token().map_err(|e| CliError::Failed(format!("cannot make a random token: {e}")))?;
             ctx.store.create_token(name, &token_hash(&token), ctx.now).await?;
-            println!("{token}");
+            say!("{token}");
             eprintln!(
                 "Token `{name}` created. It is shown this once and only its hash is kept: give it to the system that \
                  posts visits, as `Authorization: Bearer TOKEN`. Stop it with `apsync token revoke {name}`."
@@ -33,7 +34,7 @@ pub async fn run(ctx: &Context, cmd: TokenCommand) -> Result<(), CliError> {
         }
         TokenCommand::Revoke { name } => {
             ctx.store.revoke_token(&name, ctx.now).await?;
-            println!("token `{name}` is revoked: requests carrying it are refused from now on");
+            say!("token `{name}` is revoked: requests carrying it are refused from now on");
             Ok(())
         }
         TokenCommand::List { format } => {
