@@ -62,9 +62,15 @@ pub fn normalise(
             raw_mark: None,
         });
     }
+    // This provider's placements by pupil: a return of a million rows must not scan every
+    // placement for each one.
+    let mut placements_by_pupil: HashMap<&str, Vec<&PlacementRecord>> = HashMap::new();
+    for p in placements.iter().filter(|p| p.provider_id == provider.id) {
+        placements_by_pupil.entry(p.upn.as_str()).or_default().push(p);
+    }
     let mut settled: Vec<NewMark> = Vec::new();
     for obs in decoded.observations {
-        match settle(&obs, provider, roster, placements, calendar) {
+        match settle(&obs, provider, roster, &placements_by_pupil, calendar) {
             Ok(Some(mark)) => settled.push(mark),
             Ok(None) => {}
             Err(r) => out.reviews.push(*r),
@@ -109,7 +115,7 @@ fn settle(
     obs: &Observation,
     provider: ProviderRules<'_>,
     roster: &RosterIndex,
-    placements: &[PlacementRecord],
+    placements: &HashMap<&str, Vec<&PlacementRecord>>,
     calendar: &SchoolCalendar,
 ) -> Result<Option<NewMark>, Box<NewReview>> {
     let pupil = roster
@@ -124,8 +130,8 @@ fn settle(
         return Err(review(obs, ReviewKind::NotASchoolDay, reason, upn()));
     }
     let covered = placements
-        .iter()
-        .any(|p| p.upn == pupil.upn && p.provider_id == provider.id && p.expects(obs.date, obs.session));
+        .get(pupil.upn.as_str())
+        .is_some_and(|list| list.iter().any(|p| p.expects(obs.date, obs.session)));
     if !covered {
         let reason = format!(
             "the pupil (admission number {}) has no placement with {} covering {} {}",
