@@ -9,7 +9,8 @@ use apsync_connector_core::Checkpoint;
 
 use super::shared::{insert_review, save_checkpoint};
 use super::staged::{
-    APPLY, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, STAGE_BATCH, STAGE_POSTGRES, STAGE_SQLITE, stage_insert,
+    APPLY, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, STAGE_BATCH, STAGE_JSON_POSTGRES, STAGE_JSON_SQLITE, STAGE_POSTGRES,
+    STAGE_SQLITE, stage_json,
 };
 use super::{Backend, Store, StoreError, with_pool, write_tx};
 use crate::domain::{Code, Session, Upn};
@@ -141,9 +142,9 @@ impl Store {
     ) -> Result<ImportSummary, StoreError> {
         let sha = doc.sha256();
         let mut s = ImportSummary::default();
-        let stage_ddl = match self.backend {
-            Backend::Sqlite(_) => STAGE_SQLITE,
-            Backend::Postgres(_) => STAGE_POSTGRES,
+        let (stage_ddl, stage_json_sql) = match self.backend {
+            Backend::Sqlite(_) => (STAGE_SQLITE, STAGE_JSON_SQLITE),
+            Backend::Postgres(_) => (STAGE_POSTGRES, STAGE_JSON_POSTGRES),
         };
         write_tx!(self, tx => {
             let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE provider_id = $1 AND sha256 = $2")
@@ -190,18 +191,10 @@ impl Store {
                         sqlx::raw_sql(sqlx::AssertSqlSafe(stage_ddl)).execute(&mut *tx).await?;
                         sqlx::query("DELETE FROM staged_marks").execute(&mut *tx).await?;
                         for (n, chunk) in marks.chunks(STAGE_BATCH).enumerate() {
-                            let mut q = sqlx::query(sqlx::AssertSqlSafe(stage_insert(chunk.len())));
-                            for (i, m) in chunk.iter().enumerate() {
-                                q = q
-                                    .bind((n * STAGE_BATCH + i) as i64)
-                                    .bind(m.upn.as_str())
-                                    .bind(m.date)
-                                    .bind(m.session.as_str())
-                                    .bind(m.code.as_str())
-                                    .bind(&m.raw_mark)
-                                    .bind(&m.comment);
-                            }
-                            q.execute(&mut *tx).await?;
+                            sqlx::query(sqlx::AssertSqlSafe(stage_json_sql))
+                                .bind(stage_json(n * STAGE_BATCH, chunk))
+                                .execute(&mut *tx)
+                                .await?;
                         }
                         let counts = sqlx::query(CLASSIFY).bind(&doc.provider_id).fetch_one(&mut *tx).await?;
                         s.marks_added = count(counts.try_get("added")?);
