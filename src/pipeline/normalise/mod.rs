@@ -70,7 +70,7 @@ pub fn normalise(
     }
     let mut settled: Vec<NewMark> = Vec::new();
     for obs in decoded.observations {
-        match settle(&obs, provider, roster, &placements_by_pupil, calendar) {
+        match settle(obs, provider, roster, &placements_by_pupil, calendar) {
             Ok(Some(mark)) => settled.push(mark),
             Ok(None) => {}
             Err(r) => out.reviews.push(*r),
@@ -112,7 +112,7 @@ pub fn normalise(
 
 /// One observation's mark, `None` for a vocabulary "no mark", or the review row instead.
 fn settle(
-    obs: &Observation,
+    obs: Observation,
     provider: ProviderRules<'_>,
     roster: &RosterIndex,
     placements: &HashMap<&str, Vec<&PlacementRecord>>,
@@ -120,14 +120,14 @@ fn settle(
 ) -> Result<Option<NewMark>, Box<NewReview>> {
     let pupil = roster
         .find(provider.id, &obs.identity)
-        .map_err(|e| review(obs, e.kind, e.reason, None))?;
+        .map_err(|e| review(&obs, e.kind, e.reason, None))?;
     let upn = || Some(pupil.upn.clone());
     if !calendar.is_school_day(obs.date) {
         let reason = format!(
             "{} is not a school day in the school calendar (weekend, holiday or closure)",
             obs.date.format("%a %-d %b %Y")
         );
-        return Err(review(obs, ReviewKind::NotASchoolDay, reason, upn()));
+        return Err(review(&obs, ReviewKind::NotASchoolDay, reason, upn()));
     }
     let covered = placements
         .get(pupil.upn.as_str())
@@ -140,35 +140,38 @@ fn settle(
             obs.date.format("%a %-d %b %Y"),
             obs.session
         );
-        return Err(review(obs, ReviewKind::OutsidePlacement, reason, upn()));
+        return Err(review(&obs, ReviewKind::OutsidePlacement, reason, upn()));
     }
     let code = match provider.marks.resolve(&obs.mark, obs.reason.as_deref()) {
         Resolution::NoMark => return Ok(None),
         Resolution::Present => provider.present_code.code(),
         Resolution::Code(text) => match text.parse::<Code>() {
             Ok(code) => code,
-            Err(e) => return Err(review(obs, ReviewKind::UnknownMark, e.to_string(), upn())),
+            Err(e) => return Err(review(&obs, ReviewKind::UnknownMark, e.to_string(), upn())),
         },
         Resolution::Unmapped(why) => {
             let reason = match legacy_code_reason(&obs.mark) {
                 Some(legacy) => format!("{why}: {legacy}"),
                 None => format!("{why}: decide the code, and add the mark to the format if it will recur"),
             };
-            return Err(review(obs, ReviewKind::UnknownMark, reason, upn()));
+            return Err(review(&obs, ReviewKind::UnknownMark, reason, upn()));
         }
     };
+    // The observation is consumed: its text moves into the mark rather than being copied, which
+    // halves what a large return holds in memory.
+    let upn = pupil.upn.clone();
     Ok(Some(NewMark {
-        upn: pupil.upn.clone(),
+        upn,
         date: obs.date,
         session: obs.session,
         code,
         raw_mark: match &obs.reason {
             Some(reason) => format!("{} ({reason})", obs.mark),
-            None => obs.mark.clone(),
+            None => obs.mark,
         },
-        comment: obs.comment.clone(),
-        locator: obs.locator.clone(),
-        raw_row: obs.raw_row.clone(),
+        comment: obs.comment,
+        locator: obs.locator,
+        raw_row: obs.raw_row,
     }))
 }
 
