@@ -16,25 +16,11 @@ fn fixtures_dir() -> PathBuf {
     root().join("fixtures")
 }
 
-/// An expected file (written with LF line ends; CRLF is tolerated).
 fn expected(name: &str) -> String {
-    std::fs::read_to_string(fixtures_dir().join("expected").join(name))
-        .unwrap()
-        .replace("\r\n", "\n")
+    support::golden::expected(&fixtures_dir().join("expected"), name)
 }
 
-/// Compares line by line, so a failure shows the lines that differ rather than two whole files.
-#[track_caller]
-fn assert_lines(got: &str, want: &str, what: &str) {
-    let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
-    let missing: Vec<&&str> = w.iter().filter(|l| !g.contains(l)).collect();
-    let extra: Vec<&&str> = g.iter().filter(|l| !w.contains(l)).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "{what}: missing {missing:#?}\nunexpected {extra:#?}"
-    );
-    assert_eq!(g, w, "{what}: same lines, different order");
-}
+use support::golden::assert_lines;
 
 /// One CSV line, quoted where needed (an identifier such as `Ellis, Jack` holds a comma).
 fn csv_line(fields: &[&str]) -> String {

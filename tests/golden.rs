@@ -8,25 +8,11 @@ mod support;
 
 use support::install::{Install, root};
 
-/// An expected file, with its CRLF line ends read as the CLI's LF.
 fn expected(name: &str) -> String {
-    std::fs::read_to_string(root().join("samples/expected").join(name))
-        .unwrap()
-        .replace("\r\n", "\n")
+    support::golden::expected(&root().join("samples/expected"), name)
 }
 
-/// Compares line by line, so a failure shows the lines that differ rather than two whole files.
-#[track_caller]
-fn assert_lines(got: &str, want: &str, what: &str) {
-    let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
-    let missing: Vec<&&str> = w.iter().filter(|l| !g.contains(l)).collect();
-    let extra: Vec<&&str> = g.iter().filter(|l| !w.contains(l)).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "{what}: missing {missing:#?}\nunexpected {extra:#?}"
-    );
-    assert_eq!(g, w, "{what}: same lines, different order");
-}
+use support::golden::assert_lines;
 
 /// `file,locator,kind` from `review list --format csv`, as samples/expected/review.csv has it.
 fn review_summary(csv_text: &str) -> String {

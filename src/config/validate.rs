@@ -29,6 +29,18 @@ impl Problems {
     }
 
     /// The value, or a "missing" mistake at `key`.
+    /// Checks an identifier's spelling and that no earlier `what` has it.
+    pub(crate) fn unique_id(&mut self, id: &str, key: &str, seen: &mut HashSet<String>, what: &str) {
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            self.push(key, format!("`{id}` may use only a-z, 0-9 and -"));
+        } else if !seen.insert(id.to_string()) {
+            self.push(key, format!("`{id}` is used by an earlier {what}: ids must be unique"));
+        }
+    }
+
     pub(crate) fn required<'a>(&mut self, value: &'a Option<String>, key: &str, what: &str) -> Option<&'a str> {
         match value.as_deref().map(str::trim) {
             Some(v) if !v.is_empty() => Some(v),
@@ -219,17 +231,7 @@ fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
         let key = format!("provider[{i}]");
         let id = p.required(&r.id, &format!("{key}.id"), "a short identifier such as bright-futures");
         if let Some(id) = id {
-            if !id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                p.push(format!("{key}.id"), format!("`{id}` may use only a-z, 0-9 and -"));
-            } else if !seen.insert(id.to_string()) {
-                p.push(
-                    format!("{key}.id"),
-                    format!("`{id}` is used by an earlier provider: ids must be unique"),
-                );
-            }
+            p.unique_id(id, &format!("{key}.id"), &mut seen, "provider");
         }
         let name = p.required(&r.name, &format!("{key}.name"), "the provider's name");
         let present_code = match r.present_code.as_deref().map(str::parse::<PresentCode>) {
@@ -293,13 +295,8 @@ fn connectors(raw: Vec<RawConnector>, providers: &[ProviderConfig], p: &mut Prob
             &format!("{key}.id"),
             "a short identifier such as bright-futures-sftp",
         );
-        if let Some(id) = id
-            && !seen.insert(id.to_string())
-        {
-            p.push(
-                format!("{key}.id"),
-                format!("`{id}` is used by an earlier connector: ids must be unique"),
-            );
+        if let Some(id) = id {
+            p.unique_id(id, &format!("{key}.id"), &mut seen, "connector");
         }
         let provider = p.required(
             &r.provider,

@@ -268,17 +268,7 @@ pub(super) fn endpoints(raw: &[RawEndpoint], p: &mut Problems) -> Vec<EndpointCo
         let key = format!("endpoint[{i}]");
         let id = p.required(&r.id, &format!("{key}.id"), "a short identifier such as cpoms");
         if let Some(id) = id {
-            if !id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                p.push(format!("{key}.id"), format!("`{id}` may use only a-z, 0-9 and -"));
-            } else if !seen.insert(id.to_string()) {
-                p.push(
-                    format!("{key}.id"),
-                    format!("`{id}` is used by an earlier endpoint: ids must be unique"),
-                );
-            }
+            p.unique_id(id, &format!("{key}.id"), &mut seen, "endpoint");
         }
         let plain_ok = r.allow_plaintext_loopback.unwrap_or(false);
         let url = p

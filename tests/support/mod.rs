@@ -19,6 +19,7 @@ pub mod api;
 pub mod dovecot;
 pub mod endpoint;
 pub mod fixtures;
+pub mod golden;
 pub mod install;
 pub mod postgres;
 pub mod smtp;
