@@ -18,6 +18,7 @@
 mod bundled;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod domain;
 pub mod email;
 pub mod http;

@@ -131,11 +131,7 @@ fn roles_text(roles: &[Role]) -> String {
 
 /// A short stable hash, for idempotency keys and Message-IDs (so no UPN ever leaves in a header).
 pub fn short_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::hex(&Sha256::digest(text.as_bytes())[..16])
 }
 
 /// The emails that say `changes`: one message per person, holding every item for them.

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::visits::hex;
+use crate::digest::hex;
 
 /// The token's prefix, so a leaked one is recognisable in a scan.
 const PREFIX: &str = "aps_";

@@ -8,13 +8,12 @@ use apsync_connector_folder::{FolderConfig, FolderSource};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::outbox::push::PushSink;
 use crate::outbox::{DispatchReport, RetryPolicy, dispatch_once};
 use crate::store::{NewVisit, PupilLookup, Store, StoreError, StoredVisit};
-use crate::visits::{Problem, VisitDocument, VisitInput, check, csv, hex, new_external_id};
+use crate::visits::{Problem, VisitDocument, VisitInput, check, csv, new_external_id};
 
 /// The largest CSV file of visits read.
 const MAX_CSV_BYTES: u64 = 5 * 1024 * 1024;
@@ -196,7 +195,7 @@ pub async fn read_csv_folder(
                 continue;
             }
         };
-        let sha = hex(&Sha256::digest(&doc.bytes));
+        let sha = crate::digest::sha256_hex(&doc.bytes);
         let mut visits = Vec::new();
         match csv::parse(&doc.bytes) {
             Err(problems) => report.problems.extend(problems.iter().map(ToString::to_string)),

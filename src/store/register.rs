@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use apsync_connector_core::Checkpoint;
@@ -65,8 +64,7 @@ pub struct NewDocument {
 impl NewDocument {
     /// The SHA-256 of the bytes, hex: the same bytes from any route import once.
     pub fn sha256(&self) -> String {
-        let digest = Sha256::digest(&self.bytes);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        crate::digest::sha256_hex(&self.bytes)
     }
 }
 

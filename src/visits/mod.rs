@@ -11,6 +11,7 @@ mod check;
 pub mod csv;
 mod payload;
 
+use crate::digest::hex;
 use std::fmt;
 use std::str::FromStr;
 
@@ -168,11 +169,6 @@ pub fn new_external_id() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)?;
     Ok(format!("visit-{}", hex(&bytes)))
-}
-
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
