@@ -52,6 +52,7 @@ async fn api(store: Store, listener: HttpListener) -> Api {
             endpoints: vec!["cpoms".into()],
         }),
         body_limit: 4096,
+        config_loaded: Arc::new(std::sync::atomic::AtomicBool::new(true)),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(serve(listener, state, async move {

@@ -53,7 +53,7 @@ impl CliError {
 /// Parses the command line, runs the command, and returns the exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    init_logging(cli.log_format, matches!(cli.command, Command::Run));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -70,9 +70,27 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: args::LogFormat) {
+/// Logs to journald when systemd connected standard error to the journal (`JOURNAL_STREAM`),
+/// else JSON or text on standard error. The daemon logs at `info` by default, commands at `warn`;
+/// `APSYNC_LOG` (an env-filter) overrides either.
+fn init_logging(format: args::LogFormat, daemon: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let default = if daemon { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("APSYNC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        match tracing_journald::layer() {
+            Ok(journald) => {
+                let _ = tracing_subscriber::registry()
+                    .with(filter)
+                    .with(journald.with_syslog_identifier("apsync".into()))
+                    .try_init();
+                return;
+            }
+            Err(e) => eprintln!("apsync: journald is not reachable ({e}); logging to standard error"),
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::sync::{RunReport, run_connector};
@@ -165,8 +165,20 @@ pub async fn run_scheduler(
 pub async fn run_scheduler_with_clock(
     store: Store,
     config: Arc<LoadedConfig>,
+    shutdown: watch::Receiver<bool>,
+    clock: Arc<dyn Clock>,
+) -> Result<(), StoreError> {
+    run_scheduler_notifying(store, config, shutdown, clock, Arc::new(Notify::new())).await
+}
+
+/// [`run_scheduler_with_clock`], waking `done` after every connector run (the daemon runs the
+/// rules then).
+pub async fn run_scheduler_notifying(
+    store: Store,
+    config: Arc<LoadedConfig>,
     mut shutdown: watch::Receiver<bool>,
     clock: Arc<dyn Clock>,
+    done: Arc<Notify>,
 ) -> Result<(), StoreError> {
     let zone = config.config.school.timezone;
     let mut states: HashMap<String, ConnectorState> = HashMap::new();
@@ -212,11 +224,12 @@ pub async fn run_scheduler_with_clock(
         tokio::select! {
             _ = shutdown.changed() => {}
             _ = clock.sleep_until(wake) => {}
-            Some(done) = running.join_next(), if !running.is_empty() => {
-                if let Ok((id, report, ended)) = done {
+            Some(done_run) = running.join_next(), if !running.is_empty() => {
+                if let Ok((id, report, ended)) = done_run {
                     busy.retain(|b| b != &id);
                     record(states.entry(id).or_default(), report, ended);
                 }
+                done.notify_one();
             }
         }
     }
