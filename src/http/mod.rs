@@ -46,6 +46,15 @@ pub struct AppState {
     pub body_limit: usize,
     /// Set once the configuration is loaded and valid (the daemon sets it; `/readyz` reads it).
     pub config_loaded: Arc<std::sync::atomic::AtomicBool>,
+    /// Added to the wall clock: zero in service, the daemon's `--now` shift when replaying a day.
+    pub clock_offset: chrono::Duration,
+}
+
+impl AppState {
+    /// The server's "now".
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + self.clock_offset
+    }
 }
 
 /// `/readyz`: 200 when the store answers and the configuration is loaded, else 503 saying why.

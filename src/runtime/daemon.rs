@@ -35,8 +35,14 @@ fn tell(states: &[NotifyState]) {
     }
 }
 
-/// Runs the daemon until SIGTERM or Ctrl-C. `config_path` is re-read on SIGHUP.
-pub async fn run(config_path: &Path, loaded: LoadedConfig, store: Store) -> Result<(), String> {
+/// Runs the daemon until SIGTERM or Ctrl-C. `config_path` is re-read on SIGHUP. `offset` shifts
+/// the clock (zero in service; `--now` sets it to replay a day).
+pub async fn run(
+    config_path: &Path,
+    loaded: LoadedConfig,
+    store: Store,
+    offset: chrono::Duration,
+) -> Result<(), String> {
     let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch for SIGTERM: {e}"))?;
     let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot watch for SIGHUP: {e}"))?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch for SIGINT: {e}"))?;
@@ -53,6 +59,7 @@ pub async fn run(config_path: &Path, loaded: LoadedConfig, store: Store) -> Resu
         rules_wake: Arc::new(Notify::new()),
         email_wake: Arc::new(Notify::new()),
         beats: Arc::new(Heartbeats::default()),
+        offset,
     };
     let config_loaded = Arc::new(AtomicBool::new(true));
     let state = AppState {
@@ -60,6 +67,7 @@ pub async fn run(config_path: &Path, loaded: LoadedConfig, store: Store) -> Resu
         intake: Arc::new(VisitIntake::new(&shared.config.borrow().config)),
         body_limit: http_config.body_limit,
         config_loaded,
+        clock_offset: offset,
     };
     let mut tasks: JoinSet<(&'static str, Result<(), String>)> = JoinSet::new();
     tasks.spawn(named("scheduler", loops::scheduler(shared.clone())));
@@ -75,7 +83,11 @@ pub async fn run(config_path: &Path, loaded: LoadedConfig, store: Store) -> Resu
             .await
             .map_err(|e| format!("the HTTP server failed: {e}"))
     }));
-    tracing::info!(%addr, "apsync running: HTTP at {addr}; stop with SIGTERM, reload with SIGHUP");
+    let scheme = if http_config.tls.is_some() { "https" } else { "http" };
+    // A plain first line (tests and operators read the address from it).
+    eprintln!(
+        "apsync run: visit intake at {scheme}://{addr}/api/v1/visits; /healthz, /readyz, /metrics; stop with SIGTERM, reload with SIGHUP"
+    );
     let watchdog = sd_notify::watchdog_enabled();
     let mut tick = tokio::time::interval(plan::tick(watchdog));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -121,7 +133,7 @@ pub async fn run(config_path: &Path, loaded: LoadedConfig, store: Store) -> Resu
         while tasks.join_next().await.is_some() {}
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), store.close()).await;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "stopped");
+    eprintln!("apsync run: stopped in {} ms", started.elapsed().as_millis());
     failure.map_or(Ok(()), Err)
 }
 

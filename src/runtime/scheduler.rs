@@ -125,6 +125,42 @@ pub fn next_due(
     Some(due.min(retry.max(now)))
 }
 
+/// What the scheduler makes of a connector's latest recorded run: `None` when it was cut short
+/// (still marked running), so it runs again at once.
+pub fn state_after(run: &crate::store::ConnectorRun) -> Option<ConnectorState> {
+    if run.status == "running" {
+        return None;
+    }
+    let failed = run.status == "failed" && matches!(run.error_kind.as_deref(), Some("transient" | "auth"));
+    Some(ConnectorState {
+        last_start: Some(run.started_at),
+        last_end: run.finished_at,
+        retryable_failures: u32::from(failed),
+    })
+}
+
+/// When each configured connector next runs, as the scheduler would decide at `now` from the
+/// latest recorded runs (`apsync status`).
+pub fn next_runs(
+    config: &crate::config::Config,
+    latest: &[crate::store::ConnectorRun],
+    now: DateTime<Utc>,
+) -> Vec<(String, Option<DateTime<Utc>>)> {
+    config
+        .connectors
+        .iter()
+        .map(|c| {
+            let state = latest
+                .iter()
+                .find(|r| r.connector == c.id)
+                .and_then(state_after)
+                .unwrap_or_default();
+            let due = next_due(&c.schedule, config.school.timezone, &state, jitter(&c.id), now);
+            (c.id.clone(), due)
+        })
+        .collect()
+}
+
 /// The scheduler's view of time, so tests can drive it without sleeping.
 #[async_trait::async_trait]
 pub trait Clock: Send + Sync {
@@ -183,15 +219,10 @@ pub async fn run_scheduler_notifying(
     let zone = config.config.school.timezone;
     let mut states: HashMap<String, ConnectorState> = HashMap::new();
     for run in store.latest_runs().await? {
-        let failed = run.status == "failed" && matches!(run.error_kind.as_deref(), Some("transient" | "auth"));
-        states.insert(
-            run.connector.clone(),
-            ConnectorState {
-                last_start: Some(run.started_at),
-                last_end: run.finished_at,
-                retryable_failures: u32::from(failed),
-            },
-        );
+        // A run still marked running was cut short (the daemon was killed): resume it now.
+        if let Some(state) = state_after(&run) {
+            states.insert(run.connector.clone(), state);
+        }
     }
     let mut running: JoinSet<(String, Result<RunReport, StoreError>, DateTime<Utc>)> = JoinSet::new();
     let mut busy: Vec<String> = Vec::new();

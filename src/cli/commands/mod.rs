@@ -45,7 +45,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token(cmd) => token::run(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Run => {
             let ctx = Context::open(&cli.config, now).await?;
-            crate::runtime::daemon::run(&cli.config, ctx.loaded, ctx.store)
+            let offset = cli.now.map_or_else(chrono::Duration::zero, |at| at - Utc::now());
+            crate::runtime::daemon::run(&cli.config, ctx.loaded, ctx.store, offset)
                 .await
                 .map_err(CliError::Failed)
         }

@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::config::LoadedConfig;
 use crate::outbox::push::PushSink;
 use crate::runtime::alerts;
-use crate::runtime::scheduler::{SystemClock, run_scheduler_notifying};
+use crate::runtime::scheduler::{Clock, SystemClock, run_scheduler_notifying};
 use crate::runtime::visits::{VisitIntake, dispatch_pushes, push_sinks, read_csv_folder};
 use crate::store::Store;
 
@@ -58,6 +58,30 @@ pub struct Shared {
     pub email_wake: Arc<Notify>,
     /// Heartbeats for the watchdog.
     pub beats: Arc<Heartbeats>,
+    /// Added to the wall clock: zero, or the shift `--now` asks for (to replay a day).
+    pub offset: chrono::Duration,
+}
+
+impl Shared {
+    /// The daemon's "now".
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset
+    }
+}
+
+/// The wall clock shifted by `--now`, for the scheduler.
+#[derive(Debug, Clone, Copy)]
+pub struct ShiftedClock(pub chrono::Duration);
+
+#[async_trait::async_trait]
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.0
+    }
+
+    async fn sleep_until(&self, deadline: DateTime<Utc>) {
+        SystemClock.sleep_until(deadline - self.0).await;
+    }
 }
 
 /// Waits `period`, or for `wake`; false when the daemon is stopping.
@@ -87,7 +111,7 @@ pub async fn scheduler(mut s: Shared) -> Result<(), String> {
             s.store.clone(),
             config,
             halted,
-            Arc::new(SystemClock),
+            Arc::new(ShiftedClock(s.offset)),
             s.rules_wake.clone(),
         );
         tokio::pin!(run);
@@ -109,7 +133,7 @@ pub async fn scheduler(mut s: Shared) -> Result<(), String> {
 pub async fn rules(mut s: Shared) -> Result<(), String> {
     loop {
         let config = s.config.borrow().clone();
-        match alerts::evaluate(&s.store, &config, Utc::now(), true)
+        match alerts::evaluate(&s.store, &config, s.now(), true)
             .instrument(tracing::info_span!("rules"))
             .await
         {
@@ -130,7 +154,7 @@ pub async fn rules(mut s: Shared) -> Result<(), String> {
 pub async fn email(mut s: Shared) -> Result<(), String> {
     loop {
         let config = s.config.borrow().clone();
-        if let Err(e) = alerts::dispatch(&s.store, &config, Utc::now()).await {
+        if let Err(e) = alerts::dispatch(&s.store, &config, s.now()).await {
             tracing::error!("email: {e}");
         }
         s.beats.beat("email");
@@ -154,7 +178,7 @@ pub async fn pushes(mut s: Shared) -> Result<(), String> {
         }
         let period = config.config.visits.push_interval;
         if let Some((_, sinks, intake)) = &built {
-            let now = Utc::now();
+            let now = s.now();
             if let Some(folder) = &config.config.visits.csv_folder
                 && let Err(e) = read_csv_folder(&s.store, intake, folder, now).await
             {
