@@ -52,6 +52,8 @@ async fn api(store: Store, listener: HttpListener) -> Api {
             endpoints: vec!["cpoms".into()],
         }),
         body_limit: 4096,
+        config_loaded: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        clock_offset: chrono::Duration::zero(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(serve(listener, state, async move {
@@ -411,7 +413,7 @@ async fn the_cli_records_lists_and_pushes_visits() {
     assert_eq!(run(vec!["token", "revoke", "nobody"]).await.status.code(), Some(1));
 }
 
-/// The real binary: `apsync serve` takes a visit posted with a token made by `apsync token
+/// The real binary: `apsync serve` (the alias of `run`) takes a visit posted with a token made by `apsync token
 /// create`, pushes it to the endpoint once, and stops cleanly on SIGTERM.
 #[tokio::test(flavor = "multi_thread")]
 async fn apsync_serve_takes_a_posted_visit_to_the_endpoint() {
@@ -435,13 +437,19 @@ async fn apsync_serve_takes_a_posted_visit_to_the_endpoint() {
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();
-    tokio::task::block_in_place(|| stderr.read_line(&mut first)).unwrap();
+    while !first.contains("intake at ") {
+        first.clear();
+        let read = tokio::task::block_in_place(|| stderr.read_line(&mut first)).unwrap();
+        assert!(read > 0, "apsync run ended before listening");
+    }
     let base = first
         .split("intake at ")
         .nth(1)
         .and_then(|r| r.split("/api/v1/visits").next())
         .unwrap_or_else(|| panic!("{first}"))
         .to_string();
+    // Keep reading the log, so the daemon never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     let resp = reqwest::Client::new()
         .post(format!("{base}/api/v1/visits"))
         .bearer_auth(token.trim())

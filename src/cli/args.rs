@@ -75,8 +75,10 @@ pub enum Command {
     /// Bearer tokens for the HTTP visit intake.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Serve the HTTP visit intake and push visits every few seconds, until SIGTERM or Ctrl-C.
-    Serve,
+    /// The daemon: scheduler, rules, email and push senders, HTTP server; READY and watchdog to
+    /// systemd; SIGHUP re-reads the configuration; SIGTERM stops cleanly. (`serve` is an alias.)
+    #[command(alias = "serve")]
+    Run,
 }
 
 /// `visit ...`.

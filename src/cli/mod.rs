@@ -63,7 +63,7 @@ impl CliError {
 /// Parses the command line, runs the command, and returns the exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    init_logging(cli.log_format, matches!(cli.command, Command::Run));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -82,9 +82,27 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: args::LogFormat) {
+/// Logs to journald when systemd connected standard error to the journal (`JOURNAL_STREAM`),
+/// else JSON or text on standard error. The daemon logs at `info` by default, commands at `warn`;
+/// `APSYNC_LOG` (an env-filter) overrides either.
+fn init_logging(format: args::LogFormat, daemon: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let default = if daemon { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("APSYNC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    if stderr_is_journal() {
+        match tracing_journald::layer() {
+            Ok(journald) => {
+                let _ = tracing_subscriber::registry()
+                    .with(filter)
+                    .with(journald.with_syslog_identifier("apsync".into()))
+                    .try_init();
+                return;
+            }
+            Err(e) => eprintln!("apsync: journald is not reachable ({e}); logging to standard error"),
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -93,6 +111,23 @@ fn init_logging(format: args::LogFormat) {
         args::LogFormat::Json => builder.json().try_init(),
         args::LogFormat::Text => builder.try_init(),
     };
+}
+
+/// Whether standard error is the journal stream systemd set up (`JOURNAL_STREAM` is `DEV:INODE`
+/// of it; a child that inherited the variable but not the stream logs normally).
+fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var("JOURNAL_STREAM").ok() else {
+        return false;
+    };
+    std::fs::metadata("/proc/self/fd/2").is_ok_and(|m| journal_stream_is(&stream, m.dev(), m.ino()))
+}
+
+/// Whether a `JOURNAL_STREAM` value names the file with this device and inode.
+fn journal_stream_is(value: &str, dev: u64, ino: u64) -> bool {
+    value
+        .split_once(':')
+        .is_some_and(|(d, i)| d.parse() == Ok(dev) && i.parse() == Ok(ino))
 }
 
 /// What most commands need: the checked configuration, the open store and the clock.
@@ -129,4 +164,14 @@ pub async fn open_store(loaded: &LoadedConfig) -> Result<Store, CliError> {
         None => None,
     };
     Ok(Store::open(db, password.as_ref()).await?)
+}
+
+#[cfg(test)]
+mod journal_tests {
+    #[test]
+    fn journal_stream_names_device_and_inode() {
+        assert!(super::journal_stream_is("8:12345", 8, 12345));
+        assert!(!super::journal_stream_is("8:12345", 8, 1));
+        assert!(!super::journal_stream_is("nonsense", 8, 12345));
+    }
 }

@@ -18,7 +18,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8087";
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 /// How long an endpoint may take to answer when `timeout_secs` is not given.
 pub const DEFAULT_ENDPOINT_TIMEOUT_SECS: u64 = 30;
-/// How often `serve` looks for due pushes and new CSV files when not configured.
+/// How often `run` looks for due pushes and new CSV files when not configured.
 pub const DEFAULT_PUSH_INTERVAL_SECS: u64 = 5;
 
 /// `[http]` as written.
@@ -39,7 +39,7 @@ pub struct RawHttp {
 pub struct RawVisits {
     /// `[visits.csv_folder]`: a folder CSV files of visits are dropped into (a form's export).
     pub csv_folder: Option<apsync_connector_folder::FolderConfig>,
-    /// How often `serve` pushes due visits and reads the CSV folder, in seconds.
+    /// How often `run` pushes due visits and reads the CSV folder, in seconds.
     pub push_interval_secs: Option<u64>,
 }
 
@@ -126,7 +126,7 @@ pub struct VisitsConfig {
     /// The CSV drop folder; files are moved to `processed` (or `rejected`, with the reasons
     /// beside them) once read.
     pub csv_folder: Option<apsync_connector_folder::FolderConfig>,
-    /// How often `serve` pushes and reads the folder.
+    /// How often `run` pushes and reads the folder.
     pub push_interval: Duration,
 }
 

@@ -6,7 +6,6 @@ use axum::extract::{Extension, Path, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
@@ -82,7 +81,7 @@ pub async fn post_visit(
     let input = visit_input(&object).map_err(ApiError::invalid)?;
     let visit = state
         .intake
-        .record(&state.store, &input, &format!("api:{caller}"), Utc::now())
+        .record(&state.store, &input, &format!("api:{caller}"), state.now())
         .await
         .map_err(|e| match e {
             IntakeError::Invalid(problems) => ApiError::invalid(problems),

@@ -5,7 +5,6 @@ use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
-use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
@@ -65,7 +64,7 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
     }
     let token =
         found.ok_or_else(|| ApiError::unauthorised("invalid_token", "the token is wrong or has been revoked"))?;
-    if let Err(e) = state.store.token_used(token.id, Utc::now()).await {
+    if let Err(e) = state.store.token_used(token.id, state.now()).await {
         tracing::warn!(token = %token.name, "could not note the token's use: {e}");
     }
     req.extensions_mut().insert(Caller(token.name.clone()));

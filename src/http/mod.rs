@@ -1,10 +1,11 @@
 //! The HTTP API the daemon serves: the visit intake (`POST /api/v1/visits`, `GET
-//! /api/v1/visits/{id}`, bearer tokens), its OpenAPI description, and `/healthz`. Loopback by
+//! /api/v1/visits/{id}`, bearer tokens), its OpenAPI description, `/healthz`, `/readyz` and `/metrics`. Loopback by
 //! default; TLS (rustls) when `[http]` names a certificate, for use across the school network.
 
 mod api;
 pub mod auth;
 pub mod error;
+pub mod metrics;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -43,6 +44,54 @@ pub struct AppState {
     pub intake: Arc<VisitIntake>,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Set once the configuration is loaded and valid (the daemon sets it; `/readyz` reads it).
+    pub config_loaded: Arc<std::sync::atomic::AtomicBool>,
+    /// Added to the wall clock: zero in service, the daemon's `--now` shift when replaying a day.
+    pub clock_offset: chrono::Duration,
+}
+
+impl AppState {
+    /// The server's "now".
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + self.clock_offset
+    }
+}
+
+/// `/readyz`: 200 when the store answers and the configuration is loaded, else 503 saying why.
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    if !state.config_loaded.load(std::sync::atomic::Ordering::Relaxed) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the configuration is not loaded\n",
+        )
+            .into_response();
+    }
+    match state.store.ping().await {
+        Ok(()) => "ready\n".into_response(),
+        Err(e) => {
+            tracing::warn!("readiness: the store does not answer: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the database does not answer\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `/metrics`: the Prometheus exposition, read from the store now.
+async fn metrics_page(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    match state.store.metrics().await {
+        Ok(m) => (
+            [(CONTENT_TYPE, metrics::CONTENT_TYPE)],
+            metrics::render(&m, chrono::Utc::now()),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!("metrics: the store does not answer: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer\n").into_response()
+        }
+    }
 }
 
 /// The API's routes.
@@ -58,6 +107,8 @@ pub fn router(state: AppState) -> Router {
             get(|| async { ([(CONTENT_TYPE, "application/json")], OPENAPI) }),
         )
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_page))
         .fallback(|| async {
             error::ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -125,7 +125,8 @@ pub async fn dispatch_once(
             return Ok(report);
         }
         for d in batch {
-            let attempt = sink.deliver(&d).await;
+            let span = tracing::info_span!("delivery", sink = sink.id(), delivery = d.id, attempt = d.attempts + 1);
+            let attempt = tracing::Instrument::instrument(sink.deliver(&d), span).await;
             // The outcome's kind only: a receiver's words may echo the payload (safeguarding text);
             // they are kept on the row for `outbox list`, never in the logs.
             let kind = match &attempt {

@@ -2,6 +2,7 @@
 //! and running the alert rules and the email outbox after them.
 
 pub mod alerts;
+pub mod daemon;
 pub mod scheduler;
 pub mod sync;
 pub mod visits;

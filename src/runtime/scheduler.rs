@@ -14,7 +14,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::sync::{RunReport, run_connector};
@@ -125,6 +125,42 @@ pub fn next_due(
     Some(due.min(retry.max(now)))
 }
 
+/// What the scheduler makes of a connector's latest recorded run: `None` when it was cut short
+/// (still marked running), so it runs again at once.
+pub fn state_after(run: &crate::store::ConnectorRun) -> Option<ConnectorState> {
+    if run.status == "running" {
+        return None;
+    }
+    let failed = run.status == "failed" && matches!(run.error_kind.as_deref(), Some("transient" | "auth"));
+    Some(ConnectorState {
+        last_start: Some(run.started_at),
+        last_end: run.finished_at,
+        retryable_failures: u32::from(failed),
+    })
+}
+
+/// When each configured connector next runs, as the scheduler would decide at `now` from the
+/// latest recorded runs (`apsync status`).
+pub fn next_runs(
+    config: &crate::config::Config,
+    latest: &[crate::store::ConnectorRun],
+    now: DateTime<Utc>,
+) -> Vec<(String, Option<DateTime<Utc>>)> {
+    config
+        .connectors
+        .iter()
+        .map(|c| {
+            let state = latest
+                .iter()
+                .find(|r| r.connector == c.id)
+                .and_then(state_after)
+                .unwrap_or_default();
+            let due = next_due(&c.schedule, config.school.timezone, &state, jitter(&c.id), now);
+            (c.id.clone(), due)
+        })
+        .collect()
+}
+
 /// The scheduler's view of time, so tests can drive it without sleeping.
 #[async_trait::async_trait]
 pub trait Clock: Send + Sync {
@@ -165,21 +201,28 @@ pub async fn run_scheduler(
 pub async fn run_scheduler_with_clock(
     store: Store,
     config: Arc<LoadedConfig>,
+    shutdown: watch::Receiver<bool>,
+    clock: Arc<dyn Clock>,
+) -> Result<(), StoreError> {
+    run_scheduler_notifying(store, config, shutdown, clock, Arc::new(Notify::new())).await
+}
+
+/// [`run_scheduler_with_clock`], waking `done` after every connector run (the daemon runs the
+/// rules then).
+pub async fn run_scheduler_notifying(
+    store: Store,
+    config: Arc<LoadedConfig>,
     mut shutdown: watch::Receiver<bool>,
     clock: Arc<dyn Clock>,
+    done: Arc<Notify>,
 ) -> Result<(), StoreError> {
     let zone = config.config.school.timezone;
     let mut states: HashMap<String, ConnectorState> = HashMap::new();
     for run in store.latest_runs().await? {
-        let failed = run.status == "failed" && matches!(run.error_kind.as_deref(), Some("transient" | "auth"));
-        states.insert(
-            run.connector.clone(),
-            ConnectorState {
-                last_start: Some(run.started_at),
-                last_end: run.finished_at,
-                retryable_failures: u32::from(failed),
-            },
-        );
+        // A run still marked running was cut short (the daemon was killed): resume it now.
+        if let Some(state) = state_after(&run) {
+            states.insert(run.connector.clone(), state);
+        }
     }
     let mut running: JoinSet<(String, Result<RunReport, StoreError>, DateTime<Utc>)> = JoinSet::new();
     let mut busy: Vec<String> = Vec::new();
@@ -212,11 +255,12 @@ pub async fn run_scheduler_with_clock(
         tokio::select! {
             _ = shutdown.changed() => {}
             _ = clock.sleep_until(wake) => {}
-            Some(done) = running.join_next(), if !running.is_empty() => {
-                if let Ok((id, report, ended)) = done {
+            Some(done_run) = running.join_next(), if !running.is_empty() => {
+                if let Ok((id, report, ended)) = done_run {
                     busy.retain(|b| b != &id);
                     record(states.entry(id).or_default(), report, ended);
                 }
+                done.notify_one();
             }
         }
     }

@@ -34,8 +34,34 @@ pub struct RunReport {
     pub error_kind: Option<String>,
 }
 
-/// Runs one connector once, recording the run in `connector_runs`.
+/// Runs one connector once, recording the run in `connector_runs`, inside a `connector_run` span.
 pub async fn run_connector(
+    store: &Store,
+    loaded: &LoadedConfig,
+    connector: &ConnectorConfig,
+    now: DateTime<Utc>,
+) -> Result<RunReport, StoreError> {
+    use tracing::Instrument;
+    let span = tracing::info_span!("connector_run", connector = %connector.id, provider = %connector.provider);
+    let report = run_connector_unspanned(store, loaded, connector, now)
+        .instrument(span.clone())
+        .await;
+    if let Ok(r) = &report {
+        span.in_scope(|| {
+            tracing::info!(
+                documents = r.documents,
+                marks = r.marks,
+                review_items = r.review_items,
+                rejected = r.rejected,
+                outcome = if r.error.is_some() { "failed" } else { "ok" },
+                "connector run finished"
+            );
+        });
+    }
+    report
+}
+
+async fn run_connector_unspanned(
     store: &Store,
     loaded: &LoadedConfig,
     connector: &ConnectorConfig,

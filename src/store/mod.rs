@@ -9,6 +9,7 @@
 
 mod alerts;
 mod error;
+mod metrics;
 mod migrations;
 mod outbox;
 mod register;
@@ -31,6 +32,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use crate::register::{NewMark, NewReview};
 pub use alerts::{AlertCounts, AlertRow};
 pub use error::StoreError;
+pub use metrics::MetricsSnapshot;
 pub use outbox::{Channel, Delivery, NewDelivery};
 pub use register::{CheckpointUpdate, DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument};
 pub use review::{ReviewRow, ReviewStatus};

@@ -8,7 +8,6 @@ mod outbox;
 mod register;
 mod review;
 mod roster;
-mod serve;
 mod status;
 mod sync;
 mod token;
@@ -44,7 +43,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Visit(cmd) => visits::add(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Visits(args) => visits::list(&Context::open(&cli.config, now).await?, args).await,
         Command::Token(cmd) => token::run(&Context::open(&cli.config, now).await?, cmd).await,
-        Command::Serve => serve::run(&Context::open(&cli.config, now).await?).await,
+        Command::Run => {
+            let ctx = Context::open(&cli.config, now).await?;
+            let offset = cli.now.map_or_else(chrono::Duration::zero, |at| at - Utc::now());
+            crate::runtime::daemon::run(&cli.config, ctx.loaded, ctx.store, offset)
+                .await
+                .map_err(CliError::Failed)
+        }
         Command::Alerts(args) => alerts::list(&Context::open(&cli.config, now).await?, args).await,
         Command::Status(args) => status::status(&Context::open(&cli.config, now).await?, args.format).await,
     }

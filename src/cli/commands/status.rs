@@ -55,13 +55,27 @@ pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
 pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
     let s = ctx.store.status().await?;
     let outbox = ctx.store.outbox_health().await?;
+    let metrics = ctx.store.metrics().await?;
+    let next = crate::runtime::scheduler::next_runs(&ctx.loaded.config, &s.connectors, ctx.now);
+    let oldest = |channel: &str| {
+        metrics
+            .oldest_pending
+            .iter()
+            .find(|(c, _)| c == channel)
+            .map(|(_, at)| at.to_rfc3339())
+    };
     if format == Format::Json {
         let mut value = serde_json::to_value(&s).map_err(|e| CliError::Failed(e.to_string()))?;
         if let Some(map) = value.as_object_mut() {
             let rows = outbox.iter().map(|(channel, pending, dead, last_error)| {
-                json!({ "channel": channel, "pending": pending, "dead": dead, "last_error": last_error })
+                json!({ "channel": channel, "pending": pending, "dead": dead, "last_error": last_error,
+                        "oldest_pending": oldest(channel) })
             });
             map.insert("outbox".into(), Value::Array(rows.collect()));
+            let next = next
+                .iter()
+                .map(|(c, at)| json!({ "connector": c, "next_run": at.map(|t| t.to_rfc3339()) }));
+            map.insert("next_runs".into(), Value::Array(next.collect()));
         }
         say!(
             "{}",
@@ -87,9 +101,12 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
     );
     for (channel, pending, dead, last_error) in outbox {
         let error = last_error.map(|e| format!("; last error: {e}")).unwrap_or_default();
+        let since = oldest(&channel)
+            .map(|t| format!(", oldest queued {t}"))
+            .unwrap_or_default();
         add(
             &format!("outbox {channel}"),
-            json!(format!("{pending} pending, {dead} dead{error}")),
+            json!(format!("{pending} pending{since}, {dead} dead{error}")),
         );
     }
     for r in &s.connectors {
@@ -98,6 +115,15 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
             _ => format!("{} at {}", r.status, r.started_at.to_rfc3339()),
         };
         add(&format!("connector {}", r.connector), json!(detail));
+    }
+    for (connector, at) in &next {
+        add(
+            &format!("connector {connector} next run"),
+            json!(at.map_or_else(
+                || "never (no future time in its schedule)".to_string(),
+                |t| t.to_rfc3339()
+            )),
+        );
     }
     print(&listing, format)
 }

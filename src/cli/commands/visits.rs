@@ -41,7 +41,7 @@ pub async fn add(ctx: &Context, cmd: VisitCommand) -> Result<(), CliError> {
         );
     } else {
         eprintln!(
-            "visit {} recorded and queued for {}; `apsync serve` (or `apsync sync`) pushes it",
+            "visit {} recorded and queued for {}; `apsync run` (or `apsync sync`) pushes it",
             visit.id,
             intake.endpoints.join(", ")
         );

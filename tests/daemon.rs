@@ -1,0 +1,473 @@
+//! The daemon end to end: the real binary `apsync run` against a real sshd, Dovecot, the capturing
+//! SMTP server, a provider API and the CPOMS-style endpoint. Marks appear, the absence alert is
+//! mailed, a visit posted to the API reaches the endpoint, and SIGTERM stops it cleanly; and,
+//! killed with SIGKILL at pseudo-random moments over many restarts, it still ends with exactly
+//! the expected register, every email and visit delivered, none twice.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::api::{Api, northstar};
+use support::dovecot::{Dovecot, PASSWORD, message};
+use support::endpoint::Endpoint;
+use support::install::{Install, root};
+use support::smtp::{self, SmtpServer};
+use support::sshd::Sshd;
+
+/// The afternoon of the last sample day: the day's absences are due to be called.
+const NOW: &str = "2026-03-13T16:30:00Z";
+
+/// Every server the daemon talks to, kept alive for the test.
+struct World {
+    install: Install,
+    _sshd: Sshd,
+    _dovecot: Dovecot,
+    _api: Api,
+    smtp: SmtpServer,
+    token: String,
+}
+
+fn files(provider: &str) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(root().join("samples/returns").join(provider))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The samples dropped on SFTP, emailed to Dovecot and served by the API; the example
+/// configuration with those connectors, SMTP, the endpoint, and the HTTP API on a free port.
+fn world(ep: &Endpoint) -> World {
+    let sshd = Sshd::start();
+    for provider in ["bright-futures", "skills-hub"] {
+        for (name, bytes) in files(provider) {
+            sshd.put(&name, &bytes, Duration::from_secs(3600));
+        }
+    }
+    let dovecot = Dovecot::start();
+    for (mailbox, provider, from, media_type) in [
+        (
+            "Riverside",
+            "riverside-farm",
+            "Riverside Farm <returns@riverside-farm.test>",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        ("Boxing", "boxing-academy", "office@boxing-academy.test", "text/csv"),
+    ] {
+        dovecot.create_mailbox(mailbox);
+        for (name, bytes) in files(provider) {
+            dovecot.deliver(
+                mailbox,
+                &message(from, &format!("Attendance {name}"), &[(&name, media_type, &bytes)]),
+            );
+        }
+    }
+    let api = Api::serve(northstar(Arc::new(Mutex::new(Vec::new()))));
+    let smtp = SmtpServer::start();
+    let install = Install::new(None);
+    smtp.configure(&install.config(), smtp::PASSWORD);
+    std::fs::write(install.path("imap-pw"), PASSWORD).unwrap();
+    install.add_connector(
+        "bright-futures-sftp",
+        "bright-futures",
+        &sshd.connector_toml("glob = \"BF_*.csv\"\nafter = \"move\"\nmove_to = \"imported\""),
+    );
+    install.add_connector(
+        "skills-hub-sftp",
+        "skills-hub",
+        &sshd.connector_toml("glob = \"Skills Hub*.csv\""),
+    );
+    install.add_connector(
+        "riverside-mail",
+        "riverside-farm",
+        &dovecot.connector_toml(
+            "imap-pw",
+            "mailbox = \"Riverside\"\nsenders = [\"@riverside-farm.test\"]\nglob = \"*.xlsx\"",
+        ),
+    );
+    install.add_connector(
+        "boxing-mail",
+        "boxing-academy",
+        &dovecot.connector_toml(
+            "imap-pw",
+            "mailbox = \"Boxing\"\nsenders = [\"office@boxing-academy.test\"]\nafter = \"move\"\nmove_to = \"Done\"",
+        ),
+    );
+    install.add_connector(
+        "northstar-api",
+        "northstar",
+        &format!(
+            "[connector.http]\nurl = \"{}\"\nallow_plaintext = true\nstart_date = 2026-03-02\npaging = \"page\"\nnext_path = \"meta.next_page\"\n",
+            api.url("/v1/attendance?from={from}&to={to}")
+        ),
+    );
+    let mut text = std::fs::read_to_string(install.config()).unwrap();
+    text = text.replace("listen = \"127.0.0.1:8087\"", "listen = \"127.0.0.1:0\"");
+    text = text.replace("push_interval_secs = 5", "push_interval_secs = 1");
+    text.push_str(&format!(
+        "\n[[endpoint]]\nid = \"cpoms\"\nurl = \"{}\"\nallow_plaintext_loopback = true\n[endpoint.auth]\nkind = \"none\"\n",
+        ep.url()
+    ));
+    std::fs::write(install.config(), text).unwrap();
+    install.ok(&["check"]);
+    install.import_sample_roster();
+    let token = install.ok(&["token", "create", "visit-form"]).trim().to_string();
+    World {
+        install,
+        _sshd: sshd,
+        _dovecot: dovecot,
+        _api: api,
+        smtp,
+        token,
+    }
+}
+
+fn expected_marks() -> String {
+    std::fs::read_to_string(root().join("samples/expected/marks.csv"))
+        .unwrap()
+        .replace("\r\n", "\n")
+}
+
+/// A running `apsync run`, its log in a file (a pipe left unread would block it).
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+    base: String,
+}
+
+impl Daemon {
+    /// Starts `apsync --now NOW run`, waiting until it listens.
+    fn start(install: &Install, round: usize, now: &str) -> Daemon {
+        Daemon::start_notifying(install, round, now, None)
+    }
+
+    /// [`Daemon::start`], telling systemd-style notifications to `socket` with a 2 s watchdog.
+    fn start_notifying(install: &Install, round: usize, now: &str, socket: Option<&std::path::Path>) -> Daemon {
+        let log = install.path(&format!("daemon-{round}.log"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apsync"));
+        cmd.arg("--config")
+            .arg(install.config())
+            .args(["--now", now, "run"])
+            .env_remove("APSYNC_CONFIG")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_PID")
+            .env_remove("JOURNAL_STREAM")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        if let Some(socket) = socket {
+            cmd.env("NOTIFY_SOCKET", socket).env("WATCHDOG_USEC", "2000000");
+        }
+        let child = cmd.spawn().unwrap();
+        let mut base = None;
+        wait_for(Duration::from_secs(60), "the daemon to listen", || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            base = text
+                .split("intake at ")
+                .nth(1)
+                .and_then(|r| r.split("/api/v1/visits").next())
+                .map(str::to_string);
+            base.is_some()
+        });
+        Daemon {
+            child,
+            log,
+            base: base.unwrap(),
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// SIGTERM; the exit status and how long it took.
+    fn stop(mut self) -> (std::process::ExitStatus, Duration) {
+        let started = Instant::now();
+        self.signal("TERM");
+        let status = self.child.wait().unwrap();
+        (status, started.elapsed())
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Polls `done` every 200 ms until it holds, failing after `limit`.
+fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn visit(n: usize) -> Value {
+    json!({
+        "pupil": "002101",
+        "occurred_at": format!("2026-03-02T10:{:02}:00Z", n % 60),
+        "staff": "Ms Patel",
+        "type": "on_site",
+        "pupil_views": format!("Visit number {n}."),
+        "progress": "Good progress.",
+        "follow_up": "2026-03-16"
+    })
+}
+
+/// Posts a visit through the daemon's API; its external id.
+async fn post_visit(base: &str, token: &str, n: usize) -> String {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/v1/visits"))
+        .bearer_auth(token)
+        .json(&visit(n))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let created: Value = resp.json().await.unwrap();
+    created["external_id"].as_str().unwrap().to_string()
+}
+
+async fn get(base: &str, path: &str) -> (u16, String) {
+    let resp = reqwest::get(format!("{base}{path}")).await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// Outbox rows by (channel, status).
+fn outbox(install: &Install) -> BTreeMap<(String, String), usize> {
+    let rows: Vec<Value> =
+        serde_json::from_str(&install.ok(&["outbox", "list", "--limit", "100000", "--format", "json"])).unwrap();
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let key = (
+            r["channel"].as_str().unwrap().to_string(),
+            r["status"].as_str().unwrap().to_string(),
+        );
+        *out.entry(key).or_insert(0) += 1;
+    }
+    out
+}
+
+fn pending(install: &Install) -> usize {
+    outbox(install)
+        .iter()
+        .filter(|((_, status), _)| status == "pending")
+        .map(|(_, n)| n)
+        .sum()
+}
+
+fn message_ids(server: &SmtpServer) -> Vec<String> {
+    server
+        .messages()
+        .iter()
+        .map(|m| {
+            m.raw
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("Message-ID: ")
+                        .or_else(|| l.strip_prefix("Message-Id: "))
+                })
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_imports_alerts_pushes_and_stops_cleanly() {
+    let ep = Endpoint::start(vec![]).await;
+    let w = tokio::task::block_in_place(|| world(&ep));
+    // Stands in for systemd's notification socket.
+    let socket_path = w.install.path("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let notes = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop_listening = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let listener = {
+        let (notes, stop) = (notes.clone(), stop_listening.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(n) = socket.recv(&mut buf) {
+                    notes
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                }
+            }
+        })
+    };
+    let daemon = tokio::task::block_in_place(|| Daemon::start_notifying(&w.install, 0, NOW, Some(&socket_path)));
+    assert_eq!(get(&daemon.base, "/healthz").await.0, 200);
+    assert_eq!(get(&daemon.base, "/readyz").await, (200, "ready\n".to_string()));
+    let key = post_visit(&daemon.base, &w.token, 1).await;
+
+    let expected = expected_marks();
+    tokio::task::block_in_place(|| {
+        wait_for(Duration::from_secs(180), "the register", || {
+            w.install.marks() == expected
+        });
+        let mut polls = 0;
+        wait_for(Duration::from_secs(120), "the absence alert by SMTP", || {
+            polls += 1;
+            let subjects: Vec<String> = w.smtp.messages().iter().map(|m| m.subject()).collect();
+            if polls % 100 == 0 {
+                eprintln!(
+                    "subjects so far: {subjects:?}\noutbox: {:?}\nlog:\n{}",
+                    outbox(&w.install),
+                    daemon.log()
+                );
+            }
+            // Alerts for one person in one evaluation come as one message: look inside.
+            w.smtp.messages().iter().any(|m| m.raw.contains("Absent: "))
+        });
+        wait_for(Duration::from_secs(120), "the visit at the endpoint", || {
+            !ep.stored().is_empty()
+        });
+    });
+    assert_eq!(ep.stored().len(), 1);
+    assert_eq!(ep.stored()[0].0, key);
+
+    let (status, text) = get(&daemon.base, "/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        "apsync_connector_runs_total{connector=\"northstar-api\",outcome=\"ok\"} 1",
+        "apsync_documents{status=\"imported\"}",
+        "apsync_outbox_backlog{channel=\"push\"}",
+        "apsync_connector_last_success_timestamp_seconds{connector=\"boxing-mail\"}",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+
+    // SIGHUP with a broken configuration: reported, the old one kept, still serving.
+    let good = std::fs::read_to_string(w.install.config()).unwrap();
+    std::fs::write(w.install.config(), format!("{good}\nnot_a_key = 1\n")).unwrap();
+    daemon.signal("HUP");
+    tokio::task::block_in_place(|| {
+        wait_for(Duration::from_secs(30), "the reload to be refused", || {
+            daemon.log().contains("the old one stays in use")
+        })
+    });
+    assert_eq!(get(&daemon.base, "/readyz").await.0, 200);
+    std::fs::write(w.install.config(), good).unwrap();
+
+    tokio::task::block_in_place(|| {
+        wait_for(
+            Duration::from_secs(30),
+            "a watchdog ping and a status with the last run",
+            || {
+                let notes = notes.lock().unwrap();
+                notes.iter().any(|n| n.contains("WATCHDOG=1")) && notes.iter().any(|n| n.contains("STATUS=last run: "))
+            },
+        )
+    });
+    let (status, took) = tokio::task::block_in_place(|| daemon.stop());
+    eprintln!("apsync run stopped {took:?} after SIGTERM");
+    assert!(status.success(), "a clean stop on SIGTERM: {status:?}");
+    assert!(took < Duration::from_secs(10), "stopped within 10 s: {took:?}");
+    stop_listening.store(true, std::sync::atomic::Ordering::Relaxed);
+    listener.join().unwrap();
+    let notes = notes.lock().unwrap().clone();
+    eprintln!("notifications: {notes:?}");
+    assert!(notes[0].contains("READY=1"), "READY first: {notes:?}");
+    assert!(notes.iter().any(|n| n.contains("STOPPING=1")), "{notes:?}");
+}
+
+/// A small deterministic generator, so a failing run can be repeated (seed printed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_at_random_moments_it_ends_with_every_mark_and_delivery_exactly_once() {
+    let rounds: usize = std::env::var("APSYNC_KILL_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
+    let seed = std::env::var("APSYNC_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_127);
+    eprintln!("kill test: {rounds} rounds, seed {seed}");
+    let mut rng = Lcg(seed);
+    let ep = Endpoint::start(vec![]).await;
+    let w = tokio::task::block_in_place(|| world(&ep));
+    let mut posted = BTreeSet::new();
+    // Each start's clock carries on from the last (leases and retry times stay meaningful).
+    let began = Instant::now();
+    let now = || {
+        let at = chrono::DateTime::parse_from_rfc3339(NOW).unwrap() + began.elapsed();
+        at.to_rfc3339()
+    };
+    for round in 1..=rounds {
+        let daemon = tokio::task::block_in_place(|| Daemon::start(&w.install, round, &now()));
+        posted.insert(post_visit(&daemon.base, &w.token, round).await);
+        let delay = Duration::from_millis(100 + rng.next(2500));
+        tokio::time::sleep(delay).await;
+        tokio::task::block_in_place(|| daemon.kill());
+        eprintln!("round {round}: killed after {delay:?}");
+    }
+    let daemon = tokio::task::block_in_place(|| Daemon::start(&w.install, rounds + 1, &now()));
+    let expected = expected_marks();
+    // Rows a killed sender had claimed wait for their lease (5 minutes) to run out.
+    tokio::task::block_in_place(|| {
+        wait_for(Duration::from_secs(300), "the register", || {
+            w.install.marks() == expected
+        });
+        wait_for(Duration::from_secs(420), "every visit at the endpoint", || {
+            ep.stored().iter().map(|(k, _)| k.clone()).collect::<BTreeSet<_>>() == posted
+        });
+        wait_for(Duration::from_secs(420), "an empty outbox", || pending(&w.install) == 0);
+    });
+    let (status, took) = tokio::task::block_in_place(|| daemon.stop());
+    eprintln!("final stop took {took:?}");
+    assert!(status.success());
+
+    assert_eq!(w.install.marks(), expected);
+    let stored: Vec<String> = ep.stored().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(stored.len(), posted.len(), "each visit stored once");
+    let rows = outbox(&w.install);
+    eprintln!("outbox: {rows:?}");
+    assert!(
+        !rows.keys().any(|(_, s)| s == "dead"),
+        "nothing dead-lettered: {rows:?}"
+    );
+    let emails = rows.get(&("email".into(), "delivered".into())).copied().unwrap_or(0);
+    assert!(emails > 0, "alerts were mailed");
+    let ids = message_ids(&w.smtp);
+    let distinct: BTreeSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), emails, "every alert email reached the server");
+    assert_eq!(ids.len(), emails, "no email was sent twice");
+}
