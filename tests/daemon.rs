@@ -2,7 +2,9 @@
 //! SMTP server, a provider API and the CPOMS-style endpoint. Marks appear, the absence alert is
 //! mailed, a visit posted to the API reaches the endpoint, and SIGTERM stops it cleanly; and,
 //! killed with SIGKILL at pseudo-random moments over many restarts, it still ends with exactly
-//! the expected register, every email and visit delivered, none twice.
+//! the expected register, every visit stored once by the endpoint, and every email delivered
+//! (an email in flight at a kill may be repeated, with the same Message-ID: SMTP has no
+//! idempotency).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -434,10 +436,19 @@ async fn killed_at_random_moments_it_ends_with_every_mark_and_delivery_exactly_o
     for round in 1..=rounds {
         let daemon = tokio::task::block_in_place(|| Daemon::start(&w.install, round, &now()));
         posted.insert(post_visit(&daemon.base, &w.token, round).await);
-        let delay = Duration::from_millis(100 + rng.next(2500));
+        // The first half dies young, mid-import; the second half later, mid-delivery or idle.
+        let delay = Duration::from_millis(if round <= rounds / 2 {
+            rng.next(400)
+        } else {
+            100 + rng.next(2500)
+        });
         tokio::time::sleep(delay).await;
         tokio::task::block_in_place(|| daemon.kill());
-        eprintln!("round {round}: killed after {delay:?}");
+        let marks = w.install.marks().lines().count().saturating_sub(1);
+        eprintln!(
+            "round {round}: killed after {delay:?}; {marks} marks so far, {} deliveries waiting",
+            pending(&w.install)
+        );
     }
     let daemon = tokio::task::block_in_place(|| Daemon::start(&w.install, rounds + 1, &now()));
     let expected = expected_marks();
@@ -469,5 +480,13 @@ async fn killed_at_random_moments_it_ends_with_every_mark_and_delivery_exactly_o
     let ids = message_ids(&w.smtp);
     let distinct: BTreeSet<_> = ids.iter().collect();
     assert_eq!(distinct.len(), emails, "every alert email reached the server");
-    assert_eq!(ids.len(), emails, "no email was sent twice");
+    // SMTP has no idempotency: a kill after the server's 250 and before the row is marked sent
+    // repeats that one message, with the same Message-ID (mail clients fold such repeats).
+    // Pushes carry an Idempotency-Key, so the endpoint stored each visit exactly once (above).
+    let repeats = ids.len() - emails;
+    eprintln!("{emails} emails, {repeats} repeated after a kill (same Message-ID)");
+    assert!(
+        repeats <= rounds,
+        "at most the one message in flight per kill is repeated"
+    );
 }
