@@ -1,0 +1,86 @@
+//! The store story suite: every story runs on SQLite (a temp file) and on PostgreSQL (a fresh
+//! database on the server the harness finds or starts), in every test run. One file per part of
+//! the data model.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod alerts;
+mod outbox;
+mod register;
+mod visits;
+
+use apsync::domain::{Code, Session, Upn};
+use apsync::store::{NewDocument, NewMark};
+use chrono::NaiveDate;
+
+use support::store::{postgres_store, sqlite_store, t};
+
+/// Runs each story once per backend.
+macro_rules! stories {
+    ($($part:ident :: $story:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $story() { let (s, _g) = super::sqlite_store().await; super::$part::$story(s).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $story() { let (s, _g) = super::postgres_store().await; super::$part::$story(s).await } )*
+        }
+    };
+}
+
+stories!(
+    register::migrations_are_idempotent,
+    register::roster_import_is_an_upsert_that_keeps_leavers,
+    register::placements_for_unknown_pupils_refuse_the_whole_import,
+    register::same_bytes_import_once,
+    register::later_return_replaces_and_history_keeps_the_earlier_mark,
+    register::another_providers_mark_is_a_conflict_for_review,
+    register::rejected_document_writes_nothing_but_the_ledger_row,
+    register::review_resolve_writes_the_mark_and_dismiss_keeps_the_record,
+    register::marks_are_listed_in_register_order_and_filtered,
+    register::checkpoints_compare_and_swap,
+    register::status_counts_everything,
+    outbox::outbox_delivers_once_and_dead_letters_keep_the_payload,
+    visits::visits_are_queued_per_endpoint_and_imported_rows_record_once,
+    visits::tokens_are_kept_hashed_and_revocable,
+    visits::last_visit_per_placed_pupil_is_the_overdue_hook,
+    alerts::alerts_are_raised_once_with_their_email_and_resolved_by_occurrence,
+    alerts::ops_facts_count_failed_runs_in_a_row_and_dead_letters,
+);
+
+pub(crate) fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+pub(crate) fn upn(s: &str) -> Upn {
+    Upn::parse(s).unwrap()
+}
+
+pub(crate) fn doc(provider: &str, name: &str, bytes: &[u8]) -> NewDocument {
+    NewDocument {
+        provider_id: provider.into(),
+        connector: "manual".into(),
+        external_id: name.into(),
+        file_name: name.into(),
+        media_type: Some("text/csv".into()),
+        bytes: bytes.to_vec(),
+        metadata: serde_json::json!({}),
+        received_at: t("2026-03-02T10:00:00Z"),
+        rejected: None,
+    }
+}
+
+pub(crate) fn mark(u: &str, date: &str, session: Session, code: Code) -> NewMark {
+    NewMark {
+        upn: upn(u),
+        date: d(date),
+        session,
+        code,
+        raw_mark: code.as_str().into(),
+        comment: None,
+        locator: "line 2".into(),
+        raw_row: vec![u.into(), date.into()],
+    }
+}

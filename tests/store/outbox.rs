@@ -1,0 +1,120 @@
+//! The outbox: one delivery per key and sink, leases, retries and dead letters.
+
+use apsync::store::Store;
+
+use super::support::store::t;
+
+struct ScriptedSink {
+    answers: std::sync::Mutex<Vec<apsync::outbox::Attempt>>,
+    seen: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl apsync::outbox::Sink for ScriptedSink {
+    fn channel(&self) -> apsync::store::Channel {
+        apsync::store::Channel::Push
+    }
+    fn id(&self) -> &str {
+        "cpoms"
+    }
+    async fn deliver(&self, d: &apsync::store::Delivery) -> apsync::outbox::Attempt {
+        self.seen.lock().unwrap().push(d.idempotency_key.clone());
+        self.answers.lock().unwrap().remove(0)
+    }
+}
+
+pub(crate) async fn outbox_delivers_once_and_dead_letters_keep_the_payload(store: Store) {
+    use apsync::outbox::{Attempt, RetryPolicy, dispatch_once};
+    use apsync::store::{Channel, NewDelivery};
+    let delivery = |key: &str| NewDelivery {
+        channel: Channel::Push,
+        sink: "cpoms".into(),
+        idempotency_key: key.into(),
+        subject: format!("visit {key}"),
+        payload: serde_json::json!({ "visit": key }),
+    };
+    let now = t("2026-03-02T10:00:00Z");
+    assert!(store.enqueue(&delivery("v1"), now).await.unwrap());
+    assert!(
+        !store.enqueue(&delivery("v1"), now).await.unwrap(),
+        "same key, same sink: one delivery"
+    );
+    assert!(store.enqueue(&delivery("v2"), now).await.unwrap());
+
+    let sink = ScriptedSink {
+        answers: std::sync::Mutex::new(vec![
+            Attempt::Retry {
+                reason: "503".into(),
+                after: None,
+                slow: false,
+            },
+            Attempt::Dead {
+                reason: "400 bad field".into(),
+            },
+            Attempt::Delivered {
+                remote_id: Some("R-1".into()),
+            },
+        ]),
+        seen: Default::default(),
+    };
+    let policy = RetryPolicy::default();
+    let first = dispatch_once(&store, &sink, &policy, now).await.unwrap();
+    assert_eq!((first.retrying, first.dead), (1, 1));
+    // Not due yet: nothing is sent.
+    let idle = dispatch_once(&store, &sink, &policy, now + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(idle.delivered + idle.retrying + idle.dead, 0);
+    let later = dispatch_once(&store, &sink, &policy, now + chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(later.delivered, 1);
+    assert_eq!(
+        *sink.seen.lock().unwrap(),
+        ["v1", "v2", "v1"],
+        "the key is the same on every attempt"
+    );
+
+    let rows = store.deliveries(false, 10).await.unwrap();
+    let v1 = rows.iter().find(|d| d.idempotency_key == "v1").unwrap();
+    assert_eq!(
+        (v1.status.as_str(), v1.attempts, v1.remote_id.as_deref()),
+        ("delivered", 2, Some("R-1"))
+    );
+    let v2 = rows.iter().find(|d| d.idempotency_key == "v2").unwrap();
+    assert_eq!(
+        (v2.status.as_str(), v2.last_error.as_deref()),
+        ("dead", Some("400 bad field"))
+    );
+    assert_eq!(
+        v2.payload,
+        serde_json::json!({ "visit": "v2" }),
+        "dead letters keep the payload"
+    );
+
+    // Replay the dead letter; a delivered one is never sent again.
+    assert!(
+        store
+            .retry_delivery(v1.id, now)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("already accepted")
+    );
+    store.retry_delivery(v2.id, now).await.unwrap();
+    let claimed = store
+        .claim_due(Channel::Push, "cpoms", 10, chrono::Duration::minutes(5), now)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].idempotency_key, "v2");
+    // Leased: a second sender (another replica) does not get it.
+    assert!(
+        store
+            .claim_due(Channel::Push, "cpoms", 10, chrono::Duration::minutes(5), now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.deliveries(true, 10).await.unwrap().len(), 1);
+}
