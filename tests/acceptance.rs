@@ -7,93 +7,14 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use support::api::{Api, northstar};
-use support::dovecot::{Dovecot, PASSWORD, message};
 use support::install::{Install, root};
-use support::sshd::Sshd;
-
-fn files(provider: &str) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(root().join("samples/returns").join(provider))
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
+use support::sample_servers::SampleServers;
 
 #[test]
 fn samples_over_sftp_imap_and_http_make_exactly_the_expected_register() {
-    let sshd = Sshd::start();
-    for provider in ["bright-futures", "skills-hub"] {
-        for (name, bytes) in files(provider) {
-            sshd.put(&name, &bytes, Duration::from_secs(3600));
-        }
-    }
-    let dovecot = Dovecot::start();
-    for (mailbox, provider, from, media_type) in [
-        (
-            "Riverside",
-            "riverside-farm",
-            "Riverside Farm <returns@riverside-farm.test>",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-        ("Boxing", "boxing-academy", "office@boxing-academy.test", "text/csv"),
-    ] {
-        dovecot.create_mailbox(mailbox);
-        for (name, bytes) in files(provider) {
-            dovecot.deliver(
-                mailbox,
-                &message(from, &format!("Attendance {name}"), &[(&name, media_type, &bytes)]),
-            );
-        }
-    }
-    let api = Api::serve(northstar(Arc::new(Mutex::new(Vec::new()))));
-
+    let servers = SampleServers::start();
     let install = Install::new(None);
-    std::fs::write(install.path("imap-pw"), PASSWORD).unwrap();
-    install.add_connector(
-        "bright-futures-sftp",
-        "bright-futures",
-        &sshd.connector_toml("glob = \"BF_*.csv\"\nafter = \"move\"\nmove_to = \"imported\""),
-    );
-    install.add_connector(
-        "skills-hub-sftp",
-        "skills-hub",
-        &sshd.connector_toml("glob = \"Skills Hub*.csv\""),
-    );
-    install.add_connector(
-        "riverside-mail",
-        "riverside-farm",
-        &dovecot.connector_toml(
-            "imap-pw",
-            "mailbox = \"Riverside\"\nsenders = [\"@riverside-farm.test\"]\nglob = \"*.xlsx\"",
-        ),
-    );
-    install.add_connector(
-        "boxing-mail",
-        "boxing-academy",
-        &dovecot.connector_toml(
-            "imap-pw",
-            "mailbox = \"Boxing\"\nsenders = [\"office@boxing-academy.test\"]\nafter = \"move\"\nmove_to = \"Done\"",
-        ),
-    );
-    install.add_connector(
-        "northstar-api",
-        "northstar",
-        &format!(
-            "[connector.http]\nurl = \"{}\"\nallow_plaintext = true\nstart_date = 2026-03-02\npaging = \"page\"\nnext_path = \"meta.next_page\"\n",
-            api.url("/v1/attendance?from={from}&to={to}")
-        ),
-    );
+    servers.add_connectors(&install);
     install.ok(&["check"]);
     let online = install.ok(&["check", "--online"]);
     assert_eq!(online.matches(": ok").count(), 5, "{online}");
@@ -116,5 +37,5 @@ fn samples_over_sftp_imap_and_http_make_exactly_the_expected_register() {
         "{again:?}"
     );
     assert_eq!(install.marks(), expected, "a second sync changes nothing");
-    assert_eq!(dovecot.count("Done"), 2);
+    assert_eq!(servers.dovecot.count("Done"), 2);
 }

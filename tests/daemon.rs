@@ -17,12 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::api::{Api, northstar};
-use support::dovecot::{Dovecot, PASSWORD, message};
 use support::endpoint::Endpoint;
 use support::install::{Install, root};
+use support::sample_servers::SampleServers;
 use support::smtp::{self, SmtpServer};
-use support::sshd::Sshd;
 
 /// The afternoon of the last sample day: the day's absences are due to be called.
 const NOW: &str = "2026-03-13T16:30:00Z";
@@ -30,94 +28,19 @@ const NOW: &str = "2026-03-13T16:30:00Z";
 /// Every server the daemon talks to, kept alive for the test.
 struct World {
     install: Install,
-    _sshd: Sshd,
-    _dovecot: Dovecot,
-    _api: Api,
+    _servers: SampleServers,
     smtp: SmtpServer,
     token: String,
-}
-
-fn files(provider: &str) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(root().join("samples/returns").join(provider))
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 /// The samples dropped on SFTP, emailed to Dovecot and served by the API; the example
 /// configuration with those connectors, SMTP, the endpoint, and the HTTP API on a free port.
 fn world(ep: &Endpoint) -> World {
-    let sshd = Sshd::start();
-    for provider in ["bright-futures", "skills-hub"] {
-        for (name, bytes) in files(provider) {
-            sshd.put(&name, &bytes, Duration::from_secs(3600));
-        }
-    }
-    let dovecot = Dovecot::start();
-    for (mailbox, provider, from, media_type) in [
-        (
-            "Riverside",
-            "riverside-farm",
-            "Riverside Farm <returns@riverside-farm.test>",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-        ("Boxing", "boxing-academy", "office@boxing-academy.test", "text/csv"),
-    ] {
-        dovecot.create_mailbox(mailbox);
-        for (name, bytes) in files(provider) {
-            dovecot.deliver(
-                mailbox,
-                &message(from, &format!("Attendance {name}"), &[(&name, media_type, &bytes)]),
-            );
-        }
-    }
-    let api = Api::serve(northstar(Arc::new(Mutex::new(Vec::new()))));
+    let servers = SampleServers::start();
     let smtp = SmtpServer::start();
     let install = Install::new(None);
     smtp.configure(&install.config(), smtp::PASSWORD);
-    std::fs::write(install.path("imap-pw"), PASSWORD).unwrap();
-    install.add_connector(
-        "bright-futures-sftp",
-        "bright-futures",
-        &sshd.connector_toml("glob = \"BF_*.csv\"\nafter = \"move\"\nmove_to = \"imported\""),
-    );
-    install.add_connector(
-        "skills-hub-sftp",
-        "skills-hub",
-        &sshd.connector_toml("glob = \"Skills Hub*.csv\""),
-    );
-    install.add_connector(
-        "riverside-mail",
-        "riverside-farm",
-        &dovecot.connector_toml(
-            "imap-pw",
-            "mailbox = \"Riverside\"\nsenders = [\"@riverside-farm.test\"]\nglob = \"*.xlsx\"",
-        ),
-    );
-    install.add_connector(
-        "boxing-mail",
-        "boxing-academy",
-        &dovecot.connector_toml(
-            "imap-pw",
-            "mailbox = \"Boxing\"\nsenders = [\"office@boxing-academy.test\"]\nafter = \"move\"\nmove_to = \"Done\"",
-        ),
-    );
-    install.add_connector(
-        "northstar-api",
-        "northstar",
-        &format!(
-            "[connector.http]\nurl = \"{}\"\nallow_plaintext = true\nstart_date = 2026-03-02\npaging = \"page\"\nnext_path = \"meta.next_page\"\n",
-            api.url("/v1/attendance?from={from}&to={to}")
-        ),
-    );
+    servers.add_connectors(&install);
     let mut text = std::fs::read_to_string(install.config()).unwrap();
     text = text.replace("listen = \"127.0.0.1:8087\"", "listen = \"127.0.0.1:0\"");
     text = text.replace("push_interval_secs = 5", "push_interval_secs = 1");
@@ -131,9 +54,7 @@ fn world(ep: &Endpoint) -> World {
     let token = install.ok(&["token", "create", "visit-form"]).trim().to_string();
     World {
         install,
-        _sshd: sshd,
-        _dovecot: dovecot,
-        _api: api,
+        _servers: servers,
         smtp,
         token,
     }

@@ -22,6 +22,7 @@ pub mod fixtures;
 pub mod golden;
 pub mod install;
 pub mod postgres;
+pub mod sample_servers;
 pub mod smtp;
 pub mod sshd;
 pub mod store;
