@@ -4,13 +4,45 @@
 //! transaction (ledger row, marks with history, review rows). A file that cannot be read at all
 //! is still recorded, as rejected with its reason, so nothing a provider sent is lost.
 
+use std::io::Read;
+use std::path::PathBuf;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::normalise::{ProviderRules, RosterIndex, normalise};
+use super::decode::{ReadError, Survey, Table, survey, windows};
+use super::error::{DecodeError, DecodeProblem};
+use super::layout::Reader;
+use super::normalise::{Normaliser, ProviderRules, RosterIndex};
 use crate::config::{Config, ProviderConfig};
 use crate::roster::PlacementRecord;
-use crate::store::{CheckpointUpdate, ImportSummary, NewDocument, Store, StoreError};
+use crate::store::{Begun, CheckpointUpdate, DocumentEntry, ImportSummary, ImportTx, PART_BYTES, Store, StoreError};
+
+/// Rows read (and normalised, and staged) at a time: enough for the header search in the
+/// first window, few enough that a window's rows, observations and marks stay a few MB.
+const WINDOW_ROWS: usize = 10_000;
+// The header (and a title cell with the file's date) is looked for in the first window only.
+const _: () = assert!(WINDOW_ROWS > super::layout::header::SEARCH_ROWS + 2);
+
+/// A document's bytes: in memory (a connector's download, an attachment) or in a file, read
+/// as it streams past (`apsync import`, the folder connector).
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// The bytes.
+    Bytes(Vec<u8>),
+    /// A file to read them from (more than once: a survey, the rows, the ledger's copy).
+    File(PathBuf),
+}
+
+impl Content {
+    /// The bytes from the start.
+    pub fn open(&self) -> std::io::Result<Box<dyn Read + Send + '_>> {
+        Ok(match self {
+            Content::Bytes(bytes) => Box::new(bytes.as_slice()),
+            Content::File(path) => Box::new(std::io::BufReader::with_capacity(64 * 1024, std::fs::File::open(path)?)),
+        })
+    }
+}
 
 /// A document as a connector or `apsync import` hands it over.
 #[derive(Debug, Clone)]
@@ -18,7 +50,7 @@ pub struct Incoming {
     /// The file name (used for dates in file names and shown to people).
     pub file_name: String,
     /// The raw bytes.
-    pub bytes: Vec<u8>,
+    pub content: Content,
     /// The connector that fetched it, or `manual`.
     pub connector: String,
     /// Identity upstream.
@@ -54,6 +86,14 @@ pub enum ImportError {
     /// The store failed; nothing of the document was written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The bytes could not be read (a file that went away mid-read); nothing was written.
+    #[error("cannot read {file}: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// The roster as matching needs it, loaded once for a batch of documents.
@@ -76,6 +116,11 @@ impl RosterSnapshot {
 
 /// Decodes, normalises and stores one document of `provider`, moving the connector's checkpoint
 /// on in the same transaction when one is given.
+///
+/// The file is read a window of rows at a time, each window normalised and staged before the
+/// next is read, so memory stays bounded whatever its length. A file that cannot be read at all
+/// (found at its start or half way through) leaves nothing of its rows: the transaction rolls
+/// back and the document is recorded as rejected, with its bytes and the reason.
 pub async fn import(
     store: &Store,
     config: &Config,
@@ -89,37 +134,157 @@ pub async fn import(
         .format
         .as_ref()
         .ok_or_else(|| ImportError::NoFormat(provider.id.clone()))?;
-    let (normalised, rejected) = match super::decode(&incoming.bytes, &incoming.file_name, format) {
-        Ok(decoded) => {
-            let rules = ProviderRules {
-                id: &provider.id,
-                present_code: provider.present_code,
-                marks: &format.marks,
-            };
-            (
-                normalise(decoded, rules, &roster.index, &roster.placements, &config.calendar),
-                None,
-            )
-        }
-        Err(e) => (Default::default(), Some(e.to_string())),
+    let unreadable = |source| ImportError::Read {
+        file: incoming.file_name.clone(),
+        source,
     };
-    let document = NewDocument {
+    let surveyed = survey(|| incoming.content.open(), format.encoding).map_err(|e| match e {
+        ReadError::Io(e) => unreadable(e),
+        ReadError::Decode(problem) => unreadable(std::io::Error::other(problem.to_string())),
+    })?;
+    let entry = |rejected: Option<String>| DocumentEntry {
         provider_id: provider.id.clone(),
-        connector: incoming.connector,
-        external_id: incoming.external_id,
+        connector: incoming.connector.clone(),
+        external_id: incoming.external_id.clone(),
         file_name: incoming.file_name.clone(),
-        media_type: incoming.media_type,
-        bytes: incoming.bytes,
-        metadata: incoming.metadata,
+        media_type: incoming.media_type.clone(),
+        sha256: surveyed.sha256.clone(),
+        size: surveyed.size,
+        metadata: incoming.metadata.clone(),
         received_at: incoming.received_at,
-        rejected: rejected.clone(),
+        rejected,
     };
-    let summary = store
-        .import_document(&document, &normalised.marks, &normalised.reviews, checkpoint, now)
-        .await?;
+    let rules = ProviderRules {
+        id: &provider.id,
+        present_code: provider.present_code,
+        marks: &format.marks,
+    };
+    let normaliser = Normaliser::new(rules, &roster.index, &roster.placements, &config.calendar);
+    let streamed = stream(
+        store,
+        &incoming,
+        &surveyed,
+        format,
+        &normaliser,
+        entry(None),
+        checkpoint,
+        now,
+    )
+    .await?;
+    let (summary, rejected) = match streamed {
+        Streamed::Done(summary, rejected) => (summary, rejected),
+        Streamed::Rejected(problem) => {
+            let reason = DecodeError {
+                file: incoming.file_name.clone(),
+                problem,
+            }
+            .to_string();
+            let summary = match store
+                .begin_import(&entry(Some(reason.clone())), checkpoint, now)
+                .await?
+            {
+                Begun::Duplicate { summary, .. } => summary,
+                Begun::New(mut tx) => {
+                    keep_bytes(&mut tx, &incoming.content).await.map_err(|e| match e {
+                        Kept::Read(e) => unreadable(e),
+                        Kept::Store(e) => ImportError::Store(e),
+                    })?;
+                    tx.finish().await?
+                }
+            };
+            (summary, Some(reason))
+        }
+    };
     Ok(ImportOutcome {
         file_name: incoming.file_name,
         summary,
         rejected,
     })
+}
+
+/// How streaming a document ended.
+enum Streamed {
+    /// Committed, or found to be a duplicate (with the earlier record's reason for rejecting
+    /// it, when it was rejected: the same file gets the same answer).
+    Done(ImportSummary, Option<String>),
+    /// The file cannot be read as the format says; nothing was written.
+    Rejected(DecodeProblem),
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stream(
+    store: &Store,
+    incoming: &Incoming,
+    surveyed: &Survey,
+    format: &crate::pipeline::Format,
+    normaliser: &Normaliser<'_>,
+    entry: DocumentEntry,
+    checkpoint: Option<CheckpointUpdate<'_>>,
+    now: DateTime<Utc>,
+) -> Result<Streamed, ImportError> {
+    let unreadable = |source| ImportError::Read {
+        file: incoming.file_name.clone(),
+        source,
+    };
+    macro_rules! or_reject {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(ReadError::Decode(problem)) => return Ok(Streamed::Rejected(problem)),
+                Err(ReadError::Io(e)) => return Err(unreadable(e)),
+            }
+        };
+    }
+    let mut rows = or_reject!(windows(surveyed, || incoming.content.open(), format));
+    // The header is found before anything is written: most unreadable files stop here.
+    let prelude = or_reject!(rows.next_window(WINDOW_ROWS)).unwrap_or_else(|| Table::new(super::decode::Origin::Csv));
+    let mut reader = or_reject!(Reader::new(&prelude, format, &incoming.file_name).map_err(ReadError::Decode));
+    let mut tx = match store.begin_import(&entry, checkpoint, now).await? {
+        Begun::Duplicate { summary, rejected } => return Ok(Streamed::Done(summary, rejected)),
+        Begun::New(tx) => tx,
+    };
+    keep_bytes(&mut tx, &incoming.content).await.map_err(|e| match e {
+        Kept::Read(e) => unreadable(e),
+        Kept::Store(e) => ImportError::Store(e),
+    })?;
+    let mut window = Some(prelude);
+    while let Some(table) = window.take() {
+        let normalised = normaliser.window(reader.read(&table));
+        drop(table);
+        tx.stage_marks(&normalised.marks).await?;
+        tx.add_reviews(&normalised.reviews).await?;
+        // Dropping the transaction rolls it back: a file unreadable half way leaves no rows.
+        window = or_reject!(rows.next_window(WINDOW_ROWS));
+    }
+    or_reject!(reader.finish().map_err(ReadError::Decode));
+    Ok(Streamed::Done(tx.finish().await?, None))
+}
+
+enum Kept {
+    Read(std::io::Error),
+    Store(StoreError),
+}
+
+/// Copies the document's bytes into the ledger, a part at a time.
+async fn keep_bytes(tx: &mut ImportTx, content: &Content) -> Result<(), Kept> {
+    let mut reader = content.open().map_err(Kept::Read)?;
+    let mut part = vec![0u8; PART_BYTES];
+    loop {
+        let mut filled = 0;
+        while filled < PART_BYTES {
+            match reader.read(&mut part[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Kept::Read(e)),
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        tx.write_part(&part[..filled]).await.map_err(Kept::Store)?;
+        if filled < PART_BYTES {
+            return Ok(());
+        }
+    }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::{Config, ConnectorConfig, LoadedConfig};
-use crate::pipeline::import::{ImportError, Incoming, RosterSnapshot, import};
+use crate::pipeline::import::{Content, ImportError, Incoming, RosterSnapshot, import};
 use crate::store::{CheckpointUpdate, RunStatus, Store, StoreError};
 
 /// How many items one run takes at most; the rest wait for the next run.
@@ -153,7 +153,7 @@ async fn fetch_and_import(
         let next = source.advance(&checkpoint, std::slice::from_ref(&item));
         let incoming = Incoming {
             file_name: document.file_name,
-            bytes: document.bytes,
+            content: Content::Bytes(document.bytes),
             connector: connector.id.clone(),
             external_id: document.external_id,
             media_type: document.media_type,
@@ -169,6 +169,9 @@ async fn fetch_and_import(
             .await
             .map_err(|e| match e {
                 ImportError::Store(e) => store_failed(e),
+                e @ ImportError::Read { .. } => {
+                    SourceError::new(apsync_connector_core::ErrorKind::Transient, "READ", e.to_string())
+                }
                 other => SourceError::new(apsync_connector_core::ErrorKind::Config, "FORMAT", other.to_string()),
             })?;
         checkpoint = next;

@@ -9,6 +9,7 @@
 
 mod alerts;
 mod error;
+mod import;
 mod metrics;
 mod migrations;
 mod outbox;
@@ -32,6 +33,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use crate::register::{NewMark, NewReview};
 pub use alerts::{AlertCounts, AlertRow};
 pub use error::StoreError;
+pub use import::{Begun, DocumentEntry, ImportTx, PART_BYTES};
 pub use metrics::MetricsSnapshot;
 pub use outbox::{Channel, Delivery, NewDelivery};
 pub use register::{CheckpointUpdate, DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument};

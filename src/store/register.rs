@@ -6,14 +6,10 @@ use sqlx::Row;
 
 use apsync_connector_core::Checkpoint;
 
-use super::shared::{insert_review, save_checkpoint};
-use super::staged::{
-    APPLY, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, STAGE_BATCH, STAGE_JSON_POSTGRES, STAGE_JSON_SQLITE, STAGE_POSTGRES,
-    STAGE_SQLITE, stage_json,
-};
-use super::{Backend, Store, StoreError, with_pool, write_tx};
+use super::import::{Begun, DocumentEntry, PART_BYTES};
+use super::{Store, StoreError, with_pool};
 use crate::domain::{Code, Session, Upn};
-use crate::register::{NewMark, NewReview, ReviewKind};
+use crate::register::{NewMark, NewReview};
 
 /// How much of a document became marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -65,6 +61,22 @@ impl NewDocument {
     /// The SHA-256 of the bytes, hex: the same bytes from any route import once.
     pub fn sha256(&self) -> String {
         crate::digest::sha256_hex(&self.bytes)
+    }
+
+    /// The ledger entry, without the bytes.
+    pub fn entry(&self) -> DocumentEntry {
+        DocumentEntry {
+            provider_id: self.provider_id.clone(),
+            connector: self.connector.clone(),
+            external_id: self.external_id.clone(),
+            file_name: self.file_name.clone(),
+            media_type: self.media_type.clone(),
+            sha256: self.sha256(),
+            size: self.bytes.len() as u64,
+            metadata: self.metadata.clone(),
+            received_at: self.received_at,
+            rejected: self.rejected.clone(),
+        }
     }
 }
 
@@ -138,103 +150,16 @@ impl Store {
         checkpoint: Option<CheckpointUpdate<'_>>,
         now: DateTime<Utc>,
     ) -> Result<ImportSummary, StoreError> {
-        let sha = doc.sha256();
-        let mut s = ImportSummary::default();
-        let (stage_ddl, stage_json_sql) = match self.backend {
-            Backend::Sqlite(_) => (STAGE_SQLITE, STAGE_JSON_SQLITE),
-            Backend::Postgres(_) => (STAGE_POSTGRES, STAGE_JSON_POSTGRES),
+        let mut tx = match self.begin_import(&doc.entry(), checkpoint, now).await? {
+            Begun::Duplicate { summary, .. } => return Ok(summary),
+            Begun::New(tx) => tx,
         };
-        write_tx!(self, tx => {
-            let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE provider_id = $1 AND sha256 = $2")
-                .bind(&doc.provider_id)
-                .bind(&sha)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(c) = checkpoint {
-                save_checkpoint!(tx, c.connector, c.checkpoint, c.expected_version, now);
-            }
-            if let Some(id) = existing {
-                s.document_id = id;
-                s.duplicate = true;
-            } else {
-                let status = if doc.rejected.is_some() {
-                    DocumentStatus::Rejected
-                } else if reviews.is_empty() {
-                    DocumentStatus::Imported
-                } else {
-                    DocumentStatus::PartlyImported
-                };
-                s.document_id = sqlx::query_scalar(
-                    "INSERT INTO documents (provider_id, connector, external_id, file_name, media_type, sha256, size, bytes,
-                         metadata, received_at, imported_at, status, reason)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-                )
-                .bind(&doc.provider_id)
-                .bind(&doc.connector)
-                .bind(&doc.external_id)
-                .bind(&doc.file_name)
-                .bind(&doc.media_type)
-                .bind(&sha)
-                .bind(doc.bytes.len() as i64)
-                .bind(&doc.bytes)
-                .bind(doc.metadata.to_string())
-                .bind(doc.received_at)
-                .bind(now)
-                .bind(status.as_str())
-                .bind(&doc.rejected)
-                .fetch_one(&mut *tx)
-                .await?;
-                if doc.rejected.is_none() {
-                    if !marks.is_empty() {
-                        sqlx::raw_sql(sqlx::AssertSqlSafe(stage_ddl)).execute(&mut *tx).await?;
-                        sqlx::query("DELETE FROM staged_marks").execute(&mut *tx).await?;
-                        for (n, chunk) in marks.chunks(STAGE_BATCH).enumerate() {
-                            sqlx::query(sqlx::AssertSqlSafe(stage_json_sql))
-                                .bind(stage_json(n * STAGE_BATCH, chunk))
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        let counts = sqlx::query(CLASSIFY).bind(&doc.provider_id).fetch_one(&mut *tx).await?;
-                        s.marks_added = count(counts.try_get("added")?);
-                        s.marks_unchanged = count(counts.try_get("unchanged")?);
-                        s.marks_replaced = count(counts.try_get("replaced")?);
-                        let conflicts = sqlx::query(CONFLICTS).bind(&doc.provider_id).fetch_all(&mut *tx).await?;
-                        for c in &conflicts {
-                            let seq: i64 = c.try_get("seq")?;
-                            let (code, holder): (String, String) = (c.try_get("code")?, c.try_get("provider_id")?);
-                            let Some(m) = usize::try_from(seq).ok().and_then(|i| marks.get(i)) else { continue };
-                            let review = conflict_review(m, &doc.provider_id, &holder, &code);
-                            insert_review!(tx, &review, s.document_id, &doc.provider_id, now);
-                            s.review_items += 1;
-                        }
-                        sqlx::query(ARCHIVE_REPLACED)
-                            .bind(&doc.provider_id)
-                            .bind(now)
-                            .bind(s.document_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query(APPLY)
-                            .bind(&doc.provider_id)
-                            .bind(s.document_id)
-                            .bind(doc.received_at)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    for r in reviews {
-                        insert_review!(tx, r, s.document_id, &doc.provider_id, now);
-                        s.review_items += 1;
-                    }
-                }
-                sqlx::query("UPDATE documents SET marks_count = $1, review_count = $2 WHERE id = $3")
-                    .bind(i64::from(s.marks_added + s.marks_replaced + s.marks_unchanged))
-                    .bind(i64::from(s.review_items))
-                    .bind(s.document_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        });
-        Ok(s)
+        for part in doc.bytes.chunks(PART_BYTES) {
+            tx.write_part(part).await?;
+        }
+        tx.stage_marks(marks).await?;
+        tx.add_reviews(reviews).await?;
+        tx.finish().await
     }
 
     /// The register, sorted by UPN, date, AM before PM.
@@ -287,35 +212,5 @@ impl Store {
                 .map(|r| Ok((r.try_get("code")?, r.try_get("provider_id")?, r.try_get("document_id")?)))
                 .collect::<Result<Vec<_>, StoreError>>()
         })
-    }
-}
-
-fn count(n: i64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// The review item for a mark another provider (or a person) already holds the session for.
-fn conflict_review(m: &NewMark, provider: &str, holder: &str, code: &str) -> NewReview {
-    let reason = if holder == provider {
-        format!(
-            "{provider} now reports {} for {} {}, but a person decided {code} for that session: decide again",
-            m.code, m.date, m.session
-        )
-    } else {
-        format!(
-            "{provider} reports {} for {} {}, but {holder} already holds {code} for that session: decide which is right",
-            m.code, m.date, m.session
-        )
-    };
-    NewReview {
-        kind: ReviewKind::Conflict,
-        locator: m.locator.clone(),
-        identifier: Some(m.upn.to_string()),
-        raw_row: m.raw_row.clone(),
-        reason,
-        upn: Some(m.upn.clone()),
-        date: Some(m.date),
-        session: Some(m.session),
-        raw_mark: Some(m.raw_mark.clone()),
     }
 }

@@ -10,21 +10,50 @@
 /// thousands of bound parameters, cost far more than the database's own work).
 pub(super) const STAGE_BATCH: usize = 20_000;
 
-/// The staging table, per backend (a connection's own; emptied before use).
+/// The staging tables, per backend (a connection's own; emptied before use): the first mark
+/// the document gives each session, and any further marks it gives the same session (which
+/// make the session a conflict when their codes differ). Where a mark came from in the file
+/// travels with it, for the review row a conflict becomes.
 pub(super) const STAGE_SQLITE: &str = "CREATE TEMP TABLE IF NOT EXISTS staged_marks (
     seq INTEGER NOT NULL, upn TEXT NOT NULL, date TEXT NOT NULL, session TEXT NOT NULL, code TEXT NOT NULL,
-    raw_mark TEXT, comment TEXT, PRIMARY KEY (upn, date, session))";
+    raw_mark TEXT, comment TEXT, locator TEXT NOT NULL, raw_row TEXT NOT NULL, PRIMARY KEY (upn, date, session));
+  CREATE TEMP TABLE IF NOT EXISTS staged_repeats (
+    seq INTEGER NOT NULL, upn TEXT NOT NULL, date TEXT NOT NULL, session TEXT NOT NULL, code TEXT NOT NULL,
+    raw_mark TEXT, comment TEXT, locator TEXT NOT NULL, raw_row TEXT NOT NULL);
+  DELETE FROM staged_marks; DELETE FROM staged_repeats;";
 pub(super) const STAGE_POSTGRES: &str = "CREATE TEMP TABLE IF NOT EXISTS staged_marks (
     seq BIGINT NOT NULL, upn TEXT NOT NULL, date DATE NOT NULL, session TEXT NOT NULL, code TEXT NOT NULL,
-    raw_mark TEXT, comment TEXT, PRIMARY KEY (upn, date, session)) ON COMMIT DELETE ROWS";
+    raw_mark TEXT, comment TEXT, locator TEXT NOT NULL, raw_row TEXT NOT NULL, PRIMARY KEY (upn, date, session))
+    ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS staged_repeats (
+    seq BIGINT NOT NULL, upn TEXT NOT NULL, date DATE NOT NULL, session TEXT NOT NULL, code TEXT NOT NULL,
+    raw_mark TEXT, comment TEXT, locator TEXT NOT NULL, raw_row TEXT NOT NULL) ON COMMIT DELETE ROWS;
+  DELETE FROM staged_marks; DELETE FROM staged_repeats;";
 
-/// Stages a batch given as one JSON array of `[seq, upn, date, session, code, raw_mark, comment]`.
-pub(super) const STAGE_JSON_SQLITE: &str = "INSERT INTO staged_marks (seq, upn, date, session, code, raw_mark, comment)
-  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 FROM json_each($1)";
+/// Stages a batch given as one JSON array of
+/// `[seq, upn, date, session, code, raw_mark, comment, locator, raw_row]`; a session already
+/// staged is left for [`STAGE_REPEATS_SQLITE`] (the statement's count says whether any was).
+pub(super) const STAGE_JSON_SQLITE: &str =
+    "INSERT INTO staged_marks (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
+    value ->> 8 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING";
 pub(super) const STAGE_JSON_POSTGRES: &str =
-    "INSERT INTO staged_marks (seq, upn, date, session, code, raw_mark, comment)
-  SELECT (r ->> 0)::bigint, r ->> 1, (r ->> 2)::date, r ->> 3, r ->> 4, r ->> 5, r ->> 6
-  FROM jsonb_array_elements($1::text::jsonb) AS r";
+    "INSERT INTO staged_marks (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
+  SELECT (r ->> 0)::bigint, r ->> 1, (r ->> 2)::date, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8
+  FROM jsonb_array_elements($1::text::jsonb) AS r ON CONFLICT DO NOTHING";
+
+/// The marks of a batch that were not staged because their session already was: the same JSON
+/// again, rows whose seq is not the staged one. Only run for a batch that had any.
+pub(super) const STAGE_REPEATS_SQLITE: &str =
+    "INSERT INTO staged_repeats (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
+    value ->> 8 FROM json_each($1) j
+  WHERE NOT EXISTS (SELECT 1 FROM staged_marks s WHERE s.seq = j.value ->> 0)";
+pub(super) const STAGE_REPEATS_POSTGRES: &str =
+    "INSERT INTO staged_repeats (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
+  SELECT (r ->> 0)::bigint, r ->> 1, (r ->> 2)::date, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8
+  FROM jsonb_array_elements($1::text::jsonb) AS r
+  WHERE NOT EXISTS (SELECT 1 FROM staged_marks s WHERE s.seq = (r ->> 0)::bigint)";
 
 /// One batch of marks as the JSON the staging statements read.
 pub(super) fn stage_json(first_seq: usize, marks: &[crate::register::NewMark]) -> String {
@@ -39,12 +68,28 @@ pub(super) fn stage_json(first_seq: usize, marks: &[crate::register::NewMark]) -
                 m.session.as_str(),
                 m.code.as_str(),
                 m.raw_mark,
-                m.comment
+                m.comment,
+                m.locator,
+                serde_json::to_string(&m.raw_row).unwrap_or_default()
             ])
         })
         .collect();
     serde_json::Value::Array(rows).to_string()
 }
+
+/// Sessions the document gives different codes: every mark it gives them (the staged one and
+/// its repeats) goes to review, in file order.
+pub(super) const CONTRADICTED: &str = "WITH keys AS (
+    SELECT DISTINCT r.upn, r.date, r.session FROM staged_repeats r
+    JOIN staged_marks s ON s.upn = r.upn AND s.date = r.date AND s.session = r.session WHERE s.code <> r.code)
+  SELECT seq, upn, date, session, code, raw_mark, locator, raw_row FROM (
+    SELECT s.* FROM staged_marks s JOIN keys k ON s.upn = k.upn AND s.date = k.date AND s.session = k.session
+    UNION ALL
+    SELECT r.* FROM staged_repeats r JOIN keys k ON r.upn = k.upn AND r.date = k.date AND r.session = k.session
+  ) AS t ORDER BY seq";
+
+/// Drops a contradicted session from the staged marks (its marks are review rows now).
+pub(super) const UNSTAGE: &str = "DELETE FROM staged_marks WHERE upn = $1 AND date = $2 AND session = $3";
 
 /// What the staged marks do, counted before anything changes. `$1` is the provider.
 pub(super) const CLASSIFY: &str = "SELECT
@@ -54,7 +99,8 @@ pub(super) const CLASSIFY: &str = "SELECT
   FROM staged_marks s LEFT JOIN marks m ON m.upn = s.upn AND m.date = s.date AND m.session = s.session";
 
 /// Staged marks that must not overwrite what is held. `$1` is the provider.
-pub(super) const CONFLICTS: &str = "SELECT s.seq, m.code, m.provider_id
+pub(super) const CONFLICTS: &str = "SELECT s.seq, s.upn, s.date, s.session, s.code AS new_code, s.raw_mark,
+    s.locator, s.raw_row, m.code, m.provider_id
   FROM staged_marks s JOIN marks m ON m.upn = s.upn AND m.date = s.date AND m.session = s.session
   WHERE m.provider_id <> $1 OR (m.review_id IS NOT NULL AND m.code <> s.code)
   ORDER BY s.seq";

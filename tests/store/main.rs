@@ -37,6 +37,7 @@ stories!(
     register::same_bytes_import_once,
     register::later_return_replaces_and_history_keeps_the_earlier_mark,
     register::another_providers_mark_is_a_conflict_for_review,
+    register::a_document_that_contradicts_itself_sends_the_session_to_review,
     register::rejected_document_writes_nothing_but_the_ledger_row,
     register::review_resolve_writes_the_mark_and_dismiss_keeps_the_record,
     register::marks_are_listed_in_register_order_and_filtered,

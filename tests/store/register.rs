@@ -211,8 +211,8 @@ pub(crate) async fn another_providers_mark_is_a_conflict_for_review(store: Store
     assert!(review[0].reason.contains("bright-futures"), "{}", review[0].reason);
     assert_eq!(
         store.status().await.unwrap().documents_partly_imported,
-        0,
-        "conflicts do not change the status set at insert"
+        1,
+        "a conflict is a row waiting for a person: the document is partly imported"
     );
 }
 
@@ -416,4 +416,50 @@ pub(crate) async fn status_counts_everything(store: Store) {
         (15, 14, 5, 0)
     );
     assert_eq!(s.review_oldest_open, None);
+}
+
+/// A document that gives one session two different marks contradicts itself: every mark it
+/// gives that session goes to review and the register keeps nothing for it; the same mark twice
+/// is one mark. The repeats are found wherever they fall in the document (here in different
+/// staging batches), and the raw bytes come back whole from their parts.
+pub(crate) async fn a_document_that_contradicts_itself_sends_the_session_to_review(store: Store) {
+    with_roster(&store).await;
+    let u = "Q371432121107";
+    let first = d("1990-01-01");
+    // More marks than one staging batch holds, each a different session.
+    let mut marks: Vec<_> = (0..10_010)
+        .flat_map(|i| {
+            let date = (first + chrono::Days::new(i)).to_string();
+            [
+                mark(u, &date, Session::Am, Code::B),
+                mark(u, &date, Session::Pm, Code::B),
+            ]
+        })
+        .collect();
+    let mut contradiction = mark(u, "1990-01-01", Session::Am, Code::O);
+    contradiction.locator = "line 20022".into();
+    marks.push(contradiction);
+    marks.push(mark(u, "1990-01-01", Session::Pm, Code::B));
+    let bytes: Vec<u8> = (0..apsync::store::PART_BYTES * 2 + 7)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let s = store
+        .import_document(
+            &doc("bright-futures", "long.csv", &bytes),
+            &marks,
+            &[],
+            None,
+            t("2026-03-02T10:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!((s.marks_added, s.review_items), (20_019, 2), "{s:?}");
+    let review = store.review_items(false).await.unwrap();
+    let kinds: Vec<(&str, &str)> = review.iter().map(|r| (r.kind.as_str(), r.locator.as_str())).collect();
+    assert_eq!(kinds, [("conflict", "line 2"), ("conflict", "line 20022")]);
+    assert!(review[0].reason.contains("more than one mark"), "{}", review[0].reason);
+    let held = store.marks(&MarkFilter::default()).await.unwrap();
+    assert_eq!(held.len(), 20_019);
+    assert!(!held.iter().any(|m| m.date == first && m.session == Session::Am));
+    assert_eq!(store.document_bytes(s.document_id).await.unwrap(), bytes);
 }

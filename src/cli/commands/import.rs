@@ -9,7 +9,7 @@ use crate::cli::args::ImportArgs;
 use crate::cli::output::Listing;
 use crate::cli::{CliError, Context};
 use crate::pipeline::decode::check_size;
-use crate::pipeline::import::{ImportOutcome, Incoming, RosterSnapshot, import};
+use crate::pipeline::import::{Content, ImportOutcome, Incoming, RosterSnapshot, import};
 
 /// Imports each file in order; a file that cannot be read is recorded as rejected and makes the
 /// command fail (exit 1) after the others have been imported.
@@ -87,11 +87,11 @@ pub async fn import_files(
             });
             continue;
         }
-        let bytes = std::fs::read(path).map_err(unreadable)?;
+        // Read as it streams past (more than once), never held whole.
         let incoming = Incoming {
             external_id: path.display().to_string(),
             file_name,
-            bytes,
+            content: Content::File(path.to_path_buf()),
             connector: "manual".into(),
             media_type: None,
             metadata: json!({ "path": path.display().to_string() }),

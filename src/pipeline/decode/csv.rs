@@ -1,9 +1,13 @@
 //! Delimited text: decoding, delimiter sniffing and quoted fields.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 
+use super::ReadError;
+use super::lines::LineTracking;
+use super::survey::{Survey, survey};
 use super::table::{Cell, Origin, Table, TableBuilder};
-use super::text::decode_text;
+use super::text::TextReader;
 use crate::pipeline::error::DecodeProblem;
 use crate::pipeline::format::{FileKind, Format};
 
@@ -16,69 +20,80 @@ const SNIFF_RECORDS: usize = 50;
 /// Reads delimited text into a table. Quoted fields may hold the delimiter, doubled quotes and
 /// line breaks; a row is numbered by the line it starts on.
 pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
-    let (text, _) = decode_text(bytes, format.encoding)?;
-    let delimiter = format.delimiter_byte().unwrap_or_else(|| sniff_delimiter(&text));
-    let mut builder = TableBuilder::new(Origin::Csv, format.limits);
-    let mut reader = reader(&text, delimiter);
-    let mut record = ::csv::StringRecord::new();
-    let mut lines = LineCounter::new(text.as_bytes());
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| lines.line_at(p.byte() as usize));
-                let cells = record.iter().map(Cell::text).collect();
-                builder.push(line, cells)?;
-            }
-            Err(e) => {
-                return Err(DecodeProblem::Unreadable {
-                    kind: FileKind::Csv,
-                    detail: e.to_string(),
-                    advice: "open it in a spreadsheet and save it again as CSV",
-                });
-            }
+    let whole = || -> Result<Table, ReadError> {
+        let survey = survey(|| Ok(bytes), format.encoding)?;
+        let mut rows = CsvRows::open(bytes, &survey, format).map_err(ReadError::Decode)?;
+        let mut table = Table::new(Origin::Csv);
+        while let Some(mut window) = rows.next_window(usize::MAX)? {
+            table.rows.append(&mut window.rows);
         }
-    }
-    Ok(builder.finish())
+        Ok(table)
+    };
+    whole().map_err(ReadError::into_problem)
 }
 
-/// Line numbers from byte offsets. The csv crate's own line numbers (and offsets) lag behind
-/// after a CRLF, so a record is placed by its start, skipping any line break the reported offset
-/// still points at (a record never starts with one: blank lines are not records).
-struct LineCounter<'t> {
-    text: &'t [u8],
-    pos: usize,
-    line: usize,
+/// A delimited text read a window of rows at a time, within the format's limits.
+pub struct CsvRows<R: Read> {
+    reader: ::csv::Reader<LineTracking<TextReader<R>>>,
+    record: ::csv::StringRecord,
+    builder: TableBuilder,
+    first: bool,
 }
 
-impl<'t> LineCounter<'t> {
-    fn new(text: &'t [u8]) -> Self {
-        LineCounter { text, pos: 0, line: 1 }
+impl<R: Read> CsvRows<R> {
+    /// Reads `bytes` (the file again, after its [`Survey`]) with the format's delimiter, or the
+    /// one sniffed from the file's first records.
+    pub fn open(bytes: R, survey: &Survey, format: &Format) -> Result<Self, DecodeProblem> {
+        let encoding = survey.encoding.clone()?;
+        let delimiter = format.delimiter_byte().unwrap_or_else(|| {
+            let (head, _) = encoding.decode_without_bom_handling(&survey.head[survey.bom_len..]);
+            sniff_delimiter(&head)
+        });
+        let text = TextReader::new(bytes, encoding, survey.bom_len, survey.valid_utf8);
+        Ok(CsvRows {
+            reader: builder(delimiter).from_reader(LineTracking::new(text)),
+            record: ::csv::StringRecord::new(),
+            builder: TableBuilder::new(Origin::Csv, format.limits),
+            first: true,
+        })
     }
 
-    fn line_at(&mut self, offset: usize) -> usize {
-        let mut target = offset.max(self.pos).min(self.text.len());
-        while matches!(self.text.get(target), Some(b'\r' | b'\n')) {
-            target += 1;
-        }
-        for i in self.pos..target {
-            match self.text[i] {
-                b'\n' => self.line += 1,
-                b'\r' if self.text.get(i + 1) != Some(&b'\n') => self.line += 1,
-                _ => {}
+    /// The next window of up to `max_rows` non-blank rows, `None` after the last.
+    pub fn next_window(&mut self, max_rows: usize) -> Result<Option<Table>, ReadError> {
+        let mut taken = 0;
+        while taken < max_rows {
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let offset = self.record.position().map_or(0, ::csv::Position::byte);
+                    let line = self.reader.get_mut().line_at(offset);
+                    let cells = self.record.iter().map(Cell::text).collect();
+                    if self.builder.push(line, cells).map_err(ReadError::Decode)? {
+                        taken += 1;
+                    }
+                }
+                Err(e) => {
+                    return Err(match e.kind() {
+                        ::csv::ErrorKind::Io(io) => ReadError::Io(std::io::Error::new(io.kind(), io.to_string())),
+                        _ => ReadError::Decode(DecodeProblem::Unreadable {
+                            kind: FileKind::Csv,
+                            detail: e.to_string(),
+                            advice: "open it in a spreadsheet and save it again as CSV",
+                        }),
+                    });
+                }
             }
         }
-        self.pos = target;
-        self.line
+        // The first window is given even when empty: a blank file is refused as blank.
+        let first = std::mem::take(&mut self.first);
+        Ok((taken > 0 || first).then(|| self.builder.take_window()))
     }
 }
 
-fn reader(text: &str, delimiter: u8) -> ::csv::Reader<&[u8]> {
-    ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes())
+fn builder(delimiter: u8) -> ::csv::ReaderBuilder {
+    let mut b = ::csv::ReaderBuilder::new();
+    b.has_headers(false).flexible(true).delimiter(delimiter);
+    b
 }
 
 /// Picks the delimiter that splits the first records most consistently into several fields.
@@ -90,7 +105,12 @@ pub fn sniff_delimiter(text: &str) -> u8 {
     let mut best = (0usize, b',');
     for delimiter in CANDIDATE_DELIMITERS {
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
-        for record in reader(text, delimiter).records().take(SNIFF_RECORDS).flatten() {
+        for record in builder(delimiter)
+            .from_reader(text.as_bytes())
+            .records()
+            .take(SNIFF_RECORDS)
+            .flatten()
+        {
             let fields = record.len();
             if fields > 1 && record.iter().any(|f| !f.trim().is_empty()) {
                 *counts.entry(fields).or_default() += 1;

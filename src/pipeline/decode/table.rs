@@ -139,6 +139,7 @@ impl Table {
 pub(crate) struct TableBuilder {
     table: Table,
     limits: Limits,
+    rows: usize,
     cells: usize,
 }
 
@@ -147,6 +148,7 @@ impl TableBuilder {
         TableBuilder {
             table: Table::new(origin),
             limits,
+            rows: 0,
             cells: 0,
         }
     }
@@ -155,14 +157,15 @@ impl TableBuilder {
         &mut self.table
     }
 
-    pub(crate) fn push(&mut self, number: usize, mut cells: Vec<Cell>) -> Result<(), DecodeProblem> {
+    /// Adds a row unless it is blank; true when it was added.
+    pub(crate) fn push(&mut self, number: usize, mut cells: Vec<Cell>) -> Result<bool, DecodeProblem> {
         while cells.last().is_some_and(Cell::is_blank) {
             cells.pop();
         }
         if cells.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
-        if self.table.rows.len() >= self.limits.max_rows {
+        if self.rows >= self.limits.max_rows {
             return Err(DecodeProblem::TooManyRows {
                 limit: self.limits.max_rows,
             });
@@ -173,8 +176,18 @@ impl TableBuilder {
                 limit: self.limits.max_cells,
             });
         }
+        self.rows += 1;
         self.table.rows.push(Row { number, cells });
-        Ok(())
+        Ok(true)
+    }
+
+    /// The rows added since the last window, as a table of its own; the limits count on.
+    pub(crate) fn take_window(&mut self) -> Table {
+        let mut window = Table::new(self.table.origin.clone());
+        window.date_1904 = self.table.date_1904;
+        window.header_given = self.table.header_given;
+        window.rows = std::mem::take(&mut self.table.rows);
+        window
     }
 
     pub(crate) fn finish(self) -> Table {

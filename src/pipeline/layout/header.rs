@@ -6,7 +6,7 @@ use crate::pipeline::error::DecodeProblem;
 use crate::pipeline::format::{Format, normalise_key, position_column};
 
 /// How far down a header is looked for; a register's header is near the top.
-const SEARCH_ROWS: usize = 1000;
+pub(crate) const SEARCH_ROWS: usize = 1000;
 
 /// One column of the header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,15 @@ pub(crate) struct Header {
 impl Header {
     /// The column a format names: by its header text (ignoring case and spaces), or by
     /// position (`#1` is the first column).
+    /// The columns of the format's names found in this header, with the name.
+    pub(crate) fn named<'f>(&self, format: &'f Format) -> Vec<(usize, &'f str)> {
+        format
+            .named_columns()
+            .into_iter()
+            .filter_map(|(name, _)| self.find(name).map(|c| (c, name)))
+            .collect()
+    }
+
     pub(crate) fn find(&self, name: &str) -> Option<usize> {
         if let Some(i) = position_column(name) {
             return Some(i);

@@ -1,9 +1,11 @@
 //! Long layouts: a row per pupil per date, with a session column and a mark column, with a
 //! column each for AM and PM, or with one whole-day mark.
 
+use chrono::NaiveDate;
+
 use super::dates::DateReader;
-use super::header::{self, repeats_header};
-use super::{IdentityColumns, RowFacts, document_date, require_rows, skipped, text_of};
+use super::header::Header;
+use super::{IdentityColumns, RowFacts, document_date, text_of};
 use crate::domain::Session;
 use crate::pipeline::decode::{Cell, Row, Table};
 use crate::pipeline::error::DecodeProblem;
@@ -29,70 +31,86 @@ struct MarkColumn {
     reason: Option<usize>,
 }
 
-pub(super) fn extract(
-    table: &Table,
-    format: &Format,
-    file_name: &str,
-    dates: &DateReader<'_>,
-) -> Result<Decoded, DecodeProblem> {
-    let header = header::find(table, format, &|_| true)?;
-    let l = &format.layout;
-    let col = |name: &Option<String>| name.as_deref().and_then(|n| header.find(n));
-    let identity = IdentityColumns::resolve(&header, &format.identity);
-    let date_column = col(&l.date);
-    let file_date = match date_column {
-        Some(_) => None,
-        None => Some(document_date(table, format, file_name, dates)?),
-    };
-    let shared_reason = col(&l.reason);
-    let mut marks = Vec::new();
-    if l.am.is_some() || l.pm.is_some() {
-        for (session, mark, reason) in [(Session::Am, &l.am, &l.am_reason), (Session::Pm, &l.pm, &l.pm_reason)] {
-            if let Some(mark) = col(mark) {
-                let reason = col(reason).or(shared_reason);
-                marks.push(MarkColumn {
-                    session: SessionOf::Fixed(session),
-                    mark,
-                    reason,
-                });
-            }
-        }
-    } else if let Some(mark) = col(&l.mark) {
-        let session = col(&l.session).map_or(SessionOf::WholeDay, SessionOf::Column);
-        marks.push(MarkColumn {
-            session,
-            mark,
-            reason: shared_reason,
-        });
-    }
-    let comment = col(&l.comment);
-    let named: Vec<(usize, &str)> = format
-        .named_columns()
-        .into_iter()
-        .filter_map(|(name, _)| header.find(name).map(|c| (c, name)))
-        .collect();
-    require_rows(table, &header, &named, format)?;
+/// Where a long layout's parts are, found once from the header (and, without a date column,
+/// the file's date), then applied to every row.
+pub(super) struct LongColumns {
+    identity: IdentityColumns,
+    date_column: Option<usize>,
+    file_date: Option<NaiveDate>,
+    marks: Vec<MarkColumn>,
+    comment: Option<usize>,
+}
 
-    let mut out = Decoded::default();
-    for row in table.rows.iter().skip(header.data_start) {
-        if repeats_header(row, &named) || skipped(row, format) {
-            continue;
+impl LongColumns {
+    pub(super) fn new(
+        header: &Header,
+        prelude: &Table,
+        format: &Format,
+        file_name: &str,
+        dates: &DateReader<'_>,
+    ) -> Result<Self, DecodeProblem> {
+        let l = &format.layout;
+        let col = |name: &Option<String>| name.as_deref().and_then(|n| header.find(n));
+        let date_column = col(&l.date);
+        let file_date = match date_column {
+            Some(_) => None,
+            None => Some(document_date(prelude, format, file_name, dates)?),
+        };
+        let shared_reason = col(&l.reason);
+        let mut marks = Vec::new();
+        if l.am.is_some() || l.pm.is_some() {
+            for (session, mark, reason) in [(Session::Am, &l.am, &l.am_reason), (Session::Pm, &l.pm, &l.pm_reason)] {
+                if let Some(mark) = col(mark) {
+                    let reason = col(reason).or(shared_reason);
+                    marks.push(MarkColumn {
+                        session: SessionOf::Fixed(session),
+                        mark,
+                        reason,
+                    });
+                }
+            }
+        } else if let Some(mark) = col(&l.mark) {
+            let session = col(&l.session).map_or(SessionOf::WholeDay, SessionOf::Column);
+            marks.push(MarkColumn {
+                session,
+                mark,
+                reason: shared_reason,
+            });
         }
-        let present: Vec<(MarkColumn, String)> = marks
+        Ok(LongColumns {
+            identity: IdentityColumns::resolve(header, &format.identity),
+            date_column,
+            file_date,
+            marks,
+            comment: col(&l.comment),
+        })
+    }
+
+    /// One data row's observations, or its problem.
+    pub(super) fn read_row(
+        &self,
+        table: &Table,
+        row: &Row,
+        layout: &Layout,
+        dates: &DateReader<'_>,
+        out: &mut Decoded,
+    ) {
+        let present: Vec<(MarkColumn, String)> = self
+            .marks
             .iter()
             .filter_map(|m| text_of(row, Some(m.mark)).map(|text| (*m, text)))
             .collect();
         if present.is_empty() {
             // Blank means no mark: footers, totals without marks and sessions not expected.
-            continue;
+            return;
         }
         let facts = RowFacts {
             table,
             row,
-            identity: identity.read(row, dates),
-            comment: text_of(row, comment),
+            identity: self.identity.read(row, dates),
+            comment: text_of(row, self.comment),
         };
-        let date = match (date_column, file_date) {
+        let date = match (self.date_column, self.file_date) {
             (Some(c), _) => dates.cell(row.cell(c)),
             (None, Some(d)) => Ok(d),
             (None, None) => Err("the row has no date".to_string()),
@@ -102,20 +120,18 @@ pub(super) fn extract(
             errors.push(why.clone());
         }
         for (column, mark) in present {
-            match (sessions(row, column.session, l), date.as_ref()) {
+            match (sessions(row, column.session, layout), date.as_ref()) {
                 (Ok(sessions), Ok(date)) => {
                     let reason = text_of(row, column.reason);
-                    facts.observe(&mut out, table.locate(row), *date, sessions, &mark, reason);
+                    facts.observe(out, table.locate(row), *date, sessions, &mark, reason);
                 }
                 (Err(why), _) => errors.push(why),
                 (Ok(_), Err(_)) => {}
             }
         }
-        facts.problem(&mut out, &errors);
+        facts.problem(out, &errors);
     }
-    Ok(out)
 }
-
 fn sessions(row: &Row, of: SessionOf, layout: &Layout) -> Result<&'static [Session], String> {
     match of {
         SessionOf::Fixed(Session::Am) => Ok(&[Session::Am]),

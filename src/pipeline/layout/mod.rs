@@ -18,29 +18,120 @@ use dates::DateReader;
 use header::Header;
 use template::{Placeholder, Template, strip_label};
 
-/// Reads a table's observations with the format's layout.
+/// Reads a whole table's observations with the format's layout.
 pub(crate) fn extract(table: &Table, format: &Format, file_name: &str) -> Result<Decoded, DecodeProblem> {
-    if table.rows.is_empty() {
-        let what = match &table.origin {
-            Origin::Csv => Some("the file has only blank lines".to_string()),
-            Origin::Sheet(name) => Some(format!("the sheet `{name}` is blank")),
-            // An API page with no records is an ordinary answer (a day without sessions, the
-            // page after the last), and its header row is made by the decoder: never blank.
-            Origin::Json(_) => None,
+    let mut reader = Reader::new(table, format, file_name)?;
+    let decoded = reader.read(table);
+    reader.finish()?;
+    Ok(decoded)
+}
+
+/// Reads a file's rows into observations with the format's layout, a window of rows at a time:
+/// the header (and the file's date) are found in the first window, then every window is read
+/// the same way, so a long file never has to be held whole.
+pub(crate) struct Reader<'f> {
+    format: &'f Format,
+    dates: DateReader<'f>,
+    columns: Columns,
+    named: Vec<(usize, &'f str)>,
+    /// The first window's rows up to the end of the header.
+    data_start: usize,
+    /// Where the header is, for a person.
+    header_at: String,
+    header_given: bool,
+    first: bool,
+    rows_seen: bool,
+}
+
+enum Columns {
+    Long(long::LongColumns),
+    Wide(wide::WideColumns),
+}
+
+impl<'f> Reader<'f> {
+    /// Finds the header in the first window of rows (which holds every row, or at least the
+    /// rows a header is looked for in).
+    pub(crate) fn new(prelude: &Table, format: &'f Format, file_name: &str) -> Result<Self, DecodeProblem> {
+        if prelude.rows.is_empty() {
+            let what = match &prelude.origin {
+                Origin::Csv => Some("the file has only blank lines".to_string()),
+                Origin::Sheet(name) => Some(format!("the sheet `{name}` is blank")),
+                // An API page with no records is an ordinary answer (a day without sessions, the
+                // page after the last), and its header row is made by the decoder: never blank.
+                Origin::Json(_) => None,
+            };
+            if let Some(what) = what {
+                return Err(DecodeProblem::Blank { what });
+            }
+        }
+        let dates = DateReader::new(format, prelude);
+        let (header, columns) = match format.layout.style {
+            LayoutStyle::Long => {
+                let header = header::find(prelude, format, &|_| true)?;
+                let columns = long::LongColumns::new(&header, prelude, format, file_name, &dates)?;
+                (header, Columns::Long(columns))
+            }
+            LayoutStyle::Wide => {
+                let (header, columns) = wide::find_header(prelude, format, file_name, &dates)?;
+                (header, Columns::Wide(columns))
+            }
         };
-        if let Some(what) = what {
-            return Err(DecodeProblem::Blank { what });
+        let header_at = header
+            .data_start
+            .checked_sub(1)
+            .and_then(|i| prelude.rows.get(i))
+            .map_or_else(|| "at the top".to_string(), |row| prelude.locate(row));
+        Ok(Reader {
+            format,
+            dates,
+            named: header.named(format),
+            columns,
+            data_start: header.data_start,
+            header_at,
+            header_given: prelude.header_given,
+            first: true,
+            rows_seen: false,
+        })
+    }
+
+    /// The observations and problems of one window of rows (the first window is the one the
+    /// reader was made with).
+    pub(crate) fn read(&mut self, window: &Table) -> Decoded {
+        let skip = if std::mem::take(&mut self.first) {
+            self.data_start
+        } else {
+            0
+        };
+        let mut out = Decoded {
+            observations: Vec::new(),
+            problems: window.problems.clone(),
+        };
+        for row in window.rows.iter().skip(skip) {
+            if header::repeats_header(row, &self.named) || skipped(row, self.format) {
+                continue;
+            }
+            self.rows_seen = true;
+            match &self.columns {
+                Columns::Long(c) => c.read_row(window, row, &self.format.layout, &self.dates, &mut out),
+                Columns::Wide(c) => c.read_row(window, row, &self.dates, &mut out),
+            }
+        }
+        out
+    }
+
+    /// Refuses a file whose header had no rows below it (other than repeats of the header and
+    /// rows the format skips): an empty return is a mistake to ask the provider about, not a
+    /// day without marks. JSON pages are exempt: an API page with no records is an ordinary
+    /// answer.
+    pub(crate) fn finish(&self) -> Result<(), DecodeProblem> {
+        if self.header_given || self.rows_seen {
+            Ok(())
+        } else {
+            Err(DecodeProblem::NoRows {
+                header: self.header_at.clone(),
+            })
         }
     }
-    let dates = DateReader::new(format, table);
-    let mut decoded = match format.layout.style {
-        LayoutStyle::Long => long::extract(table, format, file_name, &dates)?,
-        LayoutStyle::Wide => wide::extract(table, format, file_name, &dates)?,
-    };
-    let mut problems = table.problems.clone();
-    problems.append(&mut decoded.problems);
-    decoded.problems = problems;
-    Ok(decoded)
 }
 
 /// The identity columns found in the header.
@@ -145,30 +236,6 @@ pub(crate) fn text_of(row: &Row, column: Option<usize>) -> Option<String> {
     let column = column?;
     let text = row.cell(column).as_text().trim().to_string();
     (!text.is_empty()).then_some(text)
-}
-
-/// Refuses a file whose header has no rows below it (other than repeats of the header and rows
-/// the format skips): an empty return is a mistake to ask the provider about, not a day
-/// without marks. JSON pages are exempt: an API page with no records is an ordinary answer.
-pub(crate) fn require_rows(
-    table: &Table,
-    header: &Header,
-    named: &[(usize, &str)],
-    format: &Format,
-) -> Result<(), DecodeProblem> {
-    if table.header_given {
-        return Ok(());
-    }
-    let mut data = table.rows.iter().skip(header.data_start);
-    if data.any(|row| !header::repeats_header(row, named) && !skipped(row, format)) {
-        return Ok(());
-    }
-    let at = header
-        .data_start
-        .checked_sub(1)
-        .and_then(|i| table.rows.get(i))
-        .map_or_else(|| "at the top".to_string(), |row| table.locate(row));
-    Err(DecodeProblem::NoRows { header: at })
 }
 
 /// Whether a row starts with one of the format's words for rows to skip (`Total`).

@@ -4,11 +4,11 @@
 use chrono::NaiveDate;
 
 use super::dates::{DateReader, weekday, weekday_in_week_of};
-use super::header::{self, Header, repeats_header};
+use super::header::{self, Header};
 use super::template::{Placeholder, Template};
-use super::{IdentityColumns, RowFacts, document_date, require_rows, skipped, text_of};
+use super::{IdentityColumns, RowFacts, document_date, text_of};
 use crate::domain::Session;
-use crate::pipeline::decode::Table;
+use crate::pipeline::decode::{Row, Table};
 use crate::pipeline::error::DecodeProblem;
 use crate::pipeline::format::{Format, Layout};
 use crate::pipeline::observation::Decoded;
@@ -21,12 +21,21 @@ struct SessionColumn {
     sessions: &'static [Session],
 }
 
-pub(super) fn extract(
-    table: &Table,
+/// Where a wide layout's parts are, found once from the header, then applied to every row.
+pub(super) struct WideColumns {
+    identity: IdentityColumns,
+    reason: Option<usize>,
+    comment: Option<usize>,
+    columns: Vec<SessionColumn>,
+}
+
+/// The header of a wide layout: the first that has a session column with a date.
+pub(super) fn find_header(
+    prelude: &Table,
     format: &Format,
     file_name: &str,
     dates: &DateReader<'_>,
-) -> Result<Decoded, DecodeProblem> {
+) -> Result<(Header, WideColumns), DecodeProblem> {
     let l = &format.layout;
     let pattern = l.session_columns.as_deref().unwrap_or_default();
     let template = Template::parse(pattern).map_err(|message| {
@@ -36,58 +45,57 @@ pub(super) fn extract(
         }])
     })?;
     let week = if template.has(Placeholder::Weekday) && !template.has(Placeholder::Date) {
-        Some(document_date(table, format, file_name, dates)?)
+        Some(document_date(prelude, format, file_name, dates)?)
     } else {
         None
     };
     let classify = |h: &Header| session_columns(h, &template, l, dates, week);
-    let header = header::find(table, format, &|h| classify(h).iter().any(|c| c.date.is_ok()))?;
-    let identity = IdentityColumns::resolve(&header, &format.identity);
+    let header = header::find(prelude, format, &|h| classify(h).iter().any(|c| c.date.is_ok()))?;
     let col = |name: &Option<String>| name.as_deref().and_then(|n| header.find(n));
-    let (reason, comment) = (col(&l.reason), col(&l.comment));
-    let named: Vec<(usize, &str)> = format
-        .named_columns()
-        .into_iter()
-        .filter_map(|(name, _)| header.find(name).map(|c| (c, name)))
-        .collect();
-    require_rows(table, &header, &named, format)?;
+    let named = header.named(format);
     // A column the format names for something else is never a session column.
     let columns: Vec<SessionColumn> = classify(&header)
         .into_iter()
         .filter(|c| !named.iter().any(|(n, _)| *n == c.index))
         .collect();
+    let wide = WideColumns {
+        identity: IdentityColumns::resolve(&header, &format.identity),
+        reason: col(&l.reason),
+        comment: col(&l.comment),
+        columns,
+    };
+    Ok((header, wide))
+}
 
-    let mut out = Decoded::default();
-    for row in table.rows.iter().skip(header.data_start) {
-        if repeats_header(row, &named) || skipped(row, format) {
-            continue;
-        }
-        let marked: Vec<(&SessionColumn, String)> = columns
+impl WideColumns {
+    /// One data row's observations, or its problems.
+    pub(super) fn read_row(&self, table: &Table, row: &Row, dates: &DateReader<'_>, out: &mut Decoded) {
+        let marked: Vec<(&SessionColumn, String)> = self
+            .columns
             .iter()
             .filter_map(|c| text_of(row, Some(c.index)).map(|mark| (c, mark)))
             .collect();
         if marked.is_empty() {
-            continue;
+            return;
         }
         let facts = RowFacts {
             table,
             row,
-            identity: identity.read(row, dates),
-            comment: text_of(row, comment),
+            identity: self.identity.read(row, dates),
+            comment: text_of(row, self.comment),
         };
         let mut errors = Vec::new();
         for (column, mark) in marked {
             match &column.date {
                 Ok(date) => {
                     let locator = format!("{}, column `{}`", table.locate(row), column.label);
-                    facts.observe(&mut out, locator, *date, column.sessions, &mark, text_of(row, reason));
+                    facts.observe(out, locator, *date, column.sessions, &mark, text_of(row, self.reason));
                 }
                 Err(why) => errors.push(format!("column `{}`: {why}", column.label)),
             }
         }
-        facts.problem(&mut out, &errors);
+        facts.problem(out, &errors);
     }
-    Ok(out)
 }
 
 /// The header's session columns. A header that fits the pattern except that its `{date}` is

@@ -4,15 +4,15 @@
 //! A row becomes a mark only when every question has a certain answer: which pupil (see
 //! [`matcher`]), whether the day is a school day, whether the pupil's placement with this
 //! provider covers that session, and which statutory code the provider's mark stands for.
-//! Anything else is a review row carrying the reason, and the rest of the file goes on.
+//! Anything else is a review row carrying the reason, and the rest of the file goes on. (A
+//! file that gives one session two different marks is caught by the store, which sees the
+//! whole document.)
 
 pub mod matcher;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use chrono::NaiveDate;
-
-use crate::domain::{Code, PresentCode, SchoolCalendar, Session, Upn, legacy_code_reason};
+use crate::domain::{Code, PresentCode, SchoolCalendar, Upn, legacy_code_reason};
 use crate::pipeline::format::{Marks, Resolution};
 use crate::pipeline::observation::{Decoded, Observation};
 use crate::register::{NewMark, NewReview, ReviewKind};
@@ -48,66 +48,68 @@ pub fn normalise(
     placements: &[PlacementRecord],
     calendar: &SchoolCalendar,
 ) -> Normalised {
-    let mut out = Normalised::default();
-    for problem in decoded.problems {
-        out.reviews.push(NewReview {
-            kind: ReviewKind::UnreadableRow,
-            locator: problem.locator,
-            identifier: problem.identifier,
-            raw_row: problem.raw_row,
-            reason: problem.message,
-            upn: None,
-            date: None,
-            session: None,
-            raw_mark: None,
-        });
-    }
-    // This provider's placements by pupil: a return of a million rows must not scan every
-    // placement for each one.
-    let mut placements_by_pupil: HashMap<&str, Vec<&PlacementRecord>> = HashMap::new();
-    for p in placements.iter().filter(|p| p.provider_id == provider.id) {
-        placements_by_pupil.entry(p.upn.as_str()).or_default().push(p);
-    }
-    let mut settled: Vec<NewMark> = Vec::new();
-    for obs in decoded.observations {
-        match settle(obs, provider, roster, &placements_by_pupil, calendar) {
-            Ok(Some(mark)) => settled.push(mark),
-            Ok(None) => {}
-            Err(r) => out.reviews.push(*r),
+    Normaliser::new(provider, roster, placements, calendar).window(decoded)
+}
+
+/// Normalising for one provider's document, a window of observations at a time.
+///
+/// Each observation is settled on its own. Comparing marks across the document (a file that
+/// gives one session two different marks contradicts itself) is the store's part, which sees
+/// the whole document as it is staged.
+pub struct Normaliser<'a> {
+    provider: ProviderRules<'a>,
+    roster: &'a RosterIndex,
+    /// This provider's placements by pupil: a return of a million rows must not scan every
+    /// placement for each one.
+    placements: HashMap<&'a str, Vec<&'a PlacementRecord>>,
+    calendar: &'a SchoolCalendar,
+}
+
+impl<'a> Normaliser<'a> {
+    /// Prepares normalising with the provider's rules, the roster and the calendar.
+    pub fn new(
+        provider: ProviderRules<'a>,
+        roster: &'a RosterIndex,
+        placements: &'a [PlacementRecord],
+        calendar: &'a SchoolCalendar,
+    ) -> Self {
+        let mut by_pupil: HashMap<&str, Vec<&PlacementRecord>> = HashMap::new();
+        for p in placements.iter().filter(|p| p.provider_id == provider.id) {
+            by_pupil.entry(p.upn.as_str()).or_default().push(p);
+        }
+        Normaliser {
+            provider,
+            roster,
+            placements: by_pupil,
+            calendar,
         }
     }
-    // A file that gives one session two different marks contradicts itself: a person decides.
-    let mut codes: HashMap<(Upn, NaiveDate, Session), Vec<Code>> = HashMap::new();
-    for m in &settled {
-        codes
-            .entry((m.upn.clone(), m.date, m.session))
-            .or_default()
-            .push(m.code);
-    }
-    let mut kept: HashSet<(Upn, NaiveDate, Session)> = HashSet::new();
-    for mark in settled {
-        let key = (mark.upn.clone(), mark.date, mark.session);
-        let contradicts = codes.get(&key).is_some_and(|c| c.iter().any(|code| *code != mark.code));
-        if contradicts {
+
+    /// The marks and review rows of one window of a document's observations.
+    pub fn window(&self, decoded: Decoded) -> Normalised {
+        let mut out = Normalised::default();
+        for problem in decoded.problems {
             out.reviews.push(NewReview {
-                kind: ReviewKind::Conflict,
-                reason: format!(
-                    "the file gives this pupil's {} {} session more than one mark: decide which is right",
-                    mark.date, mark.session
-                ),
-                identifier: Some(mark.upn.to_string()),
-                upn: Some(mark.upn),
-                date: Some(mark.date),
-                session: Some(mark.session),
-                raw_mark: Some(mark.raw_mark),
-                locator: mark.locator,
-                raw_row: mark.raw_row,
+                kind: ReviewKind::UnreadableRow,
+                locator: problem.locator,
+                identifier: problem.identifier,
+                raw_row: problem.raw_row,
+                reason: problem.message,
+                upn: None,
+                date: None,
+                session: None,
+                raw_mark: None,
             });
-        } else if kept.insert(key) {
-            out.marks.push(mark);
         }
+        for obs in decoded.observations {
+            match settle(obs, self.provider, self.roster, &self.placements, self.calendar) {
+                Ok(Some(mark)) => out.marks.push(mark),
+                Ok(None) => {}
+                Err(r) => out.reviews.push(*r),
+            }
+        }
+        out
     }
-    out
 }
 
 /// One observation's mark, `None` for a vocabulary "no mark", or the review row instead.

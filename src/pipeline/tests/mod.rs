@@ -8,6 +8,7 @@ mod json_xlsx;
 mod limits;
 mod robustness;
 mod roundtrip;
+mod streaming;
 mod validation;
 
 use chrono::NaiveDate;

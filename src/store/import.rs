@@ -1,0 +1,413 @@
+//! Writing one document as a stream: its ledger row, its raw bytes in parts, its marks and
+//! review rows a batch at a time, all in one transaction that commits at the end or leaves no
+//! trace. A long return is never held whole, here or upstream.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+
+use super::register::{CheckpointUpdate, DocumentStatus, ImportSummary};
+use super::shared::{insert_review, save_checkpoint};
+use super::staged::{
+    APPLY, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, CONTRADICTED, STAGE_BATCH, STAGE_JSON_POSTGRES, STAGE_JSON_SQLITE,
+    STAGE_POSTGRES, STAGE_REPEATS_POSTGRES, STAGE_REPEATS_SQLITE, STAGE_SQLITE, UNSTAGE, stage_json,
+};
+use super::{Backend, Store, StoreError};
+use crate::domain::{Session, Upn};
+use crate::register::{NewMark, NewReview, ReviewKind};
+
+/// The size of the parts a document's bytes are kept in.
+pub const PART_BYTES: usize = 1024 * 1024;
+
+/// A document about to enter the ledger, described without its bytes (they follow in parts).
+#[derive(Debug, Clone)]
+pub struct DocumentEntry {
+    /// Whose return it is.
+    pub provider_id: String,
+    /// The connector that fetched it, or `manual`.
+    pub connector: String,
+    /// Identity upstream (path+size+mtime, UIDVALIDITY+UID, ...).
+    pub external_id: String,
+    /// The file name.
+    pub file_name: String,
+    /// Media type if known.
+    pub media_type: Option<String>,
+    /// The SHA-256 of the bytes, hex: the same bytes from any route import once.
+    pub sha256: String,
+    /// The number of bytes.
+    pub size: u64,
+    /// Transport details (sender, message id) as JSON.
+    pub metadata: serde_json::Value,
+    /// When the transport received it.
+    pub received_at: DateTime<Utc>,
+    /// Set when the file could not be read at all: why.
+    pub rejected: Option<String>,
+}
+
+/// How [`Store::begin_import`] went.
+pub enum Begun {
+    /// The same bytes were recorded before: nothing written but the checkpoint, committed.
+    Duplicate {
+        /// Says `duplicate`, with the earlier ledger row.
+        summary: ImportSummary,
+        /// Why the earlier record was rejected, when it was.
+        rejected: Option<String>,
+    },
+    /// A new ledger row, in a transaction still open.
+    New(ImportTx),
+}
+
+enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs a body once per backend with `$conn` the transaction's connection.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// One document being written. Dropped without [`ImportTx::finish`], it rolls back.
+pub struct ImportTx {
+    tx: Tx,
+    provider_id: String,
+    received_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    rejected: bool,
+    summary: ImportSummary,
+    parts: i64,
+    staged: usize,
+    repeats: bool,
+}
+
+impl Store {
+    /// Opens the transaction for one document: the ledger row (unless the same bytes are
+    /// recorded already) and the connector's checkpoint.
+    pub async fn begin_import(
+        &self,
+        doc: &DocumentEntry,
+        checkpoint: Option<CheckpointUpdate<'_>>,
+        now: DateTime<Utc>,
+    ) -> Result<Begun, StoreError> {
+        let mut tx = match &self.backend {
+            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        };
+        let stage = match &tx {
+            Tx::Sqlite(_) => STAGE_SQLITE,
+            Tx::Postgres(_) => STAGE_POSTGRES,
+        };
+        let status = if doc.rejected.is_some() {
+            DocumentStatus::Rejected
+        } else {
+            DocumentStatus::Imported
+        };
+        // Ok(the new ledger row), or Err(the row already holding these bytes, its reason).
+        let begun: Result<i64, (i64, Option<String>)> = on_tx!(&mut tx, conn => {
+            let existing: Option<(i64, Option<String>)> =
+                sqlx::query_as("SELECT id, reason FROM documents WHERE provider_id = $1 AND sha256 = $2")
+                    .bind(&doc.provider_id)
+                    .bind(&doc.sha256)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if let Some(c) = checkpoint {
+                save_checkpoint!(conn, c.connector, c.checkpoint, c.expected_version, now);
+            }
+            match existing {
+                Some(id) => Err(id),
+                None => {
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO documents (provider_id, connector, external_id, file_name, media_type, sha256, size,
+                             bytes, metadata, received_at, imported_at, status, reason)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                    )
+                    .bind(&doc.provider_id)
+                    .bind(&doc.connector)
+                    .bind(&doc.external_id)
+                    .bind(&doc.file_name)
+                    .bind(&doc.media_type)
+                    .bind(&doc.sha256)
+                    .bind(i64::try_from(doc.size).unwrap_or(i64::MAX))
+                    .bind(Vec::<u8>::new())
+                    .bind(doc.metadata.to_string())
+                    .bind(doc.received_at)
+                    .bind(now)
+                    .bind(status.as_str())
+                    .bind(&doc.rejected)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(stage)).execute(&mut *conn).await?;
+                    Ok(id)
+                }
+            }
+        });
+        let id = match begun {
+            Ok(id) => id,
+            Err((existing, rejected)) => {
+                match tx {
+                    Tx::Sqlite(t) => t.commit().await?,
+                    Tx::Postgres(t) => t.commit().await?,
+                }
+                let summary = ImportSummary {
+                    document_id: existing,
+                    duplicate: true,
+                    ..ImportSummary::default()
+                };
+                return Ok(Begun::Duplicate { summary, rejected });
+            }
+        };
+        Ok(Begun::New(ImportTx {
+            tx,
+            provider_id: doc.provider_id.clone(),
+            received_at: doc.received_at,
+            now,
+            rejected: doc.rejected.is_some(),
+            summary: ImportSummary {
+                document_id: id,
+                ..ImportSummary::default()
+            },
+            parts: 0,
+            staged: 0,
+            repeats: false,
+        }))
+    }
+
+    /// A document's raw bytes, as recorded.
+    pub async fn document_bytes(&self, id: i64) -> Result<Vec<u8>, StoreError> {
+        super::with_pool!(self, pool => {
+            let mut bytes: Vec<u8> = sqlx::query_scalar("SELECT bytes FROM documents WHERE id = $1")
+                .bind(id)
+                .fetch_one(pool)
+                .await?;
+            let parts: Vec<Vec<u8>> =
+                sqlx::query_scalar("SELECT bytes FROM document_parts WHERE document_id = $1 ORDER BY part")
+                    .bind(id)
+                    .fetch_all(pool)
+                    .await?;
+            for part in parts {
+                bytes.extend_from_slice(&part);
+            }
+            Ok(bytes)
+        })
+    }
+}
+
+impl ImportTx {
+    /// Appends the next part of the document's raw bytes (at most [`PART_BYTES`] each).
+    pub async fn write_part(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        let (id, part) = (self.summary.document_id, self.parts);
+        on_tx!(&mut self.tx, conn => {
+            sqlx::query("INSERT INTO document_parts (document_id, part, bytes) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(part)
+                .bind(bytes)
+                .execute(&mut *conn)
+                .await?;
+        });
+        self.parts += 1;
+        Ok(())
+    }
+
+    /// Stages the next marks of the document, in file order.
+    pub async fn stage_marks(&mut self, marks: &[NewMark]) -> Result<(), StoreError> {
+        if self.rejected {
+            return Ok(());
+        }
+        let (stage, repeats) = match &self.tx {
+            Tx::Sqlite(_) => (STAGE_JSON_SQLITE, STAGE_REPEATS_SQLITE),
+            Tx::Postgres(_) => (STAGE_JSON_POSTGRES, STAGE_REPEATS_POSTGRES),
+        };
+        for chunk in marks.chunks(STAGE_BATCH) {
+            let json = stage_json(self.staged, chunk);
+            self.staged += chunk.len();
+            let found_repeats = on_tx!(&mut self.tx, conn => {
+                let staged = sqlx::query(sqlx::AssertSqlSafe(stage))
+                    .bind(&json)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                if staged < chunk.len() as u64 {
+                    // Rare: the file gives a session twice. Kept aside, to compare at the end.
+                    sqlx::query(sqlx::AssertSqlSafe(repeats))
+                        .bind(&json)
+                        .execute(&mut *conn)
+                        .await?;
+                    true
+                } else {
+                    false
+                }
+            });
+            self.repeats |= found_repeats;
+        }
+        Ok(())
+    }
+
+    /// Adds review rows of the document.
+    pub async fn add_reviews(&mut self, reviews: &[NewReview]) -> Result<(), StoreError> {
+        if self.rejected {
+            return Ok(());
+        }
+        let (id, provider, now) = (self.summary.document_id, self.provider_id.as_str(), self.now);
+        on_tx!(&mut self.tx, conn => {
+            for r in reviews {
+                insert_review!(conn, r, id, provider, now);
+            }
+        });
+        self.summary.review_items += u32::try_from(reviews.len()).unwrap_or(u32::MAX);
+        Ok(())
+    }
+
+    /// Applies the staged marks to the register (a later return replaces the provider's own
+    /// earlier mark, which goes to history; anything else held becomes a conflict for review),
+    /// records the counts, and commits.
+    pub async fn finish(mut self) -> Result<ImportSummary, StoreError> {
+        let provider = self.provider_id.clone();
+        let (id, received, now) = (self.summary.document_id, self.received_at, self.now);
+        let mut s = std::mem::take(&mut self.summary);
+        let (rejected, repeats, staged) = (self.rejected, self.repeats, self.staged > 0);
+        on_tx!(&mut self.tx, conn => {
+            if !rejected && staged {
+                if repeats {
+                    let rows = sqlx::query(CONTRADICTED).fetch_all(&mut *conn).await?;
+                    let mut keys = std::collections::BTreeSet::new();
+                    for r in &rows {
+                        let mark = staged_mark(r, "code")?;
+                        let review = NewReview {
+                            kind: ReviewKind::Conflict,
+                            reason: format!(
+                                "the file gives this pupil's {} {} session more than one mark: decide which is right",
+                                mark.date, mark.session
+                            ),
+                            identifier: Some(mark.upn.to_string()),
+                            upn: Some(mark.upn.clone()),
+                            date: Some(mark.date),
+                            session: Some(mark.session),
+                            raw_mark: Some(mark.raw_mark),
+                            locator: mark.locator,
+                            raw_row: mark.raw_row,
+                        };
+                        insert_review!(conn, &review, id, &provider, now);
+                        s.review_items += 1;
+                        keys.insert((mark.upn.to_string(), mark.date, mark.session.as_str()));
+                    }
+                    for (upn, date, session) in keys {
+                        sqlx::query(UNSTAGE).bind(upn).bind(date).bind(session).execute(&mut *conn).await?;
+                    }
+                }
+                let counts = sqlx::query(CLASSIFY).bind(&provider).fetch_one(&mut *conn).await?;
+                s.marks_added = count(counts.try_get("added")?);
+                s.marks_unchanged = count(counts.try_get("unchanged")?);
+                s.marks_replaced = count(counts.try_get("replaced")?);
+                let conflicts = sqlx::query(CONFLICTS).bind(&provider).fetch_all(&mut *conn).await?;
+                for c in &conflicts {
+                    let mark = staged_mark(c, "new_code")?;
+                    let (code, holder): (String, String) = (c.try_get("code")?, c.try_get("provider_id")?);
+                    let review = conflict_review(mark, &provider, &holder, &code);
+                    insert_review!(conn, &review, id, &provider, now);
+                    s.review_items += 1;
+                }
+                sqlx::query(ARCHIVE_REPLACED).bind(&provider).bind(now).bind(id).execute(&mut *conn).await?;
+                sqlx::query(APPLY)
+                    .bind(&provider)
+                    .bind(id)
+                    .bind(received)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let status = match (rejected, s.review_items) {
+                (true, _) => DocumentStatus::Rejected,
+                (false, 0) => DocumentStatus::Imported,
+                (false, _) => DocumentStatus::PartlyImported,
+            };
+            sqlx::query("UPDATE documents SET status = $1, marks_count = $2, review_count = $3 WHERE id = $4")
+                .bind(status.as_str())
+                .bind(i64::from(s.marks_added + s.marks_replaced + s.marks_unchanged))
+                .bind(i64::from(s.review_items))
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        });
+        match self.tx {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(s)
+    }
+}
+
+/// A staged mark read back, for the review row it becomes.
+struct StagedMark {
+    upn: Upn,
+    date: NaiveDate,
+    session: Session,
+    code: String,
+    raw_mark: String,
+    locator: String,
+    raw_row: Vec<String>,
+}
+
+fn staged_mark<R>(r: &R, code_column: &str) -> Result<StagedMark, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'d> String: sqlx::Decode<'d, R::Database> + sqlx::Type<R::Database>,
+    for<'d> Option<String>: sqlx::Decode<'d, R::Database> + sqlx::Type<R::Database>,
+    for<'d> NaiveDate: sqlx::Decode<'d, R::Database> + sqlx::Type<R::Database>,
+{
+    let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("staged {what}: {e}"));
+    let upn: String = r.try_get("upn")?;
+    let session: String = r.try_get("session")?;
+    let raw_row: String = r.try_get("raw_row")?;
+    Ok(StagedMark {
+        upn: upn
+            .parse()
+            .map_err(|e: crate::domain::UpnError| corrupt("UPN", e.to_string()))?,
+        date: r.try_get("date")?,
+        session: session.parse().map_err(|e| corrupt("session", format!("{e}")))?,
+        code: r.try_get(code_column)?,
+        raw_mark: r.try_get::<Option<String>, _>("raw_mark")?.unwrap_or_default(),
+        locator: r.try_get("locator")?,
+        raw_row: serde_json::from_str(&raw_row).map_err(|e| corrupt("row", e.to_string()))?,
+    })
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The review item for a mark another provider (or a person) already holds the session for.
+fn conflict_review(m: StagedMark, provider: &str, holder: &str, code: &str) -> NewReview {
+    let reason = if holder == provider {
+        format!(
+            "{provider} now reports {} for {} {}, but a person decided {code} for that session: decide again",
+            m.code, m.date, m.session
+        )
+    } else {
+        format!(
+            "{provider} reports {} for {} {}, but {holder} already holds {code} for that session: decide which is right",
+            m.code, m.date, m.session
+        )
+    };
+    NewReview {
+        kind: ReviewKind::Conflict,
+        locator: m.locator,
+        identifier: Some(m.upn.to_string()),
+        raw_row: m.raw_row,
+        reason,
+        upn: Some(m.upn.clone()),
+        date: Some(m.date),
+        session: Some(m.session),
+        raw_mark: Some(m.raw_mark),
+    }
+}
