@@ -57,24 +57,24 @@ pub(super) const STAGE_REPEATS_POSTGRES: &str =
 
 /// One batch of marks as the JSON the staging statements read.
 pub(super) fn stage_json(first_seq: usize, marks: &[crate::register::NewMark]) -> String {
-    let rows: Vec<serde_json::Value> = marks
+    let rows: Vec<_> = marks
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            serde_json::json!([
+            (
                 first_seq + i,
                 m.upn.as_str(),
-                m.date.to_string(),
+                m.date,
                 m.session.as_str(),
                 m.code.as_str(),
-                m.raw_mark,
-                m.comment,
-                m.locator,
-                serde_json::to_string(&m.raw_row).unwrap_or_default()
-            ])
+                &m.raw_mark,
+                &m.comment,
+                &m.locator,
+                serde_json::to_string(&m.raw_row).unwrap_or_default(),
+            )
         })
         .collect();
-    serde_json::Value::Array(rows).to_string()
+    serde_json::to_string(&rows).unwrap_or_default()
 }
 
 /// Sessions the document gives different codes: every mark it gives them (the staged one and
