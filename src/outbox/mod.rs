@@ -4,6 +4,7 @@
 
 pub mod email;
 pub mod oauth;
+pub mod owner;
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 pub mod push;
 
 use crate::store::{Channel, Delivery, Store, StoreError};
+use owner::{LeaseOwner, Seen, Verdict, verdict};
 
 /// What one delivery attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,8 +108,52 @@ pub struct DispatchReport {
     pub misconfigured: u32,
 }
 
-/// How long a sender holds a claimed row before another may take it.
+/// How long a sender holds a claimed row before another may take it. A sender that dies on this
+/// host has its rows released sooner, by the next pass of any sender here
+/// ([`release_dead_leases`]); one that dies on another host (a replica) leaves them this long.
 const LEASE: Duration = Duration::from_secs(5 * 60);
+
+/// How many rows a pass claims at once. Few for email: rows held by a replica that died wait for
+/// their lease, and a message takes a second or more to send, so a small batch loses nothing.
+/// Pushes are quick and carry an idempotency key, so a larger batch costs little if it waits.
+fn batch(channel: Channel) -> i64 {
+    match channel {
+        Channel::Email => 5,
+        Channel::Push => 50,
+    }
+}
+
+/// Releases the leases held by processes on this host that are gone (killed, crashed; a pid
+/// taken by a later process counts as gone), so their rows are sent now rather than when the
+/// lease runs out; how many rows. Leases of live processes (an `apsync sync` next to the daemon),
+/// of processes hidden from this one, and of other hosts are left alone. `probe` asks the kernel
+/// about a pid ([`owner::probe`]; tests give their own).
+pub async fn release_dead_leases(
+    store: &Store,
+    me: &LeaseOwner,
+    probe: impl Fn(u32) -> Seen,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut released = 0;
+    for holder in store.lease_holders(now).await? {
+        let Some(owner) = LeaseOwner::parse(&holder) else {
+            continue;
+        };
+        if verdict(&owner, me, probe(owner.pid)) != Verdict::Gone {
+            continue;
+        }
+        let rows = store.release_leases(&holder).await?;
+        if rows > 0 {
+            tracing::warn!(
+                holder,
+                rows,
+                "released outbox rows held by a sender that is gone (killed or crashed); they are due now"
+            );
+        }
+        released += rows;
+    }
+    Ok(released)
+}
 
 /// Delivers every due row of `sink` once, recording each outcome as it happens (so a crash
 /// mid-pass repeats at most the one delivery in flight, with the same idempotency key).
@@ -119,8 +165,14 @@ pub async fn dispatch_once(
 ) -> Result<DispatchReport, StoreError> {
     let mut report = DispatchReport::default();
     let lease = chrono::Duration::from_std(LEASE).unwrap_or_else(|_| chrono::Duration::minutes(5));
+    if let Some(me) = owner::this_process() {
+        release_dead_leases(store, me, owner::probe, now).await?;
+    }
+    let me = owner::this_process_name();
     loop {
-        let batch = store.claim_due(sink.channel(), sink.id(), 50, lease, now).await?;
+        let batch = store
+            .claim_due(sink.channel(), sink.id(), batch(sink.channel()), lease, &me, now)
+            .await?;
         if batch.is_empty() {
             return Ok(report);
         }

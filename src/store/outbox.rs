@@ -72,10 +72,12 @@ pub struct Delivery {
     pub created_at: DateTime<Utc>,
     /// When the receiver accepted it.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The process holding its lease (`host:pidns:pid:start`), while one does.
+    pub leased_by: Option<String>,
 }
 
 const COLUMNS: &str = "id, channel, sink, idempotency_key, subject, payload, status, attempts, next_attempt_at, \
-                       last_error, remote_id, created_at, delivered_at";
+                       last_error, remote_id, created_at, delivered_at, leased_by";
 
 macro_rules! delivery_from_row {
     ($r:expr) => {{
@@ -95,6 +97,7 @@ macro_rules! delivery_from_row {
             remote_id: r.try_get("remote_id")?,
             created_at: r.try_get("created_at")?,
             delivered_at: r.try_get("delivered_at")?,
+            leased_by: r.try_get("leased_by")?,
         }
     }};
 }
@@ -128,14 +131,17 @@ impl Store {
         with_pool!(self, pool => Ok(insert_delivery!(pool, d, now)))
     }
 
-    /// Claims up to `limit` due deliveries of a sink for `lease`, so that another sender (another
-    /// replica) skips them. A sender that dies leaves the lease to expire and the row is due again.
+    /// Claims up to `limit` due deliveries of a sink for `lease` in the name of `owner` (see
+    /// [`crate::outbox::owner`]), so that another sender (another replica) skips them. A sender
+    /// that dies leaves the lease to expire, or to be released by [`Store::release_leases`] when
+    /// a process on its host sees it is gone.
     pub async fn claim_due(
         &self,
         channel: Channel,
         sink: &str,
         limit: i64,
         lease: chrono::Duration,
+        owner: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, StoreError> {
         // PostgreSQL replicas must not both take a row: SKIP LOCKED. SQLite has one writer at a
@@ -160,9 +166,10 @@ impl Store {
             let mut rows = Vec::with_capacity(ids.len());
             for id in ids {
                 let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE outbox SET leased_until = $1 WHERE id = $2 RETURNING {COLUMNS}"
+                    "UPDATE outbox SET leased_until = $1, leased_by = $2 WHERE id = $3 RETURNING {COLUMNS}"
                 )))
                 .bind(now + lease)
+                .bind(owner)
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -173,12 +180,39 @@ impl Store {
         Ok(claimed)
     }
 
+    /// The owners of leases still running at `now`, for [`crate::outbox::release_dead_leases`].
+    pub async fn lease_holders(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        with_pool!(self, pool => {
+            Ok(sqlx::query_scalar(
+                "SELECT DISTINCT leased_by FROM outbox
+                 WHERE leased_by IS NOT NULL AND status = 'pending' AND leased_until > $1 ORDER BY leased_by",
+            )
+            .bind(now)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Ends every lease `owner` holds, so its rows are due again at once; how many. Only for an
+    /// owner known to be gone: a live one would find its rows taken by another sender.
+    pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        with_pool!(self, pool => {
+            Ok(sqlx::query(
+                "UPDATE outbox SET leased_until = NULL, leased_by = NULL WHERE leased_by = $1 AND status = 'pending'",
+            )
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected())
+        })
+    }
+
     /// Records that the receiver accepted a delivery. Never sent again.
     pub async fn mark_delivered(&self, id: i64, remote_id: Option<&str>, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
                 "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, remote_id = $2,
-                     leased_until = NULL, last_error = NULL WHERE id = $3",
+                     leased_until = NULL, leased_by = NULL, last_error = NULL WHERE id = $3",
             )
             .bind(now)
             .bind(remote_id)
@@ -193,7 +227,7 @@ impl Store {
     pub async fn mark_retry(&self, id: i64, error: &str, next: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, leased_until = NULL
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, leased_until = NULL, leased_by = NULL
                  WHERE id = $3",
             )
             .bind(error)
@@ -209,7 +243,7 @@ impl Store {
     pub async fn mark_dead(&self, id: i64, error: &str) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1, leased_until = NULL
+                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1, leased_until = NULL, leased_by = NULL
                  WHERE id = $2",
             )
             .bind(error)
@@ -235,7 +269,7 @@ impl Store {
                 }
                 Some(_) => {}
             }
-            sqlx::query("UPDATE outbox SET status = 'pending', next_attempt_at = $1, leased_until = NULL WHERE id = $2")
+            sqlx::query("UPDATE outbox SET status = 'pending', next_attempt_at = $1, leased_until = NULL, leased_by = NULL WHERE id = $2")
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)

@@ -103,7 +103,7 @@ pub(crate) async fn outbox_delivers_once_and_dead_letters_keep_the_payload(store
     );
     store.retry_delivery(v2.id, now).await.unwrap();
     let claimed = store
-        .claim_due(Channel::Push, "cpoms", 10, chrono::Duration::minutes(5), now)
+        .claim_due(Channel::Push, "cpoms", 10, chrono::Duration::minutes(5), "a", now)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -111,10 +111,104 @@ pub(crate) async fn outbox_delivers_once_and_dead_letters_keep_the_payload(store
     // Leased: a second sender (another replica) does not get it.
     assert!(
         store
-            .claim_due(Channel::Push, "cpoms", 10, chrono::Duration::minutes(5), now)
+            .claim_due(Channel::Push, "cpoms", 10, chrono::Duration::minutes(5), "a", now)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(store.deliveries(true, 10).await.unwrap().len(), 1);
+}
+
+pub(crate) async fn leases_of_senders_gone_from_this_host_are_released_and_no_others(store: Store) {
+    use apsync::outbox::owner::{LeaseOwner, Seen, probe};
+    use apsync::outbox::release_dead_leases;
+    use apsync::store::{Channel, NewDelivery};
+    let now = t("2026-03-02T10:00:00Z");
+    let lease = chrono::Duration::minutes(5);
+    let me = LeaseOwner::current().unwrap();
+    // A sender that was killed: a process that has exited (its pid free, or taken by another).
+    let mut exited = std::process::Command::new("true").spawn().unwrap();
+    let exited_pid = exited.id();
+    exited.wait().unwrap();
+    // A live one, as `apsync sync` run by IT while the daemon runs.
+    let mut running = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    let Seen::Running { start } = probe(running.id()) else {
+        panic!("cannot read /proc/{}/stat", running.id())
+    };
+    let holders = [
+        LeaseOwner {
+            pid: exited_pid,
+            ..me.clone()
+        }
+        .to_string(),
+        // This process's pid with another start time: the pid was reused, the holder is gone.
+        LeaseOwner {
+            start: me.start + 1,
+            ..me.clone()
+        }
+        .to_string(),
+        LeaseOwner {
+            pid: running.id(),
+            start,
+            ..me.clone()
+        }
+        .to_string(),
+        // A PostgreSQL replica on another host: its pids mean nothing here.
+        LeaseOwner {
+            host: format!("{}-replica", me.host),
+            pid: exited_pid,
+            ..me.clone()
+        }
+        .to_string(),
+        // Not an owner this version can read: left to run out.
+        "unknown:4242".to_string(),
+    ];
+    for (i, holder) in holders.iter().enumerate() {
+        let key = format!("k{i}");
+        let d = NewDelivery {
+            channel: Channel::Push,
+            sink: "cpoms".into(),
+            idempotency_key: key.clone(),
+            subject: key,
+            payload: serde_json::json!({}),
+        };
+        assert!(store.enqueue(&d, now).await.unwrap());
+        let claimed = store
+            .claim_due(Channel::Push, "cpoms", 1, lease, holder, now)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].leased_by.as_deref(), Some(holder.as_str()));
+    }
+
+    let later = now + chrono::Duration::minutes(1);
+    assert_eq!(release_dead_leases(&store, &me, probe, later).await.unwrap(), 2);
+    let again = store
+        .claim_due(Channel::Push, "cpoms", 10, lease, &me.to_string(), later)
+        .await
+        .unwrap();
+    let keys: Vec<&str> = again.iter().map(|d| d.idempotency_key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["k0", "k1"],
+        "only the rows of the gone senders are due again at once"
+    );
+    let rows = store.deliveries(true, 10).await.unwrap();
+    for (i, holder) in holders.iter().enumerate().skip(2) {
+        let row = rows.iter().find(|d| d.idempotency_key == format!("k{i}")).unwrap();
+        assert_eq!(row.leased_by.as_deref(), Some(holder.as_str()), "k{i} is still held");
+    }
+    assert_eq!(
+        release_dead_leases(&store, &me, probe, later).await.unwrap(),
+        0,
+        "this process's own leases are never released"
+    );
+    // The others are due when their leases run out, as before.
+    let expired = store
+        .claim_due(Channel::Push, "cpoms", 10, lease, &me.to_string(), now + lease)
+        .await
+        .unwrap();
+    assert_eq!(expired.len(), 3);
+    running.kill().unwrap();
+    running.wait().unwrap();
 }
