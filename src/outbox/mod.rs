@@ -14,7 +14,7 @@ use serde::Serialize;
 
 pub mod push;
 
-use crate::store::{Channel, Delivery, Store, StoreError};
+use crate::store::{Channel, Delivery, Released, Store, StoreError};
 use owner::{LeaseOwner, Seen, Verdict, verdict};
 
 /// What one delivery attempt came to.
@@ -127,14 +127,15 @@ fn batch(channel: Channel) -> i64 {
 /// taken by a later process counts as gone), so their rows are sent now rather than when the
 /// lease runs out; how many rows. Leases of live processes (an `apsync sync` next to the daemon),
 /// of processes hidden from this one, and of other hosts are left alone. `probe` asks the kernel
-/// about a pid ([`owner::probe`]; tests give their own).
+/// about a pid ([`owner::probe`]; tests give their own). Their rows' attempt markers stay, so
+/// the next attempt still shows the last one's outcome was unknown.
 pub async fn release_dead_leases(
     store: &Store,
     me: &LeaseOwner,
     probe: impl Fn(u32) -> Seen,
     now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let mut released = 0;
+) -> Result<Released, StoreError> {
+    let mut released = Released::default();
     for holder in store.lease_holders(now).await? {
         let Some(owner) = LeaseOwner::parse(&holder) else {
             continue;
@@ -142,21 +143,34 @@ pub async fn release_dead_leases(
         if verdict(&owner, me, probe(owner.pid)) != Verdict::Gone {
             continue;
         }
-        let rows = store.release_leases(&holder).await?;
-        if rows > 0 {
+        let r = store.release_leases(&holder).await?;
+        if r.rows > 0 {
             tracing::warn!(
                 holder,
-                rows,
-                "released outbox rows held by a sender that is gone (killed or crashed); they are due now"
+                rows = r.rows,
+                in_flight = r.in_flight,
+                "released outbox rows held by a sender that is gone (killed or crashed); they are due now. \
+                 Those in flight may already have reached their receiver: a push is repeated with its \
+                 Idempotency-Key, an email may arrive twice (same Message-ID)"
             );
         }
-        released += rows;
+        released.rows += r.rows;
+        released.in_flight += r.in_flight;
     }
     Ok(released)
 }
 
-/// Delivers every due row of `sink` once, recording each outcome as it happens (so a crash
-/// mid-pass repeats at most the one delivery in flight, with the same idempotency key).
+/// Delivers every due row of `sink` once, recording each outcome as it happens, so a crash
+/// mid-pass repeats at most the one delivery in flight, with the same idempotency key.
+///
+/// Exactly once cannot be had with SMTP: it has no idempotency key, and the server's 250 and the
+/// row's `delivered` are two commits on two machines. A kill between them makes the message go
+/// again (the same bytes and Message-ID, which mail clients fold). So the window is kept as narrow
+/// as is sound, and made visible: the attempt is marked on the row, and committed, before the
+/// receiver sees anything; after the reply nothing comes before the outcome's write (logging
+/// waits until it is recorded). A row found pending with that mark after its sender died is the
+/// only kind that can repeat. Holding such rows back instead would trade a possible repeat for a
+/// possibly lost alert, which is worse.
 pub async fn dispatch_once(
     store: &Store,
     sink: &dyn Sink,
@@ -169,6 +183,9 @@ pub async fn dispatch_once(
         release_dead_leases(store, me, owner::probe, now).await?;
     }
     let me = owner::this_process_name();
+    // `now` is the pass's clock (shifted by `--now`, fixed in tests); a lease renewed at each
+    // attempt is counted from it plus the time the pass has taken so far.
+    let started = std::time::Instant::now();
     loop {
         let batch = store
             .claim_due(sink.channel(), sink.id(), batch(sink.channel()), lease, &me, now)
@@ -177,16 +194,20 @@ pub async fn dispatch_once(
             return Ok(report);
         }
         for d in batch {
+            let at = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+            if !store.begin_attempt(d.id, &me, at, at + lease).await? {
+                tracing::info!(
+                    sink = sink.id(),
+                    delivery = d.id,
+                    "another sender holds it now; skipped"
+                );
+                continue;
+            }
             let span = tracing::info_span!("delivery", sink = sink.id(), delivery = d.id, attempt = d.attempts + 1);
             let attempt = tracing::Instrument::instrument(sink.deliver(&d), span).await;
+            let kind = record(store, policy, &d, attempt, now, &mut report).await?;
             // The outcome's kind only: a receiver's words may echo the payload (safeguarding text);
             // they are kept on the row for `outbox list`, never in the logs.
-            let kind = match &attempt {
-                Attempt::Delivered { .. } => "delivered",
-                Attempt::Retry { slow: true, .. } => "retry (misconfigured)",
-                Attempt::Retry { .. } => "retry",
-                Attempt::Dead { .. } => "dead",
-            };
             tracing::info!(
                 sink = sink.id(),
                 delivery = d.id,
@@ -194,42 +215,57 @@ pub async fn dispatch_once(
                 outcome = kind,
                 "delivery attempt"
             );
-            match attempt {
-                Attempt::Delivered { remote_id } => {
-                    // Stopping here (not carrying on) if this write fails is deliberate: the
-                    // receiver has it, and a sender that cannot record that must not send more.
-                    store.mark_delivered(d.id, remote_id.as_deref(), now).await?;
-                    report.delivered += 1;
-                }
-                Attempt::Dead { reason } => {
-                    store.mark_dead(d.id, &reason).await?;
-                    report.dead += 1;
-                }
-                Attempt::Retry { reason, after, slow } => {
-                    let age = (now - d.created_at).to_std().unwrap_or_default();
-                    if age >= policy.give_up_after {
-                        let reason = format!(
-                            "gave up after {} attempts over {}h: {reason}",
-                            d.attempts + 1,
-                            age.as_secs() / 3600
-                        );
-                        store.mark_dead(d.id, &reason).await?;
-                        report.dead += 1;
-                        continue;
-                    }
-                    let delay = match (after, slow) {
-                        (_, true) => policy.slow,
-                        (Some(after), false) => after,
-                        (None, false) => policy.delay(d.id, d.attempts),
-                    };
-                    let next = now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
-                    store.mark_retry(d.id, &reason, next).await?;
-                    report.retrying += 1;
-                    if slow {
-                        report.misconfigured += 1;
-                    }
-                }
+        }
+    }
+}
+
+/// Writes an attempt's outcome on its row and counts it; the outcome's kind, for the log.
+async fn record(
+    store: &Store,
+    policy: &RetryPolicy,
+    d: &Delivery,
+    attempt: Attempt,
+    now: DateTime<Utc>,
+    report: &mut DispatchReport,
+) -> Result<&'static str, StoreError> {
+    match attempt {
+        Attempt::Delivered { remote_id } => {
+            // Stopping here (not carrying on) if this write fails is deliberate: the receiver has
+            // it, and a sender that cannot record that must not send more.
+            store.mark_delivered(d.id, remote_id.as_deref(), now).await?;
+            report.delivered += 1;
+            Ok("delivered")
+        }
+        Attempt::Dead { reason } => {
+            store.mark_dead(d.id, &reason).await?;
+            report.dead += 1;
+            Ok("dead")
+        }
+        Attempt::Retry { reason, after, slow } => {
+            let age = (now - d.created_at).to_std().unwrap_or_default();
+            if age >= policy.give_up_after {
+                let reason = format!(
+                    "gave up after {} attempts over {}h: {reason}",
+                    d.attempts + 1,
+                    age.as_secs() / 3600
+                );
+                store.mark_dead(d.id, &reason).await?;
+                report.dead += 1;
+                return Ok("dead");
             }
+            let delay = match (after, slow) {
+                (_, true) => policy.slow,
+                (Some(after), false) => after,
+                (None, false) => policy.delay(d.id, d.attempts),
+            };
+            let next = now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
+            store.mark_retry(d.id, &reason, next).await?;
+            report.retrying += 1;
+            if slow {
+                report.misconfigured += 1;
+                return Ok("retry (misconfigured)");
+            }
+            Ok("retry")
         }
     }
 }

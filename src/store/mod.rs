@@ -33,7 +33,7 @@ pub use crate::register::{NewMark, NewReview};
 pub use alerts::{AlertCounts, AlertRow};
 pub use error::StoreError;
 pub use metrics::MetricsSnapshot;
-pub use outbox::{Channel, Delivery, NewDelivery};
+pub use outbox::{Channel, Delivery, NewDelivery, Released};
 pub use register::{CheckpointUpdate, DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument};
 pub use review::{ReviewRow, ReviewStatus};
 pub use roster::{RosterChanges, StoredPupil};

@@ -74,10 +74,22 @@ pub struct Delivery {
     pub delivered_at: Option<DateTime<Utc>>,
     /// The process holding its lease (`host:pidns:pid:start`), while one does.
     pub leased_by: Option<String>,
+    /// When the attempt in progress began, until its outcome is recorded: on a pending row whose
+    /// sender died, the receiver may already have it.
+    pub attempt_started_at: Option<DateTime<Utc>>,
+}
+
+/// What releasing a gone sender's leases did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Released {
+    /// Rows due again at once.
+    pub rows: u64,
+    /// Of those, the ones it was handing to the receiver when it died: the receiver may have them.
+    pub in_flight: u64,
 }
 
 const COLUMNS: &str = "id, channel, sink, idempotency_key, subject, payload, status, attempts, next_attempt_at, \
-                       last_error, remote_id, created_at, delivered_at, leased_by";
+                       last_error, remote_id, created_at, delivered_at, leased_by, attempt_started_at";
 
 macro_rules! delivery_from_row {
     ($r:expr) => {{
@@ -98,6 +110,7 @@ macro_rules! delivery_from_row {
             created_at: r.try_get("created_at")?,
             delivered_at: r.try_get("delivered_at")?,
             leased_by: r.try_get("leased_by")?,
+            attempt_started_at: r.try_get("attempt_started_at")?,
         }
     }};
 }
@@ -193,17 +206,49 @@ impl Store {
         })
     }
 
-    /// Ends every lease `owner` holds, so its rows are due again at once; how many. Only for an
-    /// owner known to be gone: a live one would find its rows taken by another sender.
-    pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+    /// Ends every lease `owner` holds, so its rows are due again at once. Only for an owner known
+    /// to be gone: a live one would find its rows taken by another sender. A row's attempt marker
+    /// is kept: it still says the last attempt's outcome is unknown, until the next one ends.
+    pub async fn release_leases(&self, owner: &str) -> Result<Released, StoreError> {
+        with_pool!(self, pool => {
+            let started: Vec<Option<DateTime<Utc>>> = sqlx::query_scalar(
+                "UPDATE outbox SET leased_until = NULL, leased_by = NULL WHERE leased_by = $1 AND status = 'pending'
+                 RETURNING attempt_started_at",
+            )
+            .bind(owner)
+            .fetch_all(pool)
+            .await?;
+            Ok(Released {
+                rows: started.len() as u64,
+                in_flight: started.iter().flatten().count() as u64,
+            })
+        })
+    }
+
+    /// Records, before a delivery is handed to its receiver, that an attempt began at `at`, and
+    /// renews the lease to `until` so it covers the attempt however long the batch took. False
+    /// when `owner` no longer holds the row (its lease ran out and another sender took it, or it
+    /// was released): the caller must then not send it.
+    pub async fn begin_attempt(
+        &self,
+        id: i64,
+        owner: &str,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
             Ok(sqlx::query(
-                "UPDATE outbox SET leased_until = NULL, leased_by = NULL WHERE leased_by = $1 AND status = 'pending'",
+                "UPDATE outbox SET attempt_started_at = $1, leased_until = $2
+                 WHERE id = $3 AND leased_by = $4 AND status = 'pending'",
             )
+            .bind(at)
+            .bind(until)
+            .bind(id)
             .bind(owner)
             .execute(pool)
             .await?
-            .rows_affected())
+            .rows_affected()
+                == 1)
         })
     }
 
@@ -212,7 +257,7 @@ impl Store {
         with_pool!(self, pool => {
             sqlx::query(
                 "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, remote_id = $2,
-                     leased_until = NULL, leased_by = NULL, last_error = NULL WHERE id = $3",
+                     leased_until = NULL, leased_by = NULL, attempt_started_at = NULL, last_error = NULL WHERE id = $3",
             )
             .bind(now)
             .bind(remote_id)
@@ -227,7 +272,7 @@ impl Store {
     pub async fn mark_retry(&self, id: i64, error: &str, next: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, leased_until = NULL, leased_by = NULL
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, leased_until = NULL, leased_by = NULL, attempt_started_at = NULL
                  WHERE id = $3",
             )
             .bind(error)
@@ -243,7 +288,7 @@ impl Store {
     pub async fn mark_dead(&self, id: i64, error: &str) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1, leased_until = NULL, leased_by = NULL
+                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1, leased_until = NULL, leased_by = NULL, attempt_started_at = NULL
                  WHERE id = $2",
             )
             .bind(error)
@@ -269,7 +314,7 @@ impl Store {
                 }
                 Some(_) => {}
             }
-            sqlx::query("UPDATE outbox SET status = 'pending', next_attempt_at = $1, leased_until = NULL, leased_by = NULL WHERE id = $2")
+            sqlx::query("UPDATE outbox SET status = 'pending', next_attempt_at = $1, leased_until = NULL, leased_by = NULL, attempt_started_at = NULL WHERE id = $2")
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)

@@ -181,8 +181,32 @@ pub(crate) async fn leases_of_senders_gone_from_this_host_are_released_and_no_ot
         assert_eq!(claimed[0].leased_by.as_deref(), Some(holder.as_str()));
     }
 
+    // The killed sender had begun handing its row to the receiver; the live one has begun too.
+    let all = store.deliveries(true, 10).await.unwrap();
+    let id = |key: &str| all.iter().find(|d| d.idempotency_key == key).unwrap().id;
+    assert!(
+        store
+            .begin_attempt(id("k0"), &holders[0], now, now + lease)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .begin_attempt(id("k2"), &holders[2], now, now + lease)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .begin_attempt(id("k3"), &holders[2], now, now + lease)
+            .await
+            .unwrap(),
+        "a row another sender holds is never begun"
+    );
+
     let later = now + chrono::Duration::minutes(1);
-    assert_eq!(release_dead_leases(&store, &me, probe, later).await.unwrap(), 2);
+    let released = release_dead_leases(&store, &me, probe, later).await.unwrap();
+    assert_eq!((released.rows, released.in_flight), (2, 1));
     let again = store
         .claim_due(Channel::Push, "cpoms", 10, lease, &me.to_string(), later)
         .await
@@ -199,7 +223,7 @@ pub(crate) async fn leases_of_senders_gone_from_this_host_are_released_and_no_ot
         assert_eq!(row.leased_by.as_deref(), Some(holder.as_str()), "k{i} is still held");
     }
     assert_eq!(
-        release_dead_leases(&store, &me, probe, later).await.unwrap(),
+        release_dead_leases(&store, &me, probe, later).await.unwrap().rows,
         0,
         "this process's own leases are never released"
     );
