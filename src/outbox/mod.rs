@@ -5,6 +5,7 @@
 pub mod email;
 pub mod oauth;
 pub mod owner;
+pub mod receipts;
 
 use std::time::Duration;
 
@@ -167,10 +168,12 @@ pub async fn release_dead_leases(
 /// row's `delivered` are two commits on two machines. A kill between them makes the message go
 /// again (the same bytes and Message-ID, which mail clients fold). So the window is kept as narrow
 /// as is sound, and made visible: the attempt is marked on the row, and committed, before the
-/// receiver sees anything; after the reply nothing comes before the outcome's write (logging
-/// waits until it is recorded). A row found pending with that mark after its sender died is the
-/// only kind that can repeat. Holding such rows back instead would trade a possible repeat for a
-/// possibly lost alert, which is worse.
+/// receiver sees anything; on SQLite, where the outcome's write may wait for the write lock, an
+/// acceptance is first written to the receipts file beside the database ([`receipts`]), which a
+/// later sender on this host reads before sending a row whose last attempt never ended; and
+/// nothing else (not even logging) comes between the reply and those writes. A row found pending
+/// with that mark after its sender died is the only kind that can repeat. Holding such rows back
+/// instead would trade a possible repeat for a possibly lost alert, which is worse.
 pub async fn dispatch_once(
     store: &Store,
     sink: &dyn Sink,
@@ -183,6 +186,12 @@ pub async fn dispatch_once(
         release_dead_leases(store, me, owner::probe, now).await?;
     }
     let me = owner::this_process_name();
+    let receipts = store.sqlite_file().map(|db| receipts::Receipts::beside(&db));
+    if let Some(r) = &receipts
+        && let Err(e) = r.compact()
+    {
+        tracing::warn!("cannot tidy {}: {e}", r.path().display());
+    }
     // `now` is the pass's clock (shifted by `--now`, fixed in tests); a lease renewed at each
     // attempt is counted from it plus the time the pass has taken so far.
     let started = std::time::Instant::now();
@@ -194,6 +203,17 @@ pub async fn dispatch_once(
             return Ok(report);
         }
         for d in batch {
+            if let Some(remote_id) = accepted_before(receipts.as_ref(), &d) {
+                // Its last sender died after the receiver accepted it and before it could say so.
+                store.mark_delivered(d.id, remote_id.as_deref(), now).await?;
+                report.delivered += 1;
+                tracing::info!(
+                    sink = sink.id(),
+                    delivery = d.id,
+                    "the receiver accepted it before its sender died: recorded, not sent again"
+                );
+                continue;
+            }
             let at = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
             if !store.begin_attempt(d.id, &me, at, at + lease).await? {
                 tracing::info!(
@@ -205,6 +225,16 @@ pub async fn dispatch_once(
             }
             let span = tracing::info_span!("delivery", sink = sink.id(), delivery = d.id, attempt = d.attempts + 1);
             let attempt = tracing::Instrument::instrument(sink.deliver(&d), span).await;
+            if let (Attempt::Delivered { remote_id }, Some(r)) = (&attempt, &receipts)
+                && let Err(e) = r.record(d.id, at, remote_id.as_deref())
+            {
+                // Only the shortcut is lost: the row is still recorded below. Said once, not at
+                // every message.
+                static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+                if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!("cannot write to {}: {e}", r.path().display());
+                }
+            }
             let kind = record(store, policy, &d, attempt, now, &mut report).await?;
             // The outcome's kind only: a receiver's words may echo the payload (safeguarding text);
             // they are kept on the row for `outbox list`, never in the logs.
@@ -215,6 +245,19 @@ pub async fn dispatch_once(
                 outcome = kind,
                 "delivery attempt"
             );
+        }
+    }
+}
+
+/// The receiver's id, when a receipt shows the last attempt of `d` (one that never ended) was
+/// accepted.
+fn accepted_before(receipts: Option<&receipts::Receipts>, d: &Delivery) -> Option<Option<String>> {
+    let (r, started) = (receipts?, d.attempt_started_at?);
+    match r.find(d.id, started) {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!("cannot read {}: {e}", r.path().display());
+            None
         }
     }
 }

@@ -146,6 +146,14 @@ impl Store {
         }
     }
 
+    /// The database file, on SQLite (for the outbox receipts kept beside it).
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match &self.backend {
+            Backend::Sqlite(pool) => Some(pool.connect_options().get_filename().to_path_buf()),
+            Backend::Postgres(_) => None,
+        }
+    }
+
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await)

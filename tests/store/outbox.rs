@@ -236,3 +236,66 @@ pub(crate) async fn leases_of_senders_gone_from_this_host_are_released_and_no_ot
     running.kill().unwrap();
     running.wait().unwrap();
 }
+
+pub(crate) async fn an_acceptance_written_down_before_a_crash_is_not_sent_again(store: Store) {
+    use apsync::outbox::receipts::Receipts;
+    use apsync::outbox::{Attempt, RetryPolicy, dispatch_once};
+    use apsync::store::{Channel, NewDelivery};
+    let now = t("2026-03-02T10:00:00Z");
+    let lease = chrono::Duration::minutes(5);
+    for key in ["accepted", "unknown"] {
+        let d = NewDelivery {
+            channel: Channel::Push,
+            sink: "cpoms".into(),
+            idempotency_key: key.into(),
+            subject: key.into(),
+            payload: serde_json::json!({}),
+        };
+        assert!(store.enqueue(&d, now).await.unwrap());
+    }
+    // A sender takes both, begins both, is accepted for the first, writes that down where it
+    // can (SQLite), and dies before recording either outcome on the rows.
+    let dead = "school-srv:1:2:3";
+    let rows = store
+        .claim_due(Channel::Push, "cpoms", 10, lease, dead, now)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for d in &rows {
+        assert!(store.begin_attempt(d.id, dead, now, now + lease).await.unwrap());
+    }
+    let receipts = store.sqlite_file().map(|db| Receipts::beside(&db));
+    if let Some(r) = &receipts {
+        r.record(rows[0].id, now, Some("R-1")).unwrap();
+    }
+    let released = store.release_leases(dead).await.unwrap();
+    assert_eq!((released.rows, released.in_flight), (2, 2));
+
+    let sink = ScriptedSink {
+        answers: std::sync::Mutex::new(vec![
+            Attempt::Delivered { remote_id: None },
+            Attempt::Delivered { remote_id: None },
+        ]),
+        seen: Default::default(),
+    };
+    let later = now + chrono::Duration::minutes(1);
+    let report = dispatch_once(&store, &sink, &RetryPolicy::default(), later)
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, 2);
+    let all = store.deliveries(false, 10).await.unwrap();
+    let accepted = all.iter().find(|d| d.idempotency_key == "accepted").unwrap();
+    if receipts.is_some() {
+        // SQLite: the receipt says the receiver has it; only the other one goes again.
+        assert_eq!(*sink.seen.lock().unwrap(), ["unknown"]);
+        assert_eq!(accepted.remote_id.as_deref(), Some("R-1"));
+    } else {
+        // PostgreSQL keeps no receipts (an outcome's write never waits behind other writers):
+        // both attempts' outcomes are unknown, so both go again (at least once).
+        assert_eq!(*sink.seen.lock().unwrap(), ["accepted", "unknown"]);
+    }
+    assert!(
+        all.iter()
+            .all(|d| d.status == "delivered" && d.attempt_started_at.is_none())
+    );
+}
