@@ -345,6 +345,8 @@ async fn restart_mid_sequence(store: Store, guard: Guard) {
             "cpoms",
             10,
             chrono::Duration::minutes(5),
+            // In this process's name, which is still running: only the lease's end frees the row.
+            &apsync::outbox::owner::this_process_name(),
             after(3600),
         )
         .await

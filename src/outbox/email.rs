@@ -1,14 +1,18 @@
-//! The SMTP sender: delivers email rows of the outbox with lettre over STARTTLS or implicit TLS
-//! (certificates verified), logging in with a password or XOAUTH2. The server's reply decides the
-//! outcome: 250 delivered; 4xx or no answer, retry; 5xx, dead with the server's words; refused
-//! credentials or a certificate that does not verify, retry slowly and tell IT.
+//! The SMTP sender: delivers email rows of the outbox with lettre over STARTTLS (on a socket of
+//! its own, without Nagle's algorithm: see `Direct`) or implicit TLS, certificates verified,
+//! logging in with a password or XOAUTH2. The server's reply decides the outcome: 250 delivered;
+//! 4xx or no answer, retry; 5xx, dead with the server's words; refused credentials or a
+//! certificate that does not verify, retry slowly and tell IT.
 
 use std::path::Path;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Response;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::{Attempt, Sink};
@@ -17,7 +21,101 @@ use crate::store::{Channel, Delivery};
 
 /// Sends email rows to an SMTP server.
 pub struct SmtpSink {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    via: Via,
+}
+
+/// How messages reach the server.
+enum Via {
+    /// STARTTLS or plaintext: on a socket of apsync's own, without Nagle's algorithm (see
+    /// `Direct`).
+    Direct(Box<Direct>),
+    /// Implicit TLS (port 465): lettre's transport, which owns its socket, so the kernel may hold
+    /// a message's final `.` for up to ~40 ms (Nagle) and a sender killed meanwhile still has
+    /// it sent when its socket closes.
+    Lettre(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// One connection of apsync's own, reused while it answers. Its socket sends each write at once
+/// (`TCP_NODELAY`): lettre writes the message, then its final `.` separately, and with Nagle's
+/// algorithm the kernel holds that `.` until the server acknowledges the message, up to ~40 ms
+/// with delayed ACKs. A sender killed in that time still has it sent (closing a socket flushes
+/// it), so the server accepts a message whose sender never hears the 250: a repeat after the
+/// restart. Without the hold, that window is about one round trip (plus any of the message
+/// still queued on a slow link).
+struct Direct {
+    host: String,
+    port: u16,
+    timeout: Duration,
+    starttls: Option<TlsParameters>,
+    login: Option<(Credentials, Vec<Mechanism>)>,
+    open: tokio::sync::Mutex<Option<AsyncSmtpConnection>>,
+}
+
+/// Why a message could not be handed over.
+enum Failure {
+    /// The server (or TLS with it) said no.
+    Smtp(lettre::transport::smtp::Error),
+    /// It could not be reached, or did not answer in time.
+    Unreachable(String),
+    /// It does not offer STARTTLS, which the configuration requires.
+    NoStartTls,
+}
+
+impl Drop for Direct {
+    /// Says goodbye on the open connection (QUIT), in the background: the messages are sent
+    /// and recorded by now, and the server should not log a dropped session.
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.open.get_mut().take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = conn.quit().await;
+            });
+        }
+    }
+}
+
+impl Direct {
+    /// Sends one message on the open connection, or on a new one when there is none or it no
+    /// longer answers.
+    async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<Response, Failure> {
+        let mut open = self.open.lock().await;
+        let reusable = match open.take() {
+            Some(mut c) => c.test_connected().await.then_some(c),
+            None => None,
+        };
+        let mut conn = match reusable {
+            Some(c) => c,
+            None => self.connect().await?,
+        };
+        let sent = conn.send(envelope, message).await.map_err(Failure::Smtp)?;
+        // Kept only after a success: after a failure the session's state is unknown.
+        *open = Some(conn);
+        Ok(sent)
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
+        let unreachable =
+            |e: std::io::Error| Failure::Unreachable(format!("cannot reach {}:{}: {e}", self.host, self.port));
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(unreachable)?;
+        tcp.set_nodelay(true).map_err(unreachable)?;
+        let hello = ClientId::default();
+        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
+            .await
+            .map_err(Failure::Smtp)?;
+        if let Some(tls) = &self.starttls {
+            if !conn.can_starttls() {
+                return Err(Failure::NoStartTls);
+            }
+            conn.starttls(tls.clone(), &hello).await.map_err(Failure::Smtp)?;
+        }
+        if let Some((credentials, mechanisms)) = &self.login {
+            conn.auth(mechanisms, credentials).await.map_err(Failure::Smtp)?;
+        }
+        Ok(conn)
+    }
 }
 
 /// The sender could not be set up (a secret or CA file unreadable, a token refused).
@@ -48,34 +146,48 @@ impl SmtpSink {
         let tls = tls
             .build_rustls()
             .map_err(|e| SetupError(format!("cannot set up TLS for {}: {e}", cfg.host)))?;
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
-            .port(cfg.port)
-            .timeout(Some(cfg.timeout))
-            .tls(match cfg.tls {
-                TlsMode::StartTls => Tls::Required(tls),
-                TlsMode::Implicit => Tls::Wrapper(tls),
-                TlsMode::None => Tls::None,
-            });
-        if let Some(user) = &cfg.username {
-            if let Some(oauth) = &cfg.oauth {
+        let login = match (&cfg.username, &cfg.oauth, &cfg.password_file) {
+            (Some(user), Some(oauth), _) => {
                 let token = super::oauth::fetch_token(oauth, credentials_dir, config_dir)
                     .await
                     .map_err(SetupError)?;
-                builder = builder
-                    .credentials(Credentials::new(user.clone(), token.expose().to_string()))
-                    .authentication(vec![Mechanism::Xoauth2]);
-            } else if let Some(file) = &cfg.password_file {
+                Some((
+                    Credentials::new(user.clone(), token.expose().to_string()),
+                    vec![Mechanism::Xoauth2],
+                ))
+            }
+            (Some(user), None, Some(file)) => {
                 let password = file
                     .read(credentials_dir, config_dir)
                     .map_err(|e| SetupError(e.to_string()))?;
-                builder = builder
-                    .credentials(Credentials::new(user.clone(), password.expose().to_string()))
-                    .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+                Some((
+                    Credentials::new(user.clone(), password.expose().to_string()),
+                    vec![Mechanism::Plain, Mechanism::Login],
+                ))
             }
-        }
-        Ok(SmtpSink {
-            transport: builder.build(),
-        })
+            _ => None,
+        };
+        let via = match cfg.tls {
+            TlsMode::Implicit => {
+                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
+                    .port(cfg.port)
+                    .timeout(Some(cfg.timeout))
+                    .tls(Tls::Wrapper(tls));
+                if let Some((credentials, mechanisms)) = login {
+                    builder = builder.credentials(credentials).authentication(mechanisms);
+                }
+                Via::Lettre(builder.build())
+            }
+            TlsMode::StartTls | TlsMode::None => Via::Direct(Box::new(Direct {
+                host: cfg.host.clone(),
+                port: cfg.port,
+                timeout: cfg.timeout,
+                starttls: matches!(cfg.tls, TlsMode::StartTls).then_some(tls),
+                login,
+                open: tokio::sync::Mutex::new(None),
+            })),
+        };
+        Ok(SmtpSink { via })
     }
 }
 
@@ -145,11 +257,36 @@ impl Sink for SmtpSink {
             Ok(p) => p,
             Err(reason) => return Attempt::Dead { reason },
         };
-        match self.transport.send_raw(&envelope, message.as_bytes()).await {
+        let sent = match &self.via {
+            Via::Lettre(transport) => transport
+                .send_raw(&envelope, message.as_bytes())
+                .await
+                .map_err(Failure::Smtp),
+            Via::Direct(direct) => tokio::time::timeout(direct.timeout, direct.send(&envelope, message.as_bytes()))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Failure::Unreachable(format!(
+                        "the SMTP server did not answer within {} s",
+                        direct.timeout.as_secs()
+                    )))
+                }),
+        };
+        match sent {
             Ok(response) => Attempt::Delivered {
                 remote_id: response.message().next().map(str::to_string),
             },
-            Err(e) => classify(&e),
+            Err(Failure::Smtp(e)) => classify(&e),
+            Err(Failure::Unreachable(reason)) => Attempt::Retry {
+                reason: format!("the SMTP server did not accept the message yet: {reason}"),
+                after: None,
+                slow: false,
+            },
+            Err(Failure::NoStartTls) => Attempt::Retry {
+                reason: "the SMTP server does not offer STARTTLS, which email.tls = \"starttls\" requires: check email.host and email.port"
+                    .to_string(),
+                after: None,
+                slow: true,
+            },
         }
     }
 }

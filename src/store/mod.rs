@@ -35,7 +35,7 @@ pub use alerts::{AlertCounts, AlertRow};
 pub use error::StoreError;
 pub use import::{Begun, DocumentEntry, ImportTx, PART_BYTES};
 pub use metrics::MetricsSnapshot;
-pub use outbox::{Channel, Delivery, NewDelivery};
+pub use outbox::{Channel, Delivery, NewDelivery, Released};
 pub use register::{CheckpointUpdate, DocumentStatus, ImportSummary, MarkFilter, MarkRow, NewDocument};
 pub use review::{ReviewRow, ReviewStatus};
 pub use roster::{RosterChanges, StoredPupil};
@@ -145,6 +145,14 @@ impl Store {
         match self.backend {
             Backend::Sqlite(_) => "sqlite",
             Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The database file, on SQLite (for the outbox receipts kept beside it).
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match &self.backend {
+            Backend::Sqlite(pool) => Some(pool.connect_options().get_filename().to_path_buf()),
+            Backend::Postgres(_) => None,
         }
     }
 

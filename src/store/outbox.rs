@@ -72,10 +72,24 @@ pub struct Delivery {
     pub created_at: DateTime<Utc>,
     /// When the receiver accepted it.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The process holding its lease (`host:pidns:pid:start`), while one does.
+    pub leased_by: Option<String>,
+    /// When the attempt in progress began, until its outcome is recorded: on a pending row whose
+    /// sender died, the receiver may already have it.
+    pub attempt_started_at: Option<DateTime<Utc>>,
+}
+
+/// What releasing a gone sender's leases did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Released {
+    /// Rows due again at once.
+    pub rows: u64,
+    /// Of those, the ones it was handing to the receiver when it died: the receiver may have them.
+    pub in_flight: u64,
 }
 
 const COLUMNS: &str = "id, channel, sink, idempotency_key, subject, payload, status, attempts, next_attempt_at, \
-                       last_error, remote_id, created_at, delivered_at";
+                       last_error, remote_id, created_at, delivered_at, leased_by, attempt_started_at";
 
 macro_rules! delivery_from_row {
     ($r:expr) => {{
@@ -95,6 +109,8 @@ macro_rules! delivery_from_row {
             remote_id: r.try_get("remote_id")?,
             created_at: r.try_get("created_at")?,
             delivered_at: r.try_get("delivered_at")?,
+            leased_by: r.try_get("leased_by")?,
+            attempt_started_at: r.try_get("attempt_started_at")?,
         }
     }};
 }
@@ -128,14 +144,17 @@ impl Store {
         with_pool!(self, pool => Ok(insert_delivery!(pool, d, now)))
     }
 
-    /// Claims up to `limit` due deliveries of a sink for `lease`, so that another sender (another
-    /// replica) skips them. A sender that dies leaves the lease to expire and the row is due again.
+    /// Claims up to `limit` due deliveries of a sink for `lease` in the name of `owner` (see
+    /// [`crate::outbox::owner`]), so that another sender (another replica) skips them. A sender
+    /// that dies leaves the lease to expire, or to be released by [`Store::release_leases`] when
+    /// a process on its host sees it is gone.
     pub async fn claim_due(
         &self,
         channel: Channel,
         sink: &str,
         limit: i64,
         lease: chrono::Duration,
+        owner: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, StoreError> {
         // PostgreSQL replicas must not both take a row: SKIP LOCKED. SQLite has one writer at a
@@ -160,9 +179,10 @@ impl Store {
             let mut rows = Vec::with_capacity(ids.len());
             for id in ids {
                 let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE outbox SET leased_until = $1 WHERE id = $2 RETURNING {COLUMNS}"
+                    "UPDATE outbox SET leased_until = $1, leased_by = $2 WHERE id = $3 RETURNING {COLUMNS}"
                 )))
                 .bind(now + lease)
+                .bind(owner)
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -173,12 +193,71 @@ impl Store {
         Ok(claimed)
     }
 
+    /// The owners of leases still running at `now`, for [`crate::outbox::release_dead_leases`].
+    pub async fn lease_holders(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        with_pool!(self, pool => {
+            Ok(sqlx::query_scalar(
+                "SELECT DISTINCT leased_by FROM outbox
+                 WHERE leased_by IS NOT NULL AND status = 'pending' AND leased_until > $1 ORDER BY leased_by",
+            )
+            .bind(now)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    /// Ends every lease `owner` holds, so its rows are due again at once. Only for an owner known
+    /// to be gone: a live one would find its rows taken by another sender. A row's attempt marker
+    /// is kept: it still says the last attempt's outcome is unknown, until the next one ends.
+    pub async fn release_leases(&self, owner: &str) -> Result<Released, StoreError> {
+        with_pool!(self, pool => {
+            let started: Vec<Option<DateTime<Utc>>> = sqlx::query_scalar(
+                "UPDATE outbox SET leased_until = NULL, leased_by = NULL WHERE leased_by = $1 AND status = 'pending'
+                 RETURNING attempt_started_at",
+            )
+            .bind(owner)
+            .fetch_all(pool)
+            .await?;
+            Ok(Released {
+                rows: started.len() as u64,
+                in_flight: started.iter().flatten().count() as u64,
+            })
+        })
+    }
+
+    /// Records, before a delivery is handed to its receiver, that an attempt began at `at`, and
+    /// renews the lease to `until` so it covers the attempt however long the batch took. False
+    /// when `owner` no longer holds the row (its lease ran out and another sender took it, or it
+    /// was released): the caller must then not send it.
+    pub async fn begin_attempt(
+        &self,
+        id: i64,
+        owner: &str,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            Ok(sqlx::query(
+                "UPDATE outbox SET attempt_started_at = $1, leased_until = $2
+                 WHERE id = $3 AND leased_by = $4 AND status = 'pending'",
+            )
+            .bind(at)
+            .bind(until)
+            .bind(id)
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected()
+                == 1)
+        })
+    }
+
     /// Records that the receiver accepted a delivery. Never sent again.
     pub async fn mark_delivered(&self, id: i64, remote_id: Option<&str>, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
                 "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, remote_id = $2,
-                     leased_until = NULL, last_error = NULL WHERE id = $3",
+                     leased_until = NULL, leased_by = NULL, attempt_started_at = NULL, last_error = NULL WHERE id = $3",
             )
             .bind(now)
             .bind(remote_id)
@@ -193,7 +272,7 @@ impl Store {
     pub async fn mark_retry(&self, id: i64, error: &str, next: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, leased_until = NULL
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, leased_until = NULL, leased_by = NULL, attempt_started_at = NULL
                  WHERE id = $3",
             )
             .bind(error)
@@ -209,7 +288,7 @@ impl Store {
     pub async fn mark_dead(&self, id: i64, error: &str) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1, leased_until = NULL
+                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1, leased_until = NULL, leased_by = NULL, attempt_started_at = NULL
                  WHERE id = $2",
             )
             .bind(error)
@@ -235,7 +314,7 @@ impl Store {
                 }
                 Some(_) => {}
             }
-            sqlx::query("UPDATE outbox SET status = 'pending', next_attempt_at = $1, leased_until = NULL WHERE id = $2")
+            sqlx::query("UPDATE outbox SET status = 'pending', next_attempt_at = $1, leased_until = NULL, leased_by = NULL, attempt_started_at = NULL WHERE id = $2")
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)

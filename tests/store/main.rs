@@ -44,6 +44,8 @@ stories!(
     register::checkpoints_compare_and_swap,
     register::status_counts_everything,
     outbox::outbox_delivers_once_and_dead_letters_keep_the_payload,
+    outbox::leases_of_senders_gone_from_this_host_are_released_and_no_others,
+    outbox::an_acceptance_written_down_before_a_crash_is_not_sent_again,
     visits::visits_are_queued_per_endpoint_and_imported_rows_record_once,
     visits::tokens_are_kept_hashed_and_revocable,
     visits::last_visit_per_placed_pupil_is_the_overdue_hook,

@@ -36,53 +36,116 @@ pub fn sample_files(provider: &str) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// One sample return from a provider that sends files (SFTP) or emails (IMAP).
+#[derive(Debug, Clone)]
+pub struct Return {
+    /// The provider.
+    pub provider: &'static str,
+    /// The file name.
+    pub name: String,
+    /// The file.
+    pub bytes: Vec<u8>,
+}
+
+/// The providers whose returns arrive on a server (northstar's API serves its pages itself):
+/// (provider, mailbox, sender, media type); no mailbox means SFTP.
+const SENDERS: &[(&str, Option<&str>, &str, &str)] = &[
+    ("bright-futures", None, "", ""),
+    ("skills-hub", None, "", ""),
+    (
+        "riverside-farm",
+        Some("Riverside"),
+        "Riverside Farm <returns@riverside-farm.test>",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    (
+        "boxing-academy",
+        Some("Boxing"),
+        "office@boxing-academy.test",
+        "text/csv",
+    ),
+];
+
+/// The returns of [`SENDERS`], each provider's in name order.
+pub fn sample_returns() -> Vec<Return> {
+    SENDERS
+        .iter()
+        .flat_map(|(provider, ..)| {
+            sample_files(provider)
+                .into_iter()
+                .map(|(name, bytes)| Return { provider, name, bytes })
+        })
+        .collect()
+}
+
 impl SampleServers {
     /// Starts the servers and puts the samples on them.
     pub fn start() -> SampleServers {
+        SampleServers::start_holding_back(|_| false).0
+    }
+
+    /// Starts the servers with the sample returns, except those `later` picks: they are given
+    /// back, in the order they came, for [`SampleServers::send`] (a provider's return arriving
+    /// while apsync runs).
+    pub fn start_holding_back(later: impl Fn(&Return) -> bool) -> (SampleServers, Vec<Return>) {
         let sshd = Sshd::start();
-        for provider in ["bright-futures", "skills-hub"] {
-            for (name, bytes) in sample_files(provider) {
-                sshd.put(&name, &bytes, Duration::from_secs(3600));
-            }
-        }
         let dovecot = Dovecot::start();
-        for (mailbox, provider, from, media_type) in [
-            (
-                "Riverside",
-                "riverside-farm",
-                "Riverside Farm <returns@riverside-farm.test>",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ),
-            ("Boxing", "boxing-academy", "office@boxing-academy.test", "text/csv"),
-        ] {
-            dovecot.create_mailbox(mailbox);
-            for (name, bytes) in sample_files(provider) {
-                dovecot.deliver(
-                    mailbox,
-                    &message(from, &format!("Attendance {name}"), &[(&name, media_type, &bytes)]),
-                );
+        for (_, mailbox, ..) in SENDERS {
+            if let Some(mailbox) = mailbox {
+                dovecot.create_mailbox(mailbox);
             }
         }
         let api = Api::serve(northstar(Arc::new(Mutex::new(Vec::new()))));
-        SampleServers { sshd, dovecot, api }
+        let servers = SampleServers { sshd, dovecot, api };
+        let (held, now): (Vec<Return>, Vec<Return>) = sample_returns().into_iter().partition(|r| later(r));
+        for r in &now {
+            servers.send(r);
+        }
+        (servers, held)
+    }
+
+    /// Sends a provider's return: dropped on SFTP, or emailed to its mailbox.
+    pub fn send(&self, r: &Return) {
+        let Some((_, mailbox, from, media_type)) = SENDERS.iter().find(|(p, ..)| *p == r.provider) else {
+            panic!("{} sends no returns to a server", r.provider)
+        };
+        match mailbox {
+            None => self.sshd.put(&r.name, &r.bytes, Duration::from_secs(3600)),
+            Some(mailbox) => self.dovecot.deliver(
+                mailbox,
+                &message(
+                    from,
+                    &format!("Attendance {}", r.name),
+                    &[(&r.name, media_type, &r.bytes)],
+                ),
+            ),
+        }
     }
 
     /// Adds the five connectors that fetch the samples to `install`'s configuration.
     pub fn add_connectors(&self, install: &Install) {
+        self.add_connectors_on(install, None);
+    }
+
+    /// [`SampleServers::add_connectors`], each run on `schedule` (cron) when given.
+    pub fn add_connectors_on(&self, install: &Install, schedule: Option<&str>) {
         std::fs::write(install.path("imap-pw"), PASSWORD).unwrap();
-        install.add_connector(
+        let scheduled = schedule.map(|s| format!("schedule = \"{s}\"\n")).unwrap_or_default();
+        let add =
+            |id: &str, provider: &str, table: &str| install.add_connector(id, provider, &format!("{scheduled}{table}"));
+        add(
             "bright-futures-sftp",
             "bright-futures",
             &self
                 .sshd
                 .connector_toml("glob = \"BF_*.csv\"\nafter = \"move\"\nmove_to = \"imported\""),
         );
-        install.add_connector(
+        add(
             "skills-hub-sftp",
             "skills-hub",
             &self.sshd.connector_toml("glob = \"Skills Hub*.csv\""),
         );
-        install.add_connector(
+        add(
             "riverside-mail",
             "riverside-farm",
             &self.dovecot.connector_toml(
@@ -90,7 +153,7 @@ impl SampleServers {
                 "mailbox = \"Riverside\"\nsenders = [\"@riverside-farm.test\"]\nglob = \"*.xlsx\"",
             ),
         );
-        install.add_connector(
+        add(
             "boxing-mail",
             "boxing-academy",
             &self.dovecot.connector_toml(
@@ -98,7 +161,7 @@ impl SampleServers {
                 "mailbox = \"Boxing\"\nsenders = [\"office@boxing-academy.test\"]\nafter = \"move\"\nmove_to = \"Done\"",
             ),
         );
-        install.add_connector(
+        add(
             "northstar-api",
             "northstar",
             &format!(

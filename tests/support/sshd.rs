@@ -154,12 +154,15 @@ impl Sshd {
         self.dir.path().join("data/outgoing")
     }
 
-    /// Puts a file in `outgoing`, last modified `age` ago, owned by the SFTP user.
+    /// Puts a file in `outgoing`, last modified `age` ago, owned by the SFTP user. It appears
+    /// whole, aged and owned at once (written aside, then renamed), so a connector listing the
+    /// folder meanwhile (a daemon running) never sees it half made.
     pub fn put(&self, name: &str, bytes: &[u8], age: Duration) {
-        let path = self.outgoing().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        set_age(&path, age);
+        let aside = self.outgoing().join(format!(".{name}.part"));
+        std::fs::write(&aside, bytes).unwrap();
+        set_age(&aside, age);
         self.chown_data();
+        std::fs::rename(&aside, self.outgoing().join(name)).unwrap();
     }
 
     /// Hands `data/` to the SFTP user, so it may move and delete.
