@@ -247,14 +247,23 @@ async fn stream(
         Kept::Read(e) => unreadable(e),
         Kept::Store(e) => ImportError::Store(e),
     })?;
-    let mut window = Some(prelude);
-    while let Some(table) = window.take() {
-        let normalised = normaliser.window(reader.read(&table));
-        drop(table);
-        tx.stage_marks(&normalised.marks).await?;
+    let mut normalised = normaliser.window(reader.read(&prelude));
+    drop(prelude);
+    loop {
+        // The database stages this window while the next is read and normalised: the first
+        // poll of the staging future hands its statement to the database (SQLite's worker
+        // thread, or the PostgreSQL server), then the reading runs to completion beside it.
+        let (staged, next) = tokio::join!(tx.stage_marks(&normalised.marks), async {
+            rows.next_window(WINDOW_ROWS)
+                .map(|w| w.map(|table| normaliser.window(reader.read(&table))))
+        });
+        staged?;
         tx.add_reviews(&normalised.reviews).await?;
         // Dropping the transaction rolls it back: a file unreadable half way leaves no rows.
-        window = or_reject!(rows.next_window(WINDOW_ROWS));
+        match or_reject!(next) {
+            Some(n) => normalised = n,
+            None => break,
+        }
     }
     or_reject!(reader.finish().map_err(ReadError::Decode));
     Ok(Streamed::Done(tx.finish().await?, None))

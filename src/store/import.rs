@@ -8,8 +8,8 @@ use sqlx::Row;
 use super::register::{CheckpointUpdate, DocumentStatus, ImportSummary};
 use super::shared::{insert_review, save_checkpoint};
 use super::staged::{
-    APPLY, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, CONTRADICTED, STAGE_BATCH, STAGE_JSON_POSTGRES, STAGE_JSON_SQLITE,
-    STAGE_POSTGRES, STAGE_REPEATS_POSTGRES, STAGE_REPEATS_SQLITE, STAGE_SQLITE, UNSTAGE, stage_json,
+    APPLY, APPLY_NEW, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, CONTRADICTED, STAGE_BATCH, STAGE_JSON_POSTGRES,
+    STAGE_JSON_SQLITE, STAGE_POSTGRES, STAGE_REPEATS_POSTGRES, STAGE_REPEATS_SQLITE, STAGE_SQLITE, UNSTAGE, stage_json,
 };
 use super::{Backend, Store, StoreError};
 use crate::domain::{Session, Upn};
@@ -308,16 +308,21 @@ impl ImportTx {
                 s.marks_added = count(counts.try_get("added")?);
                 s.marks_unchanged = count(counts.try_get("unchanged")?);
                 s.marks_replaced = count(counts.try_get("replaced")?);
-                let conflicts = sqlx::query(CONFLICTS).bind(&provider).fetch_all(&mut *conn).await?;
-                for c in &conflicts {
-                    let mark = staged_mark(c, "new_code")?;
-                    let (code, holder): (String, String) = (c.try_get("code")?, c.try_get("provider_id")?);
-                    let review = conflict_review(mark, &provider, &holder, &code);
-                    insert_review!(conn, &review, id, &provider, now);
-                    s.review_items += 1;
+                // Sessions the register holds already: conflicts, and marks going to history.
+                // A return of new sessions (the usual case) skips both passes.
+                let held: i64 = counts.try_get("held")?;
+                if held > 0 {
+                    let conflicts = sqlx::query(CONFLICTS).bind(&provider).fetch_all(&mut *conn).await?;
+                    for c in &conflicts {
+                        let mark = staged_mark(c, "new_code")?;
+                        let (code, holder): (String, String) = (c.try_get("code")?, c.try_get("provider_id")?);
+                        let review = conflict_review(mark, &provider, &holder, &code);
+                        insert_review!(conn, &review, id, &provider, now);
+                        s.review_items += 1;
+                    }
+                    sqlx::query(ARCHIVE_REPLACED).bind(&provider).bind(now).bind(id).execute(&mut *conn).await?;
                 }
-                sqlx::query(ARCHIVE_REPLACED).bind(&provider).bind(now).bind(id).execute(&mut *conn).await?;
-                sqlx::query(APPLY)
+                sqlx::query(if held > 0 { APPLY } else { APPLY_NEW })
                     .bind(&provider)
                     .bind(id)
                     .bind(received)

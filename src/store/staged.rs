@@ -16,7 +16,8 @@ pub(super) const STAGE_BATCH: usize = 20_000;
 /// travels with it, for the review row a conflict becomes.
 pub(super) const STAGE_SQLITE: &str = "CREATE TEMP TABLE IF NOT EXISTS staged_marks (
     seq INTEGER NOT NULL, upn TEXT NOT NULL, date TEXT NOT NULL, session TEXT NOT NULL, code TEXT NOT NULL,
-    raw_mark TEXT, comment TEXT, locator TEXT NOT NULL, raw_row TEXT NOT NULL, PRIMARY KEY (upn, date, session));
+    raw_mark TEXT, comment TEXT, locator TEXT NOT NULL, raw_row TEXT NOT NULL, PRIMARY KEY (upn, date, session))
+    WITHOUT ROWID;
   CREATE TEMP TABLE IF NOT EXISTS staged_repeats (
     seq INTEGER NOT NULL, upn TEXT NOT NULL, date TEXT NOT NULL, session TEXT NOT NULL, code TEXT NOT NULL,
     raw_mark TEXT, comment TEXT, locator TEXT NOT NULL, raw_row TEXT NOT NULL);
@@ -36,7 +37,7 @@ pub(super) const STAGE_POSTGRES: &str = "CREATE TEMP TABLE IF NOT EXISTS staged_
 pub(super) const STAGE_JSON_SQLITE: &str =
     "INSERT INTO staged_marks (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-    value ->> 8 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING";
+    value ->> 8 FROM jsonb_each($1) WHERE true ON CONFLICT DO NOTHING";
 pub(super) const STAGE_JSON_POSTGRES: &str =
     "INSERT INTO staged_marks (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
   SELECT (r ->> 0)::bigint, r ->> 1, (r ->> 2)::date, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8
@@ -47,7 +48,7 @@ pub(super) const STAGE_JSON_POSTGRES: &str =
 pub(super) const STAGE_REPEATS_SQLITE: &str =
     "INSERT INTO staged_repeats (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-    value ->> 8 FROM json_each($1) j
+    value ->> 8 FROM jsonb_each($1) j
   WHERE NOT EXISTS (SELECT 1 FROM staged_marks s WHERE s.seq = j.value ->> 0)";
 pub(super) const STAGE_REPEATS_POSTGRES: &str =
     "INSERT INTO staged_repeats (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
@@ -95,7 +96,8 @@ pub(super) const UNSTAGE: &str = "DELETE FROM staged_marks WHERE upn = $1 AND da
 pub(super) const CLASSIFY: &str = "SELECT
     COUNT(*) FILTER (WHERE m.upn IS NULL) AS added,
     COUNT(*) FILTER (WHERE m.provider_id = $1 AND m.code = s.code) AS unchanged,
-    COUNT(*) FILTER (WHERE m.provider_id = $1 AND m.review_id IS NULL AND m.code <> s.code) AS replaced
+    COUNT(*) FILTER (WHERE m.provider_id = $1 AND m.review_id IS NULL AND m.code <> s.code) AS replaced,
+    COUNT(m.upn) AS held
   FROM staged_marks s LEFT JOIN marks m ON m.upn = s.upn AND m.date = s.date AND m.session = s.session";
 
 /// Staged marks that must not overwrite what is held. `$1` is the provider.
@@ -123,3 +125,9 @@ pub(super) const APPLY: &str = "INSERT INTO marks (upn, date, session, code, pro
     comment = excluded.comment, document_id = excluded.document_id, received_at = excluded.received_at,
     recorded_at = excluded.recorded_at
   WHERE marks.provider_id = excluded.provider_id AND marks.review_id IS NULL AND marks.code <> excluded.code";
+
+/// [`APPLY`] when the register holds none of the staged sessions: a plain insert, without the
+/// upsert's per-row check. Same parameters.
+pub(super) const APPLY_NEW: &str = "INSERT INTO marks (upn, date, session, code, provider_id, raw_mark, comment,
+    document_id, review_id, received_at, recorded_at)
+  SELECT s.upn, s.date, s.session, s.code, $1, s.raw_mark, s.comment, $2, NULL, $3, $4 FROM staged_marks s";
