@@ -4,6 +4,8 @@
 
 mod args;
 mod commands;
+#[cfg(test)]
+mod man_page;
 pub mod output;
 
 use std::path::{Path, PathBuf};
