@@ -453,3 +453,26 @@ fn a_workbook_without_the_named_sheet_is_rejected() {
     ];
     rejects_and_the_rest_keeps_working(&i, "riverside-farm", &bad, &says, Recorded::Yes);
 }
+
+/// A long return that breaks the row limit near its end is refused whole: by then ten windows of
+/// its rows have been read, matched and staged, and the transaction that held them rolls back.
+#[test]
+fn a_return_over_the_row_limit_half_way_through_is_refused_whole() {
+    let i = installed();
+    let text = String::from_utf8(sample("bright-futures", "BF_attendance_2026-03-04.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
+    let mut body = format!("{header}\r\n");
+    for n in 0..=100_000 {
+        body.push_str(rows[n % rows.len()]);
+        body.push_str("\r\n");
+    }
+    let bad = write(&i, "BF_attendance_2026-03-04.csv", body.as_bytes());
+    let says = [
+        "BF_attendance_2026-03-04.csv",
+        "more than 100000 rows",
+        "limits.max_rows",
+    ];
+    rejects_and_the_rest_keeps_working(&i, "bright-futures", &bad, &says, Recorded::Yes);
+}
