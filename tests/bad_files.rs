@@ -5,7 +5,8 @@
 //! Cases: empty files (CSV, XLSX, JSON), random binary bytes named `.csv`, a truncated workbook, a
 //! CSV without its `Mark` column, 10,000 blank lines (alone and below a valid header), a 2 GB
 //! sparse file (refused by its size, without being read into memory), invalid JSON, JSON whose
-//! `data` is not a list, and a workbook without the format's sheet.
+//! `data` is not a list, a workbook without the format's sheet, and a long return over the row
+//! limit near its end (refused whole after most of it was staged).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
