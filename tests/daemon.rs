@@ -302,6 +302,19 @@ async fn the_daemon_imports_alerts_pushes_and_stops_cleanly() {
         })
     });
     assert_eq!(get(&daemon.base, "/readyz").await.0, 200);
+
+    // SIGHUP moving the database: the rest reloads; the database in use stays until a restart.
+    let moved = good.replacen("/apsync.db\"", "/elsewhere.db\"", 1);
+    assert_ne!(moved, good, "the test configuration names apsync.db");
+    std::fs::write(w.install.config(), &moved).unwrap();
+    daemon.signal("HUP");
+    tokio::task::block_in_place(|| {
+        wait_for(Duration::from_secs(30), "the database change to be deferred", || {
+            let log = daemon.log();
+            log.contains("[database] changes apply at the next restart") && log.contains("configuration reloaded")
+        })
+    });
+    assert_eq!(get(&daemon.base, "/readyz").await.0, 200);
     std::fs::write(w.install.config(), good).unwrap();
 
     tokio::task::block_in_place(|| {

@@ -170,6 +170,10 @@ async fn reload(
     if loaded.config.http.listen != http.listen {
         tracing::warn!("SIGHUP: [http] changes apply at the next restart");
     }
+    // The store stays open on the database it was started with: moving it is a restart.
+    if loaded.config.database.url != config.borrow().config.database.url {
+        tracing::warn!("SIGHUP: [database] changes apply at the next restart; the current database stays in use");
+    }
     let _ = config.send(Arc::new(loaded));
     tracing::info!("SIGHUP: configuration reloaded from {}", path.display());
     tell(&[NotifyState::Status("configuration reloaded")]);
