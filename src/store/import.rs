@@ -8,8 +8,9 @@ use sqlx::Row;
 use super::register::{CheckpointUpdate, DocumentStatus, ImportSummary};
 use super::shared::{insert_review, save_checkpoint};
 use super::staged::{
-    APPLY, APPLY_NEW, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, CONTRADICTED, STAGE_BATCH, STAGE_JSON_POSTGRES,
-    STAGE_JSON_SQLITE, STAGE_POSTGRES, STAGE_REPEATS_POSTGRES, STAGE_REPEATS_SQLITE, STAGE_SQLITE, UNSTAGE, stage_json,
+    APPLY, APPLY_NEW, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, CONTRADICTED, STAGE_ARRAYS_POSTGRES, STAGE_BATCH,
+    STAGE_JSON_SQLITE, STAGE_POSTGRES, STAGE_REPEATS_POSTGRES, STAGE_REPEATS_SQLITE, STAGE_SQLITE, StageColumns,
+    UNSTAGE, stage_json,
 };
 use super::{Backend, Store, StoreError};
 use crate::domain::{Session, Upn};
@@ -223,30 +224,41 @@ impl ImportTx {
         if self.rejected {
             return Ok(());
         }
-        let (stage, repeats) = match &self.tx {
-            Tx::Sqlite(_) => (STAGE_JSON_SQLITE, STAGE_REPEATS_SQLITE),
-            Tx::Postgres(_) => (STAGE_JSON_POSTGRES, STAGE_REPEATS_POSTGRES),
-        };
         for chunk in marks.chunks(STAGE_BATCH) {
-            let json = stage_json(self.staged, chunk);
+            let first = self.staged;
             self.staged += chunk.len();
-            let found_repeats = on_tx!(&mut self.tx, conn => {
-                let staged = sqlx::query(sqlx::AssertSqlSafe(stage))
-                    .bind(&json)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
-                if staged < chunk.len() as u64 {
-                    // Rare: the file gives a session twice. Kept aside, to compare at the end.
-                    sqlx::query(sqlx::AssertSqlSafe(repeats))
+            let found_repeats = match &mut self.tx {
+                Tx::Sqlite(t) => {
+                    let json = stage_json(first, chunk);
+                    let staged = sqlx::query(STAGE_JSON_SQLITE)
                         .bind(&json)
-                        .execute(&mut *conn)
-                        .await?;
-                    true
-                } else {
-                    false
+                        .execute(&mut **t)
+                        .await?
+                        .rows_affected();
+                    // Rare: the file gives a session twice. Kept aside, to compare at the end.
+                    let repeats = staged < chunk.len() as u64;
+                    if repeats {
+                        sqlx::query(STAGE_REPEATS_SQLITE).bind(&json).execute(&mut **t).await?;
+                    }
+                    repeats
                 }
-            });
+                Tx::Postgres(t) => {
+                    let columns = StageColumns::of(first, chunk);
+                    let staged = columns
+                        .bind(sqlx::query(STAGE_ARRAYS_POSTGRES))
+                        .execute(&mut **t)
+                        .await?
+                        .rows_affected();
+                    let repeats = staged < chunk.len() as u64;
+                    if repeats {
+                        columns
+                            .bind(sqlx::query(STAGE_REPEATS_POSTGRES))
+                            .execute(&mut **t)
+                            .await?;
+                    }
+                    repeats
+                }
+            };
             self.repeats |= found_repeats;
         }
         Ok(())

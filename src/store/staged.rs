@@ -38,10 +38,12 @@ pub(super) const STAGE_JSON_SQLITE: &str =
     "INSERT INTO staged_marks (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
   SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
     value ->> 8 FROM jsonb_each($1) WHERE true ON CONFLICT DO NOTHING";
-pub(super) const STAGE_JSON_POSTGRES: &str =
+/// Stages a batch on PostgreSQL from one array per column (`$1` seq ... `$9` raw_row), which the
+/// server reads far faster than JSON.
+pub(super) const STAGE_ARRAYS_POSTGRES: &str =
     "INSERT INTO staged_marks (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
-  SELECT (r ->> 0)::bigint, r ->> 1, (r ->> 2)::date, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8
-  FROM jsonb_array_elements($1::text::jsonb) AS r ON CONFLICT DO NOTHING";
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::text[]) ON CONFLICT DO NOTHING";
 
 /// The marks of a batch that were not staged because their session already was: the same JSON
 /// again, rows whose seq is not the staged one. Only run for a batch that had any.
@@ -52,11 +54,11 @@ pub(super) const STAGE_REPEATS_SQLITE: &str =
   WHERE NOT EXISTS (SELECT 1 FROM staged_marks s WHERE s.seq = j.value ->> 0)";
 pub(super) const STAGE_REPEATS_POSTGRES: &str =
     "INSERT INTO staged_repeats (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
-  SELECT (r ->> 0)::bigint, r ->> 1, (r ->> 2)::date, r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7, r ->> 8
-  FROM jsonb_array_elements($1::text::jsonb) AS r
-  WHERE NOT EXISTS (SELECT 1 FROM staged_marks s WHERE s.seq = (r ->> 0)::bigint)";
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::text[]) AS r (seq, upn, date, session, code, raw_mark, comment, locator, raw_row)
+  WHERE NOT EXISTS (SELECT 1 FROM staged_marks s WHERE s.seq = r.seq)";
 
-/// One batch of marks as the JSON the staging statements read.
+/// One batch of marks as the JSON the SQLite staging statements read.
 pub(super) fn stage_json(first_seq: usize, marks: &[crate::register::NewMark]) -> String {
     let rows: Vec<_> = marks
         .iter()
@@ -76,6 +78,57 @@ pub(super) fn stage_json(first_seq: usize, marks: &[crate::register::NewMark]) -
         })
         .collect();
     serde_json::to_string(&rows).unwrap_or_default()
+}
+
+/// One batch of marks as the columns the PostgreSQL staging statements read.
+pub(super) struct StageColumns {
+    seq: Vec<i64>,
+    upn: Vec<String>,
+    date: Vec<chrono::NaiveDate>,
+    session: Vec<&'static str>,
+    code: Vec<&'static str>,
+    raw_mark: Vec<String>,
+    comment: Vec<Option<String>>,
+    locator: Vec<String>,
+    raw_row: Vec<String>,
+}
+
+impl StageColumns {
+    pub(super) fn of(first_seq: usize, marks: &[crate::register::NewMark]) -> Self {
+        StageColumns {
+            seq: (first_seq..first_seq + marks.len())
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+                .collect(),
+            upn: marks.iter().map(|m| m.upn.as_str().to_string()).collect(),
+            date: marks.iter().map(|m| m.date).collect(),
+            session: marks.iter().map(|m| m.session.as_str()).collect(),
+            code: marks.iter().map(|m| m.code.as_str()).collect(),
+            raw_mark: marks.iter().map(|m| m.raw_mark.clone()).collect(),
+            comment: marks.iter().map(|m| m.comment.clone()).collect(),
+            locator: marks.iter().map(|m| m.locator.clone()).collect(),
+            raw_row: marks
+                .iter()
+                .map(|m| serde_json::to_string(&m.raw_row).unwrap_or_default())
+                .collect(),
+        }
+    }
+
+    /// Binds the columns as `$1` to `$9`.
+    pub(super) fn bind<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(&self.seq)
+            .bind(&self.upn)
+            .bind(&self.date)
+            .bind(&self.session)
+            .bind(&self.code)
+            .bind(&self.raw_mark)
+            .bind(&self.comment)
+            .bind(&self.locator)
+            .bind(&self.raw_row)
+    }
 }
 
 /// Sessions the document gives different codes: every mark it gives them (the staged one and
