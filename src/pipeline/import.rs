@@ -138,10 +138,7 @@ pub async fn import(
         file: incoming.file_name.clone(),
         source,
     };
-    let surveyed = survey(|| incoming.content.open(), format.encoding).map_err(|e| match e {
-        ReadError::Io(e) => unreadable(e),
-        ReadError::Decode(problem) => unreadable(std::io::Error::other(problem.to_string())),
-    })?;
+    let surveyed = survey(|| incoming.content.open(), format.encoding).map_err(unreadable)?;
     let entry = |rejected: Option<String>| DocumentEntry {
         provider_id: provider.id.clone(),
         connector: incoming.connector.clone(),

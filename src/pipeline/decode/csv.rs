@@ -21,7 +21,7 @@ const SNIFF_RECORDS: usize = 50;
 /// line breaks; a row is numbered by the line it starts on.
 pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
     let whole = || -> Result<Table, ReadError> {
-        let survey = survey(|| Ok(bytes), format.encoding)?;
+        let survey = survey(|| Ok(bytes), format.encoding).map_err(ReadError::Io)?;
         let mut rows = CsvRows::open(bytes, &survey, format).map_err(ReadError::Decode)?;
         let mut table = Table::new(Origin::Csv);
         while let Some(mut window) = rows.next_window(usize::MAX)? {

@@ -8,7 +8,6 @@ use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use sha2::{Digest as _, Sha256};
 
-use super::ReadError;
 use crate::pipeline::error::DecodeProblem;
 use crate::pipeline::format::TextEncoding;
 
@@ -35,12 +34,12 @@ pub struct Survey {
 /// Reads every byte once: digest, size, head, and the encoding as [`TextEncoding`] says to
 /// choose it (see [`choose_encoding`]); fails only when the bytes cannot be read. A file that is not UTF-8 (rare) is read a second time
 /// for chardetng's guess, so UTF-8 files do not pay for it.
-pub fn survey<R: Read>(open: impl Fn() -> std::io::Result<R>, encoding: TextEncoding) -> Result<Survey, ReadError> {
+pub fn survey<R: Read>(open: impl Fn() -> std::io::Result<R>, encoding: TextEncoding) -> std::io::Result<Survey> {
     let mut sha = Sha256::new();
     let mut head = Vec::new();
     let mut size = 0u64;
     let mut utf8 = Utf8Check::default();
-    each_chunk(open().map_err(ReadError::Io)?, |chunk| {
+    each_chunk(open()?, |chunk| {
         sha.update(chunk);
         if head.len() < HEAD_BYTES {
             let take = (HEAD_BYTES - head.len()).min(chunk.len());
@@ -55,7 +54,7 @@ pub fn survey<R: Read>(open: impl Fn() -> std::io::Result<R>, encoding: TextEnco
     if bom_len == 0 && encoding == TextEncoding::Auto && valid_utf8.is_err() {
         let mut seen = [false; 256];
         let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
-        each_chunk(open().map_err(ReadError::Io)?, |chunk| {
+        each_chunk(open()?, |chunk| {
             for b in chunk {
                 seen[usize::from(*b)] = true;
             }
@@ -76,14 +75,14 @@ pub fn survey<R: Read>(open: impl Fn() -> std::io::Result<R>, encoding: TextEnco
     })
 }
 
-fn each_chunk(mut reader: impl Read, mut f: impl FnMut(&[u8])) -> Result<(), ReadError> {
+fn each_chunk(mut reader: impl Read, mut f: impl FnMut(&[u8])) -> std::io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match reader.read(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(n) => f(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(ReadError::Io(e)),
+            Err(e) => return Err(e),
         }
     }
 }
