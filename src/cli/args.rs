@@ -63,6 +63,9 @@ pub enum Command {
     Outbox(OutboxCommand),
     /// Alerts: those open, and those closed recently.
     Alerts(AlertsArgs),
+    /// Items connectors refused (strangers' or unauthenticated emails, messages without an
+    /// attachment, files over the size limit), recorded and never imported.
+    Refused(RefusedArgs),
     /// A summary: roster, documents, review backlog and each connector's last run.
     Status(FormatArg),
     /// Run apsync on its bundled sample data in a folder of its own (SQLite, no network).
@@ -310,6 +313,17 @@ pub enum OutboxCommand {
 #[derive(Debug, Args)]
 pub struct AlertsArgs {
     /// Also list alerts closed within this many days.
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub days: i64,
+    /// How to print.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `refused`.
+#[derive(Debug, Args)]
+pub struct RefusedArgs {
+    /// List those recorded within this many days.
     #[arg(long, default_value_t = 7, value_name = "DAYS")]
     pub days: i64,
     /// How to print.

@@ -61,6 +61,9 @@ pub struct Incoming {
     pub metadata: serde_json::Value,
     /// When the transport received it.
     pub received_at: DateTime<Utc>,
+    /// Set when no row may go straight into the register (an email whose sender was not
+    /// authenticated, accepted knowingly): why. Every row that would be a mark goes to review.
+    pub hold_for_review: Option<String>,
 }
 
 /// What importing a document did.
@@ -156,7 +159,8 @@ pub async fn import(
         present_code: provider.present_code,
         marks: &format.marks,
     };
-    let normaliser = Normaliser::new(rules, &roster.index, &roster.placements, &config.calendar);
+    let normaliser = Normaliser::new(rules, &roster.index, &roster.placements, &config.calendar)
+        .holding_for_review(incoming.hold_for_review.as_deref());
     let streamed = stream(
         store,
         &incoming,

@@ -30,11 +30,14 @@ pub enum ReviewKind {
     Conflict,
     /// The row's date or session cannot be read.
     UnreadableRow,
+    /// The return came by an email whose sender was not authenticated (accepted knowingly,
+    /// with `authentication = "review"`): a person confirms each mark.
+    UnauthenticatedSender,
 }
 
 impl ReviewKind {
     /// Every kind, for listings and docs.
-    pub const ALL: [ReviewKind; 8] = [
+    pub const ALL: [ReviewKind; 9] = [
         ReviewKind::UnknownPupil,
         ReviewKind::AmbiguousPupil,
         ReviewKind::InvalidIdentifier,
@@ -43,6 +46,7 @@ impl ReviewKind {
         ReviewKind::NotASchoolDay,
         ReviewKind::Conflict,
         ReviewKind::UnreadableRow,
+        ReviewKind::UnauthenticatedSender,
     ];
 
     /// The kind as stored and shown: `unknown-pupil`.
@@ -56,6 +60,7 @@ impl ReviewKind {
             ReviewKind::NotASchoolDay => "not-a-school-day",
             ReviewKind::Conflict => "conflict",
             ReviewKind::UnreadableRow => "unreadable-row",
+            ReviewKind::UnauthenticatedSender => "unauthenticated-sender",
         }
     }
 }

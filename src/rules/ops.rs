@@ -16,6 +16,23 @@ pub struct OpsFacts {
     pub review_open: i64,
     /// When the oldest open review item was raised.
     pub review_oldest: Option<DateTime<Utc>>,
+    /// Today's refused emails (and other refused items), per connector and sender.
+    #[serde(default)]
+    pub refused_today: Vec<RefusedToday>,
+}
+
+/// Items one connector refused today from one sender (`None`: everyone not in its `senders`,
+/// counted together so a flood of spam is one alert, not one per message).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedToday {
+    /// The connector.
+    pub connector: String,
+    /// The sender as claimed, printable; `None` for strangers.
+    pub sender: Option<String>,
+    /// How many.
+    pub count: i64,
+    /// The latest one's reason (no subject or file name: those may name a pupil).
+    pub reason: String,
 }
 
 fn condition(rule: Rule, key: String, level: u8, roles: &[crate::config::Role], detail: Detail) -> Condition {
@@ -98,6 +115,12 @@ pub(super) fn evaluate(f: &Facts<'_>, out: &mut Evaluation) {
             },
         ));
     }
+    // Yesterday's refusal alerts close quietly, never "resolved": each is about one day. (The
+    // other operations alerts are about no day, so this leaves them alone.)
+    out.coverage.insert(Rule::Operations, today);
+    for r in &f.ops.refused_today {
+        out.conditions.push(refused(r, today, roles));
+    }
     for (id, subject) in &f.ops.dead_deliveries {
         out.conditions.push(condition(
             Rule::Operations,
@@ -139,6 +162,40 @@ pub(super) fn evaluate(f: &Facts<'_>, out: &mut Evaluation) {
             },
         ));
     }
+}
+
+/// One alert per connector, sender and day about refused items: later refusals that day only
+/// update its count quietly.
+fn refused(r: &RefusedToday, today: chrono::NaiveDate, roles: &[crate::config::Role]) -> Condition {
+    let who = r.sender.as_deref().unwrap_or("senders not in its list");
+    let items = if r.count == 1 { "item" } else { "items" };
+    let (key_sender, expected) = match &r.sender {
+        None => (
+            "strangers",
+            "Nothing to do if this is spam. If a provider sends from a new address, add it to the connector's senders.",
+        ),
+        Some(s) => (
+            s.as_str(),
+            "Check with the provider and the school's mail system: apsync imports a return only when the sender is authenticated (see `apsync status` and the README's \"Emailed returns\").",
+        ),
+    };
+    let mut c = condition(
+        Rule::Operations,
+        format!("refused:{}:{key_sender}:{today}", r.connector),
+        0,
+        roles,
+        Detail {
+            title: format!("Email refused by {}: {who}", r.connector),
+            what: format!(
+                "{} {items} from {who} refused by the connector {} today, not imported: {}",
+                r.count, r.connector, r.reason
+            ),
+            expected: expected.into(),
+            ..Detail::default()
+        },
+    );
+    c.about = Some(today);
+    c
 }
 
 /// The week's digest key (`digest:2026-W11`) if this week's digest time has passed, so a missed

@@ -350,11 +350,71 @@ fn operations_go_to_it() {
         dead_deliveries: vec![(7, "[apsync] Absent: ...".into())],
         review_open: 3,
         review_oldest: Some(t("2026-03-01T08:00:00Z")),
+        refused_today: Vec::new(),
     };
     let e = run_ops(&c, "2026-03-02T12:00:00Z", &[], &[], &ops);
     let keys: Vec<&str> = of(&e, Rule::Operations).iter().map(|c| c.key.as_str()).collect();
     assert_eq!(keys, ["connector:bf-sftp", "dead-letter:7", "review-queue"]);
     assert!(of(&e, Rule::Operations).iter().all(|c| c.roles == [Role::It]));
+}
+
+#[test]
+fn refused_mail_is_one_alert_per_sender_per_day_with_strangers_together_and_it_lapses_next_day() {
+    let c = config();
+    let refused = |sender: Option<&str>, count| RefusedToday {
+        connector: "oak-mail".into(),
+        sender: sender.map(str::to_string),
+        count,
+        reason: "mx.school.example did not authenticate the sender (dmarc=fail)".into(),
+    };
+    let ops = OpsFacts {
+        refused_today: vec![refused(None, 40), refused(Some("learning@oakfarm.example"), 1)],
+        ..OpsFacts::default()
+    };
+    let e = run_ops(&c, "2026-03-02T12:00:00Z", &[], &[], &ops);
+    let found = of(&e, Rule::Operations);
+    let keys: Vec<&str> = found.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "refused:oak-mail:strangers:2026-03-02",
+            "refused:oak-mail:learning@oakfarm.example:2026-03-02"
+        ]
+    );
+    assert!(
+        found
+            .iter()
+            .all(|c| c.roles == [Role::It] && c.about == Some(d("2026-03-02")))
+    );
+    assert!(
+        found[0]
+            .detail
+            .what
+            .starts_with("40 items from senders not in its list")
+    );
+    // A day later the alert is out of view: it closes quietly, with no "resolved" email.
+    let open = OpenAlert {
+        id: 1,
+        rule: Rule::Operations,
+        key: found[1].key.clone(),
+        level: 0,
+        roles: vec![Role::It],
+        about: found[1].about,
+        first_seen: t("2026-03-02T12:00:00Z"),
+        upn: None,
+        provider: None,
+        detail: found[1].detail.clone(),
+    };
+    let next_day = run_ops(&c, "2026-03-03T12:00:00Z", &[], &[], &OpsFacts::default());
+    let changes = diff(next_day, std::slice::from_ref(&open));
+    assert!(matches!(changes.as_slice(), [Change::Lapse(_)]), "{changes:?}");
+    // Later refusals the same day change the count quietly.
+    let more = OpsFacts {
+        refused_today: vec![refused(Some("learning@oakfarm.example"), 3)],
+        ..OpsFacts::default()
+    };
+    let changes = diff(run_ops(&c, "2026-03-02T15:00:00Z", &[], &[], &more), &[open]);
+    assert!(matches!(changes.as_slice(), [Change::Update(..)]), "{changes:?}");
 }
 
 #[test]

@@ -75,7 +75,8 @@ pub async fn evaluate(
             .map(|m| (m.upn, m.date, m.session, m.code, m.provider))
             .collect();
         let open = store.open_alerts().await?;
-        let ops = store.ops_facts().await?;
+        let mut ops = store.ops_facts().await?;
+        ops.refused_today = refused_today(store, config, today).await?;
         let last_visits = store.last_visit_per_placed_pupil(today).await?;
         let facts = Facts {
             config,
@@ -164,4 +165,27 @@ pub async fn dispatch(
         );
     }
     Ok(Some(report))
+}
+
+/// Today's refused items (since the school's local midnight), per connector and sender.
+async fn refused_today(
+    store: &Store,
+    config: &crate::config::Config,
+    today: chrono::NaiveDate,
+) -> Result<Vec<crate::rules::RefusedToday>, StoreError> {
+    let midnight = today
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(config.school.timezone).earliest())
+        .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+    Ok(store
+        .refused_senders_since(midnight)
+        .await?
+        .into_iter()
+        .map(|r| crate::rules::RefusedToday {
+            connector: r.connector,
+            sender: r.sender,
+            count: r.count,
+            reason: r.reason,
+        })
+        .collect())
 }

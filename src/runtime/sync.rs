@@ -2,7 +2,7 @@
 //! checkpoint in one transaction), then acknowledge upstream. A crash anywhere repeats at most
 //! the document in flight, and the ledger makes that repeat harmless.
 
-use apsync_connector_core::{Outcome, Source, SourceError};
+use apsync_connector_core::{Fetched, Outcome, Refusal, Source, SourceError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -28,6 +28,9 @@ pub struct RunReport {
     pub review_items: i64,
     /// Documents that could not be read, recorded as rejected.
     pub rejected: i64,
+    /// Items refused (an email from a stranger, or whose sender was not authenticated): recorded,
+    /// never imported, and not a failure of the run.
+    pub refused: i64,
     /// The first error, if the run or an item failed.
     pub error: Option<String>,
     /// Its kind (`transient`, `auth`, `config`, `permanent`).
@@ -53,6 +56,7 @@ pub async fn run_connector(
                 marks = r.marks,
                 review_items = r.review_items,
                 rejected = r.rejected,
+                refused = r.refused,
                 outcome = if r.error.is_some() { "failed" } else { "ok" },
                 "connector run finished"
             );
@@ -129,7 +133,25 @@ async fn fetch_and_import(
     let roster = RosterSnapshot::load(store).await.map_err(store_failed)?;
     for item in items {
         let document = match source.fetch(&item).await {
-            Ok(d) => d,
+            Ok(Fetched::Document(d)) => d,
+            Ok(Fetched::Refused(refusal)) => {
+                let next = source.advance(&checkpoint, std::slice::from_ref(&item));
+                let update = CheckpointUpdate {
+                    connector: &connector.id,
+                    checkpoint: &next,
+                    expected_version: version,
+                };
+                refuse(store, connector, &refusal, update, now)
+                    .await
+                    .map_err(store_failed)?;
+                checkpoint = next;
+                version += 1;
+                report.refused += 1;
+                if let Err(e) = source.acknowledge(&item, Outcome::Refused).await {
+                    tracing::warn!(connector = %connector.id, item = %refusal.display_name, "could not tidy up after refusing: {}", e.message);
+                }
+                continue;
+            }
             // An item that can never be imported (too big, from a stranger) is reported once and
             // passed over: the checkpoint moves past it, and upstream hears it was rejected.
             Err(e) if e.kind == apsync_connector_core::ErrorKind::Permanent => {
@@ -159,6 +181,7 @@ async fn fetch_and_import(
             media_type: document.media_type,
             metadata: document.metadata,
             received_at: document.received_at,
+            hold_for_review: document.hold_for_review,
         };
         let update = CheckpointUpdate {
             connector: &connector.id,
@@ -196,6 +219,30 @@ async fn fetch_and_import(
         if let Err(e) = source.acknowledge(&item, acknowledged).await {
             tracing::warn!(connector = %connector.id, item = %item.display_name, "could not tidy up after import: {}", e.message);
         }
+    }
+    Ok(())
+}
+
+/// Records a refused item (once), and logs it once: every text in it is already printable.
+async fn refuse(
+    store: &Store,
+    connector: &ConnectorConfig,
+    refusal: &Refusal,
+    update: CheckpointUpdate<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let new = store
+        .record_refusal(&connector.id, &connector.provider, refusal, Some(update), now)
+        .await?;
+    if new {
+        tracing::warn!(
+            connector = %connector.id,
+            item = %refusal.display_name,
+            code = refusal.code,
+            sender = refusal.sender.as_deref().unwrap_or(""),
+            "refused, recorded and not imported: {}",
+            refusal.reason
+        );
     }
     Ok(())
 }

@@ -188,7 +188,12 @@ pub async fn read_csv_folder(
             ..Default::default()
         };
         let doc = match source.fetch(&item).await {
-            Ok(doc) => doc,
+            Ok(apsync_connector_core::Fetched::Document(doc)) => doc,
+            Ok(apsync_connector_core::Fetched::Refused(r)) => {
+                report.problems.push(r.reason);
+                reports.push(report);
+                continue;
+            }
             Err(e) => {
                 report.problems.push(e.message);
                 reports.push(report);

@@ -265,6 +265,8 @@ impl Store {
                 dead_deliveries,
                 review_open: status.review_open,
                 review_oldest: status.review_oldest_open,
+                // Filled by the runtime, which knows the school's day.
+                refused_today: Vec::new(),
             })
         })
     }

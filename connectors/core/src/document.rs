@@ -39,4 +39,43 @@ pub struct Document {
     pub received_at: DateTime<Utc>,
     /// Transport details worth keeping (sender address, message id), as JSON.
     pub metadata: serde_json::Value,
+    /// Set when no row of this document may go straight into the register: why (an email whose
+    /// sender was not authenticated, accepted knowingly). Every row goes to review instead.
+    pub hold_for_review: Option<String>,
+}
+
+/// An item the connector will not hand over as a return (a stranger's or an unauthenticated
+/// email, a file over the size limit): the daemon records it in the ledger once, with why, and
+/// never imports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// Stable identity upstream, as in [`ItemRef::external_id`].
+    pub external_id: String,
+    /// What a person recognises it by, made printable (no raw control characters).
+    pub display_name: String,
+    /// A stable code, e.g. `IMAP-UNAUTHENTICATED`, listed in the README.
+    pub code: &'static str,
+    /// Why, and what to do, for IT.
+    pub reason: String,
+    /// Who it claims to come from (an email's `From:` address), made printable.
+    pub sender: Option<String>,
+    /// The authentication verdict seen, if any, made printable.
+    pub verdict: Option<String>,
+    /// Its size in bytes, when known.
+    pub size: Option<u64>,
+    /// The SHA-256 of its bytes, hex, when they were read.
+    pub sha256: Option<String>,
+    /// When the transport received it.
+    pub received_at: DateTime<Utc>,
+    /// Transport details worth keeping, as JSON.
+    pub metadata: serde_json::Value,
+}
+
+/// What fetching an item gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched {
+    /// A return to import.
+    Document(Document),
+    /// An item to record as refused, and never import.
+    Refused(Refusal),
 }

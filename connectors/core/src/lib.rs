@@ -10,21 +10,25 @@ mod document;
 mod error;
 mod glob;
 mod secret;
+mod text;
 
 use async_trait::async_trait;
 
-pub use document::{Checkpoint, Document, ItemRef};
+pub use document::{Checkpoint, Document, Fetched, ItemRef, Refusal};
 pub use error::{ErrorKind, SourceError};
 pub use glob::matches as glob_matches;
 pub use secret::Secret;
+pub use text::printable;
 
 /// What happened to a document after the daemon committed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Imported (wholly or partly) or recognised as already imported.
     Imported,
-    /// Recorded as rejected: unreadable, too large or from a sender not allowed.
+    /// Recorded as rejected: unreadable or too large.
     Rejected,
+    /// Recorded as refused: an email from a stranger, or whose sender was not authenticated.
+    Refused,
 }
 
 /// A provider-side store of returns.
@@ -39,8 +43,8 @@ pub trait Source: Send {
     /// Lists items not yet covered by `checkpoint`, at most `limit` of them, oldest first.
     async fn discover(&mut self, checkpoint: &Checkpoint, limit: usize) -> Result<Vec<ItemRef>, SourceError>;
 
-    /// Downloads one item.
-    async fn fetch(&mut self, item: &ItemRef) -> Result<Document, SourceError>;
+    /// Downloads one item: a return, or an item to record as refused (never imported).
+    async fn fetch(&mut self, item: &ItemRef) -> Result<Fetched, SourceError>;
 
     /// The checkpoint after `done` have been committed. Pure: no I/O.
     fn advance(&self, checkpoint: &Checkpoint, done: &[ItemRef]) -> Checkpoint;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use apsync_connector_core::{Checkpoint, Document, ErrorKind, ItemRef, Outcome, Source, SourceError};
+use apsync_connector_core::{Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Source, SourceError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -170,7 +170,7 @@ impl Source for FolderSource {
         Ok(items)
     }
 
-    async fn fetch(&mut self, item: &ItemRef) -> Result<Document, SourceError> {
+    async fn fetch(&mut self, item: &ItemRef) -> Result<Fetched, SourceError> {
         let path = self.path.join(&item.display_name);
         let meta = tokio::fs::metadata(&path)
             .await
@@ -191,14 +191,15 @@ impl Source for FolderSource {
             .await
             .map_err(|e| self.io_error("read", &path, e))?;
         let received_at: DateTime<Utc> = meta.modified().map(DateTime::from).unwrap_or_else(|_| Utc::now());
-        Ok(Document {
+        Ok(Fetched::Document(Document {
             bytes,
             file_name: item.display_name.clone(),
             media_type: None,
             external_id: item.external_id.clone(),
             received_at,
             metadata: serde_json::json!({ "path": path.display().to_string() }),
-        })
+            hold_for_review: None,
+        }))
     }
 
     fn advance(&self, checkpoint: &Checkpoint, done: &[ItemRef]) -> Checkpoint {
@@ -218,7 +219,7 @@ impl Source for FolderSource {
     async fn acknowledge(&mut self, item: &ItemRef, outcome: Outcome) -> Result<(), SourceError> {
         let target = match outcome {
             Outcome::Imported => &self.processed,
-            Outcome::Rejected => &self.rejected,
+            Outcome::Rejected | Outcome::Refused => &self.rejected,
         };
         let Some(dir) = target else { return Ok(()) };
         tokio::fs::create_dir_all(dir)

@@ -21,7 +21,9 @@ async fn files_are_offered_in_name_order_and_moved_after_commit() {
     let items = s.discover(&Checkpoint::start(), 10).await.unwrap();
     let names: Vec<&str> = items.iter().map(|i| i.display_name.as_str()).collect();
     assert_eq!(names, ["a.csv", "b.csv"]);
-    let doc = s.fetch(&items[0]).await.unwrap();
+    let Fetched::Document(doc) = s.fetch(&items[0]).await.unwrap() else {
+        panic!("a document")
+    };
     assert_eq!(
         (doc.bytes.as_slice(), doc.file_name.as_str()),
         (b"1".as_slice(), "a.csv")

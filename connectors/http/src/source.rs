@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use apsync_connector_core::{Checkpoint, Document, ErrorKind, ItemRef, Outcome, Secret, Source, SourceError};
+use apsync_connector_core::{Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError};
 use async_trait::async_trait;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{NaiveDate, Utc};
@@ -321,6 +321,7 @@ impl Source for HttpSource {
                     external_id: external_id.clone(),
                     received_at: Utc::now(),
                     metadata: serde_json::json!({ "url": first.as_str(), "from": from, "to": to, "page": i + 1 }),
+                    hold_for_review: None,
                 },
             );
             items.push(ItemRef {
@@ -331,17 +332,20 @@ impl Source for HttpSource {
         Ok(items)
     }
 
-    async fn fetch(&mut self, item: &ItemRef) -> Result<Document, SourceError> {
-        self.found.remove(&item.external_id).ok_or_else(|| {
-            SourceError::new(
-                ErrorKind::Transient,
-                "HTTP-IO",
-                format!(
-                    "{} was not fetched in this run; it is fetched again next run",
-                    item.display_name
-                ),
-            )
-        })
+    async fn fetch(&mut self, item: &ItemRef) -> Result<Fetched, SourceError> {
+        self.found
+            .remove(&item.external_id)
+            .map(Fetched::Document)
+            .ok_or_else(|| {
+                SourceError::new(
+                    ErrorKind::Transient,
+                    "HTTP-IO",
+                    format!(
+                        "{} was not fetched in this run; it is fetched again next run",
+                        item.display_name
+                    ),
+                )
+            })
     }
 
     fn advance(&self, checkpoint: &Checkpoint, done: &[ItemRef]) -> Checkpoint {

@@ -1,16 +1,24 @@
 //! Providers' returns emailed as attachments, read over IMAP (implicit TLS or STARTTLS; plaintext
-//! only when explicitly allowed on loopback), with password or XOAUTH2 login. Only mail from the
-//! accepted senders is imported; the checkpoint is UIDVALIDITY + last UID, so a person reading
-//! (or un-reading) the mailbox changes nothing; after commit a message is flagged or moved.
+//! only when explicitly allowed on loopback), with password or XOAUTH2 login.
+//!
+//! Only mail from an accepted sender that is shown genuine ([`auth`]: the school's own mail
+//! system's verdict, or a DKIM check here) is imported; anything else is refused and recorded.
+//! Headers are read first and judged before any body is downloaded, so a stranger's mail costs
+//! a few kilobytes. The checkpoint is UIDVALIDITY + last UID, so a person reading (or
+//! un-reading) the mailbox changes nothing; after commit a message is flagged or moved.
 
+pub mod auth;
+pub mod dkim;
 pub mod mime;
 mod net;
+mod screen;
 mod source;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use auth::Authentication;
 pub use source::{ImapAuth, ImapSource};
 
 /// How the connection is secured.
@@ -67,9 +75,18 @@ pub struct ImapConfig {
     /// The folder to read. Default `INBOX`.
     pub mailbox: Option<String>,
     /// Accepted senders: addresses, or domains (`provider.org.uk` or `@provider.org.uk`). Mail
-    /// from anyone else is never imported and is reported.
+    /// from anyone else is never imported and is reported. This alone is not authentication:
+    /// see `authentication`.
     #[serde(default)]
     pub senders: Vec<String>,
+    /// How a message is shown genuine: `verdict` (default: the school's mail system's
+    /// Authentication-Results, from one of `trusted_authserv_ids`), `dkim` (checked here), or
+    /// `review` (not at all: every row goes to review).
+    pub authentication: Option<Authentication>,
+    /// The authserv-ids of the school's own receiving mail system, as it names itself at the
+    /// start of its `Authentication-Results` headers (e.g. `mx.google.com`).
+    #[serde(default)]
+    pub trusted_authserv_ids: Vec<String>,
     /// Which attachment names to take, `*` and `?` wildcards. Default `*`.
     pub glob: Option<String>,
     /// Which attachment media types to take. Default: CSV and spreadsheet types.
@@ -143,6 +160,25 @@ impl ImapConfig {
             p.push((
                 "senders",
                 "list the provider's addresses or domains, e.g. [\"returns@provider.org.uk\", \"@provider.org.uk\"]: mail from anyone else is never imported".to_string(),
+            ));
+        }
+        let authentication = self.authentication.unwrap_or_default();
+        let ids_blank = self
+            .trusted_authserv_ids
+            .iter()
+            .any(|s| s.trim().is_empty() || s.contains([' ', ';']));
+        if authentication == Authentication::Verdict && (self.trusted_authserv_ids.is_empty() || ids_blank) {
+            p.push((
+                "trusted_authserv_ids",
+                "missing: with authentication = \"verdict\" (the default), name the school's own mail system as it signs its Authentication-Results headers, e.g. [\"mx.google.com\"] (see the README, \"Emailed returns\"); or set authentication = \"dkim\"".to_string(),
+            ));
+        } else if authentication != Authentication::Verdict && !self.trusted_authserv_ids.is_empty() {
+            p.push((
+                "trusted_authserv_ids",
+                format!(
+                    "only used with authentication = \"verdict\", not \"{}\"",
+                    authentication.as_str()
+                ),
             ));
         }
         if let Some(g) = &self.glob

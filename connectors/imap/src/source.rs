@@ -1,19 +1,36 @@
-//! The IMAP source: one item per matching attachment (and one per message that cannot be
-//! imported, so it is reported once); the checkpoint is UIDVALIDITY + the last UID done.
+//! The IMAP source: one item per matching attachment, and one per message refused (a stranger's,
+//! an unauthenticated one, one without an attachment), so each is recorded once; the checkpoint
+//! is UIDVALIDITY + the last UID done.
+//!
+//! Headers are read first and screened; only messages that pass are downloaded, one at a time,
+//! each within its own timeout, and a run stops taking messages once it holds [`HELD_BYTES`],
+//! so a backlog drains over several runs instead of timing out or exhausting memory.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use apsync_connector_core::{Checkpoint, Document, ErrorKind, ItemRef, Outcome, Secret, Source, SourceError};
+use apsync_connector_core::{
+    Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError, printable,
+};
 use apsync_connector_http::oauth::{ClientCredentials, fetch_token};
 use async_trait::async_trait;
 use chrono::Utc;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{Authentication, Judgement};
+use crate::dkim::{DkimOutcome, DkimResolver, judge_dkim};
 use crate::mime::{self, DEFAULT_MEDIA_TYPES};
 use crate::net::{Endpoint, ImapSession, Login, fail};
+use crate::screen::{Envelope, HEADER_LIMIT, Policy, Turned, screen};
 use crate::{After, ImapConfig, Security};
+
+/// Headers read per FETCH command.
+const HEADER_CHUNK: usize = 50;
+
+/// A run stops downloading messages once it holds this many bytes of them.
+pub const HELD_BYTES: usize = 64 * 1024 * 1024;
 
 /// How to log in, with secrets already read.
 #[derive(Debug, Clone)]
@@ -26,6 +43,9 @@ pub enum ImapAuth {
 
 /// The keyword set on imported messages with `after = "flag"`.
 pub const IMPORTED_KEYWORD: &str = "$ApsyncImported";
+
+/// The keyword set on refused messages with `after = "flag"`.
+pub const REFUSED_KEYWORD: &str = "$ApsyncRefused";
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Position {
@@ -64,13 +84,16 @@ pub struct ImapSource {
     auth: ImapAuth,
     mailbox: String,
     senders: Vec<String>,
+    authentication: Authentication,
+    trusted: Vec<String>,
+    dkim: Option<Arc<dyn DkimResolver>>,
     glob: String,
     media_types: Vec<String>,
     after: After,
     move_to: Option<String>,
     max_bytes: u64,
     session: Option<ImapSession>,
-    found: HashMap<String, Result<Document, (ErrorKind, &'static str, String)>>,
+    found: HashMap<String, Fetched>,
 }
 
 impl std::fmt::Debug for ImapSource {
@@ -115,6 +138,9 @@ impl ImapSource {
             auth,
             mailbox: config.mailbox.clone().unwrap_or_else(|| "INBOX".into()),
             senders: config.senders.clone(),
+            authentication: config.authentication.unwrap_or_default(),
+            trusted: config.trusted_authserv_ids.clone(),
+            dkim: None,
             glob: config.glob.clone().unwrap_or_else(|| "*".into()),
             media_types: config
                 .media_types
@@ -126,6 +152,12 @@ impl ImapSource {
             session: None,
             found: HashMap::new(),
         })
+    }
+
+    /// Reads DKIM keys through `resolver` instead of the system's DNS (a test's stub).
+    pub fn with_dkim_resolver(mut self, resolver: Arc<dyn DkimResolver>) -> Self {
+        self.dkim = Some(resolver);
+        self
     }
 
     fn at(&self) -> String {
@@ -180,130 +212,256 @@ impl ImapSource {
         result
     }
 
-    /// Reads the messages with these UIDs and turns each into items.
-    async fn read(&mut self, uidvalidity: u32, uids: &[u32]) -> Result<Vec<ItemRef>, SourceError> {
-        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    /// Reads the headers (at most [`HEADER_LIMIT`] bytes each), sizes and dates of these
+    /// messages, a chunk of UIDs per command.
+    async fn headers(&mut self, uids: &[u32]) -> Result<Vec<Head>, SourceError> {
+        let mut heads = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(HEADER_CHUNK) {
+            let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let at = self.at();
+            let Some(session) = self.session.as_mut() else {
+                return Ok(heads);
+            };
+            let query = format!("(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER]<0.{HEADER_LIMIT}>)");
+            let fetched = self
+                .endpoint
+                .within("reading message headers", async {
+                    session.uid_fetch(&set, &query).await?.try_collect::<Vec<_>>().await
+                })
+                .await
+                .and_then(|r| r.map_err(|e| self.imap_fail_at(&at, "read message headers", e)));
+            for f in self.step(fetched).await? {
+                let Some(uid) = f.uid else { continue };
+                heads.push(Head {
+                    uid,
+                    header: f.header().map(<[u8]>::to_vec).unwrap_or_default(),
+                    size: u64::from(f.size.unwrap_or(0)),
+                    received_at: f
+                        .internal_date()
+                        .map(|d| d.with_timezone(&Utc))
+                        .unwrap_or_else(Utc::now),
+                });
+            }
+        }
+        heads.sort_by_key(|h| h.uid);
+        Ok(heads)
+    }
+
+    /// Downloads one whole message, within its own timeout.
+    async fn download(&mut self, uid: u32) -> Result<Vec<u8>, SourceError> {
         let at = self.at();
         let Some(session) = self.session.as_mut() else {
-            return Ok(Vec::new());
+            return Err(self.imap_fail("download a message", "not connected"));
         };
         let fetched = self
             .endpoint
-            .within("downloading messages", async {
+            .within(&format!("downloading message {uid}"), async {
                 session
-                    .uid_fetch(&set, "(UID BODY.PEEK[])")
+                    .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
                     .await?
                     .try_collect::<Vec<_>>()
                     .await
             })
             .await
-            .and_then(|r| {
-                r.map_err(|e| {
-                    fail(
-                        ErrorKind::Transient,
-                        "IMAP-IO",
-                        format!("{at}: cannot download messages: {e}"),
-                    )
+            .and_then(|r| r.map_err(|e| self.imap_fail_at(&at, "download a message", e)));
+        let fetched = self.step(fetched).await?;
+        Ok(fetched
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.body())
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default())
+    }
+
+    fn imap_fail_at(&self, at: &str, what: &str, e: impl std::fmt::Display) -> SourceError {
+        fail(ErrorKind::Transient, "IMAP-IO", format!("{at}: cannot {what}: {e}"))
+    }
+
+    fn policy(&self) -> Policy<'_> {
+        Policy {
+            senders: &self.senders,
+            authentication: self.authentication,
+            trusted: &self.trusted,
+            // An attachment at the limit, base64-encoded (4/3 and line ends), plus room for the
+            // rest of the message.
+            max_message_bytes: self.max_bytes.saturating_mul(14) / 10 + 256 * 1024,
+        }
+    }
+
+    /// Notes one item found in this run.
+    fn note(&mut self, items: &mut Vec<ItemRef>, external_id: String, display_name: String, found: Fetched) {
+        self.found.insert(external_id.clone(), found);
+        items.push(ItemRef {
+            external_id,
+            display_name,
+        });
+    }
+
+    /// Notes a message refused whole, as one item.
+    fn refuse(&mut self, items: &mut Vec<ItemRef>, base: &str, head: &Head, turned: Turned) {
+        let sender = turned.sender.clone().unwrap_or_else(|| "(no sender)".into());
+        let title = format!("message {} from {sender} ({})", head.uid, turned.subject);
+        let refusal = Refusal {
+            external_id: format!("{base}:refused"),
+            display_name: title.clone(),
+            code: turned.code,
+            reason: turned.reason,
+            sender: turned.sender,
+            verdict: turned.verdict,
+            size: Some(head.size),
+            sha256: None,
+            received_at: head.received_at,
+            metadata: serde_json::json!({
+                "subject": turned.subject, "mailbox": self.mailbox, "uid": head.uid,
+            }),
+        };
+        self.note(items, refusal.external_id.clone(), title, Fetched::Refused(refusal));
+    }
+
+    /// Turns a downloaded message into one item per wanted attachment (or one refusal).
+    fn attachments(&mut self, items: &mut Vec<ItemRef>, base: &str, head: &Head, envelope: &Envelope, raw: &[u8]) {
+        let title = format!(
+            "message {} from {} ({})",
+            head.uid,
+            printable(&envelope.sender, 200),
+            envelope.subject
+        );
+        let turned = |code, reason: String| Turned {
+            code,
+            reason,
+            sender: Some(printable(&envelope.sender, 200)),
+            subject: envelope.subject.clone(),
+            verdict: None,
+        };
+        let message = match mime::parse(raw, &self.glob, &self.media_types) {
+            Ok(m) => m,
+            Err(e) => {
+                let reason = format!("it cannot be read as an email: {}", printable(&e.to_string(), 200));
+                return self.refuse(items, base, head, turned("IMAP-MIME", reason));
+            }
+        };
+        if message.attachments.is_empty() {
+            let reason = format!(
+                "no attachment matching glob `{}` and the accepted media types; nothing to import",
+                self.glob
+            );
+            return self.refuse(items, base, head, turned("IMAP-NO-ATTACHMENT", reason));
+        }
+        let n = message.attachments.len();
+        for (i, a) in message.attachments.into_iter().enumerate() {
+            let external_id = format!("{base}:{}/{n}", i + 1);
+            let name = printable(&a.file_name, 200);
+            let found = if a.bytes.len() as u64 > self.max_bytes {
+                Fetched::Refused(Refusal {
+                    external_id: external_id.clone(),
+                    display_name: format!("{title}: {name}"),
+                    code: "IMAP-TOO-BIG",
+                    reason: format!(
+                        "an attachment is {} bytes, over the provider's limit of {} bytes; ask the provider for a smaller file, or raise limits.max_file_bytes in its format",
+                        a.bytes.len(),
+                        self.max_bytes
+                    ),
+                    sender: Some(printable(&envelope.sender, 200)),
+                    verdict: envelope.authenticated.clone(),
+                    size: Some(a.bytes.len() as u64),
+                    sha256: Some(sha256_hex(&a.bytes)),
+                    received_at: head.received_at,
+                    metadata: serde_json::json!({ "subject": envelope.subject, "mailbox": self.mailbox, "uid": head.uid }),
                 })
-            });
-        let mut fetched = self.step(fetched).await?;
-        fetched.sort_by_key(|f| f.uid);
+            } else {
+                Fetched::Document(Document {
+                    external_id: external_id.clone(),
+                    file_name: a.file_name,
+                    media_type: Some(a.media_type),
+                    bytes: a.bytes,
+                    received_at: head.received_at,
+                    metadata: serde_json::json!({
+                        "sender": envelope.sender, "subject": envelope.subject, "message_id": envelope.message_id,
+                        "mailbox": self.mailbox, "uidvalidity": base.rsplit(':').nth(1), "uid": head.uid,
+                        "authentication": envelope.authenticated.as_deref().unwrap_or("none (held for review)"),
+                    }),
+                    hold_for_review: envelope.hold_for_review.clone(),
+                })
+            };
+            self.note(items, external_id, name, found);
+        }
+    }
+
+    /// Screens, downloads and splits the messages with these UIDs, oldest first, until `limit`
+    /// items or [`HELD_BYTES`] of downloads: the rest wait for the next run.
+    async fn read(&mut self, uidvalidity: u32, uids: &[u32], limit: usize) -> Result<Vec<ItemRef>, SourceError> {
+        let heads = self.headers(uids).await?;
         let mut items = Vec::new();
-        for f in &fetched {
-            let (Some(uid), Some(raw)) = (f.uid, f.body()) else {
-                continue;
-            };
-            let base = format!("imap:{}:{uidvalidity}:{uid}", self.mailbox);
-            let parsed = mime::parse(raw, &self.glob, &self.media_types);
-            let mut note = |part: &str, name: String, found| {
-                let external_id = format!("{base}:{part}");
-                self.found.insert(external_id.clone(), found);
-                items.push(ItemRef {
-                    external_id,
-                    display_name: name,
-                });
-            };
-            let message = match parsed {
-                Ok(m) => m,
-                Err(e) => {
-                    note(
-                        "none",
-                        format!("message {uid}"),
-                        Err((
-                            ErrorKind::Permanent,
-                            "IMAP-MIME",
-                            format!("message UID {uid} cannot be read as an email: {e}"),
-                        )),
-                    );
+        let mut held = 0usize;
+        for head in heads {
+            if items.len() >= limit || held >= HELD_BYTES {
+                break;
+            }
+            let base = format!("imap:{}:{uidvalidity}:{}", self.mailbox, head.uid);
+            let envelope = match screen(&head.header, head.size, &self.policy()) {
+                Ok(e) => e,
+                Err(turned) => {
+                    self.refuse(&mut items, &base, &head, turned);
                     continue;
                 }
             };
-            let sender = message.sender.clone().unwrap_or_default();
-            let title = format!("message {uid} from {sender} ({})", message.subject);
-            if !mime::sender_allowed(&self.senders, &sender) {
-                note(
-                    "sender",
-                    title.clone(),
-                    Err((
-                        ErrorKind::Permanent,
-                        "IMAP-SENDER",
-                        format!(
-                            "{title}: the sender is not in senders, so nothing was imported from it; if the provider really sends from there, add the address to [connector.imap] senders"
-                        ),
-                    )),
-                );
-                continue;
-            }
-            if message.attachments.is_empty() {
-                note(
-                    "none",
-                    title.clone(),
-                    Err((
-                        ErrorKind::Permanent,
-                        "IMAP-NO-ATTACHMENT",
-                        format!(
-                            "{title}: no attachment matching glob `{}` and the accepted media types; nothing to import",
-                            self.glob
-                        ),
-                    )),
-                );
-                continue;
-            }
-            let n = message.attachments.len();
-            for (i, a) in message.attachments.into_iter().enumerate() {
-                let found = if a.bytes.len() as u64 > self.max_bytes {
-                    Err((
-                        ErrorKind::Permanent,
-                        "IMAP-TOO-BIG",
-                        format!(
-                            "{}: attachment `{}` is {} bytes, over the provider's limit of {} bytes",
-                            title,
-                            a.file_name,
-                            a.bytes.len(),
-                            self.max_bytes
-                        ),
-                    ))
-                } else {
-                    Ok(Document {
-                        external_id: format!("{base}:{}/{n}", i + 1),
-                        file_name: a.file_name.clone(),
-                        media_type: Some(a.media_type),
-                        bytes: a.bytes,
-                        received_at: f
-                            .internal_date()
-                            .map(|d| d.with_timezone(&Utc))
-                            .unwrap_or_else(Utc::now),
-                        metadata: serde_json::json!({
-                            "sender": sender, "subject": message.subject, "message_id": message.message_id,
-                            "mailbox": self.mailbox, "uidvalidity": uidvalidity, "uid": uid,
-                        }),
-                    })
+            let raw = self.download(head.uid).await?;
+            held += raw.len();
+            let mut envelope = envelope;
+            if self.authentication == Authentication::Dkim {
+                let resolver = match &self.dkim {
+                    Some(r) => r.clone(),
+                    None => crate::dkim::system_resolver().map_err(|e| fail(ErrorKind::Config, "IMAP-DKIM", e))?,
                 };
-                note(&format!("{}/{n}", i + 1), a.file_name, found);
+                match check_dkim(resolver, &self.at(), &raw, &envelope).await {
+                    Ok(Ok(how)) => envelope.authenticated = Some(how),
+                    Ok(Err(turned)) => {
+                        self.refuse(&mut items, &base, &head, turned);
+                        continue;
+                    }
+                    // The key could not be read now: this message and the later ones wait.
+                    Err(e) if items.is_empty() => return Err(e),
+                    Err(_) => break,
+                }
             }
+            self.attachments(&mut items, &base, &head, &envelope, &raw);
         }
         Ok(items)
     }
+}
+
+/// Checks a downloaded message's DKIM signatures: how it was shown genuine, or why it is turned
+/// away; an error when the key cannot be read just now.
+async fn check_dkim(
+    resolver: Arc<dyn DkimResolver>,
+    at: &str,
+    raw: &[u8],
+    envelope: &Envelope,
+) -> Result<Result<String, Turned>, SourceError> {
+    match judge_dkim(resolver.as_ref(), raw, &envelope.domain).await {
+        DkimOutcome::Decided(Judgement::Authenticated(how)) => Ok(Ok(how)),
+        DkimOutcome::Decided(Judgement::Refused { code, reason, verdict }) => Ok(Err(Turned {
+            code,
+            reason,
+            sender: Some(printable(&envelope.sender, 200)),
+            subject: envelope.subject.clone(),
+            verdict,
+        })),
+        DkimOutcome::TryLater(why) => Err(fail(ErrorKind::Transient, "IMAP-DKIM-DNS", format!("{at}: {why}"))),
+    }
+}
+
+/// A message's header, size and arrival, read before deciding whether to download it.
+struct Head {
+    uid: u32,
+    header: Vec<u8>,
+    size: u64,
+    received_at: chrono::DateTime<Utc>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn position(checkpoint: &Checkpoint) -> Position {
@@ -348,15 +506,12 @@ impl Source for ImapSource {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut items = self.read(uidvalidity, &uids).await?;
-        items.truncate(limit.max(1));
-        Ok(items)
+        self.read(uidvalidity, &uids, limit.max(1)).await
     }
 
-    async fn fetch(&mut self, item: &ItemRef) -> Result<Document, SourceError> {
+    async fn fetch(&mut self, item: &ItemRef) -> Result<Fetched, SourceError> {
         match self.found.remove(&item.external_id) {
-            Some(Ok(doc)) => Ok(doc),
-            Some(Err((kind, code, message))) => Err(SourceError::new(kind, code, message)),
+            Some(found) => Ok(found),
             None => Err(fail(
                 ErrorKind::Transient,
                 "IMAP-IO",
@@ -393,14 +548,21 @@ impl Source for ImapSource {
         let Some(p) = place(&item.external_id) else {
             return Ok(());
         };
+        // A refused message is only ever flagged (with `flag` or `move`), never moved among
+        // the imported ones: people see it was looked at and turned away. A rejected file's
+        // message stays as it was.
         let skip = !p.last_of_message || outcome == Outcome::Rejected || self.after == After::Keep;
-        if skip || item.external_id.ends_with(":sender") || item.external_id.ends_with(":none") {
+        if skip {
             return Ok(());
         }
+        let (keyword, after) = match outcome {
+            Outcome::Refused => (REFUSED_KEYWORD, After::Flag),
+            _ => (IMPORTED_KEYWORD, self.after),
+        };
         if self.session.is_none() {
             self.connect().await?;
         }
-        let (at, uid, after, move_to) = (self.at(), p.uid.to_string(), self.after, self.move_to.clone());
+        let (at, uid, move_to) = (self.at(), p.uid.to_string(), self.move_to.clone());
         let Some(session) = self.session.as_mut() else {
             return Ok(());
         };
@@ -427,7 +589,7 @@ impl Source for ImapSource {
                 .endpoint
                 .within("flagging the message", async {
                     session
-                        .uid_store(&uid, format!("+FLAGS ({IMPORTED_KEYWORD})"))
+                        .uid_store(&uid, format!("+FLAGS ({keyword})"))
                         .await?
                         .collect::<Vec<_>>()
                         .await;

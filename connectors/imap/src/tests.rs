@@ -6,8 +6,23 @@ fn valid() -> ImapConfig {
         user: Some("returns@school.test".into()),
         password_file: Some("pw".into()),
         senders: vec!["@provider.test".into()],
+        trusted_authserv_ids: vec!["mx.school.test".into()],
         ..Default::default()
     }
+}
+
+#[test]
+fn a_verdict_needs_trusted_authserv_ids_and_only_a_verdict_uses_them() {
+    let mut c = ImapConfig {
+        trusted_authserv_ids: Vec::new(),
+        ..valid()
+    };
+    assert_eq!(keys(&c), ["trusted_authserv_ids"]);
+    c.authentication = Some(Authentication::Dkim);
+    assert!(keys(&c).is_empty());
+    c.authentication = Some(Authentication::Review);
+    c.trusted_authserv_ids = vec!["mx.school.test".into()];
+    assert_eq!(keys(&c), ["trusted_authserv_ids"]);
 }
 
 fn keys(c: &ImapConfig) -> Vec<&'static str> {
@@ -52,6 +67,7 @@ fn every_problem_is_named_at_once() {
             "oauth2_token_url",
             "oauth2_client_secret_file",
             "senders",
+            "trusted_authserv_ids",
             "glob",
             "media_types",
             "move_to",

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use apsync_connector_core::{
-    Checkpoint, Document, ErrorKind, ItemRef, Outcome, Secret, Source, SourceError, glob_matches,
+    Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError, glob_matches,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -191,7 +191,7 @@ impl Source for SftpSource {
         Ok(items)
     }
 
-    async fn fetch(&mut self, item: &ItemRef) -> Result<Document, SourceError> {
+    async fn fetch(&mut self, item: &ItemRef) -> Result<Fetched, SourceError> {
         let at = self.at();
         let name = item.display_name.clone();
         let remote = join(&self.path, &name);
@@ -235,14 +235,15 @@ impl Source for SftpSource {
             ));
         }
         let received_at = DateTime::<Utc>::from_timestamp(i64::from(mtime), 0).unwrap_or_else(Utc::now);
-        Ok(Document {
+        Ok(Fetched::Document(Document {
             bytes,
             file_name: name,
             media_type: None,
             external_id: item.external_id.clone(),
             received_at,
             metadata: serde_json::json!({ "host": self.target.host, "path": remote }),
-        })
+            hold_for_review: None,
+        }))
     }
 
     fn advance(&self, checkpoint: &Checkpoint, done: &[ItemRef]) -> Checkpoint {
@@ -258,7 +259,7 @@ impl Source for SftpSource {
         let from = join(&self.path, &item.display_name);
         // A rejected file is never deleted: a person needs to see it.
         let action = match (self.after, outcome) {
-            (After::Delete, Outcome::Rejected) => After::Keep,
+            (After::Delete, Outcome::Rejected | Outcome::Refused) => After::Keep,
             (a, _) => a,
         };
         let move_to = self.move_to.clone();

@@ -96,6 +96,7 @@ pub async fn import_files(
             media_type: None,
             metadata: json!({ "path": path.display().to_string() }),
             received_at: ctx.now,
+            hold_for_review: None,
         };
         let outcome = import(&ctx.store, config, &roster, provider, incoming, None, ctx.now)
             .await

@@ -5,6 +5,7 @@ mod demo;
 mod demo_visits;
 mod import;
 mod outbox;
+mod refused;
 mod register;
 mod review;
 mod roster;
@@ -51,6 +52,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(CliError::Failed)
         }
         Command::Alerts(args) => alerts::list(&Context::open(&cli.config, now).await?, args).await,
+        Command::Refused(args) => refused::list(&Context::open(&cli.config, now).await?, args).await,
         Command::Status(args) => status::status(&Context::open(&cli.config, now).await?, args.format).await,
     }
 }

@@ -63,6 +63,8 @@ pub struct Normaliser<'a> {
     /// placement for each one.
     placements: HashMap<&'a str, Vec<&'a PlacementRecord>>,
     calendar: &'a SchoolCalendar,
+    /// Why no row may go straight into the register, when none may.
+    hold: Option<&'a str>,
 }
 
 impl<'a> Normaliser<'a> {
@@ -82,7 +84,15 @@ impl<'a> Normaliser<'a> {
             roster,
             placements: by_pupil,
             calendar,
+            hold: None,
         }
+    }
+
+    /// Sends every row that would become a mark to review instead, for `reason` (a return from
+    /// an email whose sender was not authenticated): a person confirms each mark.
+    pub fn holding_for_review(mut self, reason: Option<&'a str>) -> Self {
+        self.hold = reason;
+        self
     }
 
     /// The marks and review rows of one window of a document's observations.
@@ -103,7 +113,10 @@ impl<'a> Normaliser<'a> {
         }
         for obs in decoded.observations {
             match settle(obs, self.provider, self.roster, &self.placements, self.calendar) {
-                Ok(Some(mark)) => out.marks.push(mark),
+                Ok(Some(mark)) => match self.hold {
+                    None => out.marks.push(mark),
+                    Some(reason) => out.reviews.push(held(mark, reason)),
+                },
                 Ok(None) => {}
                 Err(r) => out.reviews.push(*r),
             }
@@ -175,6 +188,24 @@ fn settle(
         locator: obs.locator,
         raw_row: obs.raw_row,
     }))
+}
+
+/// A mark a person must confirm before it enters the register.
+fn held(mark: NewMark, reason: &str) -> NewReview {
+    NewReview {
+        kind: ReviewKind::UnauthenticatedSender,
+        reason: format!(
+            "{reason}; the row reads as {}: confirm with the provider that they sent it, then resolve with that code",
+            mark.code
+        ),
+        identifier: None,
+        upn: Some(mark.upn),
+        date: Some(mark.date),
+        session: Some(mark.session),
+        raw_mark: Some(mark.raw_mark),
+        locator: mark.locator,
+        raw_row: mark.raw_row,
+    }
 }
 
 fn review(obs: &Observation, kind: ReviewKind, reason: String, upn: Option<Upn>) -> Box<NewReview> {

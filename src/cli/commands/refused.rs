@@ -1,0 +1,34 @@
+//! `refused`: what connectors turned away, so IT can see each item once, with why.
+
+use serde_json::json;
+
+use super::print;
+use crate::cli::args::RefusedArgs;
+use crate::cli::output::Listing;
+use crate::cli::{CliError, Context};
+
+/// Lists the items refused within `--days`, newest first.
+pub async fn list(ctx: &Context, args: RefusedArgs) -> Result<(), CliError> {
+    let since = ctx.now - chrono::Duration::days(args.days.max(0));
+    let mut listing = Listing::new(&[
+        "recorded_at",
+        "connector",
+        "code",
+        "sender",
+        "item",
+        "reason",
+        "verdict",
+    ]);
+    for r in ctx.store.refusals_since(since).await? {
+        listing.push(vec![
+            json!(r.recorded_at.to_rfc3339()),
+            json!(r.connector),
+            json!(r.code),
+            json!(r.sender),
+            json!(r.display_name),
+            json!(r.reason),
+            json!(r.verdict),
+        ]);
+    }
+    print(&listing, args.format)
+}
