@@ -293,7 +293,7 @@ pub fn message_with(top: &[&str], from: &str, subject: &str, attachments: &[(&st
 }
 
 /// Standard base64 in 76-character lines.
-fn base64(bytes: &[u8]) -> String {
+pub fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {

@@ -72,6 +72,11 @@ impl Install {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs (which must succeed) and parses standard output as JSON.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
     /// Appends a `[[connector]]` with the given transport table (e.g. `[connector.sftp] ...`).
     pub fn add_connector(&self, id: &str, provider: &str, table: &str) {
         let mut text = std::fs::read_to_string(self.config()).unwrap();

@@ -21,6 +21,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
         "marks",
         "review",
         "rejected",
+        "refused",
         "error",
         "error_kind",
     ]);
@@ -33,6 +34,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
             json!(r.marks),
             json!(r.review_items),
             json!(r.rejected),
+            json!(r.refused),
             json!(r.error),
             json!(r.error_kind),
         ]);
