@@ -209,17 +209,42 @@ impl HttpSource {
                 retry_after: None,
             });
         }
-        let bytes = response.bytes().await.map_err(|e| {
-            transient(
-                SourceError::new(
-                    ErrorKind::Transient,
-                    "HTTP-IO",
-                    format!("GET {url}: the answer broke off: {e}"),
+        let too_big = |size: u64| Failure {
+            error: SourceError::new(
+                ErrorKind::Permanent,
+                "HTTP-TOO-BIG",
+                format!(
+                    "GET {url}: the page is {size} bytes or more, over the provider's limit of {} bytes (format.limits.max_file_bytes); ask the provider for smaller pages, or raise the limit",
+                    self.max_bytes
                 ),
-                None,
-            )
-        })?;
-        Ok(bytes.to_vec())
+            ),
+            retry: false,
+            retry_after: None,
+        };
+        if let Some(announced) = response.content_length().filter(|n| *n > self.max_bytes) {
+            return Err(too_big(announced));
+        }
+        // Read a chunk at a time, so a page that never ends costs at most the limit.
+        let mut bytes = Vec::new();
+        let mut response = response;
+        loop {
+            let chunk = response.chunk().await.map_err(|e| {
+                transient(
+                    SourceError::new(
+                        ErrorKind::Transient,
+                        "HTTP-IO",
+                        format!("GET {url}: the answer broke off: {e}"),
+                    ),
+                    None,
+                )
+            })?;
+            let Some(chunk) = chunk else { break };
+            if (bytes.len() + chunk.len()) as u64 > self.max_bytes {
+                return Err(too_big((bytes.len() + chunk.len()) as u64));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     /// One page, with retries of 429, 5xx and timeouts, honouring `Retry-After`.
