@@ -1,16 +1,6 @@
 //! Hex and SHA-256 helpers shared by the ledger, tokens, idempotency keys and Message-IDs.
 
-use sha2::{Digest, Sha256};
-
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The SHA-256 of `bytes`, as lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
+pub use apsync_connector_core::digest::{Sha256Hex, hex, sha256_hex};
 
 #[cfg(test)]
 mod tests {

@@ -142,3 +142,43 @@ fn unknown_connector_is_bad_usage() {
     let install = with_folders(None);
     assert_eq!(install.run(&["sync", "--connector", "nope"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_file_over_the_size_limit_is_recorded_with_its_digest_moved_aside_and_fails_no_run() {
+    let install = with_folders(None);
+    install.import_sample_roster();
+    let inbox = install.path("incoming/northstar");
+    // 25 MB of zeros (sparse), over the default 20 MiB limit.
+    let big = std::fs::File::create(inbox.join("huge.json")).unwrap();
+    big.set_len(25_000_000).unwrap();
+    drop(big);
+    std::fs::copy(
+        root().join("samples/returns/northstar/page-1.json"),
+        inbox.join("page-1.json"),
+    )
+    .unwrap();
+    let report = install.sync(Some("northstar-drop"));
+    assert_eq!(
+        (
+            report[0]["documents"].as_i64(),
+            report[0]["refused"].as_i64(),
+            report[0]["error"].clone()
+        ),
+        (Some(1), Some(1), serde_json::Value::Null),
+        "{report:?}"
+    );
+    let refused: serde_json::Value = serde_json::from_str(&install.ok(&["refused", "--format", "json"])).unwrap();
+    assert_eq!(refused[0]["code"], "FOLDER-TOO-BIG", "{refused}");
+    assert_eq!(refused[0]["size"], 25_000_000);
+    // The SHA-256 of 25,000,000 zero bytes.
+    let mut zeros = apsync::digest::Sha256Hex::default();
+    for _ in 0..25 {
+        zeros.update(&[0u8; 1_000_000]);
+    }
+    assert_eq!(refused[0]["sha256"].as_str(), Some(zeros.finish().0.as_str()));
+    assert!(
+        inbox.join("processed/huge.json").exists(),
+        "moved aside with the rejected files"
+    );
+    assert_eq!(install.sync(Some("northstar-drop"))[0]["refused"], 0, "recorded once");
+}

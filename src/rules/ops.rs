@@ -21,14 +21,16 @@ pub struct OpsFacts {
     pub refused_today: Vec<RefusedToday>,
 }
 
-/// Items one connector refused today from one sender (`None`: everyone not in its `senders`,
-/// counted together so a flood of spam is one alert, not one per message).
+/// Items one connector refused today from one sender, or from everyone not in its `senders`
+/// (counted together so a flood of spam is one alert, not one per message), or files (no sender).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusedToday {
     /// The connector.
     pub connector: String,
-    /// The sender as claimed, printable; `None` for strangers.
+    /// The sender as claimed, printable; `None` for strangers and for files.
     pub sender: Option<String>,
+    /// Whether these are everyone not in the connector's `senders`.
+    pub strangers: bool,
     /// How many.
     pub count: i64,
     /// The latest one's reason (no subject or file name: those may name a pupil).
@@ -167,16 +169,25 @@ pub(super) fn evaluate(f: &Facts<'_>, out: &mut Evaluation) {
 /// One alert per connector, sender and day about refused items: later refusals that day only
 /// update its count quietly.
 fn refused(r: &RefusedToday, today: chrono::NaiveDate, roles: &[crate::config::Role]) -> Condition {
-    let who = r.sender.as_deref().unwrap_or("senders not in its list");
     let items = if r.count == 1 { "item" } else { "items" };
-    let (key_sender, expected) = match &r.sender {
-        None => (
+    let (key_sender, title, who, expected) = match (&r.sender, r.strangers) {
+        (_, true) => (
             "strangers",
+            format!("Email refused by {}: senders not in its list", r.connector),
+            "senders not in its list",
             "Nothing to do if this is spam. If a provider sends from a new address, add it to the connector's senders.",
         ),
-        Some(s) => (
+        (Some(s), false) => (
             s.as_str(),
-            "Check with the provider and the school's mail system: apsync imports a return only when the sender is authenticated (see `apsync status` and the README's \"Emailed returns\").",
+            format!("Email refused by {}: {s}", r.connector),
+            s.as_str(),
+            "Check with the provider and the school's mail system: apsync imports a return only when the sender is authenticated (see `apsync refused` and the README's \"Emailed returns\").",
+        ),
+        (None, false) => (
+            "files",
+            format!("Files refused by {}", r.connector),
+            "the provider",
+            "See `apsync refused` for each file and what to do.",
         ),
     };
     let mut c = condition(
@@ -185,7 +196,7 @@ fn refused(r: &RefusedToday, today: chrono::NaiveDate, roles: &[crate::config::R
         0,
         roles,
         Detail {
-            title: format!("Email refused by {}: {who}", r.connector),
+            title,
             what: format!(
                 "{} {items} from {who} refused by the connector {} today, not imported: {}",
                 r.count, r.connector, r.reason

@@ -364,6 +364,7 @@ fn refused_mail_is_one_alert_per_sender_per_day_with_strangers_together_and_it_l
     let refused = |sender: Option<&str>, count| RefusedToday {
         connector: "oak-mail".into(),
         sender: sender.map(str::to_string),
+        strangers: sender.is_none(),
         count,
         reason: "mx.school.example did not authenticate the sender (dmarc=fail)".into(),
     };

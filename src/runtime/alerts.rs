@@ -184,6 +184,7 @@ async fn refused_today(
         .map(|r| crate::rules::RefusedToday {
             connector: r.connector,
             sender: r.sender,
+            strangers: r.strangers,
             count: r.count,
             reason: r.reason,
         })

@@ -28,6 +28,10 @@ pub struct RefusalRow {
     pub sender: Option<String>,
     /// The authentication verdict seen (printable).
     pub verdict: Option<String>,
+    /// Its size in bytes, when known.
+    pub size: Option<i64>,
+    /// The SHA-256 of its bytes, when they were read.
+    pub sha256: Option<String>,
     /// When it was recorded.
     pub recorded_at: DateTime<Utc>,
 }
@@ -37,8 +41,10 @@ pub struct RefusalRow {
 pub struct RefusedSender {
     /// The connector.
     pub connector: String,
-    /// The sender's address, or `None` for everyone not in the connector's `senders`.
+    /// The sender's address; `None` for files, which have none, and for strangers.
     pub sender: Option<String>,
+    /// Whether these are everyone not in the connector's `senders`, counted together.
+    pub strangers: bool,
     /// How many items were refused.
     pub count: i64,
     /// The latest one's code.
@@ -98,7 +104,8 @@ impl Store {
     pub async fn refusals_since(&self, since: DateTime<Utc>) -> Result<Vec<RefusalRow>, StoreError> {
         with_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT connector, provider_id, external_id, display_name, code, reason, sender, verdict, recorded_at
+                "SELECT connector, provider_id, external_id, display_name, code, reason, sender, verdict, size, sha256,
+                        recorded_at
                  FROM refusals WHERE recorded_at >= $1 ORDER BY recorded_at DESC, id DESC",
             )
             .bind(since)
@@ -115,6 +122,8 @@ impl Store {
                         reason: r.try_get("reason")?,
                         sender: r.try_get("sender")?,
                         verdict: r.try_get("verdict")?,
+                        size: r.try_get("size")?,
+                        sha256: r.try_get("sha256")?,
                         recorded_at: r.try_get("recorded_at")?,
                     })
                 })
@@ -128,22 +137,24 @@ impl Store {
     pub async fn refused_senders_since(&self, since: DateTime<Utc>) -> Result<Vec<RefusedSender>, StoreError> {
         let mut out: Vec<RefusedSender> = Vec::new();
         for row in self.refusals_since(since).await? {
-            let sender = (row.code != STRANGER_CODE).then(|| row.sender.clone().unwrap_or_default());
+            let strangers = row.code == STRANGER_CODE;
+            let sender = if strangers { None } else { row.sender.clone() };
             match out
                 .iter_mut()
-                .find(|s| s.connector == row.connector && s.sender == sender)
+                .find(|s| s.connector == row.connector && s.sender == sender && s.strangers == strangers)
             {
                 Some(s) => s.count += 1,
                 None => out.push(RefusedSender {
                     connector: row.connector,
                     sender,
+                    strangers,
                     count: 1,
                     code: row.code,
                     reason: row.reason,
                 }),
             }
         }
-        out.sort_by(|a, b| (&a.connector, &a.sender).cmp(&(&b.connector, &b.sender)));
+        out.sort_by(|a, b| (&a.connector, a.strangers, &a.sender).cmp(&(&b.connector, b.strangers, &b.sender)));
         Ok(out)
     }
 }

@@ -6,6 +6,7 @@
 //! one transaction, and only after that commit calls [`Source::acknowledge`]. So a crash at any
 //! point loses nothing and imports nothing twice.
 
+pub mod digest;
 mod document;
 mod error;
 mod glob;

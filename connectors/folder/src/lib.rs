@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use apsync_connector_core::{Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Source, SourceError};
+use apsync_connector_core::digest::Sha256Hex;
+use apsync_connector_core::{
+    Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Source, SourceError, printable,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -87,6 +90,23 @@ impl FolderSource {
     pub fn without_min_age(mut self) -> Self {
         self.min_age = Duration::ZERO;
         self
+    }
+
+    /// The SHA-256 and size of a file, read 64 KiB at a time.
+    async fn digest(&self, path: &Path) -> Result<(String, u64), SourceError> {
+        use tokio::io::AsyncReadExt;
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| self.io_error("read", path, e))?;
+        let mut hash = Sha256Hex::default();
+        let mut part = vec![0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut part).await.map_err(|e| self.io_error("read", path, e))?;
+            if n == 0 {
+                return Ok(hash.finish());
+            }
+            hash.update(&part[..n]);
+        }
     }
 
     fn io_error(&self, what: &str, path: &Path, e: std::io::Error) -> SourceError {
@@ -176,16 +196,23 @@ impl Source for FolderSource {
             .await
             .map_err(|e| self.io_error("read", &path, e))?;
         if meta.len() > self.max_bytes {
-            return Err(SourceError::new(
-                ErrorKind::Permanent,
-                "FOLDER-TOO-BIG",
-                format!(
-                    "{} is {} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not imported: ask the provider for a smaller file or raise the limit",
-                    path.display(),
-                    meta.len(),
+            // Recorded with its digest (read a part at a time), never held whole.
+            let (sha256, size) = self.digest(&path).await?;
+            return Ok(Fetched::Refused(Refusal {
+                external_id: item.external_id.clone(),
+                display_name: printable(&item.display_name, 200),
+                code: "FOLDER-TOO-BIG",
+                reason: format!(
+                    "the file is {size} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not imported: ask the provider for a smaller file or raise the limit",
                     self.max_bytes
                 ),
-            ));
+                sender: None,
+                verdict: None,
+                size: Some(size),
+                sha256: Some(sha256),
+                received_at: meta.modified().map(DateTime::from).unwrap_or_else(|_| Utc::now()),
+                metadata: serde_json::json!({ "path": path.display().to_string() }),
+            }));
         }
         let bytes = tokio::fs::read(&path)
             .await

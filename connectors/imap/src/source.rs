@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apsync_connector_core::{
-    Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError, printable,
+    Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
+    digest::sha256_hex, printable,
 };
 use apsync_connector_http::oauth::{ClientCredentials, fetch_token};
 use async_trait::async_trait;
@@ -457,11 +458,6 @@ struct Head {
     header: Vec<u8>,
     size: u64,
     received_at: chrono::DateTime<Utc>,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn position(checkpoint: &Checkpoint) -> Position {

@@ -10,6 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::connect::{Connection, Target, connect, sftp_error};
+
+/// How many numbered names (`NAME.1`, `NAME.2`, ...) `after = "move"` tries before giving up.
+const MAX_RENAME_TRIES: u32 = 1000;
 use crate::{After, SftpConfig};
 
 /// The secrets a configuration names, already read by the daemon.
@@ -215,11 +218,27 @@ impl Source for SftpSource {
                 ),
             ));
         }
+        // Streamed, and never more than the limit (+1, to tell a file that grew past it).
+        let limit = self.max_bytes;
         let result = async {
+            use tokio::io::AsyncReadExt;
             let sftp = self.session().await?;
-            sftp.read(remote.as_str())
+            let file = sftp
+                .open(remote.as_str())
                 .await
-                .map_err(|e| sftp_error(&at, "download", &remote, e))
+                .map_err(|e| sftp_error(&at, "download", &remote, e))?;
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            file.take(limit.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .await
+                .map_err(|e| {
+                    SourceError::new(
+                        ErrorKind::Transient,
+                        "SFTP-IO",
+                        format!("{at}: the download of `{remote}` broke off: {e}"),
+                    )
+                })?;
+            Ok(bytes)
         }
         .await;
         let bytes = self.reset_on(result).await?;
@@ -277,9 +296,21 @@ impl Source for SftpSource {
                             .await
                             .map_err(|e| sftp_error(&at, "create", &dir, e))?;
                     }
+                    // A free name, looked for a bounded number of times: a folder holding a
+                    // thousand copies of one name is a problem for a person, not a loop.
                     let mut to = join(&dir, &item.display_name);
                     let mut n = 1;
                     while sftp.try_exists(to.as_str()).await.unwrap_or(false) {
+                        if n > MAX_RENAME_TRIES {
+                            return Err(SourceError::new(
+                                ErrorKind::Config,
+                                "SFTP-MOVE",
+                                format!(
+                                    "{at}: `{dir}` already holds `{}` and {MAX_RENAME_TRIES} numbered copies of it; clear that folder",
+                                    item.display_name
+                                ),
+                            ));
+                        }
                         to = join(&dir, &format!("{}.{n}", item.display_name));
                         n += 1;
                     }

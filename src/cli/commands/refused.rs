@@ -18,6 +18,8 @@ pub async fn list(ctx: &Context, args: RefusedArgs) -> Result<(), CliError> {
         "item",
         "reason",
         "verdict",
+        "size",
+        "sha256",
     ]);
     for r in ctx.store.refusals_since(since).await? {
         listing.push(vec![
@@ -28,6 +30,8 @@ pub async fn list(ctx: &Context, args: RefusedArgs) -> Result<(), CliError> {
             json!(r.display_name),
             json!(r.reason),
             json!(r.verdict),
+            json!(r.size),
+            json!(r.sha256),
         ]);
     }
     print(&listing, args.format)
