@@ -61,7 +61,7 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
                 }),
                 identifier: None,
                 message: "this record is not an object with fields, so it was skipped".to_string(),
-                raw_row: vec![record.to_string()],
+                raw_row: crate::pipeline::excerpt::raw_row(std::iter::once(record.to_string().into())),
             });
         }
         rows.push((i + 1, cells));

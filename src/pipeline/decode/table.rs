@@ -73,9 +73,11 @@ impl Row {
         self.cells.get(column).unwrap_or(&Cell::Empty)
     }
 
-    /// The row's cells as text, for the review queue.
+    /// The row's cells as text, for the review queue: a bounded excerpt (each cell cut to a
+    /// couple of hundred characters, the whole about 4 KiB as JSON; see
+    /// [`crate::pipeline::excerpt::raw_row`]).
     pub fn raw(&self) -> Vec<String> {
-        self.cells.iter().map(|c| c.as_text().into_owned()).collect()
+        crate::pipeline::excerpt::raw_row(self.cells.iter().map(Cell::as_text))
     }
 }
 
