@@ -142,7 +142,7 @@ fn flatten(value: &Value, prefix: &mut String, out: &mut Vec<(String, Cell)>) {
             .enumerate()
             .for_each(|(i, v)| visit(&i.to_string(), v, out)),
         Value::Null => out.push((prefix.clone(), Cell::Empty)),
-        Value::Bool(b) => out.push((prefix.clone(), Cell::Text(b.to_string()))),
+        Value::Bool(b) => out.push((prefix.clone(), Cell::Text(b.to_string().into()))),
         Value::Number(n) => out.push((
             prefix.clone(),
             n.as_f64().map_or_else(|| Cell::text(&n.to_string()), Cell::Number),
