@@ -7,10 +7,18 @@
 //! sparse file (refused by its size, without being read into memory), invalid JSON, JSON whose
 //! `data` is not a list, a workbook without the format's sheet, and a long return over the row
 //! limit near its end (refused whole after most of it was staged).
+//!
+//! [`memory`]: files small on disk that would take gigabytes once read (a workbook whose cells
+//! all share one long string, a 19 MB CSV field, line of commas or mark), refused by the
+//! format's limits with `apsync` staying under 256 MiB; and a long mark under the limits, kept
+//! in review as a bounded excerpt.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod support;
+
+#[path = "bad_files/memory.rs"]
+mod memory;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

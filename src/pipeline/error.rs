@@ -130,6 +130,42 @@ pub enum DecodeProblem {
         /// The limit.
         limit: usize,
     },
+    /// The file's cells hold more text than the format allows (a workbook's shared string is
+    /// counted for every cell that refers to it).
+    #[error(
+        "the {what} hold {} bytes of text, over `limits.max_text_bytes` = {limit}; ask the provider for a plain export (a CSV file, or a workbook without text repeated in every cell), or raise `limits.max_text_bytes` in its format if the file is genuine",
+        held_text(*.bytes, *.counted_all)
+    )]
+    TooMuchText {
+        /// What holds the text: `workbook's cells`, `file's cells`.
+        what: &'static str,
+        /// The bytes counted: all of them, or as many as were read before the limit stopped it.
+        bytes: u64,
+        /// Whether every cell was counted (else `bytes` is where reading stopped).
+        counted_all: bool,
+        /// The limit.
+        limit: u64,
+    },
+    /// One cell holds more text than the format allows.
+    #[error(
+        "{at} has a cell of more than {limit} bytes, over `limits.max_field_bytes`; ask the provider to send the return again without the oversized text (often a note or file pasted into one cell), or raise `limits.max_field_bytes` in its format if it is genuine"
+    )]
+    FieldTooBig {
+        /// Where the row is: `line 3`, `sheet Attendance row 4`.
+        at: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// One row has more fields than the format allows.
+    #[error(
+        "{at} has more than {limit} fields, over `limits.max_cells_per_row`; ask the provider to send the return again with one pupil's marks per line (a line of only commas or delimiters is often a damaged export), or raise `limits.max_cells_per_row` in its format if it is genuine"
+    )]
+    TooManyCellsInRow {
+        /// Where the row is: `line 3`.
+        at: String,
+        /// The limit.
+        limit: usize,
+    },
     /// The date for the whole file was needed and not found.
     #[error(
         "the file's date was not found: {detail}; check the return, or correct [document_date] in the provider's format"
@@ -138,6 +174,14 @@ pub enum DecodeProblem {
         /// Where it was looked for.
         detail: String,
     },
+}
+
+fn held_text(bytes: u64, counted_all: bool) -> String {
+    if counted_all {
+        bytes.to_string()
+    } else {
+        format!("more than {bytes}")
+    }
 }
 
 fn join(issues: &[FormatIssue]) -> String {

@@ -158,6 +158,19 @@ pub struct Limits {
     /// opened. A workbook over it is refused as a possible zip bomb. Default 100 MiB (104857600).
     #[serde(default = "default_max_xlsx_uncompressed_bytes")]
     pub max_xlsx_uncompressed_bytes: u64,
+    /// The most bytes of text the file's cells may hold once decoded, counting a workbook's
+    /// shared string once for every cell that refers to it (what the table holds as a person
+    /// would see it). Guards against a small workbook whose cells all repeat one long text.
+    /// Default 64 MiB (67108864).
+    #[serde(default = "default_max_text_bytes")]
+    pub max_text_bytes: u64,
+    /// The most bytes one cell (a CSV field) may hold, such as a note pasted into the wrong
+    /// column. Default 64 KiB (65536).
+    #[serde(default = "default_max_field_bytes")]
+    pub max_field_bytes: usize,
+    /// CSV only: the most fields one line (record) may have. Default 1000.
+    #[serde(default = "default_max_cells_per_row")]
+    pub max_cells_per_row: usize,
 }
 
 impl Default for Limits {
@@ -167,6 +180,9 @@ impl Default for Limits {
             max_rows: default_max_rows(),
             max_cells: default_max_cells(),
             max_xlsx_uncompressed_bytes: default_max_xlsx_uncompressed_bytes(),
+            max_text_bytes: default_max_text_bytes(),
+            max_field_bytes: default_max_field_bytes(),
+            max_cells_per_row: default_max_cells_per_row(),
         }
     }
 }
@@ -193,6 +209,18 @@ fn default_max_cells() -> usize {
 
 fn default_max_xlsx_uncompressed_bytes() -> u64 {
     100 * 1024 * 1024
+}
+
+fn default_max_text_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+
+fn default_max_field_bytes() -> usize {
+    64 * 1024
+}
+
+fn default_max_cells_per_row() -> usize {
+    1000
 }
 
 impl Format {

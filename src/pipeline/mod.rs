@@ -18,6 +18,7 @@
 
 pub mod decode;
 pub mod error;
+pub mod excerpt;
 pub mod format;
 pub mod import;
 pub(crate) mod layout;

@@ -9,7 +9,7 @@ use super::survey::{Survey, survey};
 use super::table::{Cell, Origin, Table, TableBuilder};
 use super::text::TextReader;
 use crate::pipeline::error::DecodeProblem;
-use crate::pipeline::format::{FileKind, Format};
+use crate::pipeline::format::{Format, Limits};
 
 /// The delimiters tried when the format gives none, in order of preference on a tie.
 pub const CANDIDATE_DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -33,12 +33,31 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
 }
 
 /// A delimited text read a window of rows at a time, within the format's limits.
+///
+/// Records are parsed a field at a time, so a field over `limits.max_field_bytes` or a line of
+/// more than `limits.max_cells_per_row` fields is refused as soon as it is seen, before it
+/// takes memory.
 pub struct CsvRows<R: Read> {
-    reader: ::csv::Reader<LineTracking<TextReader<R>>>,
-    record: ::csv::StringRecord,
+    input: LineTracking<TextReader<R>>,
+    parser: ::csv_core::Reader,
+    buf: Vec<u8>,
+    at: usize,
+    end: usize,
+    eof: bool,
+    /// The bytes of text the parser has consumed.
+    consumed: u64,
+    /// Where the record being read starts (the end of the one before it).
+    record_start: u64,
+    field: Vec<u8>,
+    cells: Vec<Cell>,
+    limits: Limits,
     builder: TableBuilder,
     first: bool,
 }
+
+/// How much text is read at a time, and how much of a field the parser writes at a time.
+const INPUT_CHUNK: usize = 64 * 1024;
+const OUTPUT_CHUNK: usize = 8 * 1024;
 
 impl<R: Read> CsvRows<R> {
     /// Reads `bytes` (the file again, after its [`Survey`]) with the format's delimiter, or the
@@ -51,8 +70,17 @@ impl<R: Read> CsvRows<R> {
         });
         let text = TextReader::new(bytes, encoding, survey.bom_len, survey.valid_utf8);
         Ok(CsvRows {
-            reader: builder(delimiter).from_reader(LineTracking::new(text)),
-            record: ::csv::StringRecord::new(),
+            input: LineTracking::new(text),
+            parser: ::csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            buf: vec![0; INPUT_CHUNK],
+            at: 0,
+            end: 0,
+            eof: false,
+            consumed: 0,
+            record_start: 0,
+            field: Vec::new(),
+            cells: Vec::new(),
+            limits: format.limits,
             builder: TableBuilder::new(Origin::Csv, format.limits),
             first: true,
         })
@@ -62,31 +90,76 @@ impl<R: Read> CsvRows<R> {
     pub fn next_window(&mut self, max_rows: usize) -> Result<Option<Table>, ReadError> {
         let mut taken = 0;
         while taken < max_rows {
-            match self.reader.read_record(&mut self.record) {
-                Ok(false) => break,
-                Ok(true) => {
-                    let offset = self.record.position().map_or(0, ::csv::Position::byte);
-                    let line = self.reader.get_mut().line_at(offset);
-                    let cells = self.record.iter().map(Cell::text).collect();
-                    if self.builder.push(line, cells).map_err(ReadError::Decode)? {
-                        taken += 1;
-                    }
-                }
-                Err(e) => {
-                    return Err(match e.kind() {
-                        ::csv::ErrorKind::Io(io) => ReadError::Io(std::io::Error::new(io.kind(), io.to_string())),
-                        _ => ReadError::Decode(DecodeProblem::Unreadable {
-                            kind: FileKind::Csv,
-                            detail: e.to_string(),
-                            advice: "open it in a spreadsheet and save it again as CSV",
-                        }),
-                    });
-                }
+            let Some((line, cells)) = self.next_record()? else {
+                break;
+            };
+            if self.builder.push(line, cells).map_err(ReadError::Decode)? {
+                taken += 1;
             }
         }
         // The first window is given even when empty: a blank file is refused as blank.
         let first = std::mem::take(&mut self.first);
         Ok((taken > 0 || first).then(|| self.builder.take_window()))
+    }
+
+    /// The next record's line and cells, `None` after the last.
+    fn next_record(&mut self) -> Result<Option<(usize, Vec<Cell>)>, ReadError> {
+        use ::csv_core::ReadFieldResult;
+        let mut out = [0u8; OUTPUT_CHUNK];
+        loop {
+            self.fill().map_err(ReadError::Io)?;
+            let input = &self.buf[self.at..self.end];
+            let empty = input.is_empty();
+            let (result, read, written) = self.parser.read_field(input, &mut out);
+            self.at += read;
+            self.consumed += read as u64;
+            if self.field.len() + written > self.limits.max_field_bytes {
+                return Err(self.refuse(|at, l| DecodeProblem::FieldTooBig {
+                    at,
+                    limit: l.max_field_bytes,
+                }));
+            }
+            self.field.extend_from_slice(&out[..written]);
+            match result {
+                ReadFieldResult::InputEmpty if empty && self.eof => return Ok(None),
+                ReadFieldResult::InputEmpty | ReadFieldResult::OutputFull => {}
+                ReadFieldResult::End => return Ok(None),
+                ReadFieldResult::Field { record_end } => {
+                    if self.cells.len() >= self.limits.max_cells_per_row {
+                        return Err(self.refuse(|at, l| DecodeProblem::TooManyCellsInRow {
+                            at,
+                            limit: l.max_cells_per_row,
+                        }));
+                    }
+                    self.cells.push(Cell::text(&String::from_utf8_lossy(&self.field)));
+                    self.field.clear();
+                    if record_end {
+                        let line = self.input.line_at(self.record_start);
+                        self.record_start = self.consumed;
+                        return Ok(Some((line, std::mem::take(&mut self.cells))));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads more text when the parser has used all it was given.
+    fn fill(&mut self) -> std::io::Result<()> {
+        while self.at == self.end && !self.eof {
+            match self.input.read(&mut self.buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => (self.at, self.end) = (0, n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The file refused for the record being read, located by the line it starts on.
+    fn refuse(&mut self, problem: impl FnOnce(String, &Limits) -> DecodeProblem) -> ReadError {
+        let line = self.input.line_at(self.record_start);
+        ReadError::Decode(problem(format!("line {line}"), &self.limits))
     }
 }
 

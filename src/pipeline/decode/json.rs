@@ -61,7 +61,7 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
                 }),
                 identifier: None,
                 message: "this record is not an object with fields, so it was skipped".to_string(),
-                raw_row: vec![record.to_string()],
+                raw_row: crate::pipeline::excerpt::raw_row(std::iter::once(record.to_string().into())),
             });
         }
         rows.push((i + 1, cells));
@@ -142,7 +142,7 @@ fn flatten(value: &Value, prefix: &mut String, out: &mut Vec<(String, Cell)>) {
             .enumerate()
             .for_each(|(i, v)| visit(&i.to_string(), v, out)),
         Value::Null => out.push((prefix.clone(), Cell::Empty)),
-        Value::Bool(b) => out.push((prefix.clone(), Cell::Text(b.to_string()))),
+        Value::Bool(b) => out.push((prefix.clone(), Cell::Text(b.to_string().into()))),
         Value::Number(n) => out.push((
             prefix.clone(),
             n.as_f64().map_or_else(|| Cell::text(&n.to_string()), Cell::Number),

@@ -1,6 +1,7 @@
 //! The common shape every file kind is read into: rows of cells, each row with its locator.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -13,8 +14,8 @@ use crate::pipeline::observation::RowProblem;
 pub enum Cell {
     /// Nothing in the cell (or only spaces).
     Empty,
-    /// Text, trimmed.
-    Text(String),
+    /// Text, trimmed. Shared: a workbook's cells that refer to one shared string hold one copy.
+    Text(Arc<str>),
     /// A number (spreadsheet numbers, JSON numbers).
     Number(f64),
     /// A spreadsheet date cell (the time of day, if any, dropped).
@@ -28,7 +29,15 @@ impl Cell {
         if t.is_empty() {
             Cell::Empty
         } else {
-            Cell::Text(t.to_string())
+            Cell::Text(Arc::from(t))
+        }
+    }
+
+    /// The bytes of text the cell holds (0 for numbers, dates and empty cells).
+    pub fn text_len(&self) -> usize {
+        match self {
+            Cell::Text(t) => t.len(),
+            _ => 0,
         }
     }
 
@@ -73,9 +82,11 @@ impl Row {
         self.cells.get(column).unwrap_or(&Cell::Empty)
     }
 
-    /// The row's cells as text, for the review queue.
+    /// The row's cells as text, for the review queue: a bounded excerpt (each cell cut to a
+    /// couple of hundred characters, the whole about 4 KiB as JSON; see
+    /// [`crate::pipeline::excerpt::raw_row`]).
     pub fn raw(&self) -> Vec<String> {
-        self.cells.iter().map(|c| c.as_text().into_owned()).collect()
+        crate::pipeline::excerpt::raw_row(self.cells.iter().map(Cell::as_text))
     }
 }
 
@@ -120,15 +131,20 @@ impl Table {
 
     /// How a person finds a row: `line 5`, `sheet Attendance row 4`, `record 3 (data[2])`.
     pub fn locate(&self, row: &Row) -> String {
+        self.locate_number(row.number)
+    }
+
+    /// How a person finds the row of this number (see [`Table::locate`]).
+    pub fn locate_number(&self, number: usize) -> String {
         match &self.origin {
-            Origin::Csv => format!("line {}", row.number),
-            Origin::Sheet(name) => format!("sheet {name} row {}", row.number),
+            Origin::Csv => format!("line {number}"),
+            Origin::Sheet(name) => format!("sheet {name} row {number}"),
             Origin::Json(path) => {
-                let index = row.number.saturating_sub(1);
+                let index = number.saturating_sub(1);
                 if path.is_empty() {
-                    format!("record {} ([{index}])", row.number)
+                    format!("record {number} ([{index}])")
                 } else {
-                    format!("record {} ({path}[{index}])", row.number)
+                    format!("record {number} ({path}[{index}])")
                 }
             }
         }
@@ -141,6 +157,7 @@ pub(crate) struct TableBuilder {
     limits: Limits,
     rows: usize,
     cells: usize,
+    text_bytes: u64,
 }
 
 impl TableBuilder {
@@ -150,6 +167,7 @@ impl TableBuilder {
             limits,
             rows: 0,
             cells: 0,
+            text_bytes: 0,
         }
     }
 
@@ -176,9 +194,33 @@ impl TableBuilder {
                 limit: self.limits.max_cells,
             });
         }
+        self.check_text(number, &cells)?;
         self.rows += 1;
         self.table.rows.push(Row { number, cells });
         Ok(true)
+    }
+
+    /// Counts the row's text against `limits.max_field_bytes` and `limits.max_text_bytes`.
+    fn check_text(&mut self, number: usize, cells: &[Cell]) -> Result<(), DecodeProblem> {
+        for cell in cells {
+            let len = cell.text_len();
+            if len > self.limits.max_field_bytes {
+                return Err(DecodeProblem::FieldTooBig {
+                    at: self.table.locate_number(number),
+                    limit: self.limits.max_field_bytes,
+                });
+            }
+            self.text_bytes += len as u64;
+        }
+        if self.text_bytes > self.limits.max_text_bytes {
+            return Err(DecodeProblem::TooMuchText {
+                what: "file's cells",
+                bytes: self.limits.max_text_bytes,
+                counted_all: false,
+                limit: self.limits.max_text_bytes,
+            });
+        }
+        Ok(())
     }
 
     /// The rows added since the last window, as a table of its own; the limits count on.

@@ -1,15 +1,16 @@
 //! XLSX workbooks: the zip is checked for bombs before calamine opens it, then one sheet is
-//! streamed cell by cell into a table.
+//! streamed cell by cell into a table, cells of one shared string sharing one copy of it.
 
-use std::collections::BTreeMap;
-use std::io::{Cursor, Read};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Cursor, Read, Seek};
+use std::sync::Arc;
 
 use calamine::{DataRef, Reader, Xlsx};
 use chrono::NaiveDate;
 
 use super::table::{Cell, Origin, Table, TableBuilder};
 use crate::pipeline::error::DecodeProblem;
-use crate::pipeline::format::{FileKind, Format, normalise_key};
+use crate::pipeline::format::{FileKind, Format, Limits, normalise_key};
 
 /// Cells further right than this are ignored: a stray note far to the right of a register
 /// must not make every row that wide in memory.
@@ -33,54 +34,21 @@ fn unreadable(detail: impl std::fmt::Display) -> DecodeProblem {
 }
 
 /// Reads the format's sheet (or the first) into a table, numbering rows as the sheet does.
+///
+/// Cells that refer to one shared string share one copy of it; the text the cells hold is
+/// counted per cell against `limits.max_text_bytes` as it is read, so a workbook whose every
+/// cell repeats one long string is refused before it takes the memory it describes.
 pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
     check_zip(bytes, format.limits.max_xlsx_uncompressed_bytes)?;
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
-    let names = workbook.sheet_names();
-    let name = match &format.sheet {
-        Some(wanted) => {
-            let key = normalise_key(wanted);
-            names
-                .iter()
-                .find(|n| normalise_key(n) == key)
-                .cloned()
-                .ok_or_else(|| DecodeProblem::SheetNotFound {
-                    sheet: wanted.clone(),
-                    available: names.clone(),
-                })?
-        }
-        None => names
-            .first()
-            .cloned()
-            .ok_or_else(|| unreadable("the workbook has no sheets"))?,
-    };
+    let name = sheet_name(&workbook, format)?;
     let date_1904 = workbook.has_1904_epoch();
-
-    let limits = format.limits;
-    let mut rows: BTreeMap<u32, Vec<(u32, Cell)>> = BTreeMap::new();
-    let mut cells = 0usize;
-    {
+    let rows = {
         let mut reader = workbook.worksheet_cells_reader(&name).map_err(unreadable)?;
-        while let Some(cell) = reader.next_cell().map_err(unreadable)? {
-            let (row, column) = cell.get_position();
-            let value = convert(cell.get_value());
-            if value.is_blank() || column >= MAX_COLUMNS {
-                continue;
-            }
-            if !rows.contains_key(&row) && rows.len() >= limits.max_rows {
-                return Err(DecodeProblem::TooManyRows { limit: limits.max_rows });
-            }
-            cells += 1;
-            if cells > limits.max_cells {
-                return Err(DecodeProblem::TooManyCells {
-                    limit: limits.max_cells,
-                });
-            }
-            rows.entry(row).or_default().push((column, value));
-        }
-    }
+        read_cells(&mut reader, format.limits)?
+    };
 
-    let mut builder = TableBuilder::new(Origin::Sheet(name), limits);
+    let mut builder = TableBuilder::new(Origin::Sheet(name), format.limits);
     builder.table_mut().date_1904 = date_1904;
     for (row, sparse) in rows {
         let width = sparse.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
@@ -93,14 +61,124 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
     Ok(builder.finish())
 }
 
-fn convert(value: &DataRef<'_>) -> Cell {
+/// The sheet the format names (case and spaces ignored), or the first.
+fn sheet_name<R: Read + Seek>(workbook: &Xlsx<R>, format: &Format) -> Result<String, DecodeProblem> {
+    let names = workbook.sheet_names();
+    match &format.sheet {
+        Some(wanted) => {
+            let key = normalise_key(wanted);
+            names
+                .iter()
+                .find(|n| normalise_key(n) == key)
+                .cloned()
+                .ok_or_else(|| DecodeProblem::SheetNotFound {
+                    sheet: wanted.clone(),
+                    available: names.clone(),
+                })
+        }
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| unreadable("the workbook has no sheets")),
+    }
+}
+
+type CellsReader<'a, R> = calamine::XlsxCellReader<'a, R>;
+
+/// The sheet's non-blank cells by row, within the limits.
+fn read_cells<R: Read + Seek>(
+    reader: &mut CellsReader<'_, R>,
+    limits: Limits,
+) -> Result<BTreeMap<u32, Vec<(u32, Cell)>>, DecodeProblem> {
+    let mut rows: BTreeMap<u32, Vec<(u32, Cell)>> = BTreeMap::new();
+    let mut shared = SharedStrings::default();
+    let mut cells = 0usize;
+    let mut text = 0u64;
+    while let Some(cell) = reader.next_cell().map_err(unreadable)? {
+        let (row, column) = cell.get_position();
+        if column >= MAX_COLUMNS {
+            continue;
+        }
+        let value = convert(cell.get_value(), &mut shared);
+        if value.is_blank() {
+            continue;
+        }
+        text += value.text_len() as u64;
+        if text > limits.max_text_bytes {
+            drop(rows);
+            return Err(count_the_rest(reader, text, limits.max_text_bytes));
+        }
+        if !rows.contains_key(&row) && rows.len() >= limits.max_rows {
+            return Err(DecodeProblem::TooManyRows { limit: limits.max_rows });
+        }
+        cells += 1;
+        if cells > limits.max_cells {
+            return Err(DecodeProblem::TooManyCells {
+                limit: limits.max_cells,
+            });
+        }
+        rows.entry(row).or_default().push((column, value));
+    }
+    Ok(rows)
+}
+
+/// The text of the cells not yet read, added to `text` without keeping any of it, so the
+/// refusal can say how much the workbook's cells hold (a person would see each shared string
+/// in every cell that refers to it).
+fn count_the_rest<R: Read + Seek>(reader: &mut CellsReader<'_, R>, mut text: u64, limit: u64) -> DecodeProblem {
+    let mut shared = SharedStrings::default();
+    let mut counted_all = true;
+    loop {
+        match reader.next_cell() {
+            Ok(Some(cell)) if cell.get_position().1 < MAX_COLUMNS => {
+                let len = convert(cell.get_value(), &mut shared).text_len();
+                text = text.saturating_add(len as u64);
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => {
+                counted_all = false;
+                break;
+            }
+        }
+    }
+    DecodeProblem::TooMuchText {
+        what: "workbook's cells",
+        bytes: text,
+        counted_all,
+        limit,
+    }
+}
+
+/// One copy of each shared string the sheet's cells use. calamine hands every cell of a shared
+/// string a borrow of the same entry of the workbook's table, so the entry's address (with its
+/// length, after trimming) says which entry a cell refers to, without hashing its text.
+#[derive(Default)]
+struct SharedStrings(HashMap<(usize, usize), Arc<str>>);
+
+impl SharedStrings {
+    fn cell(&mut self, text: &str) -> Cell {
+        let t = text.trim();
+        if t.is_empty() {
+            return Cell::Empty;
+        }
+        let key = (t.as_ptr() as usize, t.len());
+        Cell::Text(self.0.entry(key).or_insert_with(|| Arc::from(t)).clone())
+    }
+}
+
+fn bool_text(b: bool) -> &'static str {
+    if b { "TRUE" } else { "FALSE" }
+}
+
+fn convert(value: &DataRef<'_>, shared: &mut SharedStrings) -> Cell {
     match value {
         DataRef::Empty => Cell::Empty,
         DataRef::Int(i) => Cell::Number(*i as f64),
         DataRef::Float(f) => Cell::Number(*f),
         DataRef::String(s) => Cell::text(s),
-        DataRef::SharedString(s) => Cell::text(s),
-        DataRef::Bool(b) => Cell::Text(if *b { "TRUE" } else { "FALSE" }.to_string()),
+        DataRef::SharedString(s) => shared.cell(s),
+        DataRef::Bool(b) => Cell::Text(Arc::from(bool_text(*b))),
         DataRef::DateTime(dt) if dt.is_datetime() => dt
             .as_datetime()
             .map_or(Cell::Number(dt.as_f64()), |d| Cell::Date(d.date())),
@@ -110,7 +188,7 @@ fn convert(value: &DataRef<'_>) -> Cell {
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             .map_or_else(|| Cell::text(s), Cell::Date),
         DataRef::DurationIso(s) => Cell::text(s),
-        DataRef::Error(e) => Cell::Text(e.to_string()),
+        DataRef::Error(e) => Cell::Text(Arc::from(e.to_string())),
     }
 }
 

@@ -156,7 +156,7 @@ impl Marks {
         let Some(rule) = self.rule(mark) else {
             return Resolution::Unmapped(format!(
                 "the mark `{}` is not in this provider's vocabulary",
-                mark.trim()
+                shown(mark)
             ));
         };
         match rule {
@@ -171,14 +171,20 @@ impl Marks {
                     Some(Ok(MarkRule::Present)) => Resolution::Present,
                     Some(Ok(MarkRule::NoMark)) => Resolution::NoMark,
                     Some(Ok(MarkRule::Reason)) | Some(Err(_)) | None if reason.is_empty() => {
-                        Resolution::Unmapped(format!("the mark `{}` needs a reason and none was given", mark.trim()))
+                        Resolution::Unmapped(format!("the mark `{}` needs a reason and none was given", shown(mark)))
                     }
                     _ => Resolution::Unmapped(format!(
-                        "the reason `{reason}` for the mark `{}` is not in this provider's vocabulary",
-                        mark.trim()
+                        "the reason `{}` for the mark `{}` is not in this provider's vocabulary",
+                        shown(reason),
+                        shown(mark)
                     )),
                 }
             }
         }
     }
+}
+
+/// A provider's mark or reason as quoted in a review reason: trimmed, and cut short if long.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::pipeline::excerpt::cut(text.trim(), crate::pipeline::excerpt::CELL_CHARS)
 }

@@ -343,6 +343,9 @@ fn limits(f: &Format, issues: &mut Issues) {
         ("limits.max_rows", l.max_rows == 0),
         ("limits.max_cells", l.max_cells == 0),
         ("limits.max_xlsx_uncompressed_bytes", l.max_xlsx_uncompressed_bytes == 0),
+        ("limits.max_text_bytes", l.max_text_bytes == 0),
+        ("limits.max_field_bytes", l.max_field_bytes == 0),
+        ("limits.max_cells_per_row", l.max_cells_per_row == 0),
     ];
     for (key, zero) in checks {
         if zero {

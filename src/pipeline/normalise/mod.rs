@@ -13,12 +13,17 @@ pub mod matcher;
 use std::collections::HashMap;
 
 use crate::domain::{Code, PresentCode, SchoolCalendar, Upn, legacy_code_reason};
+use crate::pipeline::excerpt::{CELL_CHARS, cut};
 use crate::pipeline::format::{Marks, Resolution};
 use crate::pipeline::observation::{Decoded, Observation};
 use crate::register::{NewMark, NewReview, ReviewKind};
 use crate::roster::PlacementRecord;
 
 pub use matcher::RosterIndex;
+
+/// The most characters of a review row's reason and locator: enough for any reason apsync
+/// writes, short of a provider's text quoted in it at length.
+const REASON_CHARS: usize = 1000;
 
 /// What normalising needs to know about the provider.
 #[derive(Debug, Clone, Copy)]
@@ -101,10 +106,10 @@ impl<'a> Normaliser<'a> {
         for problem in decoded.problems {
             out.reviews.push(NewReview {
                 kind: ReviewKind::UnreadableRow,
-                locator: problem.locator,
-                identifier: problem.identifier,
+                locator: cut(&problem.locator, REASON_CHARS).into_owned(),
+                identifier: problem.identifier.map(|i| cut(&i, CELL_CHARS).into_owned()),
                 raw_row: problem.raw_row,
-                reason: problem.message,
+                reason: cut(&problem.message, REASON_CHARS).into_owned(),
                 upn: None,
                 date: None,
                 session: None,
@@ -202,22 +207,24 @@ fn held(mark: NewMark, reason: &str) -> NewReview {
         upn: Some(mark.upn),
         date: Some(mark.date),
         session: Some(mark.session),
-        raw_mark: Some(mark.raw_mark),
+        raw_mark: Some(cut(&mark.raw_mark, CELL_CHARS).into_owned()),
         locator: mark.locator,
         raw_row: mark.raw_row,
     }
 }
 
+/// A review row for an observation. Its texts are bounded (the raw row already is, by
+/// [`crate::pipeline::excerpt::raw_row`]), so a cell of megabytes never makes a huge row.
 fn review(obs: &Observation, kind: ReviewKind, reason: String, upn: Option<Upn>) -> Box<NewReview> {
     Box::new(NewReview {
         kind,
-        locator: obs.locator.clone(),
-        identifier: obs.identity.identifier(),
+        locator: cut(&obs.locator, REASON_CHARS).into_owned(),
+        identifier: obs.identity.identifier().map(|i| cut(&i, CELL_CHARS).into_owned()),
         raw_row: obs.raw_row.clone(),
-        reason,
+        reason: cut(&reason, REASON_CHARS).into_owned(),
         upn,
         date: Some(obs.date),
         session: Some(obs.session),
-        raw_mark: Some(obs.mark.clone()),
+        raw_mark: Some(cut(&obs.mark, CELL_CHARS).into_owned()),
     })
 }

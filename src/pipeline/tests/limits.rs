@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use super::{format, n, row, s, xlsx};
-use crate::pipeline::{DecodeProblem, decode};
+use crate::pipeline::decode::Cell;
+use crate::pipeline::{DecodeProblem, decode, decode_table};
 
 const CSV: &str = r#"
     kind = "csv"
@@ -138,4 +139,92 @@ fn a_workbook_under_the_limits_still_reads() {
     // A whole-day mark: both sessions.
     let d = decode(&xlsx(&[("S", &data)]), "ok.xlsx", &f).unwrap();
     assert_eq!(d.observations.len(), 2);
+}
+
+#[test]
+fn a_field_over_the_limit_or_a_line_of_too_many_fields_is_refused_with_its_line() {
+    let mut f = format(CSV);
+    f.limits.max_file_bytes = 1 << 20;
+    f.limits.max_field_bytes = 10;
+    f.limits.max_cells_per_row = 4;
+    let err = decode(b"UPN,Date,Mark\n\nA,x,\"12345678901\"\n", "field.csv", &f).unwrap_err();
+    assert_eq!(
+        err.problem,
+        DecodeProblem::FieldTooBig {
+            at: "line 3".to_string(),
+            limit: 10
+        }
+    );
+    assert!(err.to_string().contains("`limits.max_field_bytes`"), "{err}");
+    let err = decode(b"UPN,Date,Mark\r\nA,x,/\r\n,,,,,,,,\r\n", "commas.csv", &f).unwrap_err();
+    assert_eq!(
+        err.problem,
+        DecodeProblem::TooManyCellsInRow {
+            at: "line 3".to_string(),
+            limit: 4
+        }
+    );
+    // At the limits exactly, the file reads.
+    let d = decode(b"UPN,Date,Mark,x\nA,2026-03-02,/,1234567890\n", "ok.csv", &f).unwrap();
+    assert_eq!(d.observations.len(), 2);
+}
+
+/// A workbook whose data cells all show shared string 0, `text`.
+fn shared(rows: usize, text: &str) -> Vec<u8> {
+    let mut data = row(1, &[s("A1", "UPN"), s("B1", "Date"), s("C1", "Mark")]);
+    for r in 2..rows + 2 {
+        data.push_str(&row(
+            r,
+            &[
+                format!(r#"<c r="A{r}" t="s"><v>0</v></c>"#),
+                n(&format!("B{r}"), 46083.0, true),
+            ],
+        ));
+    }
+    let book = xlsx(&[("S", &data)]);
+    let mut zip = zip::ZipWriter::new_append(std::io::Cursor::new(book)).unwrap();
+    zip.start_file("xl/sharedStrings.xml", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    let sst = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{rows}" uniqueCount="1"><si><t>{text}</t></si></sst>"#
+    );
+    zip.write_all(sst.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn cells_of_one_shared_string_share_one_copy() {
+    let f = format(XLSX);
+    let table = decode_table(&shared(3, " U1 "), "shared.xlsx", &f).unwrap();
+    let cells: Vec<&Cell> = table.rows[1..].iter().map(|r| r.cell(0)).collect();
+    assert_eq!(cells.len(), 3);
+    let [Cell::Text(a), Cell::Text(b), Cell::Text(c)] = cells[..] else {
+        panic!("{cells:?}")
+    };
+    assert_eq!(&**a, "U1");
+    assert!(std::sync::Arc::ptr_eq(a, b) && std::sync::Arc::ptr_eq(b, c));
+}
+
+#[test]
+fn text_is_counted_per_cell_against_the_limit() {
+    let mut f = format(XLSX);
+    // The header's 11 bytes, then 10 bytes per data cell.
+    f.limits.max_text_bytes = 11 + 10 * 4;
+    assert!(decode_table(&shared(4, "0123456789"), "four.xlsx", &f).is_ok());
+    let err = decode_table(&shared(500, "0123456789"), "many.xlsx", &f).unwrap_err();
+    assert_eq!(
+        err.problem,
+        DecodeProblem::TooMuchText {
+            what: "workbook's cells",
+            bytes: 11 + 10 * 500,
+            counted_all: true,
+            limit: 51
+        }
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("the workbook's cells hold 5011 bytes of text, over `limits.max_text_bytes` = 51"),
+        "{text}"
+    );
+    assert!(text.contains("ask the provider for a plain export"), "{text}");
 }

@@ -32,6 +32,9 @@ fn every_problem_is_reported_at_once_with_its_key() {
         x = "I"
         [limits]
         max_rows = 0
+        max_text_bytes = 0
+        max_field_bytes = 0
+        max_cells_per_row = 0
         "#,
     );
     let issues = f.validate().unwrap_err();
@@ -51,6 +54,9 @@ fn every_problem_is_reported_at_once_with_its_key() {
         "format.marks.reasons.\"sick\"",
         "format.marks.reasons_for.\"P\"",
         "format.limits.max_rows",
+        "format.limits.max_text_bytes",
+        "format.limits.max_field_bytes",
+        "format.limits.max_cells_per_row",
     ] {
         assert!(keys.contains(&key), "{key} missing from {issues:#?}");
     }
