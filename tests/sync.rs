@@ -142,3 +142,43 @@ fn unknown_connector_is_bad_usage() {
     let install = with_folders(None);
     assert_eq!(install.run(&["sync", "--connector", "nope"]).status.code(), Some(2));
 }
+
+/// A return whose text holds NUL characters, as a provider's API export can write them (`\u0000`
+/// in JSON is valid text, so the file is read; CSV with raw NUL bytes is refused as binary): in a
+/// UPN, which then matches no pupil and goes to review, and in an absence reason.
+fn nul_in_cells(install: &Install) {
+    install.ok(&["check"]);
+    install.import_sample_roster();
+    let text = std::fs::read_to_string(root().join("samples/returns/northstar/page-1.json")).unwrap();
+    assert!(text.contains("\"upn\": \"X371432121142\"") && text.contains("\"before_close\""));
+    let text = text
+        .replacen("\"upn\": \"X371432121142\"", "\"upn\": \"X3714\\u000021142\"", 1)
+        .replacen("\"before_close\"", "\"before\\u0000close\"", 1);
+    std::fs::write(install.path("incoming/northstar/nul.json"), text).unwrap();
+    let out = install.run(&["sync", "--connector", "northstar-drop", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report[0]["error"].is_null(), "{report}");
+    assert_eq!(report[0]["documents"], 1, "{report}");
+    assert!(report[0]["marks"].as_i64().unwrap() > 0, "{report}");
+    assert!(report[0]["review"].as_i64().unwrap() > 0, "{report}");
+    let review = install.ok(&["review", "list", "--format", "json"]);
+    assert!(
+        review.contains("X3714\u{FFFD}21142"),
+        "the cell is kept, cleaned: {review}"
+    );
+    assert!(install.path("incoming/northstar/processed/nul.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nul_byte_in_a_cell_does_not_block_the_connector_on_postgres() {
+    let db = support::postgres::test_database().await;
+    let install = with_folders(Some(db.url().to_string()));
+    tokio::task::spawn_blocking(move || nul_in_cells(&install))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn a_nul_byte_in_a_cell_does_not_block_the_connector_on_sqlite() {
+    nul_in_cells(&with_folders(None));
+}
