@@ -143,6 +143,35 @@ fn unknown_connector_is_bad_usage() {
     assert_eq!(install.run(&["sync", "--connector", "nope"]).status.code(), Some(2));
 }
 
+#[test]
+fn file_names_that_are_not_utf8_are_imported_shown_escaped_and_moved() {
+    use std::os::unix::ffi::OsStrExt;
+    let install = with_folders(None);
+    install.import_sample_roster();
+    let inbox = install.path("incoming/northstar");
+    // Names copied byte for byte from a Windows share: `é` in Windows-1252 is the byte E9.
+    let good = std::ffi::OsStr::from_bytes(b"page-1 r\xe9sum\xe9.json");
+    let broken = std::ffi::OsStr::from_bytes(b"broken \xe9.json");
+    std::fs::copy(root().join("samples/returns/northstar/page-1.json"), inbox.join(good)).unwrap();
+    std::fs::write(inbox.join(broken), b"{ not json").unwrap();
+    let out = install.run(&["sync", "--connector", "northstar-drop", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report[0]["documents"].as_i64(), report[0]["rejected"].as_i64()),
+        (Some(2), Some(1)),
+        "{report}"
+    );
+    assert!(report[0]["marks"].as_i64().unwrap() > 0, "{report}");
+    let error = report[0]["error"].as_str().unwrap();
+    assert!(error.contains("broken \\xE9.json"), "the stray byte is shown: {error}");
+    assert!(!error.contains("No such file"), "{error}");
+    assert!(inbox.join("processed").join(good).exists(), "moved under its own name");
+    assert!(inbox.join("processed").join(broken).exists());
+    let again: serde_json::Value =
+        serde_json::from_str(&install.ok(&["sync", "--connector", "northstar-drop", "--format", "json"])).unwrap();
+    assert_eq!(again[0]["documents"], 0);
+}
+
 /// A return whose text holds NUL characters, as a provider's API export can write them (`\u0000`
 /// in JSON is valid text, so the file is read; CSV with raw NUL bytes is refused as binary): in a
 /// UPN, which then matches no pupil and goes to review, and in an absence reason.
