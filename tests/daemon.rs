@@ -535,3 +535,86 @@ async fn killed_at_random_moments_it_ends_with_every_mark_and_delivery_exactly_o
         );
     }
 }
+
+/// `/metrics` once `done` holds for its text (within a minute).
+async fn metrics_until(base: &str, done: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        let (status, text) = get(base, "/metrics").await;
+        if status == 200 && done(&text) {
+            return text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out; /metrics:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_with_the_daemon_is_closed_as_interrupted_at_the_next_start() {
+    // An SFTP server that takes the connection and never answers: the run hangs, as one does
+    // on a stuck network, until the daemon is killed under it.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hung.local_addr().unwrap().port();
+    let install = Install::new(None);
+    install.add_connector(
+        "stuck-sftp",
+        "skills-hub",
+        &format!(
+            "[connector.sftp]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"x\"\npassword_file = \"/dev/null\"\npath = \"/\"\ntimeout_seconds = 3600\n"
+        ),
+    );
+    let text = std::fs::read_to_string(install.config())
+        .unwrap()
+        .replace("listen = \"127.0.0.1:8087\"", "listen = \"127.0.0.1:0\"")
+        .replace("connector_failures = 3", "connector_failures = 2");
+    std::fs::write(install.config(), text).unwrap();
+    install.ok(&["check"]);
+
+    let daemon = tokio::task::block_in_place(|| Daemon::start(&install, 0, NOW));
+    metrics_until(&daemon.base, |m| {
+        m.contains("apsync_connector_runs_total{connector=\"stuck-sftp\",outcome=\"running\"} 1")
+    })
+    .await;
+    tokio::task::block_in_place(|| daemon.kill());
+    let store = open_store(&install).await;
+    let left = store.latest_runs().await.unwrap();
+    store.close().await;
+    assert_eq!(
+        left[0].status, "running",
+        "the kill left the run marked running: {left:?}"
+    );
+
+    // The server now refuses: the run at start fails at once, and is the second failure in a row.
+    drop(hung);
+    let daemon = tokio::task::block_in_place(|| Daemon::start(&install, 1, NOW));
+    let metrics = metrics_until(&daemon.base, |m| {
+        m.contains("apsync_connector_runs_total{connector=\"stuck-sftp\",outcome=\"failed\"} 1")
+    })
+    .await;
+    assert!(
+        metrics.contains("apsync_connector_runs_total{connector=\"stuck-sftp\",outcome=\"interrupted\"} 1"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("outcome=\"running\""), "{metrics}");
+    tokio::task::block_in_place(|| {
+        wait_for(Duration::from_secs(60), "the connector failing alert", || {
+            install
+                .ok(&["alerts", "--format", "json"])
+                .contains("Connector failing: stuck-sftp (2 runs in a row)")
+        })
+    });
+    let (status, _) = tokio::task::block_in_place(|| daemon.stop());
+    assert!(status.success());
+    let store = open_store(&install).await;
+    let runs = store.runs_of("stuck-sftp").await.unwrap();
+    store.close().await;
+    assert_eq!(runs[0].status, "interrupted", "{runs:?}");
+    assert!(runs[0].error.as_deref().unwrap().contains("cut short"), "{runs:?}");
+    assert!(
+        runs[1].error.as_deref().unwrap().starts_with("SFTP-REFUSED"),
+        "{runs:?}"
+    );
+}

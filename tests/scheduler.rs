@@ -113,3 +113,131 @@ async fn connectors_run_on_schedule_without_overlap_and_failures_back_off() {
         );
     }
 }
+
+/// Stands in for a connector with a bug: the configured source, whose first listing panics.
+struct PanicsOnce {
+    panicked: Arc<std::sync::atomic::AtomicBool>,
+}
+
+struct Buggy {
+    inner: Box<dyn apsync_connector_core::Source>,
+    panicked: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl apsync::runtime::SourceBuilder for PanicsOnce {
+    fn build(
+        &self,
+        connector: &apsync::config::ConnectorConfig,
+        provider: &apsync::config::ProviderConfig,
+        dir: &std::path::Path,
+        today: chrono::NaiveDate,
+    ) -> Result<Box<dyn apsync_connector_core::Source>, apsync_connector_core::SourceError> {
+        Ok(Box::new(Buggy {
+            inner: apsync::runtime::build_source(connector, provider, dir, today)?,
+            panicked: self.panicked.clone(),
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl apsync_connector_core::Source for Buggy {
+    async fn check(&mut self) -> Result<(), apsync_connector_core::SourceError> {
+        self.inner.check().await
+    }
+
+    async fn discover(
+        &mut self,
+        checkpoint: &apsync_connector_core::Checkpoint,
+        limit: usize,
+    ) -> Result<Vec<apsync_connector_core::ItemRef>, apsync_connector_core::SourceError> {
+        let items = self.inner.discover(checkpoint, limit).await?;
+        if !self.panicked.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let empty: Vec<u8> = Vec::new();
+            // The kind of bug that hides in a parser: an index past the end.
+            let _ = empty[items.len()];
+        }
+        Ok(items)
+    }
+
+    async fn fetch(
+        &mut self,
+        item: &apsync_connector_core::ItemRef,
+    ) -> Result<apsync_connector_core::Fetched, apsync_connector_core::SourceError> {
+        self.inner.fetch(item).await
+    }
+
+    fn advance(
+        &self,
+        checkpoint: &apsync_connector_core::Checkpoint,
+        done: &[apsync_connector_core::ItemRef],
+    ) -> apsync_connector_core::Checkpoint {
+        self.inner.advance(checkpoint, done)
+    }
+
+    async fn acknowledge(
+        &mut self,
+        item: &apsync_connector_core::ItemRef,
+        outcome: apsync_connector_core::Outcome,
+    ) -> Result<(), apsync_connector_core::SourceError> {
+        self.inner.acknowledge(item, outcome).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_that_panics_is_recorded_failed_and_runs_again_at_its_next_time() {
+    let install = Install::new(None);
+    let inbox = install.path("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let sample = support::install::root().join("samples/returns/bright-futures/BF_attendance_2026-03-02.csv");
+    std::fs::copy(&sample, inbox.join("BF_attendance_2026-03-02.csv")).unwrap();
+    install.add_connector(
+        "buggy",
+        "bright-futures",
+        &format!(
+            "schedule = \"0 * * * *\"\n[connector.folder]\npath = \"{}\"\nmin_age_seconds = 0\n",
+            inbox.display()
+        ),
+    );
+    install.ok(&["check"]);
+    let loaded = Arc::new(apsync::config::load(&install.config()).unwrap());
+    let store = apsync::cli::open_store(&loaded).await.unwrap();
+    store
+        .sync_providers(&loaded.config.providers, Utc::now())
+        .await
+        .unwrap();
+
+    let start = utc("2026-03-02T08:10:00Z");
+    let (stop, shutdown) = watch::channel(false);
+    let clock = Arc::new(JumpingClock {
+        now: Mutex::new(start),
+        end: utc("2026-03-02T09:30:00Z"),
+        stop,
+    });
+    let sources = Arc::new(PanicsOnce {
+        panicked: Arc::default(),
+    });
+    let done = Arc::new(tokio::sync::Notify::new());
+    apsync::runtime::scheduler::run_scheduler_with_sources(store.clone(), loaded, shutdown, clock, done, sources)
+        .await
+        .unwrap();
+
+    let runs = store.runs_of("buggy").await.unwrap();
+    assert_eq!(runs.len(), 2, "the panicking run, then the 09:00 run: {runs:?}");
+    assert_eq!(runs[0].status, "failed");
+    assert_eq!(runs[0].started_at, start);
+    assert_eq!(runs[0].error_kind.as_deref(), Some("permanent"));
+    let error = runs[0].error.as_deref().unwrap();
+    assert!(
+        error.starts_with("PANIC: apsync hit an internal fault (a bug)") && error.contains("index out of bounds"),
+        "{error}"
+    );
+    assert!(runs[0].finished_at.is_some());
+    // Not left busy: it ran at its next time, and imported the return it could not list before.
+    assert_eq!(runs[1].status, "ok", "{runs:?}");
+    let next = runs[1].started_at;
+    assert!(
+        next >= utc("2026-03-02T09:00:00Z") && next < utc("2026-03-02T09:01:00Z"),
+        "{runs:?}"
+    );
+    assert_eq!(runs[1].documents, 1, "{runs:?}");
+}

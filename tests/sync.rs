@@ -182,3 +182,72 @@ fn a_file_over_the_size_limit_is_recorded_with_its_digest_moved_aside_and_fails_
     );
     assert_eq!(install.sync(Some("northstar-drop"))[0]["refused"], 0, "recorded once");
 }
+
+#[test]
+fn file_names_that_are_not_utf8_are_imported_shown_escaped_and_moved() {
+    use std::os::unix::ffi::OsStrExt;
+    let install = with_folders(None);
+    install.import_sample_roster();
+    let inbox = install.path("incoming/northstar");
+    // Names copied byte for byte from a Windows share: `é` in Windows-1252 is the byte E9.
+    let good = std::ffi::OsStr::from_bytes(b"page-1 r\xe9sum\xe9.json");
+    let broken = std::ffi::OsStr::from_bytes(b"broken \xe9.json");
+    std::fs::copy(root().join("samples/returns/northstar/page-1.json"), inbox.join(good)).unwrap();
+    std::fs::write(inbox.join(broken), b"{ not json").unwrap();
+    let out = install.run(&["sync", "--connector", "northstar-drop", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report[0]["documents"].as_i64(), report[0]["rejected"].as_i64()),
+        (Some(2), Some(1)),
+        "{report}"
+    );
+    assert!(report[0]["marks"].as_i64().unwrap() > 0, "{report}");
+    let error = report[0]["error"].as_str().unwrap();
+    assert!(error.contains("broken \\xE9.json"), "the stray byte is shown: {error}");
+    assert!(!error.contains("No such file"), "{error}");
+    assert!(inbox.join("processed").join(good).exists(), "moved under its own name");
+    assert!(inbox.join("processed").join(broken).exists());
+    let again: serde_json::Value =
+        serde_json::from_str(&install.ok(&["sync", "--connector", "northstar-drop", "--format", "json"])).unwrap();
+    assert_eq!(again[0]["documents"], 0);
+}
+
+/// A return whose text holds NUL characters, as a provider's API export can write them (`\u0000`
+/// in JSON is valid text, so the file is read; CSV with raw NUL bytes is refused as binary): in a
+/// UPN, which then matches no pupil and goes to review, and in an absence reason.
+fn nul_in_cells(install: &Install) {
+    install.ok(&["check"]);
+    install.import_sample_roster();
+    let text = std::fs::read_to_string(root().join("samples/returns/northstar/page-1.json")).unwrap();
+    assert!(text.contains("\"upn\": \"X371432121142\"") && text.contains("\"before_close\""));
+    let text = text
+        .replacen("\"upn\": \"X371432121142\"", "\"upn\": \"X3714\\u000021142\"", 1)
+        .replacen("\"before_close\"", "\"before\\u0000close\"", 1);
+    std::fs::write(install.path("incoming/northstar/nul.json"), text).unwrap();
+    let out = install.run(&["sync", "--connector", "northstar-drop", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report[0]["error"].is_null(), "{report}");
+    assert_eq!(report[0]["documents"], 1, "{report}");
+    assert!(report[0]["marks"].as_i64().unwrap() > 0, "{report}");
+    assert!(report[0]["review"].as_i64().unwrap() > 0, "{report}");
+    let review = install.ok(&["review", "list", "--format", "json"]);
+    assert!(
+        review.contains("X3714\u{FFFD}21142"),
+        "the cell is kept, cleaned: {review}"
+    );
+    assert!(install.path("incoming/northstar/processed/nul.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nul_byte_in_a_cell_does_not_block_the_connector_on_postgres() {
+    let db = support::postgres::test_database().await;
+    let install = with_folders(Some(db.url().to_string()));
+    tokio::task::spawn_blocking(move || nul_in_cells(&install))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn a_nul_byte_in_a_cell_does_not_block_the_connector_on_sqlite() {
+    nul_in_cells(&with_folders(None));
+}

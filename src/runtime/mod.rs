@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod daemon;
+pub mod runs;
 pub mod scheduler;
 pub mod sync;
 pub mod visits;
@@ -139,6 +140,36 @@ pub fn build_source(
             Box::new(HttpSource::new(http, auth, max_bytes)?.with_today(today))
         }
     })
+}
+
+/// Where connector runs get their sources. apsync itself always uses [`ConfiguredSources`]; the
+/// seam lets a caller wrap the sources it builds (to observe them, or, in the integration tests,
+/// to stand in for a connector with a bug), the way [`scheduler::Clock`] stands in for time.
+pub trait SourceBuilder: Send + Sync {
+    /// The source for `connector`, as [`build_source`] describes.
+    fn build(
+        &self,
+        connector: &ConnectorConfig,
+        provider: &ProviderConfig,
+        dir: &Path,
+        today: NaiveDate,
+    ) -> Result<Box<dyn Source>, SourceError>;
+}
+
+/// The sources the configuration describes ([`build_source`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConfiguredSources;
+
+impl SourceBuilder for ConfiguredSources {
+    fn build(
+        &self,
+        connector: &ConnectorConfig,
+        provider: &ProviderConfig,
+        dir: &Path,
+        today: NaiveDate,
+    ) -> Result<Box<dyn Source>, SourceError> {
+        build_source(connector, provider, dir, today)
+    }
 }
 
 /// Connects to a connector's server and proves it can list returns, changing nothing; the error

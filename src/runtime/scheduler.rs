@@ -7,6 +7,7 @@
 //! connector twice at once, and retries a failed run with backoff without holding up the others.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +18,12 @@ use chrono_tz::Tz;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use super::sync::{RunReport, run_connector};
+use super::runs::{RunPanicked, close_interrupted_runs};
+use super::sync::{RunReport, run_connector_with};
+use super::{ConfiguredSources, SourceBuilder};
 use crate::config::LoadedConfig;
-use crate::store::{Store, StoreError};
+use crate::outbox::owner;
+use crate::store::{RunStatus, Store, StoreError};
 
 /// When a connector runs if its configuration says nothing: every half hour through the school day.
 pub const DEFAULT_SCHEDULE: &str = "*/30 6-19 * * *";
@@ -126,9 +130,9 @@ pub fn next_due(
 }
 
 /// What the scheduler makes of a connector's latest recorded run: `None` when it was cut short
-/// (still marked running), so it runs again at once.
+/// (still marked running, or closed as interrupted), so it runs again at once.
 pub fn state_after(run: &crate::store::ConnectorRun) -> Option<ConnectorState> {
-    if run.status == "running" {
+    if run.status == RunStatus::Running.as_str() || run.status == RunStatus::Interrupted.as_str() {
         return None;
     }
     let failed = run.status == "failed" && matches!(run.error_kind.as_deref(), Some("transient" | "auth"));
@@ -212,20 +216,36 @@ pub async fn run_scheduler_with_clock(
 pub async fn run_scheduler_notifying(
     store: Store,
     config: Arc<LoadedConfig>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     clock: Arc<dyn Clock>,
     done: Arc<Notify>,
 ) -> Result<(), StoreError> {
+    run_scheduler_with_sources(store, config, shutdown, clock, done, Arc::new(ConfiguredSources)).await
+}
+
+/// [`run_scheduler_notifying`] with the connectors' sources from `sources`.
+///
+/// At start, and at every pass, runs left marked running by a process that is gone are closed
+/// as interrupted ([`close_interrupted_runs`]); their connectors run again at once. A run whose
+/// task panics is recorded as failed and its connector is free to run at its next time.
+pub async fn run_scheduler_with_sources(
+    store: Store,
+    config: Arc<LoadedConfig>,
+    mut shutdown: watch::Receiver<bool>,
+    clock: Arc<dyn Clock>,
+    done: Arc<Notify>,
+    sources: Arc<dyn SourceBuilder>,
+) -> Result<(), StoreError> {
     let zone = config.config.school.timezone;
+    sweep(&store, clock.now()).await;
     let mut states: HashMap<String, ConnectorState> = HashMap::new();
     for run in store.latest_runs().await? {
-        // A run still marked running was cut short (the daemon was killed): resume it now.
+        // A run cut short (the daemon was killed): its connector runs again now.
         if let Some(state) = state_after(&run) {
             states.insert(run.connector.clone(), state);
         }
     }
-    let mut running: JoinSet<(String, Result<RunReport, StoreError>, DateTime<Utc>)> = JoinSet::new();
-    let mut busy: Vec<String> = Vec::new();
+    let mut running = Running::default();
     loop {
         if *shutdown.borrow() {
             break;
@@ -233,7 +253,7 @@ pub async fn run_scheduler_notifying(
         let now = clock.now();
         let mut wake = now + chrono::Duration::from_std(MAX_SLEEP).unwrap_or_default();
         for connector in &config.config.connectors {
-            if busy.contains(&connector.id) {
+            if running.is_busy(&connector.id) {
                 continue;
             }
             let state = states.entry(connector.id.clone()).or_default();
@@ -245,31 +265,132 @@ pub async fn run_scheduler_notifying(
                 continue;
             }
             state.last_start = Some(now);
-            busy.push(connector.id.clone());
-            let (store, config, connector, clock) = (store.clone(), config.clone(), connector.clone(), clock.clone());
-            running.spawn(async move {
-                let report = run_connector(&store, &config, &connector, now).await;
-                (connector.id, report, clock.now())
+            let (store, config, connector, clock, sources) = (
+                store.clone(),
+                config.clone(),
+                connector.clone(),
+                clock.clone(),
+                sources.clone(),
+            );
+            running.start(connector.id.clone(), async move {
+                let report = run_connector_with(&store, &config, &connector, sources.as_ref(), now).await;
+                (report, clock.now())
             });
         }
         tokio::select! {
             _ = shutdown.changed() => {}
-            _ = clock.sleep_until(wake) => {}
-            Some(done_run) = running.join_next(), if !running.is_empty() => {
-                if let Ok((id, report, ended)) = done_run {
-                    busy.retain(|b| b != &id);
-                    record(states.entry(id).or_default(), report, ended);
-                }
+            _ = clock.sleep_until(wake) => sweep(&store, clock.now()).await,
+            Some((id, outcome)) = running.next(), if !running.is_empty() => {
+                let (report, ended) = match outcome {
+                    Ok(done) => done,
+                    Err(panicked) => (record_panic(&store, &id, &panicked, clock.now()).await, clock.now()),
+                };
+                record(states.entry(id).or_default(), report, ended);
                 done.notify_one();
             }
         }
     }
-    while let Some(done) = running.join_next().await {
-        if let Ok((_, Err(e), _)) = done {
-            tracing::warn!("a connector run could not be recorded: {e}");
+    drain(&mut running, &store, clock.as_ref()).await;
+    Ok(())
+}
+
+/// Waits for the runs in progress to finish, when stopping.
+async fn drain(running: &mut Running, store: &Store, clock: &dyn Clock) {
+    while let Some((id, outcome)) = running.next().await {
+        match outcome {
+            Ok((Err(e), _)) => tracing::warn!("a connector run could not be recorded: {e}"),
+            Err(panicked) => {
+                if let Err(e) = record_panic(store, &id, &panicked, clock.now()).await {
+                    tracing::warn!("a connector run could not be recorded: {e}");
+                }
+            }
+            Ok(_) => {}
         }
     }
-    Ok(())
+}
+
+type RunOutcome = (Result<RunReport, StoreError>, DateTime<Utc>);
+
+/// The connector runs in progress, each its own task, known by connector even if it panics.
+#[derive(Default)]
+struct Running {
+    tasks: JoinSet<RunOutcome>,
+    connectors: HashMap<tokio::task::Id, String>,
+}
+
+impl Running {
+    fn is_busy(&self, connector: &str) -> bool {
+        self.connectors.values().any(|c| c == connector)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    fn start(&mut self, connector: String, run: impl Future<Output = RunOutcome> + Send + 'static) {
+        let handle = self.tasks.spawn(run);
+        self.connectors.insert(handle.id(), connector);
+    }
+
+    /// The next run to end: its connector, and what it came to or how its task panicked. The
+    /// connector is free again either way.
+    async fn next(&mut self) -> Option<(String, Result<RunOutcome, RunPanicked>)> {
+        loop {
+            let ended = self.tasks.join_next_with_id().await?;
+            let (id, outcome) = match ended {
+                Ok((id, done)) => (id, Ok(done)),
+                Err(e) => {
+                    let id = e.id();
+                    let panicked = if e.is_panic() {
+                        RunPanicked::from_payload(e.into_panic().as_ref())
+                    } else {
+                        RunPanicked {
+                            message: "the run's task was cancelled".into(),
+                        }
+                    };
+                    (id, Err(panicked))
+                }
+            };
+            if let Some(connector) = self.connectors.remove(&id) {
+                return Some((connector, outcome));
+            }
+        }
+    }
+}
+
+/// Closes the runs cut short by processes that are gone; a failure is only logged, as the
+/// scheduler can go on without it.
+async fn sweep(store: &Store, now: DateTime<Utc>) {
+    if let Err(e) = close_interrupted_runs(store, owner::this_process(), owner::probe, now).await {
+        tracing::warn!("runs cut short by a stopped process could not be closed: {e}");
+    }
+}
+
+/// Records, for a run whose task panicked outside the run's own guard, that it failed; the report
+/// the scheduler goes on with.
+async fn record_panic(
+    store: &Store,
+    connector: &str,
+    panicked: &RunPanicked,
+    now: DateTime<Utc>,
+) -> Result<RunReport, StoreError> {
+    tracing::error!(connector, "connector run panicked: {}", panicked.message);
+    let error = format!("PANIC: {panicked}");
+    store
+        .close_runs_of_connector(
+            connector,
+            &owner::this_process_name(),
+            RunStatus::Failed,
+            ("permanent", &error),
+            now,
+        )
+        .await?;
+    Ok(RunReport {
+        connector: connector.to_string(),
+        error: Some(error),
+        error_kind: Some("permanent".into()),
+        ..RunReport::default()
+    })
 }
 
 fn record(state: &mut ConnectorState, report: Result<RunReport, StoreError>, ended: DateTime<Utc>) {

@@ -44,9 +44,21 @@ pub async fn run_connector(
     connector: &ConnectorConfig,
     now: DateTime<Utc>,
 ) -> Result<RunReport, StoreError> {
+    run_connector_with(store, loaded, connector, &super::ConfiguredSources, now).await
+}
+
+/// [`run_connector`] with its source from `sources`. A panic in the source or the import is
+/// caught: the run is recorded as failed (code `PANIC`) and the report says so.
+pub async fn run_connector_with(
+    store: &Store,
+    loaded: &LoadedConfig,
+    connector: &ConnectorConfig,
+    sources: &dyn super::SourceBuilder,
+    now: DateTime<Utc>,
+) -> Result<RunReport, StoreError> {
     use tracing::Instrument;
     let span = tracing::info_span!("connector_run", connector = %connector.id, provider = %connector.provider);
-    let report = run_connector_unspanned(store, loaded, connector, now)
+    let report = run_connector_unspanned(store, loaded, connector, sources, now)
         .instrument(span.clone())
         .await;
     if let Ok(r) = &report {
@@ -69,6 +81,7 @@ async fn run_connector_unspanned(
     store: &Store,
     loaded: &LoadedConfig,
     connector: &ConnectorConfig,
+    sources: &dyn super::SourceBuilder,
     now: DateTime<Utc>,
 ) -> Result<RunReport, StoreError> {
     let config = &loaded.config;
@@ -83,12 +96,22 @@ async fn run_connector_unspanned(
         return Ok(report);
     };
     let started = std::time::Instant::now();
-    let run_id = store.start_run(&connector.id, now).await?;
+    let run_id = store
+        .start_run(&connector.id, &crate::outbox::owner::this_process_name(), now)
+        .await?;
     let today = now.with_timezone(&config.school.timezone).date_naive();
-    let result = match super::build_source(connector, provider, loaded.dir(), today) {
-        Ok(mut source) => fetch_and_import(store, config, connector, provider, source.as_mut(), &mut report, now).await,
-        Err(e) => Err(e),
-    };
+    let work = super::runs::CatchPanic::new(async {
+        let mut source = sources.build(connector, provider, loaded.dir(), today)?;
+        fetch_and_import(store, config, connector, provider, source.as_mut(), &mut report, now).await
+    });
+    let result = work.await.unwrap_or_else(|panicked| {
+        tracing::error!(connector = %connector.id, "connector run panicked: {}", panicked.message);
+        Err(SourceError::new(
+            apsync_connector_core::ErrorKind::Permanent,
+            "PANIC",
+            panicked.to_string(),
+        ))
+    });
     if let Err(e) = result {
         tracing::warn!(connector = %connector.id, kind = %e.kind, code = e.code, "connector run failed: {}", e.message);
         report.error.get_or_insert(format!("{}: {}", e.code, e.message));

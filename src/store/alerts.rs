@@ -242,7 +242,7 @@ impl Store {
                 "SELECT r.connector, COUNT(*) AS failures,
                         (SELECT e.error FROM connector_runs e WHERE e.connector = r.connector ORDER BY e.id DESC LIMIT 1) AS error
                  FROM connector_runs r
-                 WHERE r.status = 'failed' AND r.id > COALESCE(
+                 WHERE r.status IN ('failed', 'interrupted') AND r.id > COALESCE(
                      (SELECT MAX(o.id) FROM connector_runs o WHERE o.connector = r.connector AND o.status = 'ok'), 0)
                  GROUP BY r.connector ORDER BY r.connector",
             )

@@ -12,7 +12,7 @@ use super::staged::{
     STAGE_JSON_SQLITE, STAGE_POSTGRES, STAGE_REPEATS_POSTGRES, STAGE_REPEATS_SQLITE, STAGE_SQLITE, StageColumns,
     UNSTAGE, stage_json,
 };
-use super::{Backend, Store, StoreError};
+use super::{Backend, Store, StoreError, text};
 use crate::domain::{Session, Upn};
 use crate::register::{NewMark, NewReview, ReviewKind};
 
@@ -134,17 +134,17 @@ impl Store {
                     )
                     .bind(&doc.provider_id)
                     .bind(&doc.connector)
-                    .bind(&doc.external_id)
-                    .bind(&doc.file_name)
-                    .bind(&doc.media_type)
+                    .bind(text::clean(&doc.external_id).into_owned())
+                    .bind(text::clean(&doc.file_name).into_owned())
+                    .bind(text::clean_opt(doc.media_type.as_deref()))
                     .bind(&doc.sha256)
                     .bind(i64::try_from(doc.size).unwrap_or(i64::MAX))
                     .bind(Vec::<u8>::new())
-                    .bind(doc.metadata.to_string())
+                    .bind(text::json_text(&doc.metadata))
                     .bind(doc.received_at)
                     .bind(now)
                     .bind(status.as_str())
-                    .bind(&doc.rejected)
+                    .bind(text::clean_opt(doc.rejected.as_deref()))
                     .fetch_one(&mut *conn)
                     .await?;
                     sqlx::raw_sql(sqlx::AssertSqlSafe(stage)).execute(&mut *conn).await?;

@@ -9,7 +9,7 @@ use super::{Store, StoreError, with_pool};
 /// Counts across the store for the Prometheus exposition.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetricsSnapshot {
-    /// Connector runs by connector and status (`running`, `ok`, `failed`).
+    /// Connector runs by connector and status (`running`, `ok`, `failed`, `interrupted`).
     pub runs: Vec<(String, String, i64)>,
     /// When each connector last finished a run without error.
     pub last_success: Vec<(String, DateTime<Utc>)>,

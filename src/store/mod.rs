@@ -21,6 +21,7 @@ mod runs;
 mod shared;
 mod staged;
 mod status;
+mod text;
 mod tokens;
 mod visits;
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::shared::save_checkpoint;
+use super::text::{clean, clean_opt, json_text};
 use super::{CheckpointUpdate, Store, StoreError, with_pool, write_tx};
 
 /// A refused item as recorded.
@@ -76,17 +77,19 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                  ON CONFLICT (connector, external_id) DO NOTHING",
             )
+            // Already printable, but a stranger's text is cleaned again where it is stored:
+            // PostgreSQL refuses a NUL in a text column.
             .bind(connector)
             .bind(provider)
-            .bind(&refusal.external_id)
-            .bind(&refusal.display_name)
+            .bind(clean(&refusal.external_id))
+            .bind(clean(&refusal.display_name))
             .bind(refusal.code)
-            .bind(&refusal.reason)
-            .bind(&refusal.sender)
-            .bind(&refusal.verdict)
+            .bind(clean(&refusal.reason))
+            .bind(clean_opt(refusal.sender.as_deref()))
+            .bind(clean_opt(refusal.verdict.as_deref()))
             .bind(size)
             .bind(&refusal.sha256)
-            .bind(refusal.metadata.to_string())
+            .bind(json_text(&refusal.metadata))
             .bind(refusal.received_at)
             .bind(now)
             .execute(&mut *tx)

@@ -18,6 +18,9 @@ pub enum RunStatus {
     Ok,
     /// Failed; see the error.
     Failed,
+    /// Cut short: the process running it stopped (killed, crashed, the machine restarted) before
+    /// it finished, as a later process found.
+    Interrupted,
 }
 
 impl RunStatus {
@@ -27,6 +30,7 @@ impl RunStatus {
             RunStatus::Running => "running",
             RunStatus::Ok => "ok",
             RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -40,7 +44,7 @@ pub struct ConnectorRun {
     pub started_at: DateTime<Utc>,
     /// When it ended.
     pub finished_at: Option<DateTime<Utc>>,
-    /// `running`, `ok` or `failed`.
+    /// `running`, `ok`, `failed` or `interrupted`.
     pub status: String,
     /// Documents imported.
     pub documents: i64,
@@ -55,14 +59,91 @@ pub struct ConnectorRun {
 }
 
 impl Store {
-    /// Records the start of a run, returning its id.
-    pub async fn start_run(&self, connector: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    /// Records the start of a run by the process `run_by` (`host:pidns:pid:start`, see
+    /// [`crate::outbox::owner`]), returning its id.
+    pub async fn start_run(&self, connector: &str, run_by: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
         with_pool!(self, pool => {
-            Ok(sqlx::query_scalar("INSERT INTO connector_runs (connector, started_at, status) VALUES ($1, $2, 'running') RETURNING id")
-                .bind(connector)
-                .bind(now)
-                .fetch_one(pool)
+            Ok(sqlx::query_scalar(
+                "INSERT INTO connector_runs (connector, started_at, status, run_by) VALUES ($1, $2, 'running', $3) RETURNING id",
+            )
+            .bind(connector)
+            .bind(now)
+            .bind(run_by)
+            .fetch_one(pool)
+            .await?)
+        })
+    }
+
+    /// Who is running the runs still marked running: each process named once, `None` for runs
+    /// recorded before runs named their process.
+    pub async fn run_holders(&self) -> Result<Vec<Option<String>>, StoreError> {
+        with_pool!(self, pool => {
+            Ok(sqlx::query_scalar("SELECT DISTINCT run_by FROM connector_runs WHERE status = 'running' ORDER BY run_by")
+                .fetch_all(pool)
                 .await?)
+        })
+    }
+
+    /// Closes the runs still marked running by `run_by` (`None`: runs naming no process) that
+    /// started before `started_before` (any time when `None`), with `status` and the error
+    /// (kind, text); how many. Only
+    /// for a process known to be gone, or runs too old to be alive: a live run would be closed
+    /// under its feet (its own end, when it comes, is recorded over this).
+    pub async fn close_runs_of(
+        &self,
+        run_by: Option<&str>,
+        started_before: Option<DateTime<Utc>>,
+        status: RunStatus,
+        error: (&str, &str),
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let holder = if run_by.is_some() {
+            "run_by = $5"
+        } else {
+            "run_by IS NULL AND $5 IS NULL"
+        };
+        let sql = format!(
+            "UPDATE connector_runs SET status = $1, error_kind = $2, error = $3, finished_at = $4
+             WHERE status = 'running' AND {holder} AND ($6 IS NULL OR started_at < $6)"
+        );
+        with_pool!(self, pool => {
+            Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(status.as_str())
+                .bind(error.0)
+                .bind(error.1)
+                .bind(now)
+                .bind(run_by)
+                .bind(started_before)
+                .execute(pool)
+                .await?
+                .rows_affected())
+        })
+    }
+
+    /// Closes the runs of `connector` still marked running by `run_by` with `status` and the
+    /// error (kind, text), when the task running it ended without recording its end; how many.
+    pub async fn close_runs_of_connector(
+        &self,
+        connector: &str,
+        run_by: &str,
+        status: RunStatus,
+        error: (&str, &str),
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        with_pool!(self, pool => {
+            Ok(sqlx::query(
+                "UPDATE connector_runs SET status = $1, error_kind = $2, error = $3, finished_at = $4
+                 WHERE status = 'running' AND connector = $5 AND run_by = $6",
+            )
+            .bind(status.as_str())
+            .bind(error.0)
+            .bind(error.1)
+            .bind(now)
+            .bind(connector)
+            .bind(run_by)
+            .execute(pool)
+            .await?
+            .rows_affected())
         })
     }
 

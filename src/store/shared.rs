@@ -23,7 +23,7 @@ macro_rules! archive_mark {
 }
 pub(crate) use archive_mark;
 
-/// Adds a review row for a document, evaluating to its id.
+/// Adds a review row for a document, evaluating to its id; its texts [`clean`](super::text::clean)ed.
 macro_rules! insert_review {
     ($tx:ident, $review:expr, $document_id:expr, $provider_id:expr, $now:expr) => {{
         let r: &$crate::register::NewReview = $review;
@@ -35,14 +35,14 @@ macro_rules! insert_review {
         .bind($document_id)
         .bind($provider_id)
         .bind(r.kind.as_str())
-        .bind(&r.locator)
-        .bind(&r.identifier)
-        .bind(serde_json::to_string(&r.raw_row).unwrap_or_else(|_| "[]".to_string()))
-        .bind(&r.reason)
+        .bind($crate::store::text::clean(&r.locator).into_owned())
+        .bind($crate::store::text::clean_opt(r.identifier.as_deref()))
+        .bind($crate::store::text::cells_json(&r.raw_row))
+        .bind($crate::store::text::clean(&r.reason).into_owned())
         .bind(r.upn.as_ref().map(|u| u.as_str().to_string()))
         .bind(r.date)
         .bind(r.session.map(|s| s.as_str()))
-        .bind(&r.raw_mark)
+        .bind($crate::store::text::clean_opt(r.raw_mark.as_deref()))
         .bind($now)
         .fetch_one(&mut *$tx)
         .await?;

@@ -70,10 +70,10 @@ pub(super) fn stage_json(first_seq: usize, marks: &[crate::register::NewMark]) -
                 m.date,
                 m.session.as_str(),
                 m.code.as_str(),
-                &m.raw_mark,
-                &m.comment,
-                &m.locator,
-                serde_json::to_string(&m.raw_row).unwrap_or_default(),
+                super::text::clean(&m.raw_mark),
+                m.comment.as_deref().map(super::text::clean),
+                super::text::clean(&m.locator),
+                super::text::cells_json(&m.raw_row),
             )
         })
         .collect();
@@ -103,13 +103,19 @@ impl StageColumns {
             date: marks.iter().map(|m| m.date).collect(),
             session: marks.iter().map(|m| m.session.as_str()).collect(),
             code: marks.iter().map(|m| m.code.as_str()).collect(),
-            raw_mark: marks.iter().map(|m| m.raw_mark.clone()).collect(),
-            comment: marks.iter().map(|m| m.comment.clone()).collect(),
-            locator: marks.iter().map(|m| m.locator.clone()).collect(),
-            raw_row: marks
+            raw_mark: marks
                 .iter()
-                .map(|m| serde_json::to_string(&m.raw_row).unwrap_or_default())
+                .map(|m| super::text::clean(&m.raw_mark).into_owned())
                 .collect(),
+            comment: marks
+                .iter()
+                .map(|m| super::text::clean_opt(m.comment.as_deref()))
+                .collect(),
+            locator: marks
+                .iter()
+                .map(|m| super::text::clean(&m.locator).into_owned())
+                .collect(),
+            raw_row: marks.iter().map(|m| super::text::cells_json(&m.raw_row)).collect(),
         }
     }
 

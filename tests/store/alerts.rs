@@ -80,11 +80,11 @@ pub(crate) async fn ops_facts_count_failed_runs_in_a_row_and_dead_letters(store:
     use apsync::store::RunStatus;
     let now = t("2026-03-02T10:00:00Z");
     for status in [RunStatus::Failed, RunStatus::Ok, RunStatus::Failed, RunStatus::Failed] {
-        let id = store.start_run("bf-sftp", now).await.unwrap();
+        let id = store.start_run("bf-sftp", "test-host:1:1:1", now).await.unwrap();
         let error = (status == RunStatus::Failed).then_some(("auth", "login refused"));
         store.finish_run(id, status, (0, 0, 0), error, now, now).await.unwrap();
     }
-    let ok = store.start_run("rf-imap", now).await.unwrap();
+    let ok = store.start_run("rf-imap", "test-host:1:1:1", now).await.unwrap();
     store
         .finish_run(ok, RunStatus::Ok, (1, 2, 0), None, now, now)
         .await

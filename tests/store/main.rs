@@ -10,6 +10,8 @@ mod support;
 mod alerts;
 mod outbox;
 mod register;
+mod runs;
+mod text;
 mod visits;
 
 use apsync::domain::{Code, Session, Upn};
@@ -51,6 +53,8 @@ stories!(
     visits::last_visit_per_placed_pupil_is_the_overdue_hook,
     alerts::alerts_are_raised_once_with_their_email_and_resolved_by_occurrence,
     alerts::ops_facts_count_failed_runs_in_a_row_and_dead_letters,
+    runs::runs_cut_short_by_a_gone_process_are_closed_as_interrupted,
+    text::nul_bytes_in_cells_are_stored_cleaned_and_the_ledger_keeps_them,
 );
 
 pub(crate) fn d(s: &str) -> NaiveDate {

@@ -388,7 +388,10 @@ pub(crate) async fn checkpoints_compare_and_swap(store: Store) {
     );
     assert_eq!(store.checkpoint("sftp-bf").await.unwrap().0, next);
 
-    let run = store.start_run("sftp-bf", t("2026-03-02T10:00:00Z")).await.unwrap();
+    let run = store
+        .start_run("sftp-bf", "test-host:1:1:1", t("2026-03-02T10:00:00Z"))
+        .await
+        .unwrap();
     store
         .finish_run(
             run,

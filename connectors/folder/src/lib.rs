@@ -2,6 +2,10 @@
 //! form export): each matching file becomes a document; after the daemon commits it, the file is
 //! moved to a `processed` folder (or left where it is, remembered in the checkpoint).
 
+mod names;
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -68,6 +72,9 @@ pub struct FolderSource {
     rejected: Option<PathBuf>,
     min_age: Duration,
     max_bytes: u64,
+    /// The names as the folder holds them, by the name shown (the item's display name; they
+    /// differ for names that are not UTF-8, see [`names`]).
+    raw_names: HashMap<String, OsString>,
 }
 
 impl FolderSource {
@@ -83,6 +90,7 @@ impl FolderSource {
             min_age: Duration::from_secs(config.min_age_seconds.unwrap_or(60)),
             max_bytes,
             path,
+            raw_names: HashMap::new(),
         }
     }
 
@@ -109,6 +117,13 @@ impl FolderSource {
         }
     }
 
+    /// The file's name in the folder: the bytes found at discovery for a name shown escaped.
+    fn raw_name<'a>(&'a self, item: &'a ItemRef) -> &'a OsStr {
+        self.raw_names
+            .get(&item.display_name)
+            .map_or_else(|| OsStr::new(&item.display_name), OsString::as_os_str)
+    }
+
     fn io_error(&self, what: &str, path: &Path, e: std::io::Error) -> SourceError {
         let kind = match e.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => ErrorKind::Config,
@@ -119,7 +134,7 @@ impl FolderSource {
             "FOLDER-IO",
             format!(
                 "cannot {what} {}: {e}; check the folder exists and the apsync user may read and write it",
-                path.display()
+                names::shown(path.as_os_str())
             ),
         )
         .with_source(e)
@@ -165,7 +180,8 @@ impl Source for FolderSource {
             .await
             .map_err(|e| self.io_error("read the folder", &self.path, e))?
         {
-            let name = entry.file_name().to_string_lossy().into_owned();
+            let raw = entry.file_name();
+            let mut name = names::shown(&raw);
             let Ok(meta) = entry.metadata().await else { continue };
             if !meta.is_file() || !glob_matches(&self.glob, &name) {
                 continue;
@@ -179,6 +195,12 @@ impl Source for FolderSource {
             if young || seen.seen.contains(&id) {
                 continue;
             }
+            // A name shown escaped and another holding a literal `\xE9` would look alike: the
+            // one found second is shown with a `~` added.
+            while self.raw_names.get(&name).is_some_and(|r| *r != raw) {
+                name.push('~');
+            }
+            self.raw_names.insert(name.clone(), raw);
             items.push(ItemRef {
                 external_id: id,
                 display_name: name,
@@ -191,7 +213,7 @@ impl Source for FolderSource {
     }
 
     async fn fetch(&mut self, item: &ItemRef) -> Result<Fetched, SourceError> {
-        let path = self.path.join(&item.display_name);
+        let path = self.path.join(self.raw_name(item));
         let meta = tokio::fs::metadata(&path)
             .await
             .map_err(|e| self.io_error("read", &path, e))?;
@@ -211,7 +233,7 @@ impl Source for FolderSource {
                 size: Some(size),
                 sha256: Some(sha256),
                 received_at: meta.modified().map(DateTime::from).unwrap_or_else(|_| Utc::now()),
-                metadata: serde_json::json!({ "path": path.display().to_string() }),
+                metadata: serde_json::json!({ "path": names::shown(path.as_os_str()) }),
             }));
         }
         let bytes = tokio::fs::read(&path)
@@ -224,7 +246,7 @@ impl Source for FolderSource {
             media_type: None,
             external_id: item.external_id.clone(),
             received_at,
-            metadata: serde_json::json!({ "path": path.display().to_string() }),
+            metadata: serde_json::json!({ "path": names::shown(path.as_os_str()) }),
             hold_for_review: None,
         }))
     }
@@ -252,11 +274,26 @@ impl Source for FolderSource {
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| self.io_error("create", dir, e))?;
-        let from = self.path.join(&item.display_name);
-        let mut to = dir.join(&item.display_name);
+        let raw = self.raw_name(item);
+        let from = self.path.join(raw);
+        let mut to = dir.join(raw);
         let mut n = 1;
         while tokio::fs::try_exists(&to).await.unwrap_or(false) {
-            to = dir.join(format!("{}.{n}", item.display_name));
+            // Bounded: a folder holding a thousand copies of one name needs a person.
+            if n > 1000 {
+                return Err(SourceError::new(
+                    ErrorKind::Config,
+                    "FOLDER-IO",
+                    format!(
+                        "{} already holds {} and 1000 numbered copies of it; clear that folder",
+                        names::shown(dir.as_os_str()),
+                        names::shown(raw)
+                    ),
+                ));
+            }
+            let mut numbered = raw.to_os_string();
+            numbered.push(format!(".{n}"));
+            to = dir.join(numbered);
             n += 1;
         }
         tokio::fs::rename(&from, &to)

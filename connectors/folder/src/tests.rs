@@ -99,3 +99,33 @@ fn validation_names_each_key() {
     let keys: Vec<&str> = c.validate().into_iter().map(|(k, _)| k).collect();
     assert_eq!(keys, ["path", "glob"]);
 }
+
+#[tokio::test]
+async fn a_name_that_is_not_utf8_is_read_shown_escaped_and_moved() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let raw = std::ffi::OsStr::from_bytes(b"caf\xe9 week 10.csv");
+    std::fs::write(dir.path().join(raw), "1").unwrap();
+    std::fs::write(dir.path().join("caf\\xE9 week 10.csv"), "2").unwrap();
+    let mut s = source(dir.path(), Some("processed"));
+    let items = s.discover(&Checkpoint::start(), 10).await.unwrap();
+    let mut names: Vec<&str> = items.iter().map(|i| i.display_name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["caf\\xE9 week 10.csv", "caf\\xE9 week 10.csv~"]);
+    let mut bytes = Vec::new();
+    for item in &items {
+        let Fetched::Document(doc) = s.fetch(item).await.unwrap() else {
+            panic!("a document")
+        };
+        assert_eq!(doc.file_name, item.display_name);
+        bytes.push(doc.bytes);
+        s.acknowledge(item, Outcome::Imported).await.unwrap();
+    }
+    bytes.sort();
+    assert_eq!(bytes, [b"1".to_vec(), b"2".to_vec()]);
+    assert!(
+        dir.path().join("processed").join(raw).exists(),
+        "moved under its own name"
+    );
+    assert!(dir.path().join("processed/caf\\xE9 week 10.csv").exists());
+}

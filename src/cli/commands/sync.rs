@@ -73,6 +73,14 @@ pub async fn sync(ctx: &Context, only: &[String]) -> Result<Vec<RunReport>, CliE
             }
         )));
     }
+    // Runs a killed daemon or sync left marked running are closed first (they count as failures).
+    crate::runtime::runs::close_interrupted_runs(
+        &ctx.store,
+        crate::outbox::owner::this_process(),
+        crate::outbox::owner::probe,
+        ctx.now,
+    )
+    .await?;
     let mut reports = Vec::new();
     for connector in config
         .connectors
