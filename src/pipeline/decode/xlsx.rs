@@ -105,8 +105,14 @@ fn read_cells<R: Read + Seek>(
         }
         text += value.text_len() as u64;
         if text > limits.max_text_bytes {
-            drop(rows);
-            return Err(count_the_rest(reader, text, limits.max_text_bytes));
+            // Stop here: counting the rest of a huge workbook only to report the exact figure
+            // would cost as long as reading it.
+            return Err(DecodeProblem::TooMuchText {
+                what: "workbook's cells",
+                bytes: limits.max_text_bytes,
+                counted_all: false,
+                limit: limits.max_text_bytes,
+            });
         }
         if !rows.contains_key(&row) && rows.len() >= limits.max_rows {
             return Err(DecodeProblem::TooManyRows { limit: limits.max_rows });
@@ -120,34 +126,6 @@ fn read_cells<R: Read + Seek>(
         rows.entry(row).or_default().push((column, value));
     }
     Ok(rows)
-}
-
-/// The text of the cells not yet read, added to `text` without keeping any of it, so the
-/// refusal can say how much the workbook's cells hold (a person would see each shared string
-/// in every cell that refers to it).
-fn count_the_rest<R: Read + Seek>(reader: &mut CellsReader<'_, R>, mut text: u64, limit: u64) -> DecodeProblem {
-    let mut shared = SharedStrings::default();
-    let mut counted_all = true;
-    loop {
-        match reader.next_cell() {
-            Ok(Some(cell)) if cell.get_position().1 < MAX_COLUMNS => {
-                let len = convert(cell.get_value(), &mut shared).text_len();
-                text = text.saturating_add(len as u64);
-            }
-            Ok(Some(_)) => {}
-            Ok(None) => break,
-            Err(_) => {
-                counted_all = false;
-                break;
-            }
-        }
-    }
-    DecodeProblem::TooMuchText {
-        what: "workbook's cells",
-        bytes: text,
-        counted_all,
-        limit,
-    }
 }
 
 /// One copy of each shared string the sheet's cells use. calamine hands every cell of a shared
