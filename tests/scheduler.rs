@@ -241,3 +241,133 @@ async fn a_connector_that_panics_is_recorded_failed_and_runs_again_at_its_next_t
     );
     assert_eq!(runs[1].documents, 1, "{runs:?}");
 }
+
+/// Stands in for a disk with a bad sector under one file: the configured source, whose every
+/// download of `A_poison.csv` breaks off.
+struct BadSector;
+
+struct FailsOnOne(Box<dyn apsync_connector_core::Source>);
+
+impl apsync::runtime::SourceBuilder for BadSector {
+    fn build(
+        &self,
+        connector: &apsync::config::ConnectorConfig,
+        provider: &apsync::config::ProviderConfig,
+        dir: &std::path::Path,
+        today: chrono::NaiveDate,
+    ) -> Result<Box<dyn apsync_connector_core::Source>, apsync_connector_core::SourceError> {
+        Ok(Box::new(FailsOnOne(apsync::runtime::build_source(
+            connector, provider, dir, today,
+        )?)))
+    }
+}
+
+#[async_trait::async_trait]
+impl apsync_connector_core::Source for FailsOnOne {
+    async fn check(&mut self) -> Result<(), apsync_connector_core::SourceError> {
+        self.0.check().await
+    }
+
+    async fn discover(
+        &mut self,
+        checkpoint: &apsync_connector_core::Checkpoint,
+        limit: usize,
+    ) -> Result<Vec<apsync_connector_core::ItemRef>, apsync_connector_core::SourceError> {
+        self.0.discover(checkpoint, limit).await
+    }
+
+    async fn fetch(
+        &mut self,
+        item: &apsync_connector_core::ItemRef,
+    ) -> Result<apsync_connector_core::Fetched, apsync_connector_core::SourceError> {
+        if item.display_name == "A_poison.csv" {
+            return Err(apsync_connector_core::SourceError::new(
+                apsync_connector_core::ErrorKind::Transient,
+                "FOLDER-IO",
+                "cannot read A_poison.csv: Input/output error (os error 5)",
+            ));
+        }
+        self.0.fetch(item).await
+    }
+
+    fn advance(
+        &self,
+        checkpoint: &apsync_connector_core::Checkpoint,
+        done: &[apsync_connector_core::ItemRef],
+    ) -> apsync_connector_core::Checkpoint {
+        self.0.advance(checkpoint, done)
+    }
+
+    async fn acknowledge(
+        &mut self,
+        item: &apsync_connector_core::ItemRef,
+        outcome: apsync_connector_core::Outcome,
+    ) -> Result<(), apsync_connector_core::SourceError> {
+        self.0.acknowledge(item, outcome).await
+    }
+
+    async fn quarantine(
+        &mut self,
+        item: &apsync_connector_core::ItemRef,
+    ) -> Result<(), apsync_connector_core::SourceError> {
+        self.0.quarantine(item).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_fails_every_run_is_set_aside_after_quarantine_after_runs_and_the_rest_flow() {
+    let install = Install::new(None);
+    install.import_sample_roster();
+    let inbox = install.path("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let sample = support::install::root().join("samples/returns/bright-futures/BF_attendance_2026-03-02.csv");
+    std::fs::copy(&sample, inbox.join("BF_attendance_2026-03-02.csv")).unwrap();
+    // Listed first (name order), so until it is set aside it holds up the return after it.
+    std::fs::copy(&sample, inbox.join("A_poison.csv")).unwrap();
+    install.add_connector(
+        "drop",
+        "bright-futures",
+        &format!(
+            "quarantine_after = 3\n[connector.folder]\npath = \"{}\"\nmin_age_seconds = 0\nprocessed = \"{}\"\n",
+            inbox.display(),
+            inbox.join("processed").display()
+        ),
+    );
+    install.ok(&["check"]);
+    let loaded = apsync::config::load(&install.config()).unwrap();
+    let store = apsync::cli::open_store(&loaded).await.unwrap();
+    let connector = &loaded.config.connectors[0];
+    let now = Utc::now();
+    for run in 1..=2 {
+        let report = apsync::runtime::sync::run_connector_with(&store, &loaded, connector, &BadSector, now)
+            .await
+            .unwrap();
+        assert_eq!((report.documents, report.refused), (0, 0), "run {run}: {report:?}");
+        assert!(report.error.as_deref().unwrap().starts_with("FOLDER-IO"), "{report:?}");
+    }
+    let third = apsync::runtime::sync::run_connector_with(&store, &loaded, connector, &BadSector, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (third.documents, third.refused, third.error.clone()),
+        (1, 1, None),
+        "set aside, and the rest imported: {third:?}"
+    );
+    assert!(inbox.join("failed/A_poison.csv").exists());
+    assert!(inbox.join("processed/BF_attendance_2026-03-02.csv").exists());
+    let refused = store.refusals_since(now - chrono::Duration::hours(1)).await.unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].code, "QUARANTINED");
+    assert!(
+        refused[0]
+            .reason
+            .starts_with("it failed 3 runs in a row, the last with FOLDER-IO"),
+        "{}",
+        refused[0].reason
+    );
+    // Told once: later runs find nothing more to say.
+    let fourth = apsync::runtime::sync::run_connector_with(&store, &loaded, connector, &BadSector, now)
+        .await
+        .unwrap();
+    assert_eq!((fourth.documents, fourth.refused, fourth.error), (0, 0, None));
+}

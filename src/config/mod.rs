@@ -73,6 +73,9 @@ pub struct ConnectorConfig {
     pub transport: Transport,
     /// When the scheduler runs it.
     pub schedule: crate::runtime::scheduler::Schedule,
+    /// After how many runs failing on the same item (a file that can never be read, a download
+    /// that always breaks off) that item is quarantined, so the rest are not held up.
+    pub quarantine_after: u32,
 }
 
 /// How a connector fetches.

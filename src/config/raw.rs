@@ -66,6 +66,8 @@ pub struct RawConnector {
     pub http: Option<apsync_connector_http::HttpConfig>,
     /// When to run, a cron expression in the school's time zone (default `*/30 6-18 * * *`).
     pub schedule: Option<String>,
+    /// After how many runs failing on the same item it is quarantined (default 3).
+    pub quarantine_after: Option<u32>,
 }
 
 /// `[school]`.

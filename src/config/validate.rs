@@ -333,12 +333,19 @@ fn connectors(raw: Vec<RawConnector>, providers: &[ProviderConfig], p: &mut Prob
                 None
             }
         };
+        if r.quarantine_after == Some(0) {
+            p.push(
+                format!("{key}.quarantine_after"),
+                "must be at least 1 (the number of failed runs on one item before it is set aside); leave it out for 3",
+            );
+        }
         if let (Some(id), Some(provider), Some(transport), Some(schedule)) = (id, provider, transport, schedule) {
             out.push(ConnectorConfig {
                 id: id.to_string(),
                 provider: provider.to_string(),
                 transport,
                 schedule,
+                quarantine_after: r.quarantine_after.unwrap_or(3).max(1),
             });
         }
     }

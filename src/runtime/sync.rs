@@ -2,7 +2,9 @@
 //! checkpoint in one transaction), then acknowledge upstream. A crash anywhere repeats at most
 //! the document in flight, and the ledger makes that repeat harmless.
 
-use apsync_connector_core::{Fetched, Outcome, Refusal, Source, SourceError};
+use apsync_connector_core::{
+    ErrorKind, Fetched, ItemRef, Outcome, QUARANTINE_FOLDER, Refusal, Source, SourceError, printable,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -145,57 +147,35 @@ async fn fetch_and_import(
     report: &mut RunReport,
     now: DateTime<Utc>,
 ) -> Result<(), SourceError> {
-    let store_failed = |e: StoreError| {
-        SourceError::new(e.kind(), "STORE", format!("the database refused the import: {e}")).with_source(e)
-    };
-    let (mut checkpoint, mut version) = store.checkpoint(&connector.id).await.map_err(store_failed)?;
+    let (checkpoint, version) = store.checkpoint(&connector.id).await.map_err(store_failed)?;
     let items = source.discover(&checkpoint, BATCH_LIMIT).await?;
     if items.is_empty() {
         return Ok(());
     }
     let roster = RosterSnapshot::load(store).await.map_err(store_failed)?;
+    let mut run = Run {
+        store,
+        connector,
+        checkpoint,
+        version,
+        now,
+    };
     for item in items {
-        let document = match source.fetch(&item).await {
-            Ok(Fetched::Document(d)) => d,
-            Ok(Fetched::Refused(refusal)) => {
-                let next = source.advance(&checkpoint, std::slice::from_ref(&item));
-                let update = CheckpointUpdate {
-                    connector: &connector.id,
-                    checkpoint: &next,
-                    expected_version: version,
-                };
-                refuse(store, connector, &refusal, update, now)
-                    .await
-                    .map_err(store_failed)?;
-                checkpoint = next;
-                version += 1;
-                report.refused += 1;
-                if let Err(e) = source.acknowledge(&item, Outcome::Refused).await {
-                    tracing::warn!(connector = %connector.id, item = %refusal.display_name, "could not tidy up after refusing: {}", e.message);
-                }
-                continue;
-            }
-            // An item that can never be imported (too big, from a stranger) is reported once and
-            // passed over: the checkpoint moves past it, and upstream hears it was rejected.
-            Err(e) if e.kind == apsync_connector_core::ErrorKind::Permanent => {
-                tracing::warn!(connector = %connector.id, item = %item.display_name, code = e.code, "{}", e.message);
-                report.rejected += 1;
-                report.error.get_or_insert(format!("{}: {}", e.code, e.message));
-                report.error_kind.get_or_insert(e.kind.as_str().to_string());
-                let next = source.advance(&checkpoint, std::slice::from_ref(&item));
-                version = store
-                    .save_checkpoint(&connector.id, &next, version, now)
-                    .await
-                    .map_err(store_failed)?;
-                checkpoint = next;
-                if let Err(e) = source.acknowledge(&item, Outcome::Rejected).await {
-                    tracing::warn!(connector = %connector.id, item = %item.display_name, "could not tidy up: {}", e.message);
-                }
-                continue;
-            }
-            Err(e) => return Err(e),
+        let fetched = match source.fetch(&item).await {
+            Ok(f) => f,
+            // An item that can never be imported is recorded once and passed over.
+            Err(e) if e.kind == ErrorKind::Permanent => Fetched::Refused(run.refusal(&item, e.code, e.message)),
+            Err(e) => Fetched::Refused(run.failed(&item, e).await?),
         };
-        let next = source.advance(&checkpoint, std::slice::from_ref(&item));
+        let document = match fetched {
+            Fetched::Document(d) => d,
+            Fetched::Refused(refusal) => {
+                run.set_aside(source, &item, &refusal).await?;
+                report.refused += 1;
+                continue;
+            }
+        };
+        let next = source.advance(&run.checkpoint, std::slice::from_ref(&item));
         let incoming = Incoming {
             file_name: document.file_name,
             content: Content::Bytes(document.bytes),
@@ -209,41 +189,134 @@ async fn fetch_and_import(
         let update = CheckpointUpdate {
             connector: &connector.id,
             checkpoint: &next,
-            expected_version: version,
+            expected_version: run.version,
         };
-        let outcome = import(store, config, &roster, provider, incoming, Some(update), now)
-            .await
-            .map_err(|e| match e {
-                ImportError::Store(e) => store_failed(e),
-                e @ ImportError::Read { .. } => {
-                    SourceError::new(apsync_connector_core::ErrorKind::Transient, "READ", e.to_string())
-                }
-                other => SourceError::new(apsync_connector_core::ErrorKind::Config, "FORMAT", other.to_string()),
-            })?;
-        checkpoint = next;
-        version += 1;
-        let s = &outcome.summary;
-        if !s.duplicate {
-            report.documents += 1;
-            report.marks += i64::from(s.marks_added + s.marks_replaced);
-            report.review_items += i64::from(s.review_items);
-        }
-        let acknowledged = if let Some(reason) = &outcome.rejected {
-            report.rejected += 1;
-            report
-                .error
-                .get_or_insert_with(|| format!("{}: {reason}", outcome.file_name));
-            report.error_kind.get_or_insert_with(|| "permanent".into());
-            Outcome::Rejected
-        } else {
-            Outcome::Imported
+        let outcome = match import(store, config, &roster, provider, incoming, Some(update), now).await {
+            Ok(outcome) => outcome,
+            Err(ImportError::Store(e)) => return Err(store_failed(e)),
+            Err(e @ ImportError::Read { .. }) => {
+                let e = SourceError::new(ErrorKind::Transient, "READ", e.to_string());
+                let refusal = run.failed(&item, e).await?;
+                run.set_aside(source, &item, &refusal).await?;
+                report.refused += 1;
+                continue;
+            }
+            Err(other) => return Err(SourceError::new(ErrorKind::Config, "FORMAT", other.to_string())),
         };
+        run.checkpoint = next;
+        run.version += 1;
+        let acknowledged = report.count(&outcome);
         // Committed: tidying upstream may fail harmlessly, as the ledger knows the document.
         if let Err(e) = source.acknowledge(&item, acknowledged).await {
             tracing::warn!(connector = %connector.id, item = %item.display_name, "could not tidy up after import: {}", e.message);
         }
     }
     Ok(())
+}
+
+fn store_failed(e: StoreError) -> SourceError {
+    SourceError::new(e.kind(), "STORE", format!("the database refused the import: {e}")).with_source(e)
+}
+
+impl RunReport {
+    /// Counts an imported document, saying how upstream should hear of it.
+    fn count(&mut self, outcome: &crate::pipeline::import::ImportOutcome) -> Outcome {
+        let s = &outcome.summary;
+        if !s.duplicate {
+            self.documents += 1;
+            self.marks += i64::from(s.marks_added + s.marks_replaced);
+            self.review_items += i64::from(s.review_items);
+        }
+        match &outcome.rejected {
+            Some(reason) => {
+                self.rejected += 1;
+                self.error
+                    .get_or_insert_with(|| format!("{}: {reason}", outcome.file_name));
+                self.error_kind.get_or_insert_with(|| "permanent".into());
+                Outcome::Rejected
+            }
+            None => Outcome::Imported,
+        }
+    }
+}
+
+/// One run's place in the connector's items: its checkpoint and the version it was read at.
+struct Run<'a> {
+    store: &'a Store,
+    connector: &'a ConnectorConfig,
+    checkpoint: apsync_connector_core::Checkpoint,
+    version: i64,
+    now: DateTime<Utc>,
+}
+
+impl Run<'_> {
+    /// A record of an item turned away for `reason`.
+    fn refusal(&self, item: &ItemRef, code: &'static str, reason: String) -> Refusal {
+        Refusal {
+            external_id: item.external_id.clone(),
+            display_name: printable(&item.display_name, 200),
+            code,
+            reason,
+            sender: None,
+            verdict: None,
+            size: None,
+            sha256: None,
+            received_at: self.now,
+            metadata: serde_json::json!({}),
+        }
+    }
+
+    /// Counts a failed run on this item: the error again (the run stops, and the item is tried
+    /// next run), or, once it has failed `quarantine_after` runs, the record that sets it aside.
+    async fn failed(&self, item: &ItemRef, e: SourceError) -> Result<Refusal, SourceError> {
+        if e.kind == ErrorKind::Auth {
+            return Err(e);
+        }
+        let error = format!("{}: {}", e.code, e.message);
+        let failures = self
+            .store
+            .note_item_failure(&self.connector.id, &item.external_id, &error, self.now)
+            .await
+            .map_err(store_failed)?;
+        if failures < i64::from(self.connector.quarantine_after) {
+            return Err(e);
+        }
+        let reason = format!(
+            "it failed {failures} runs in a row, the last with {error}; it was set aside ({}/ for a file, flagged $ApsyncFailed for an email) so later returns are not held up: fix the cause, then put it back",
+            QUARANTINE_FOLDER
+        );
+        Ok(self.refusal(item, "QUARANTINED", reason))
+    }
+
+    /// Records a refused item with the checkpoint moved past it, then tidies it upstream: a
+    /// quarantined one is set aside, any other is acknowledged as refused.
+    async fn set_aside(
+        &mut self,
+        source: &mut dyn Source,
+        item: &ItemRef,
+        refusal: &Refusal,
+    ) -> Result<(), SourceError> {
+        let next = source.advance(&self.checkpoint, std::slice::from_ref(item));
+        let update = CheckpointUpdate {
+            connector: &self.connector.id,
+            checkpoint: &next,
+            expected_version: self.version,
+        };
+        refuse(self.store, self.connector, refusal, update, self.now)
+            .await
+            .map_err(store_failed)?;
+        self.checkpoint = next;
+        self.version += 1;
+        let tidied = if refusal.code == "QUARANTINED" {
+            source.quarantine(item).await
+        } else {
+            source.acknowledge(item, Outcome::Refused).await
+        };
+        if let Err(e) = tidied {
+            tracing::warn!(connector = %self.connector.id, item = %refusal.display_name, "could not tidy up after refusing: {}", e.message);
+        }
+        Ok(())
+    }
 }
 
 /// Records a refused item (once), and logs it once: every text in it is already printable.

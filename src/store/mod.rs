@@ -9,6 +9,7 @@
 
 mod alerts;
 mod error;
+mod failures;
 mod import;
 mod metrics;
 mod migrations;

@@ -53,4 +53,15 @@ pub trait Source: Send {
     /// Tidies upstream (moves, deletes or flags the item) after the commit. A failure here is
     /// harmless: the ledger recognises the item if it is offered again.
     async fn acknowledge(&mut self, item: &ItemRef, outcome: Outcome) -> Result<(), SourceError>;
+
+    /// Sets aside an item that failed run after run (the daemon has recorded it and moves the
+    /// checkpoint past it): a folder or SFTP file goes to `failed/`, a message is flagged. The
+    /// default leaves it where it is.
+    async fn quarantine(&mut self, item: &ItemRef) -> Result<(), SourceError> {
+        let _ = item;
+        Ok(())
+    }
 }
+
+/// The folder a quarantined file is moved to, under the folder it was found in.
+pub const QUARANTINE_FOLDER: &str = "failed";

@@ -270,7 +270,19 @@ impl Source for FolderSource {
             Outcome::Imported => &self.processed,
             Outcome::Rejected | Outcome::Refused => &self.rejected,
         };
-        let Some(dir) = target else { return Ok(()) };
+        let Some(dir) = target.clone() else { return Ok(()) };
+        self.move_into(item, &dir).await
+    }
+
+    async fn quarantine(&mut self, item: &ItemRef) -> Result<(), SourceError> {
+        let dir = self.path.join(apsync_connector_core::QUARANTINE_FOLDER);
+        self.move_into(item, &dir).await
+    }
+}
+
+impl FolderSource {
+    /// Moves an item's file into `dir` (created if need be), under a free name.
+    async fn move_into(&self, item: &ItemRef, dir: &Path) -> Result<(), SourceError> {
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| self.io_error("create", dir, e))?;

@@ -48,6 +48,9 @@ pub const IMPORTED_KEYWORD: &str = "$ApsyncImported";
 /// The keyword set on refused messages with `after = "flag"`.
 pub const REFUSED_KEYWORD: &str = "$ApsyncRefused";
 
+/// The keyword set on a message set aside after failing run after run.
+pub const FAILED_KEYWORD: &str = "$ApsyncFailed";
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Position {
     uidvalidity: u32,
@@ -95,6 +98,7 @@ pub struct ImapSource {
     max_bytes: u64,
     session: Option<ImapSession>,
     found: HashMap<String, Fetched>,
+    failed: HashMap<String, SourceError>,
 }
 
 impl std::fmt::Debug for ImapSource {
@@ -152,6 +156,7 @@ impl ImapSource {
             max_bytes,
             session: None,
             found: HashMap::new(),
+            failed: HashMap::new(),
         })
     }
 
@@ -406,7 +411,22 @@ impl ImapSource {
                     continue;
                 }
             };
-            let raw = self.download(head.uid).await?;
+            let raw = match self.download(head.uid).await {
+                Ok(raw) => raw,
+                // The first message fails the run as before; a later one is offered as an item
+                // that fails, so the daemon counts it (and sets it aside if it keeps failing),
+                // after the messages before it are imported.
+                Err(e) if items.is_empty() => return Err(e),
+                Err(e) => {
+                    let external_id = format!("{base}:failed");
+                    self.failed.insert(external_id.clone(), e);
+                    items.push(ItemRef {
+                        external_id,
+                        display_name: format!("message {} from {}", head.uid, printable(&envelope.sender, 200)),
+                    });
+                    break;
+                }
+            };
             held += raw.len();
             let mut envelope = envelope;
             if self.authentication == Authentication::Dkim {
@@ -506,6 +526,9 @@ impl Source for ImapSource {
     }
 
     async fn fetch(&mut self, item: &ItemRef) -> Result<Fetched, SourceError> {
+        if let Some(e) = self.failed.remove(&item.external_id) {
+            return Err(e);
+        }
         match self.found.remove(&item.external_id) {
             Some(found) => Ok(found),
             None => Err(fail(
@@ -555,10 +578,24 @@ impl Source for ImapSource {
             Outcome::Refused => (REFUSED_KEYWORD, After::Flag),
             _ => (IMPORTED_KEYWORD, self.after),
         };
+        self.tidy(p.uid, keyword, after).await
+    }
+
+    async fn quarantine(&mut self, item: &ItemRef) -> Result<(), SourceError> {
+        match place(&item.external_id) {
+            Some(p) => self.tidy(p.uid, FAILED_KEYWORD, After::Flag).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl ImapSource {
+    /// Flags message `uid` with `keyword`, or moves it to `move_to` when `after` says so.
+    async fn tidy(&mut self, uid: u32, keyword: &str, after: After) -> Result<(), SourceError> {
         if self.session.is_none() {
             self.connect().await?;
         }
-        let (at, uid, move_to) = (self.at(), p.uid.to_string(), self.move_to.clone());
+        let (at, uid, move_to) = (self.at(), uid.to_string(), self.move_to.clone());
         let Some(session) = self.session.as_mut() else {
             return Ok(());
         };

@@ -3,7 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use apsync_connector_core::{
-    Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError, glob_matches,
+    Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError, glob_matches,
+    printable,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -209,14 +210,23 @@ impl Source for SftpSource {
             ));
         }
         if size > self.max_bytes {
-            return Err(SourceError::new(
-                ErrorKind::Permanent,
-                "SFTP-TOO-BIG",
-                format!(
-                    "{at}: `{remote}` is {size} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not imported",
+            // Recorded without downloading it: its size is known, its digest would cost the
+            // whole transfer.
+            return Ok(Fetched::Refused(Refusal {
+                external_id: item.external_id.clone(),
+                display_name: printable(&name, 200),
+                code: "SFTP-TOO-BIG",
+                reason: format!(
+                    "the file is {size} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not downloaded: ask the provider for a smaller file or raise the limit",
                     self.max_bytes
                 ),
-            ));
+                sender: None,
+                verdict: None,
+                size: Some(size),
+                sha256: None,
+                received_at: DateTime::<Utc>::from_timestamp(i64::from(mtime), 0).unwrap_or_else(Utc::now),
+                metadata: serde_json::json!({ "host": self.target.host, "path": remote }),
+            }));
         }
         // Streamed, and never more than the limit (+1, to tell a file that grew past it).
         let limit = self.max_bytes;
@@ -281,44 +291,62 @@ impl Source for SftpSource {
             (After::Delete, Outcome::Rejected | Outcome::Refused) => After::Keep,
             (a, _) => a,
         };
-        let move_to = self.move_to.clone();
+        match (action, self.move_to.clone()) {
+            (After::Keep, _) | (After::Move, None) => Ok(()),
+            (After::Delete, _) => {
+                let result = async {
+                    self.session()
+                        .await?
+                        .remove_file(from.as_str())
+                        .await
+                        .map_err(|e| sftp_error(&at, "delete", &from, e))
+                }
+                .await;
+                self.reset_on(result).await
+            }
+            (After::Move, Some(dir)) => self.move_into(item, &dir).await,
+        }
+    }
+
+    async fn quarantine(&mut self, item: &ItemRef) -> Result<(), SourceError> {
+        let dir = join(&self.path, apsync_connector_core::QUARANTINE_FOLDER);
+        self.move_into(item, &dir).await
+    }
+}
+
+impl SftpSource {
+    /// Moves an item's file into the remote folder `dir` (created if need be), under a free name.
+    async fn move_into(&mut self, item: &ItemRef, dir: &str) -> Result<(), SourceError> {
+        let at = self.at();
+        let from = join(&self.path, &item.display_name);
         let result = async {
             let sftp = self.session().await?;
-            match (action, move_to) {
-                (After::Keep, _) | (After::Move, None) => Ok(()),
-                (After::Delete, _) => sftp
-                    .remove_file(from.as_str())
+            if !sftp.try_exists(dir).await.unwrap_or(false) {
+                sftp.create_dir(dir)
                     .await
-                    .map_err(|e| sftp_error(&at, "delete", &from, e)),
-                (After::Move, Some(dir)) => {
-                    if !sftp.try_exists(dir.as_str()).await.unwrap_or(false) {
-                        sftp.create_dir(dir.as_str())
-                            .await
-                            .map_err(|e| sftp_error(&at, "create", &dir, e))?;
-                    }
-                    // A free name, looked for a bounded number of times: a folder holding a
-                    // thousand copies of one name is a problem for a person, not a loop.
-                    let mut to = join(&dir, &item.display_name);
-                    let mut n = 1;
-                    while sftp.try_exists(to.as_str()).await.unwrap_or(false) {
-                        if n > MAX_RENAME_TRIES {
-                            return Err(SourceError::new(
-                                ErrorKind::Config,
-                                "SFTP-MOVE",
-                                format!(
-                                    "{at}: `{dir}` already holds `{}` and {MAX_RENAME_TRIES} numbered copies of it; clear that folder",
-                                    item.display_name
-                                ),
-                            ));
-                        }
-                        to = join(&dir, &format!("{}.{n}", item.display_name));
-                        n += 1;
-                    }
-                    sftp.rename(from.as_str(), to.as_str())
-                        .await
-                        .map_err(|e| sftp_error(&at, "move", &from, e))
-                }
+                    .map_err(|e| sftp_error(&at, "create", dir, e))?;
             }
+            // A free name, looked for a bounded number of times: a folder holding a thousand
+            // copies of one name is a problem for a person, not a loop.
+            let mut to = join(dir, &item.display_name);
+            let mut n = 1;
+            while sftp.try_exists(to.as_str()).await.unwrap_or(false) {
+                if n > MAX_RENAME_TRIES {
+                    return Err(SourceError::new(
+                        ErrorKind::Config,
+                        "SFTP-MOVE",
+                        format!(
+                            "{at}: `{dir}` already holds `{}` and {MAX_RENAME_TRIES} numbered copies of it; clear that folder",
+                            item.display_name
+                        ),
+                    ));
+                }
+                to = join(dir, &format!("{}.{n}", item.display_name));
+                n += 1;
+            }
+            sftp.rename(from.as_str(), to.as_str())
+                .await
+                .map_err(|e| sftp_error(&at, "move", &from, e))
         }
         .await;
         self.reset_on(result).await
