@@ -3,7 +3,7 @@
 //! the document in flight, and the ledger makes that repeat harmless.
 
 use apsync_connector_core::{
-    ErrorKind, Fetched, ItemRef, Outcome, QUARANTINE_FOLDER, Refusal, Source, SourceError, printable,
+    Body, ErrorKind, Fetched, ItemRef, Outcome, QUARANTINE_FOLDER, Refusal, Source, SourceError, printable,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -176,9 +176,17 @@ async fn fetch_and_import(
             }
         };
         let next = source.advance(&run.checkpoint, std::slice::from_ref(&item));
+        let mut spooled = None;
         let incoming = Incoming {
             file_name: document.file_name,
-            content: Content::Bytes(document.bytes),
+            content: match document.body {
+                Body::Bytes(b) => Content::Bytes(b),
+                Body::File(p) => Content::File(p),
+                Body::Spool(p) => {
+                    spooled = Some(p.clone());
+                    Content::File(p)
+                }
+            },
             connector: connector.id.clone(),
             external_id: document.external_id,
             media_type: document.media_type,
@@ -191,7 +199,12 @@ async fn fetch_and_import(
             checkpoint: &next,
             expected_version: run.version,
         };
-        let outcome = match import(store, config, &roster, provider, incoming, Some(update), now).await {
+        let imported = import(store, config, &roster, provider, incoming, Some(update), now).await;
+        // Recorded (or not): the download's spool file has done its work either way.
+        if let Some(p) = spooled {
+            let _ = tokio::fs::remove_file(p).await;
+        }
+        let outcome = match imported {
             Ok(outcome) => outcome,
             Err(ImportError::Store(e)) => return Err(store_failed(e)),
             Err(e @ ImportError::Read { .. }) => {

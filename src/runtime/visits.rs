@@ -200,9 +200,17 @@ pub async fn read_csv_folder(
                 continue;
             }
         };
-        let sha = crate::digest::sha256_hex(&doc.bytes);
+        let bytes = match doc.body.read() {
+            Ok(b) => b,
+            Err(e) => {
+                report.problems.push(format!("cannot read {}: {e}", item.display_name));
+                reports.push(report);
+                continue;
+            }
+        };
+        let sha = crate::digest::sha256_hex(&bytes);
         let mut visits = Vec::new();
-        match csv::parse(&doc.bytes) {
+        match csv::parse(&bytes) {
             Err(problems) => report.problems.extend(problems.iter().map(ToString::to_string)),
             Ok(rows) => {
                 for row in rows {

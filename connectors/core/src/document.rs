@@ -1,5 +1,7 @@
 //! What a connector hands the daemon.
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -24,11 +26,33 @@ pub struct ItemRef {
     pub display_name: String,
 }
 
+/// Where a fetched return's bytes are: never more than one return's worth is held in memory,
+/// and a file is read where it lies or from a spool file, a part at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// In memory (an email's attachment, an API page).
+    Bytes(Vec<u8>),
+    /// In the provider's own file (a folder connector's), read where it lies.
+    File(PathBuf),
+    /// In a spool file the connector wrote as it downloaded, removed once the return is recorded.
+    Spool(PathBuf),
+}
+
+impl Body {
+    /// All the bytes (for small files, such as visit exports).
+    pub fn read(&self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Body::Bytes(b) => Ok(b.clone()),
+            Body::File(p) | Body::Spool(p) => std::fs::read(p),
+        }
+    }
+}
+
 /// One fetched return: the raw bytes and where they came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
     /// The file's bytes, exactly as received.
-    pub bytes: Vec<u8>,
+    pub body: Body,
     /// The file name (attachment name, remote file name).
     pub file_name: String,
     /// The media type when the transport says it (e.g. `text/csv`).

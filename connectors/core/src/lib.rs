@@ -15,7 +15,7 @@ mod text;
 
 use async_trait::async_trait;
 
-pub use document::{Checkpoint, Document, Fetched, ItemRef, Refusal};
+pub use document::{Body, Checkpoint, Document, Fetched, ItemRef, Refusal};
 pub use error::{ErrorKind, SourceError};
 pub use glob::matches as glob_matches;
 pub use secret::Secret;

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use apsync_connector_core::digest::Sha256Hex;
 use apsync_connector_core::{
-    Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Source, SourceError, printable,
+    Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Source, SourceError, printable,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -236,12 +236,10 @@ impl Source for FolderSource {
                 metadata: serde_json::json!({ "path": names::shown(path.as_os_str()) }),
             }));
         }
-        let bytes = tokio::fs::read(&path)
-            .await
-            .map_err(|e| self.io_error("read", &path, e))?;
         let received_at: DateTime<Utc> = meta.modified().map(DateTime::from).unwrap_or_else(|_| Utc::now());
+        // Read where it lies, a part at a time, by the importer: never held whole.
         Ok(Fetched::Document(Document {
-            bytes,
+            body: Body::File(path.clone()),
             file_name: item.display_name.clone(),
             media_type: None,
             external_id: item.external_id.clone(),

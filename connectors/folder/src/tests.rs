@@ -25,7 +25,7 @@ async fn files_are_offered_in_name_order_and_moved_after_commit() {
         panic!("a document")
     };
     assert_eq!(
-        (doc.bytes.as_slice(), doc.file_name.as_str()),
+        (doc.body.read().unwrap().as_slice(), doc.file_name.as_str()),
         (b"1".as_slice(), "a.csv")
     );
     assert!(doc.external_id.starts_with("a.csv|1|"));
@@ -60,7 +60,7 @@ async fn without_a_processed_folder_the_checkpoint_remembers() {
 }
 
 #[tokio::test]
-async fn young_files_wait_and_big_files_are_refused_unread() {
+async fn young_files_wait_and_big_files_are_refused_with_their_digest() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.csv"), "1").unwrap();
     let config = FolderConfig {
@@ -72,13 +72,19 @@ async fn young_files_wait_and_big_files_are_refused_unread() {
     assert!(waiting.discover(&Checkpoint::start(), 10).await.unwrap().is_empty());
 
     let big = std::fs::File::create(dir.path().join("big.csv")).unwrap();
-    big.set_len(2 << 30).unwrap();
+    big.set_len(5 << 20).unwrap();
     let mut s = source(dir.path(), None);
     let items = s.discover(&Checkpoint::start(), 10).await.unwrap();
     let big_item = items.iter().find(|i| i.display_name == "big.csv").unwrap();
-    let err = s.fetch(big_item).await.unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Permanent);
-    assert!(err.message.contains("limit"), "{}", err.message);
+    let Fetched::Refused(r) = s.fetch(big_item).await.unwrap() else {
+        panic!("refused")
+    };
+    assert_eq!((r.code, r.size), ("FOLDER-TOO-BIG", Some(5 << 20)));
+    assert_eq!(
+        r.sha256.as_deref(),
+        Some(apsync_connector_core::digest::sha256_hex(&vec![0u8; 5 << 20]).as_str())
+    );
+    assert!(r.reason.contains("limit"), "{}", r.reason);
 }
 
 #[tokio::test]
@@ -118,7 +124,7 @@ async fn a_name_that_is_not_utf8_is_read_shown_escaped_and_moved() {
             panic!("a document")
         };
         assert_eq!(doc.file_name, item.display_name);
-        bytes.push(doc.bytes);
+        bytes.push(doc.body.read().unwrap());
         s.acknowledge(item, Outcome::Imported).await.unwrap();
     }
     bytes.sort();

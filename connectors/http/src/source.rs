@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use apsync_connector_core::{Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError};
+use apsync_connector_core::{
+    Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError,
+};
 use async_trait::async_trait;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{NaiveDate, Utc};
@@ -340,7 +342,7 @@ impl Source for HttpSource {
             self.found.insert(
                 external_id.clone(),
                 Document {
-                    bytes,
+                    body: Body::Bytes(bytes),
                     file_name: file_name.clone(),
                     media_type: Some("application/json".into()),
                     external_id: external_id.clone(),

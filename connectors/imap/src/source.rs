@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apsync_connector_core::{
-    Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
+    Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
     digest::sha256_hex, printable,
 };
 use apsync_connector_http::oauth::{ClientCredentials, fetch_token};
@@ -379,7 +379,7 @@ impl ImapSource {
                     external_id: external_id.clone(),
                     file_name: a.file_name,
                     media_type: Some(a.media_type),
-                    bytes: a.bytes,
+                    body: Body::Bytes(a.bytes),
                     received_at: head.received_at,
                     metadata: serde_json::json!({
                         "sender": envelope.sender, "subject": envelope.subject, "message_id": envelope.message_id,

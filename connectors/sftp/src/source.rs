@@ -3,8 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use apsync_connector_core::{
-    Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError, glob_matches,
-    printable,
+    Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
+    glob_matches, printable,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -46,8 +46,12 @@ pub struct SftpSource {
     after: After,
     move_to: Option<String>,
     max_bytes: u64,
+    spool: std::path::PathBuf,
     connection: Option<Connection>,
 }
+
+/// Spool files made by this process, numbered.
+static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl std::fmt::Debug for SftpSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -95,8 +99,28 @@ impl SftpSource {
             move_to,
             max_bytes,
             path,
+            spool: std::env::temp_dir().join("apsync-spool"),
             connection: None,
         }
+    }
+
+    /// Downloads into files in `dir` (default: `apsync-spool` in the system's temporary folder).
+    pub fn with_spool(mut self, dir: std::path::PathBuf) -> Self {
+        self.spool = dir;
+        self
+    }
+
+    /// A new spool file's path.
+    async fn spool_file(&self) -> Result<std::path::PathBuf, SourceError> {
+        tokio::fs::create_dir_all(&self.spool).await.map_err(|e| {
+            SourceError::new(
+                ErrorKind::Config,
+                "SFTP-SPOOL",
+                format!("cannot create the spool folder {}: {e}", self.spool.display()),
+            )
+        })?;
+        let n = SPOOLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(self.spool.join(format!("sftp-{}-{n}.part", std::process::id())))
     }
 
     fn at(&self) -> String {
@@ -228,33 +252,46 @@ impl Source for SftpSource {
                 metadata: serde_json::json!({ "host": self.target.host, "path": remote }),
             }));
         }
-        // Streamed, and never more than the limit (+1, to tell a file that grew past it).
+        // Streamed to a spool file, and never more than the limit (+1, to tell a file that grew
+        // past it).
+        let spool = self.spool_file().await?;
         let limit = self.max_bytes;
         let result = async {
-            use tokio::io::AsyncReadExt;
             let sftp = self.session().await?;
             let file = sftp
                 .open(remote.as_str())
                 .await
                 .map_err(|e| sftp_error(&at, "download", &remote, e))?;
-            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            file.take(limit.saturating_add(1))
-                .read_to_end(&mut bytes)
-                .await
-                .map_err(|e| {
-                    SourceError::new(
-                        ErrorKind::Transient,
-                        "SFTP-IO",
-                        format!("{at}: the download of `{remote}` broke off: {e}"),
-                    )
-                })?;
-            Ok(bytes)
+            let broke = |e: std::io::Error| {
+                SourceError::new(
+                    ErrorKind::Transient,
+                    "SFTP-IO",
+                    format!("{at}: the download of `{remote}` broke off: {e}"),
+                )
+            };
+            let mut out = tokio::fs::File::create(&spool).await.map_err(broke)?;
+            let copied = tokio::io::copy(
+                &mut tokio::io::AsyncReadExt::take(file, limit.saturating_add(1)),
+                &mut out,
+            )
+            .await
+            .map_err(broke)?;
+            tokio::io::AsyncWriteExt::flush(&mut out).await.map_err(broke)?;
+            Ok(copied)
         }
         .await;
-        let bytes = self.reset_on(result).await?;
+        let copied = match self.reset_on(result).await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&spool).await;
+                return Err(e);
+            }
+        };
         // Growing while we read: the bytes may be torn, so take it next time.
-        let after = self.stat(&name).await?;
-        if after != (size, mtime) || bytes.len() as u64 != size {
+        let after = self.stat(&name).await;
+        if after.as_ref().ok() != Some(&(size, mtime)) || copied != size {
+            let _ = tokio::fs::remove_file(&spool).await;
+            after?;
             return Err(SourceError::new(
                 ErrorKind::Transient,
                 "SFTP-CHANGED",
@@ -265,7 +302,7 @@ impl Source for SftpSource {
         }
         let received_at = DateTime::<Utc>::from_timestamp(i64::from(mtime), 0).unwrap_or_else(Utc::now);
         Ok(Fetched::Document(Document {
-            bytes,
+            body: Body::Spool(spool),
             file_name: name,
             media_type: None,
             external_id: item.external_id.clone(),
