@@ -22,7 +22,7 @@ mod memory;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use support::install::{Install, root};
@@ -338,26 +338,7 @@ fn a_header_then_ten_thousand_empty_rows_is_rejected() {
 
 /// Runs `apsync` under `/usr/bin/time`, recording the peak resident memory (KiB) of each run.
 fn run_measured(install: &Install, args: &[&str], peaks: &std::cell::RefCell<Vec<u64>>) -> Output {
-    let report = install.path("time.txt");
-    let mut cmd = Command::new("/usr/bin/time");
-    cmd.arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&report)
-        .arg(env!("CARGO_BIN_EXE_apsync"))
-        .arg("--config")
-        .arg(install.config())
-        .args(args)
-        .env_remove("APSYNC_CONFIG");
-    let out = cmd.output().unwrap();
-    let mut text = String::new();
-    std::fs::File::open(&report).unwrap().read_to_string(&mut text).unwrap();
-    // The last line is the figure; a line before it says when the command failed.
-    let kib = text
-        .lines()
-        .filter_map(|l| l.trim().parse::<u64>().ok())
-        .next_back()
-        .unwrap_or_else(|| panic!("no peak memory reported: {text}"));
+    let (out, kib) = install.run_measured(args);
     peaks.borrow_mut().push(kib);
     out
 }

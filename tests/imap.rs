@@ -532,3 +532,45 @@ async fn a_dkim_signed_message_is_checked_here_with_the_signers_key() {
         "{outcomes:?}"
     );
 }
+
+#[test]
+fn thirty_large_mails_from_strangers_cost_their_headers_only() {
+    let dovecot = Dovecot::start();
+    // 10 MB of incompressible-looking bytes: about 14 MB once base64-encoded in a message.
+    let mut junk = Vec::with_capacity(10_000_000);
+    let mut x: u32 = 12345;
+    while junk.len() < 10_000_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        junk.extend_from_slice(&x.to_le_bytes());
+    }
+    let spam = message("prize@evil.example", "you won", &[("register.csv", "text/csv", &junk)]);
+    assert!(spam.len() > 13_000_000, "{}", spam.len());
+    for _ in 0..30 {
+        dovecot.deliver("INBOX", &spam);
+    }
+    let (day1, genuine1, _) = bf_return("02");
+    dovecot.deliver(
+        "INBOX",
+        &message(BF_FROM, "register", &[(&day1, "text/csv", &genuine1)]),
+    );
+    let install = installed(
+        &dovecot,
+        "bf-mail",
+        "bright-futures",
+        "senders = [\"@bright-futures.test\"]",
+    );
+    let (out, peak_kib) = install.run_measured(&["sync", "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            rows[0]["documents"].as_i64(),
+            rows[0]["refused"].as_i64(),
+            rows[0]["error"].clone()
+        ),
+        (Some(1), Some(30), serde_json::Value::Null),
+        "{rows}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("peak RSS of the sync: {peak_kib} KiB");
+    assert!(peak_kib < 256 * 1024, "peak {peak_kib} KiB");
+}

@@ -61,6 +61,38 @@ impl Install {
         cmd.output().unwrap()
     }
 
+    /// Runs under `/usr/bin/time` (the Debian package `time`, which `scripts/test` installs),
+    /// returning the output and the process's peak resident memory in KiB.
+    pub fn run_measured(&self, args: &[&str]) -> (Output, u64) {
+        assert!(
+            std::path::Path::new("/usr/bin/time").exists(),
+            "/usr/bin/time is missing: install the Debian package `time` (scripts/test does)"
+        );
+        let report = self.path("time.txt");
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.arg("-f")
+            .arg("%M")
+            .arg("-o")
+            .arg(&report)
+            .arg(env!("CARGO_BIN_EXE_apsync"))
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env_remove("APSYNC_CONFIG");
+        if let Some(url) = &self.database_url {
+            cmd.env("APSYNC__DATABASE__URL", url);
+        }
+        let out = cmd.output().unwrap();
+        let text = std::fs::read_to_string(&report).unwrap();
+        // The last line is the figure; a line before it says when the command failed.
+        let kib = text
+            .lines()
+            .filter_map(|l| l.trim().parse::<u64>().ok())
+            .next_back()
+            .unwrap_or_else(|| panic!("no peak memory reported: {text}"));
+        (out, kib)
+    }
+
     /// Runs and returns standard output, failing the test (with standard error) if it fails.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
