@@ -275,3 +275,37 @@ fn next_links_cursors_and_every_kind_of_auth() {
         rows[5]
     );
 }
+
+#[test]
+fn an_endless_page_is_refused_at_the_providers_limit_without_holding_it() {
+    // 300 MB in 1 MB chunks, with no Content-Length: only reading tells how big it is.
+    let router = axum::Router::new().route(
+        "/endless",
+        get(|| async {
+            let chunks = futures_util::stream::iter(
+                (0..300).map(|_| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(vec![b' '; 1 << 20]))),
+            );
+            axum::body::Body::from_stream(chunks)
+        }),
+    );
+    let api = Api::serve(router);
+    let install = Install::new(None);
+    install.import_sample_roster();
+    install.add_connector(
+        "endless",
+        "northstar",
+        &format!(
+            "[connector.http]\nurl = \"{}\"\nallow_plaintext = true\nretries = 0\n",
+            api.url("/endless")
+        ),
+    );
+    let (out, peak_kib) = install.run_measured(&["sync", "--format", "json"]);
+    eprintln!("peak RSS of the sync: {peak_kib} KiB");
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let err = rows[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        err.starts_with("HTTP-TOO-BIG:") && err.contains("over the provider's limit of 20971520 bytes"),
+        "{rows}"
+    );
+    assert!(peak_kib < 256 * 1024, "peak {peak_kib} KiB");
+}
