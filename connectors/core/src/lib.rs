@@ -11,6 +11,7 @@ mod document;
 mod error;
 mod glob;
 mod secret;
+pub mod spool;
 mod text;
 
 use async_trait::async_trait;

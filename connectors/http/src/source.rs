@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use apsync_connector_core::spool::Spool;
 use apsync_connector_core::{
     Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError,
 };
@@ -66,6 +67,7 @@ pub struct HttpSource {
     client: reqwest::Client,
     today: NaiveDate,
     found: HashMap<String, Document>,
+    spool: Spool,
 }
 
 /// The value at a dotted path (`meta.next_page`), if any and not null.
@@ -116,6 +118,7 @@ impl HttpSource {
             client,
             today: Utc::now().date_naive(),
             found: HashMap::new(),
+            spool: Spool::default(),
         })
     }
 
@@ -307,8 +310,10 @@ impl Source for HttpSource {
                 .and_then(Value::as_array)
                 .is_none_or(Vec::is_empty);
             let next = self.next_path.as_deref().and_then(|p| at_path(&json, p)).cloned();
+            drop(json);
             if !(empty && self.paging == Paging::Page && number > 1) {
-                pages.push(bytes);
+                // Each page waits on disk, not in memory, until it is imported.
+                pages.push(self.spool.write("http", &bytes).await?);
             }
             let next_url = match (self.paging, next) {
                 (Paging::None, _) | (_, None) => None,
@@ -336,13 +341,13 @@ impl Source for HttpSource {
         }
         let n = pages.len();
         let mut items = Vec::new();
-        for (i, bytes) in pages.into_iter().enumerate() {
+        for (i, path) in pages.into_iter().enumerate() {
             let external_id = format!("http:{from}:{to}:{}/{n}", i + 1);
             let file_name = format!("{from}_{to}_page-{}.json", i + 1);
             self.found.insert(
                 external_id.clone(),
                 Document {
-                    body: Body::Bytes(bytes),
+                    body: Body::Spool(path),
                     file_name: file_name.clone(),
                     media_type: Some("application/json".into()),
                     external_id: external_id.clone(),

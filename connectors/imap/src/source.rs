@@ -20,6 +20,8 @@ use chrono::Utc;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
+use apsync_connector_core::spool::Spool;
+
 use crate::auth::{Authentication, Judgement};
 use crate::dkim::{DkimOutcome, DkimResolver, judge_dkim};
 use crate::mime::{self, DEFAULT_MEDIA_TYPES};
@@ -30,7 +32,8 @@ use crate::{After, ImapConfig, Security};
 /// Headers read per FETCH command.
 const HEADER_CHUNK: usize = 50;
 
-/// A run stops downloading messages once it holds this many bytes of them.
+/// A run stops downloading messages once it has downloaded this many bytes of them (each
+/// message's attachments go to spool files as soon as it is read), so a backlog drains over runs.
 pub const HELD_BYTES: usize = 64 * 1024 * 1024;
 
 /// How to log in, with secrets already read.
@@ -99,6 +102,7 @@ pub struct ImapSource {
     session: Option<ImapSession>,
     found: HashMap<String, Fetched>,
     failed: HashMap<String, SourceError>,
+    spool: Spool,
 }
 
 impl std::fmt::Debug for ImapSource {
@@ -157,6 +161,7 @@ impl ImapSource {
             session: None,
             found: HashMap::new(),
             failed: HashMap::new(),
+            spool: Spool::default(),
         })
     }
 
@@ -324,6 +329,20 @@ impl ImapSource {
         self.note(items, refusal.external_id.clone(), title, Fetched::Refused(refusal));
     }
 
+    /// Moves these items' attachments from memory to spool files: a run holds one message at a
+    /// time, however many it downloads.
+    async fn spool_attachments(&mut self, items: &[ItemRef]) -> Result<(), SourceError> {
+        for item in items {
+            if let Some(Fetched::Document(doc)) = self.found.get_mut(&item.external_id)
+                && let Body::Bytes(bytes) = &doc.body
+            {
+                let path = self.spool.write("imap", bytes).await?;
+                doc.body = Body::Spool(path);
+            }
+        }
+        Ok(())
+    }
+
     /// Turns a downloaded message into one item per wanted attachment (or one refusal).
     fn attachments(&mut self, items: &mut Vec<ItemRef>, base: &str, head: &Head, envelope: &Envelope, raw: &[u8]) {
         let title = format!(
@@ -445,7 +464,10 @@ impl ImapSource {
                     Err(_) => break,
                 }
             }
+            let first_new = items.len();
             self.attachments(&mut items, &base, &head, &envelope, &raw);
+            drop(raw);
+            self.spool_attachments(&items[first_new..]).await?;
         }
         Ok(items)
     }

@@ -10,6 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use apsync_connector_core::spool::Spool;
+
 use crate::connect::{Connection, Target, connect, sftp_error};
 
 /// How many numbered names (`NAME.1`, `NAME.2`, ...) `after = "move"` tries before giving up.
@@ -46,12 +48,9 @@ pub struct SftpSource {
     after: After,
     move_to: Option<String>,
     max_bytes: u64,
-    spool: std::path::PathBuf,
+    spool: Spool,
     connection: Option<Connection>,
 }
-
-/// Spool files made by this process, numbered.
-static SPOOLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl std::fmt::Debug for SftpSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,28 +98,15 @@ impl SftpSource {
             move_to,
             max_bytes,
             path,
-            spool: std::env::temp_dir().join("apsync-spool"),
+            spool: Spool::default(),
             connection: None,
         }
     }
 
-    /// Downloads into files in `dir` (default: `apsync-spool` in the system's temporary folder).
-    pub fn with_spool(mut self, dir: std::path::PathBuf) -> Self {
-        self.spool = dir;
+    /// Downloads into this spool (default: `apsync-spool` in the system's temporary folder).
+    pub fn with_spool(mut self, spool: Spool) -> Self {
+        self.spool = spool;
         self
-    }
-
-    /// A new spool file's path.
-    async fn spool_file(&self) -> Result<std::path::PathBuf, SourceError> {
-        tokio::fs::create_dir_all(&self.spool).await.map_err(|e| {
-            SourceError::new(
-                ErrorKind::Config,
-                "SFTP-SPOOL",
-                format!("cannot create the spool folder {}: {e}", self.spool.display()),
-            )
-        })?;
-        let n = SPOOLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(self.spool.join(format!("sftp-{}-{n}.part", std::process::id())))
     }
 
     fn at(&self) -> String {
@@ -254,7 +240,7 @@ impl Source for SftpSource {
         }
         // Streamed to a spool file, and never more than the limit (+1, to tell a file that grew
         // past it).
-        let spool = self.spool_file().await?;
+        let spool = self.spool.path("sftp").await?;
         let limit = self.max_bytes;
         let result = async {
             let sftp = self.session().await?;
