@@ -1,0 +1,302 @@
+//! Reading a run's messages: headers first and screened, then each accepted message downloaded
+//! alone, within its own timeout, and split into items (attachments to spool files, or one
+//! refusal).
+
+use apsync_connector_core::{
+    Body, Document, ErrorKind, Fetched, ItemRef, Refusal, SourceError, digest::sha256_hex, printable,
+};
+use chrono::Utc;
+use futures_util::TryStreamExt;
+use std::sync::Arc;
+
+use super::{HEADER_CHUNK, HELD_BYTES, ImapSource};
+use crate::auth::{Authentication, Judgement};
+use crate::dkim::{DkimOutcome, DkimResolver, judge_dkim};
+use crate::mime;
+use crate::net::fail;
+use crate::screen::{Envelope, HEADER_LIMIT, Policy, Turned, screen};
+
+impl ImapSource {
+    /// Reads the headers (at most [`HEADER_LIMIT`] bytes each), sizes and dates of these
+    /// messages, a chunk of UIDs per command.
+    async fn headers(&mut self, uids: &[u32]) -> Result<Vec<Head>, SourceError> {
+        let mut heads = Vec::with_capacity(uids.len());
+        for chunk in uids.chunks(HEADER_CHUNK) {
+            let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let at = self.at();
+            let Some(session) = self.session.as_mut() else {
+                return Ok(heads);
+            };
+            let query = format!("(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER]<0.{HEADER_LIMIT}>)");
+            let fetched = self
+                .endpoint
+                .within("reading message headers", async {
+                    session.uid_fetch(&set, &query).await?.try_collect::<Vec<_>>().await
+                })
+                .await
+                .and_then(|r| r.map_err(|e| self.imap_fail_at(&at, "read message headers", e)));
+            for f in self.step(fetched).await? {
+                let Some(uid) = f.uid else { continue };
+                heads.push(Head {
+                    uid,
+                    header: f.header().map(<[u8]>::to_vec).unwrap_or_default(),
+                    size: u64::from(f.size.unwrap_or(0)),
+                    received_at: f
+                        .internal_date()
+                        .map(|d| d.with_timezone(&Utc))
+                        .unwrap_or_else(Utc::now),
+                });
+            }
+        }
+        heads.sort_by_key(|h| h.uid);
+        Ok(heads)
+    }
+
+    /// Downloads one whole message, within its own timeout.
+    async fn download(&mut self, uid: u32) -> Result<Vec<u8>, SourceError> {
+        let at = self.at();
+        let Some(session) = self.session.as_mut() else {
+            return Err(self.imap_fail("download a message", "not connected"));
+        };
+        let fetched = self
+            .endpoint
+            .within(&format!("downloading message {uid}"), async {
+                session
+                    .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await
+            .and_then(|r| r.map_err(|e| self.imap_fail_at(&at, "download a message", e)));
+        let fetched = self.step(fetched).await?;
+        Ok(fetched
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.body())
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default())
+    }
+
+    fn imap_fail_at(&self, at: &str, what: &str, e: impl std::fmt::Display) -> SourceError {
+        fail(ErrorKind::Transient, "IMAP-IO", format!("{at}: cannot {what}: {e}"))
+    }
+
+    fn policy(&self) -> Policy<'_> {
+        Policy {
+            senders: &self.senders,
+            authentication: self.authentication,
+            trusted: &self.trusted,
+            // An attachment at the limit, base64-encoded (4/3 and line ends), plus room for the
+            // rest of the message.
+            max_message_bytes: self.max_bytes.saturating_mul(14) / 10 + 256 * 1024,
+        }
+    }
+
+    /// Notes one item found in this run.
+    fn note(&mut self, items: &mut Vec<ItemRef>, external_id: String, display_name: String, found: Fetched) {
+        self.found.insert(external_id.clone(), found);
+        items.push(ItemRef {
+            external_id,
+            display_name,
+        });
+    }
+
+    /// Notes a message refused whole, as one item.
+    fn refuse(&mut self, items: &mut Vec<ItemRef>, base: &str, head: &Head, turned: Turned) {
+        let sender = turned.sender.clone().unwrap_or_else(|| "(no sender)".into());
+        let title = format!("message {} from {sender} ({})", head.uid, turned.subject);
+        let refusal = Refusal {
+            external_id: format!("{base}:refused"),
+            display_name: title.clone(),
+            code: turned.code,
+            reason: turned.reason,
+            sender: turned.sender,
+            verdict: turned.verdict,
+            size: Some(head.size),
+            sha256: None,
+            received_at: head.received_at,
+            metadata: serde_json::json!({
+                "subject": turned.subject, "mailbox": self.mailbox, "uid": head.uid,
+            }),
+        };
+        self.note(items, refusal.external_id.clone(), title, Fetched::Refused(refusal));
+    }
+
+    /// Moves these items' attachments from memory to spool files: a run holds one message at a
+    /// time, however many it downloads.
+    async fn spool_attachments(&mut self, items: &[ItemRef]) -> Result<(), SourceError> {
+        for item in items {
+            if let Some(Fetched::Document(doc)) = self.found.get_mut(&item.external_id)
+                && let Body::Bytes(bytes) = &doc.body
+            {
+                let path = self.spool.write("imap", bytes).await?;
+                doc.body = Body::Spool(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns a downloaded message into one item per wanted attachment (or one refusal).
+    fn attachments(&mut self, items: &mut Vec<ItemRef>, base: &str, head: &Head, envelope: &Envelope, raw: &[u8]) {
+        let title = format!(
+            "message {} from {} ({})",
+            head.uid,
+            printable(&envelope.sender, 200),
+            envelope.subject
+        );
+        let turned = |code, reason: String| Turned {
+            code,
+            reason,
+            sender: Some(printable(&envelope.sender, 200)),
+            subject: envelope.subject.clone(),
+            verdict: None,
+        };
+        let message = match mime::parse(raw, &self.glob, &self.media_types) {
+            Ok(m) => m,
+            Err(e) => {
+                let reason = format!("it cannot be read as an email: {}", printable(&e.to_string(), 200));
+                return self.refuse(items, base, head, turned("IMAP-MIME", reason));
+            }
+        };
+        if message.attachments.is_empty() {
+            let reason = format!(
+                "no attachment matching glob `{}` and the accepted media types; nothing to import",
+                self.glob
+            );
+            return self.refuse(items, base, head, turned("IMAP-NO-ATTACHMENT", reason));
+        }
+        let n = message.attachments.len();
+        for (i, a) in message.attachments.into_iter().enumerate() {
+            let external_id = format!("{base}:{}/{n}", i + 1);
+            let name = printable(&a.file_name, 200);
+            let found = if a.bytes.len() as u64 > self.max_bytes {
+                Fetched::Refused(Refusal {
+                    external_id: external_id.clone(),
+                    display_name: format!("{title}: {name}"),
+                    code: "IMAP-TOO-BIG",
+                    reason: format!(
+                        "an attachment is {} bytes, over the provider's limit of {} bytes; ask the provider for a smaller file, or raise limits.max_file_bytes in its format",
+                        a.bytes.len(),
+                        self.max_bytes
+                    ),
+                    sender: Some(printable(&envelope.sender, 200)),
+                    verdict: envelope.authenticated.clone(),
+                    size: Some(a.bytes.len() as u64),
+                    sha256: Some(sha256_hex(&a.bytes)),
+                    received_at: head.received_at,
+                    metadata: serde_json::json!({ "subject": envelope.subject, "mailbox": self.mailbox, "uid": head.uid }),
+                })
+            } else {
+                Fetched::Document(Document {
+                    external_id: external_id.clone(),
+                    file_name: a.file_name,
+                    media_type: Some(a.media_type),
+                    body: Body::Bytes(a.bytes),
+                    received_at: head.received_at,
+                    metadata: serde_json::json!({
+                        "sender": envelope.sender, "subject": envelope.subject, "message_id": envelope.message_id,
+                        "mailbox": self.mailbox, "uidvalidity": base.rsplit(':').nth(1), "uid": head.uid,
+                        "authentication": envelope.authenticated.as_deref().unwrap_or("none (held for review)"),
+                    }),
+                    hold_for_review: envelope.hold_for_review.clone(),
+                })
+            };
+            self.note(items, external_id, name, found);
+        }
+    }
+
+    /// Screens, downloads and splits the messages with these UIDs, oldest first, until `limit`
+    /// items or [`HELD_BYTES`] of downloads: the rest wait for the next run.
+    pub(super) async fn read(
+        &mut self,
+        uidvalidity: u32,
+        uids: &[u32],
+        limit: usize,
+    ) -> Result<Vec<ItemRef>, SourceError> {
+        let heads = self.headers(uids).await?;
+        let mut items = Vec::new();
+        let mut held = 0usize;
+        for head in heads {
+            if items.len() >= limit || held >= HELD_BYTES {
+                break;
+            }
+            let base = format!("imap:{}:{uidvalidity}:{}", self.mailbox, head.uid);
+            let envelope = match screen(&head.header, head.size, &self.policy()) {
+                Ok(e) => e,
+                Err(turned) => {
+                    self.refuse(&mut items, &base, &head, turned);
+                    continue;
+                }
+            };
+            let raw = match self.download(head.uid).await {
+                Ok(raw) => raw,
+                // The first message fails the run as before; a later one is offered as an item
+                // that fails, so the daemon counts it (and sets it aside if it keeps failing),
+                // after the messages before it are imported.
+                Err(e) if items.is_empty() => return Err(e),
+                Err(e) => {
+                    let external_id = format!("{base}:failed");
+                    self.failed.insert(external_id.clone(), e);
+                    items.push(ItemRef {
+                        external_id,
+                        display_name: format!("message {} from {}", head.uid, printable(&envelope.sender, 200)),
+                    });
+                    break;
+                }
+            };
+            held += raw.len();
+            let mut envelope = envelope;
+            if self.authentication == Authentication::Dkim {
+                let resolver = match &self.dkim {
+                    Some(r) => r.clone(),
+                    None => crate::dkim::system_resolver().map_err(|e| fail(ErrorKind::Config, "IMAP-DKIM", e))?,
+                };
+                match check_dkim(resolver, &self.at(), &raw, &envelope).await {
+                    Ok(Ok(how)) => envelope.authenticated = Some(how),
+                    Ok(Err(turned)) => {
+                        self.refuse(&mut items, &base, &head, turned);
+                        continue;
+                    }
+                    // The key could not be read now: this message and the later ones wait.
+                    Err(e) if items.is_empty() => return Err(e),
+                    Err(_) => break,
+                }
+            }
+            let first_new = items.len();
+            self.attachments(&mut items, &base, &head, &envelope, &raw);
+            drop(raw);
+            self.spool_attachments(&items[first_new..]).await?;
+        }
+        Ok(items)
+    }
+}
+
+/// Checks a downloaded message's DKIM signatures: how it was shown genuine, or why it is turned
+/// away; an error when the key cannot be read just now.
+async fn check_dkim(
+    resolver: Arc<dyn DkimResolver>,
+    at: &str,
+    raw: &[u8],
+    envelope: &Envelope,
+) -> Result<Result<String, Turned>, SourceError> {
+    match judge_dkim(resolver.as_ref(), raw, &envelope.domain).await {
+        DkimOutcome::Decided(Judgement::Authenticated(how)) => Ok(Ok(how)),
+        DkimOutcome::Decided(Judgement::Refused { code, reason, verdict }) => Ok(Err(Turned {
+            code,
+            reason,
+            sender: Some(printable(&envelope.sender, 200)),
+            subject: envelope.subject.clone(),
+            verdict,
+        })),
+        DkimOutcome::TryLater(why) => Err(fail(ErrorKind::Transient, "IMAP-DKIM-DNS", format!("{at}: {why}"))),
+    }
+}
+
+/// A message's header, size and arrival, read before deciding whether to download it.
+struct Head {
+    uid: u32,
+    header: Vec<u8>,
+    size: u64,
+    received_at: chrono::DateTime<Utc>,
+}
