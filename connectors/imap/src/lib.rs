@@ -11,6 +11,7 @@ pub mod auth;
 pub mod dkim;
 pub mod mime;
 mod net;
+mod parts;
 mod screen;
 mod source;
 

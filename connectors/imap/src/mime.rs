@@ -77,6 +77,35 @@ pub fn parse(raw: &[u8], glob: &str, media_types: &[String]) -> Result<Message, 
     })
 }
 
+/// A leaf part's file name and media type, when it is an attachment the glob and media types
+/// want.
+fn wanted_part(part: &ParsedMail<'_>, glob: &str, media_types: &[String]) -> Option<(String, String)> {
+    let disposition = part.get_content_disposition();
+    let name = disposition
+        .params
+        .get("filename")
+        .or_else(|| part.ctype.params.get("name"))
+        .map(|n| n.trim().to_string());
+    let file_name = name.filter(|n| !n.is_empty())?;
+    let media_type = part.ctype.mimetype.to_lowercase();
+    (glob_matches(glob, &file_name) && media_types.iter().any(|m| m.eq_ignore_ascii_case(&media_type)))
+        .then_some((file_name, media_type))
+}
+
+/// The file name and media type of a part described by `header` alone (a part's own MIME
+/// header, or one rebuilt from the message's structure), when it is a wanted attachment.
+pub fn wanted(header: &[u8], glob: &str, media_types: &[String]) -> Option<(String, String)> {
+    let part = mailparse::parse_mail(header).ok()?;
+    wanted_part(&part, glob, media_types)
+}
+
+/// A part's bytes with its transfer encoding undone, from its MIME `header` and its `body` as
+/// downloaded.
+pub fn decode_part(header: &[u8], body: &[u8]) -> Result<Vec<u8>, MailParseError> {
+    let whole = [header, body].concat();
+    mailparse::parse_mail(&whole)?.get_body_raw()
+}
+
 fn collect(
     part: &ParsedMail<'_>,
     glob: &str,
@@ -89,19 +118,9 @@ fn collect(
         }
         return Ok(());
     }
-    let disposition = part.get_content_disposition();
-    let name = disposition
-        .params
-        .get("filename")
-        .or_else(|| part.ctype.params.get("name"))
-        .map(|n| n.trim().to_string());
-    let Some(file_name) = name.filter(|n| !n.is_empty()) else {
+    let Some((file_name, media_type)) = wanted_part(part, glob, media_types) else {
         return Ok(());
     };
-    let media_type = part.ctype.mimetype.to_lowercase();
-    if !glob_matches(glob, &file_name) || !media_types.iter().any(|m| m.eq_ignore_ascii_case(&media_type)) {
-        return Ok(());
-    }
     out.push(Attachment {
         file_name,
         media_type,

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use super::{HEADER_CHUNK, HELD_BYTES, ImapSource};
 use crate::auth::{Authentication, Judgement};
 use crate::dkim::{DkimOutcome, DkimResolver, judge_dkim};
+use async_imap::imap_proto::SectionPath;
+
 use crate::mime;
 use crate::net::fail;
 use crate::screen::{Envelope, HEADER_LIMIT, Policy, Turned, screen};
@@ -27,7 +29,7 @@ impl ImapSource {
             let Some(session) = self.session.as_mut() else {
                 return Ok(heads);
             };
-            let query = format!("(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER]<0.{HEADER_LIMIT}>)");
+            let query = format!("(UID RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER]<0.{HEADER_LIMIT}>)");
             let fetched = self
                 .endpoint
                 .within("reading message headers", async {
@@ -41,6 +43,7 @@ impl ImapSource {
                     uid,
                     header: f.header().map(<[u8]>::to_vec).unwrap_or_default(),
                     size: u64::from(f.size.unwrap_or(0)),
+                    parts: f.bodystructure().map(crate::parts::leaves),
                     received_at: f
                         .internal_date()
                         .map(|d| d.with_timezone(&Utc))
@@ -52,9 +55,11 @@ impl ImapSource {
         Ok(heads)
     }
 
-    /// Downloads one whole message, within its own timeout.
-    async fn download(&mut self, uid: u32) -> Result<Vec<u8>, SourceError> {
+    /// Downloads one whole message (`section` `None`) or one part of it, within its own timeout.
+    async fn download(&mut self, uid: u32, section: Option<&[u32]>) -> Result<Vec<u8>, SourceError> {
         let at = self.at();
+        let numbers = section.map(|s| s.iter().map(u32::to_string).collect::<Vec<_>>().join("."));
+        let query = format!("(UID BODY.PEEK[{}])", numbers.as_deref().unwrap_or(""));
         let Some(session) = self.session.as_mut() else {
             return Err(self.imap_fail("download a message", "not connected"));
         };
@@ -62,7 +67,7 @@ impl ImapSource {
             .endpoint
             .within(&format!("downloading message {uid}"), async {
                 session
-                    .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                    .uid_fetch(uid.to_string(), &query)
                     .await?
                     .try_collect::<Vec<_>>()
                     .await
@@ -73,9 +78,39 @@ impl ImapSource {
         Ok(fetched
             .iter()
             .find(|f| f.uid == Some(uid))
-            .and_then(|f| f.body())
+            .and_then(|f| match section {
+                None => f.body(),
+                Some(s) => f.section(&SectionPath::Part(s.to_vec(), None)),
+            })
             .map(<[u8]>::to_vec)
             .unwrap_or_default())
+    }
+
+    /// Downloads only the parts the glob and media types want, each alone, their transfer
+    /// encoding undone; `Ok(Err(why))` when one cannot be decoded.
+    async fn download_parts(
+        &mut self,
+        uid: u32,
+        parts: &[crate::parts::Part],
+    ) -> Result<(Result<Vec<mime::Attachment>, String>, usize), SourceError> {
+        let mut attachments = Vec::new();
+        let mut downloaded = 0;
+        for part in parts {
+            let Some((file_name, media_type)) = mime::wanted(&part.header, &self.glob, &self.media_types) else {
+                continue;
+            };
+            let body = self.download(uid, Some(&part.section)).await?;
+            downloaded += body.len();
+            match mime::decode_part(&part.header, &body) {
+                Ok(bytes) => attachments.push(mime::Attachment {
+                    file_name,
+                    media_type,
+                    bytes,
+                }),
+                Err(e) => return Ok((Err(printable(&e.to_string(), 200)), downloaded)),
+            }
+        }
+        Ok((Ok(attachments), downloaded))
     }
 
     fn imap_fail_at(&self, at: &str, what: &str, e: impl std::fmt::Display) -> SourceError {
@@ -138,7 +173,14 @@ impl ImapSource {
     }
 
     /// Turns a downloaded message into one item per wanted attachment (or one refusal).
-    fn attachments(&mut self, items: &mut Vec<ItemRef>, base: &str, head: &Head, envelope: &Envelope, raw: &[u8]) {
+    fn attachments(
+        &mut self,
+        items: &mut Vec<ItemRef>,
+        base: &str,
+        head: &Head,
+        envelope: &Envelope,
+        raw: Downloaded<'_>,
+    ) {
         let title = format!(
             "message {} from {} ({})",
             head.uid,
@@ -152,22 +194,28 @@ impl ImapSource {
             subject: envelope.subject.clone(),
             verdict: None,
         };
-        let message = match mime::parse(raw, &self.glob, &self.media_types) {
-            Ok(m) => m,
+        let attachments = match raw {
+            Downloaded::Whole(raw) => mime::parse(raw, &self.glob, &self.media_types)
+                .map(|m| m.attachments)
+                .map_err(|e| printable(&e.to_string(), 200)),
+            Downloaded::Parts(parts) => parts,
+        };
+        let attachments = match attachments {
+            Ok(a) => a,
             Err(e) => {
-                let reason = format!("it cannot be read as an email: {}", printable(&e.to_string(), 200));
+                let reason = format!("it cannot be read as an email: {e}");
                 return self.refuse(items, base, head, turned("IMAP-MIME", reason));
             }
         };
-        if message.attachments.is_empty() {
+        if attachments.is_empty() {
             let reason = format!(
                 "no attachment matching glob `{}` and the accepted media types; nothing to import",
                 self.glob
             );
             return self.refuse(items, base, head, turned("IMAP-NO-ATTACHMENT", reason));
         }
-        let n = message.attachments.len();
-        for (i, a) in message.attachments.into_iter().enumerate() {
+        let n = attachments.len();
+        for (i, a) in attachments.into_iter().enumerate() {
             let external_id = format!("{base}:{}/{n}", i + 1);
             let name = printable(&a.file_name, 200);
             let found = if a.bytes.len() as u64 > self.max_bytes {
@@ -229,8 +277,18 @@ impl ImapSource {
                     continue;
                 }
             };
-            let raw = match self.download(head.uid).await {
-                Ok(raw) => raw,
+            // Only the wanted parts, unless the whole message is needed (a DKIM check covers its
+            // body) or the server described no structure.
+            let by_parts = match &head.parts {
+                Some(parts) if self.authentication != Authentication::Dkim => Some(parts.clone()),
+                _ => None,
+            };
+            let downloaded = match &by_parts {
+                Some(parts) => self.download_parts(head.uid, parts).await.map(Fetch::Parts),
+                None => self.download(head.uid, None).await.map(Fetch::Whole),
+            };
+            let fetched = match downloaded {
+                Ok(f) => f,
                 // The first message fails the run as before; a later one is offered as an item
                 // that fails, so the daemon counts it (and sets it aside if it keeps failing),
                 // after the messages before it are imported.
@@ -245,8 +303,18 @@ impl ImapSource {
                     break;
                 }
             };
-            held += raw.len();
             let mut envelope = envelope;
+            let raw = match fetched {
+                Fetch::Parts((parts, size)) => {
+                    held += size;
+                    let first_new = items.len();
+                    self.attachments(&mut items, &base, &head, &envelope, Downloaded::Parts(parts));
+                    self.spool_attachments(&items[first_new..]).await?;
+                    continue;
+                }
+                Fetch::Whole(raw) => raw,
+            };
+            held += raw.len();
             if self.authentication == Authentication::Dkim {
                 let resolver = match &self.dkim {
                     Some(r) => r.clone(),
@@ -264,7 +332,7 @@ impl ImapSource {
                 }
             }
             let first_new = items.len();
-            self.attachments(&mut items, &base, &head, &envelope, &raw);
+            self.attachments(&mut items, &base, &head, &envelope, Downloaded::Whole(&raw));
             drop(raw);
             self.spool_attachments(&items[first_new..]).await?;
         }
@@ -293,10 +361,26 @@ async fn check_dkim(
     }
 }
 
+/// What was downloaded of a message.
+enum Fetch {
+    /// The whole message.
+    Whole(Vec<u8>),
+    /// Its wanted parts (or why one cannot be decoded), and the bytes downloaded.
+    Parts((Result<Vec<mime::Attachment>, String>, usize)),
+}
+
+/// A downloaded message, or its wanted parts, to split into items.
+enum Downloaded<'a> {
+    Whole(&'a [u8]),
+    Parts(Result<Vec<mime::Attachment>, String>),
+}
+
 /// A message's header, size and arrival, read before deciding whether to download it.
 struct Head {
     uid: u32,
     header: Vec<u8>,
     size: u64,
+    /// Its parts, from its BODYSTRUCTURE (`None` if the server gave none).
+    parts: Option<Vec<crate::parts::Part>>,
     received_at: chrono::DateTime<Utc>,
 }
