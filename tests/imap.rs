@@ -574,3 +574,43 @@ fn thirty_large_mails_from_strangers_cost_their_headers_only() {
     eprintln!("peak RSS of the sync: {peak_kib} KiB");
     assert!(peak_kib < 256 * 1024, "peak {peak_kib} KiB");
 }
+
+#[test]
+fn only_the_wanted_attachment_is_downloaded_not_the_rest_of_the_message() {
+    let dovecot = Dovecot::start();
+    let (day1, genuine1, _) = bf_return("02");
+    // A 12 MB photo beside the register: wanted by neither the glob nor the media types.
+    let photo = vec![0x5a_u8; 12_000_000];
+    dovecot.deliver(
+        "INBOX",
+        &message(
+            BF_FROM,
+            "register and a photo",
+            &[(&day1, "text/csv", &genuine1), ("trip.png", "image/png", &photo)],
+        ),
+    );
+    let install = installed(
+        &dovecot,
+        "bf-mail",
+        "bright-futures",
+        "senders = [\"@bright-futures.test\"]",
+    );
+    let rows = install.sync(None);
+    assert_eq!(
+        (rows[0]["documents"].as_i64(), rows[0]["error"].clone()),
+        (Some(1), serde_json::Value::Null),
+        "{rows:?}"
+    );
+    // Dovecot logs what each session sent (`out=` bytes) when it ends.
+    let log = dovecot.log();
+    let sent: Vec<u64> = log
+        .split("out=")
+        .skip(1)
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect();
+    assert!(!sent.is_empty(), "no session totals in the log: {log}");
+    assert!(
+        sent.iter().all(|n| *n < 2_000_000),
+        "the photo was downloaded: {sent:?}"
+    );
+}
