@@ -50,12 +50,16 @@ fn walk(structure: &BodyStructure<'_>, path: &[u32], out: &mut Vec<Part>) {
 fn header(common: &BodyContentCommon<'_>, other: &BodyContentSinglePart<'_>) -> Vec<u8> {
     let mut h = format!(
         "Content-Type: {}/{}{}\r\n",
-        common.ty.ty,
-        common.ty.subtype,
+        one_line(&common.ty.ty),
+        one_line(&common.ty.subtype),
         params(&common.ty.params)
     );
     if let Some(d) = &common.disposition {
-        h.push_str(&format!("Content-Disposition: {}{}\r\n", d.ty, params(&d.params)));
+        h.push_str(&format!(
+            "Content-Disposition: {}{}\r\n",
+            one_line(&d.ty),
+            params(&d.params)
+        ));
     }
     let encoding = match &other.transfer_encoding {
         ContentEncoding::SevenBit => "7bit".into(),
@@ -63,11 +67,16 @@ fn header(common: &BodyContentCommon<'_>, other: &BodyContentSinglePart<'_>) -> 
         ContentEncoding::Binary => "binary".into(),
         ContentEncoding::Base64 => "base64".into(),
         ContentEncoding::QuotedPrintable => "quoted-printable".into(),
-        ContentEncoding::Other(o) => o.to_string(),
+        ContentEncoding::Other(o) => one_line(o),
     };
     h.push_str(&format!("Content-Transfer-Encoding: {encoding}\r\n\r\n"));
-    // Line breaks inside a value would start a new header line: never let them.
-    h.replace(['\0'], "").into_bytes()
+    h.into_bytes()
+}
+
+/// A value from the server without control characters: a line break inside it would start a
+/// header line of the server's choosing.
+fn one_line(value: &str) -> String {
+    value.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// `; name="value"` for each parameter; an RFC 2231 extended value (`filename*=utf-8''...`) as
@@ -75,7 +84,7 @@ fn header(common: &BodyContentCommon<'_>, other: &BodyContentSinglePart<'_>) -> 
 fn params(params: &BodyParams<'_>) -> String {
     let mut out = String::new();
     for (name, value) in params.iter().flatten() {
-        let value: String = value.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+        let value = one_line(value);
         let name: String = name
             .chars()
             .filter(|c| c.is_ascii_graphic() && *c != ';' && *c != '=')
