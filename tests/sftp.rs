@@ -207,3 +207,70 @@ fn check_online_reports_each_connector_ok_or_its_precise_fault() {
         "{text}"
     );
 }
+
+/// Writes a file of `len` bytes to the server's folder without holding it: a valid return's
+/// header, then padding rows, each a comment-free repeat of a blank line.
+fn put_large(sshd: &Sshd, name: &str, len: u64) -> String {
+    use sha2::Digest;
+    use std::io::Write;
+    let path = sshd.outgoing().join(name);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut hash = sha2::Sha256::new();
+    let row = vec![b'x'; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(row.len() as u64) as usize;
+        file.write_all(&row[..n]).unwrap();
+        hash.update(&row[..n]);
+        left -= n as u64;
+    }
+    file.flush().unwrap();
+    drop(file);
+    sshd.chown_data();
+    support::sshd::set_age(&path, HOUR);
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn an_over_limit_file_is_refused_with_its_digest_and_memory_stays_bounded() {
+    let sshd = Sshd::start();
+    // 300 MB: held whole, it alone would break the 256 MB bound.
+    let digest = put_large(&sshd, "BF_attendance_2026-03-04.csv", 300 << 20);
+    // 19 MB, under the limit: downloaded to a spool file, not into memory, and then rejected
+    // for what it holds (one endless field).
+    put_large(&sshd, "BF_attendance_2026-03-05.csv", 19 << 20);
+    let install = installed(&sshd, "");
+    let (out, peak) = install.run_measured(&["sync", "--format", "json"]);
+    // The under-limit file was read through the decoder and rejected for its endless field
+    // (which fails this run: a person must look at it).
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("BF_attendance_2026-03-05.csv") && said.contains("limits.max_field_bytes"),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        peak < 256 * 1024,
+        "peak memory {peak} KiB: a file was held instead of read through"
+    );
+    let refused = install.json(&["refused", "--format", "json"]);
+    assert_eq!(refused.as_array().map(Vec::len), Some(1), "{refused}");
+    assert_eq!(refused[0]["code"], "SFTP-TOO-BIG", "{refused}");
+    assert_eq!(refused[0]["size"], 300 << 20, "{refused}");
+    assert_eq!(
+        refused[0]["sha256"],
+        digest.as_str(),
+        "the digest of the bytes on the server"
+    );
+    assert!(
+        refused[0]["reason"].as_str().unwrap().contains("max_file_bytes"),
+        "{refused}"
+    );
+    // Recorded once: the next run neither downloads nor records it again.
+    let again = install.sync(None);
+    assert_eq!(again[0]["error"], serde_json::Value::Null, "{again:?}");
+    assert_eq!(
+        install.json(&["refused", "--format", "json"]).as_array().map(Vec::len),
+        Some(1)
+    );
+}

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use apsync_connector_core::digest::Sha256Hex;
 use apsync_connector_core::spool::Spool;
 
 use crate::connect::{Connection, Target, connect, sftp_error};
@@ -134,6 +135,32 @@ impl SftpSource {
         result
     }
 
+    /// The SHA-256 of a remote file, read through 64 KiB at a time and never held whole.
+    async fn digest(&mut self, remote: &str) -> Result<String, SourceError> {
+        use tokio::io::AsyncReadExt;
+        let at = self.at();
+        let sftp = self.session().await?;
+        let mut file = sftp
+            .open(remote)
+            .await
+            .map_err(|e| sftp_error(&at, "read", remote, e))?;
+        let mut hash = Sha256Hex::default();
+        let mut part = vec![0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut part).await.map_err(|e| {
+                SourceError::new(
+                    ErrorKind::Transient,
+                    "SFTP-IO",
+                    format!("{at}: reading `{remote}` for its digest broke off: {e}"),
+                )
+            })?;
+            if n == 0 {
+                return Ok(hash.finish().0);
+            }
+            hash.update(&part[..n]);
+        }
+    }
+
     /// Lists the matching regular files with their size and mtime (seconds).
     async fn list(&mut self) -> Result<Vec<(String, u64, u32)>, SourceError> {
         let at = self.at();
@@ -220,8 +247,10 @@ impl Source for SftpSource {
             ));
         }
         if size > self.max_bytes {
-            // Recorded without downloading it: its size is known, its digest would cost the
-            // whole transfer.
+            // Recorded with its digest, so the same file sent again is known, but never held:
+            // its bytes are read through once, 64 KiB at a time, and dropped.
+            let digest = self.digest(&remote).await;
+            let sha256 = self.reset_on(digest).await?;
             return Ok(Fetched::Refused(Refusal {
                 external_id: item.external_id.clone(),
                 display_name: printable(&name, 200),
@@ -233,7 +262,7 @@ impl Source for SftpSource {
                 sender: None,
                 verdict: None,
                 size: Some(size),
-                sha256: None,
+                sha256: Some(sha256),
                 received_at: DateTime::<Utc>::from_timestamp(i64::from(mtime), 0).unwrap_or_else(Utc::now),
                 metadata: serde_json::json!({ "host": self.target.host, "path": remote }),
             }));
