@@ -12,7 +12,7 @@ use std::time::Duration;
 use apsync::config::{EndpointAuth, EndpointConfig, SecretFile};
 use apsync::outbox::push::PushSink;
 use apsync::runtime::visits::{VisitIntake, dispatch_pushes};
-use apsync::store::{Delivery, Store, StoredVisit};
+use apsync::store::{Delivery, Origin, Store, StoredVisit};
 use apsync::visits::{PayloadTemplate, VisitInput};
 use chrono::{DateTime, Utc};
 use support::endpoint::{Endpoint, Reply};
@@ -64,7 +64,12 @@ async fn one_visit(store: &Store, endpoints: &[&str]) -> StoredVisit {
         tz: TZ,
         endpoints: endpoints.iter().map(|e| e.to_string()).collect(),
     };
-    intake.record(store, &visit_input("2101"), "test", t(T0)).await.unwrap()
+    intake
+        .record(store, &visit_input("2101"), Origin::named("test"), t(T0))
+        .await
+        .unwrap()
+        .into_visit()
+        .unwrap()
 }
 
 async fn delivery(store: &Store, sink: &str) -> Delivery {
@@ -282,11 +287,11 @@ async fn each_kind_of_credentials_is_sent() {
         endpoints: ids.iter().map(|s| s.to_string()).collect(),
     };
     intake
-        .record(&store, &visit_input("2101"), "test", t(T0))
+        .record(&store, &visit_input("2101"), Origin::named("test"), t(T0))
         .await
         .unwrap();
     intake
-        .record(&store, &visit_input("2102"), "test", t(T0))
+        .record(&store, &visit_input("2102"), Origin::named("test"), t(T0))
         .await
         .unwrap();
     let sinks: Vec<PushSink> = auths

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use apsync::config::{EndpointAuth, EndpointConfig};
 use apsync::http::auth::{new_token, token_hash};
-use apsync::http::{AppState, HttpListener, serve, tls_config};
+use apsync::http::{AppState, ConnectionLimits, HttpListener, serve, tls_config};
 use apsync::outbox::push::PushSink;
 use apsync::runtime::visits::{VisitIntake, dispatch_pushes};
 use apsync::store::Store;
@@ -36,7 +36,7 @@ async fn api(store: Store, listener: HttpListener) -> Api {
     with_roster(&store).await;
     let token = new_token().unwrap();
     store
-        .create_token("visit-form", &token_hash(&token), t("2026-03-01T08:00:00Z"))
+        .create_token("visit-form", &token_hash(&token), "intake", t("2026-03-01T08:00:00Z"))
         .await
         .unwrap();
     let scheme = if matches!(listener, HttpListener::Tls(..)) {
@@ -47,16 +47,19 @@ async fn api(store: Store, listener: HttpListener) -> Api {
     let base = format!("{scheme}://{}", listener.local_addr().unwrap());
     let state = AppState {
         store: store.clone(),
-        intake: Arc::new(VisitIntake {
+        intake: tokio::sync::watch::channel(Arc::new(VisitIntake {
             tz: TZ,
             endpoints: vec!["cpoms".into()],
-        }),
+        }))
+        .1,
+        guards: Arc::default(),
         body_limit: 4096,
         config_loaded: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         clock_offset: chrono::Duration::zero(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, state, async move {
+    let limits = ConnectionLimits::from(&apsync::config::HttpConfig::default());
+    tokio::spawn(serve(listener, state, limits, async move {
         let _ = stopped.await;
     }));
     Api {
@@ -142,11 +145,16 @@ async fn intake_story(store: Store) {
     assert_eq!(created["state"], "pending");
     assert_eq!(created["source"], "api:visit-form");
     assert_eq!(created["deliveries"][0]["endpoint"], "cpoms");
-    let id = created["id"].as_i64().unwrap();
+    // The id is the random external id, not a number to count through.
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(created["id"], created["external_id"]);
+    assert!(id.starts_with("visit-") && id.len() == 6 + 32, "{id}");
     let (status, fetched) = api.get(&format!("/api/v1/visits/{id}")).await;
     assert_eq!((status, &fetched), (200, &created));
-    let (status, body) = api.get("/api/v1/visits/99999").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    for guess in ["1", "99999"] {
+        let (status, body) = api.get(&format!("/api/v1/visits/{guess}")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    }
 
     // Bodies: too large, not JSON, not declared JSON, unknown field.
     let big = json!({ "progress": "x".repeat(5000) });
@@ -170,7 +178,30 @@ async fn intake_story(store: Store) {
     v["pupil"] = json!("999999");
     field_error(&api.post(Some(&api.token), &v).await, 422, "pupil", "no pupil has");
     v["pupil"] = json!("2115");
-    field_error(&api.post(Some(&api.token), &v).await, 422, "pupil", "no placement");
+    let unplaced = api.post(Some(&api.token), &v).await;
+    field_error(&unplaced, 422, "pupil", "no placement");
+    // The caller sent an admission number: the UPN it resolves to is not theirs to learn.
+    let d = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let apsync::store::PupilLookup::NotPlaced { upn } = api.store.pupil_for_visit("2115", d).await.unwrap() else {
+        panic!("pupil 2115 is on the roll, not placed");
+    };
+    assert!(!unplaced.1.to_string().contains(&upn), "{}", unplaced.1);
+
+    // Control characters: refused on one line (400, naming the field), cleaned from notes.
+    let mut v = visit();
+    v["staff"] = json!("Ms Patel\r\nlevel=ERROR visit deleted");
+    let answer = api.post(Some(&api.token), &v).await;
+    field_error(&answer, 400, "staff", "control character");
+    assert_eq!(answer.1["error"]["code"], "control_characters");
+    let mut v = visit();
+    v["pupil"] = json!("002101\u{0}");
+    field_error(&api.post(Some(&api.token), &v).await, 400, "pupil", "control character");
+    let mut v = visit();
+    v["occurred_at"] = json!("2026-03-02T11:00:00Z");
+    v["progress"] = json!("Settled.\r\nAsked about\u{0} college.\u{1b}");
+    let (status, cleaned) = api.post(Some(&api.token), &v).await;
+    assert_eq!(status, 201, "{cleaned}");
+    assert_eq!(cleaned["progress"], "Settled.\nAsked about college.");
     let mut v = visit();
     v["occurred_at"] = json!("2999-01-01T10:00:00Z");
     field_error(&api.post(Some(&api.token), &v).await, 422, "occurred_at", "future");
@@ -192,9 +223,31 @@ async fn intake_story(store: Store) {
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("invalid_token")));
     assert_eq!(
         api.store.visits(None, 10).await.unwrap().len(),
-        1,
-        "only the one good visit"
+        2,
+        "only the good visits"
     );
+
+    // Failed authentications are counted per address: three so far (missing, wrong, revoked);
+    // at ten in a minute the address is refused, even with a good token, until the minute is out.
+    for _ in 3..10 {
+        assert_eq!(api.post(Some("aps_guess"), &visit()).await.0, 401);
+    }
+    let fresh = new_token().unwrap();
+    api.store
+        .create_token("second", &token_hash(&fresh), "intake", t("2026-03-02T12:00:00Z"))
+        .await
+        .unwrap();
+    let resp = api
+        .client
+        .post(format!("{}/api/v1/visits", api.base))
+        .bearer_auth(&fresh)
+        .json(&visit())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let wait: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
 
     // The description is public.
     let resp = reqwest::get(format!("{}/api/v1/openapi.json", api.base)).await.unwrap();
@@ -243,7 +296,9 @@ async fn a_posted_visit_reaches_the_endpoint_once_through_failures() {
     assert_eq!(ep.stored().len(), 1);
     assert!(ep.requests().iter().all(|r| r.idempotency_key.as_deref() == Some(key)));
     assert_eq!(ep.requests().len(), 3);
-    let (_, fetched) = api.get(&format!("/api/v1/visits/{}", created["id"])).await;
+    let (_, fetched) = api
+        .get(&format!("/api/v1/visits/{}", created["id"].as_str().unwrap()))
+        .await;
     assert_eq!(fetched["state"], "delivered");
 }
 
@@ -406,7 +461,7 @@ async fn the_cli_records_lists_and_pushes_visits() {
     let list = run(vec!["token", "list", "--format", "csv"]).await;
     let list = String::from_utf8(list.stdout).unwrap();
     assert!(
-        list.starts_with("name,created_at,revoked_at,last_used_at\nvisit-form,"),
+        list.starts_with("name,scopes,created_at,revoked_at,last_used_at\nvisit-form,intake,"),
         "{list}"
     );
     assert!(!list.contains("aps_"), "the token itself is never shown again");

@@ -150,6 +150,10 @@ pub enum TokenCommand {
     Create {
         /// A name saying who holds it, e.g. `visit-form`.
         name: String,
+        /// What it may do: `intake` (post visits and read back its own; the default) or `read`
+        /// (read every visit). Repeat for both.
+        #[arg(long = "scope", value_name = "SCOPE", value_parser = ["intake", "read"])]
+        scopes: Vec<String>,
     },
     /// Stop a token working, at once.
     Revoke {

@@ -16,6 +16,14 @@ use crate::visits::{PAYLOAD_FIELDS, PayloadTemplate, PupilIdentifier, check_titl
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8087";
 /// The largest request body accepted when `[http] body_limit_bytes` is not given.
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+/// Connections the HTTP server holds open at once when `[http] max_connections` is not given.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// The most `[http] max_connections` may be (the unit allows 4096 open files in all).
+const MAX_CONNECTIONS_CEILING: usize = 2048;
+/// Seconds to send request headers when `[http] header_timeout_secs` is not given.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// Seconds a connection may idle when `[http] idle_timeout_secs` is not given.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 /// How long an endpoint may take to answer when `timeout_secs` is not given.
 pub const DEFAULT_ENDPOINT_TIMEOUT_SECS: u64 = 30;
 /// How often `run` looks for due pushes and new CSV files when not configured.
@@ -32,6 +40,12 @@ pub struct RawHttp {
     pub tls_cert_file: Option<String>,
     /// The PEM private key of the certificate.
     pub tls_key_file: Option<String>,
+    /// Connections open at once (default 256); more wait until one closes.
+    pub max_connections: Option<usize>,
+    /// Seconds a client has, from connecting, to send a request's headers (default 10).
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a connection may sit with nothing to do before it is closed (default 60).
+    pub idle_timeout_secs: Option<u64>,
 }
 
 /// `[visits]` as written.
@@ -109,6 +123,12 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// The certificate and key, when TLS is on.
     pub tls: Option<TlsFiles>,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// How long a client has, from connecting, to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long a connection may sit with nothing to do.
+    pub idle_timeout: Duration,
 }
 
 /// A certificate chain and its key (the key is read like any secret).
@@ -190,6 +210,9 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8087)),
             body_limit: DEFAULT_BODY_LIMIT,
             tls: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
         }
     }
 }
@@ -218,6 +241,30 @@ pub(super) fn http(raw: &RawHttp, p: &mut Problems) -> HttpConfig {
         }
         Some(n) => out.body_limit = n,
         None => {}
+    }
+    match raw.max_connections {
+        // The unit's LimitNOFILE leaves room for this many sockets beside the store's and the
+        // connectors' own.
+        Some(n) if !(1..=MAX_CONNECTIONS_CEILING).contains(&n) => p.push(
+            "http.max_connections",
+            format!("must be between 1 and {MAX_CONNECTIONS_CEILING}"),
+        ),
+        Some(n) => out.max_connections = n,
+        None => {}
+    }
+    for (key, value, slot) in [
+        (
+            "http.header_timeout_secs",
+            raw.header_timeout_secs,
+            &mut out.header_timeout,
+        ),
+        ("http.idle_timeout_secs", raw.idle_timeout_secs, &mut out.idle_timeout),
+    ] {
+        match value {
+            Some(n) if !(1..=3600).contains(&n) => p.push(key, "must be between 1 and 3600 seconds"),
+            Some(n) => *slot = Duration::from_secs(n),
+            None => {}
+        }
     }
     match (&raw.tls_cert_file, &raw.tls_key_file) {
         (Some(cert), Some(key)) => {

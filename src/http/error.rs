@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
-use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -21,6 +21,8 @@ pub struct ApiError {
     pub message: String,
     /// Each field at fault.
     pub problems: Vec<Problem>,
+    /// Seconds to send as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -31,12 +33,25 @@ impl ApiError {
             code,
             message: message.into(),
             problems: Vec::new(),
+            retry_after: None,
         }
     }
 
     /// 401, asking for a bearer token.
     pub fn unauthorised(code: &'static str, message: &str) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 429 for an address that failed authentication too often; `left` is sent as `Retry-After`.
+    pub fn too_many_failures(left: std::time::Duration) -> Self {
+        ApiError {
+            retry_after: Some(left.as_secs().max(1)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failures",
+                "too many requests from this address failed authentication: wait, then try again with a valid token",
+            )
+        }
     }
 
     /// 422 naming every field at fault.
@@ -52,6 +67,11 @@ impl ApiError {
             problems,
             ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_visit", message)
         }
+    }
+
+    /// The same error with another status.
+    pub fn with_status(self, status: StatusCode) -> Self {
+        ApiError { status, ..self }
     }
 
     /// 500 for a database failure (logged; the caller is told only to try again).
@@ -77,6 +97,11 @@ impl IntoResponse for ApiError {
             && let Ok(v) = "Bearer realm=\"apsync\"".parse()
         {
             resp.headers_mut().insert(WWW_AUTHENTICATE, v);
+        }
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = secs.to_string().parse()
+        {
+            resp.headers_mut().insert(RETRY_AFTER, v);
         }
         resp
     }

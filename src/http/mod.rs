@@ -6,11 +6,11 @@ mod api;
 pub mod auth;
 pub mod error;
 pub mod metrics;
+mod serve;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -18,12 +18,12 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
-use tokio_rustls::server::TlsStream;
 
 pub use api::visit_json;
+pub use serve::ConnectionLimits;
 
 use crate::config::HttpConfig;
 use crate::runtime::visits::VisitIntake;
@@ -32,16 +32,16 @@ use crate::store::Store;
 /// The OpenAPI 3.1 description served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// How long a client has to finish its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// What every request handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The store.
     pub store: Store,
-    /// Records visits (time zone, endpoints).
-    pub intake: Arc<VisitIntake>,
+    /// Records visits (time zone, endpoints), as the configuration now says: the daemon sends
+    /// a new one when SIGHUP reloads it.
+    pub intake: tokio::sync::watch::Receiver<Arc<VisitIntake>>,
+    /// Token use notes and failed-authentication counts, between requests.
+    pub guards: Arc<auth::AuthGuards>,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
     /// Set once the configuration is loaded and valid (the daemon sets it; `/readyz` reads it).
@@ -191,83 +191,18 @@ pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::ServerC
     Ok(Arc::new(config))
 }
 
-/// Serves the API until `shutdown` completes, then finishes the requests in flight.
+/// Serves the API until `shutdown` completes, then finishes the requests in flight. Every
+/// connection is held to `limits` (see [`serve::ConnectionLimits`]).
 pub async fn serve(
     listener: HttpListener,
     state: AppState,
+    limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state);
-    match listener {
-        HttpListener::Plain(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await,
-        HttpListener::Tls(l, acceptor) => {
-            let tls = TlsListener::start(l, acceptor)?;
-            axum::serve(tls, app).with_graceful_shutdown(shutdown).await
-        }
-    }
-}
-
-/// Accepts TCP connections and completes their TLS handshakes concurrently (a slow client
-/// cannot hold up others), handing finished streams to the server.
-struct TlsListener {
-    ready: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-    accepting: tokio::task::JoinHandle<()>,
-}
-
-impl TlsListener {
-    fn start(listener: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<Self> {
-        let local = listener.local_addr()?;
-        let (tx, ready) = tokio::sync::mpsc::channel(64);
-        let accepting = tokio::spawn(async move {
-            loop {
-                let (tcp, peer) = match listener.accept().await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        tracing::warn!("cannot accept a connection: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                let (acceptor, tx) = (acceptor.clone(), tx.clone());
-                tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => {
-                            let _closed = tx.send((stream, peer)).await;
-                        }
-                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                });
-            }
-        });
-        Ok(TlsListener {
-            ready,
-            local,
-            accepting,
-        })
-    }
-}
-
-impl Drop for TlsListener {
-    fn drop(&mut self) {
-        self.accepting.abort();
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(conn) => conn,
-            // The accepting task only ends when this listener is dropped.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
+    let (listener, tls) = match listener {
+        HttpListener::Plain(l) => (l, None),
+        HttpListener::Tls(l, acceptor) => (l, Some(acceptor)),
+    };
+    serve::accept_loop(listener, tls, app, limits, shutdown).await
 }

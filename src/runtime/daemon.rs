@@ -19,7 +19,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::config::LoadedConfig;
-use crate::http::{AppState, HttpListener, serve};
+use crate::http::{AppState, ConnectionLimits, HttpListener, serve};
 use crate::runtime::visits::VisitIntake;
 use crate::store::Store;
 use loops::{Heartbeats, Shared};
@@ -50,6 +50,7 @@ pub async fn run(
     let listener = HttpListener::bind(&loaded.config.http, creds.as_deref(), loaded.dir()).await?;
     let addr = listener.local_addr().map_err(|e| format!("the HTTP socket: {e}"))?;
     let http_config = loaded.config.http.clone();
+    let limits = ConnectionLimits::from(&http_config);
     let (config_tx, config_rx) = watch::channel(Arc::new(loaded));
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Shared {
@@ -62,9 +63,21 @@ pub async fn run(
         offset,
     };
     let config_loaded = Arc::new(AtomicBool::new(true));
+    // The intake follows the configuration: an endpoint added by SIGHUP gets the API's visits.
+    let (intake_tx, intake) = watch::channel(Arc::new(VisitIntake::new(&shared.config.borrow().config)));
+    let mut reloaded = shared.config.clone();
+    tokio::spawn(async move {
+        while reloaded.changed().await.is_ok() {
+            let next = VisitIntake::new(&reloaded.borrow_and_update().config);
+            if intake_tx.send(Arc::new(next)).is_err() {
+                break;
+            }
+        }
+    });
     let state = AppState {
         store: store.clone(),
-        intake: Arc::new(VisitIntake::new(&shared.config.borrow().config)),
+        intake,
+        guards: Arc::default(),
         body_limit: http_config.body_limit,
         config_loaded,
         clock_offset: offset,
@@ -79,7 +92,7 @@ pub async fn run(
         let stopped = async move {
             let _ = http_stop.wait_for(|s| *s).await;
         };
-        serve(listener, state, stopped)
+        serve(listener, state, limits, stopped)
             .await
             .map_err(|e| format!("the HTTP server failed: {e}"))
     }));

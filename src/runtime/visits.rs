@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::outbox::push::PushSink;
 use crate::outbox::{DispatchReport, RetryPolicy, dispatch_once};
-use crate::store::{NewVisit, PupilLookup, Store, StoreError, StoredVisit};
+use crate::store::{NewVisit, Origin, PupilLookup, Store, StoreError, StoredVisit, VisitFilter};
 use crate::visits::{Problem, VisitDocument, VisitInput, check, csv, new_external_id};
 
 /// The largest CSV file of visits read.
@@ -85,11 +85,12 @@ impl VisitIntake {
                     ),
                 ));
             }
-            PupilLookup::NotPlaced { upn } => {
+            // Only what the caller sent is echoed: never the UPN it resolved to.
+            PupilLookup::NotPlaced { .. } => {
                 return Err(invalid(
                     "pupil",
                     format!(
-                        "pupil `{}` ({upn}) had no placement on {}: visits are logged for pupils in alternative provision; check the placements",
+                        "pupil `{}` had no placement on {}: visits are logged for pupils in alternative provision; check the placements",
                         v.pupil, v.date
                     ),
                 ));
@@ -112,32 +113,76 @@ impl VisitIntake {
         })
     }
 
-    /// Checks and records one visit, queued for every endpoint.
+    /// Checks and records one visit, queued for every endpoint. A visit whose origin has a
+    /// `source_ref` recorded before is not recorded again: the first is returned, as a repeat
+    /// when the request is the same, or as a reused key when it is not.
     pub async fn record(
         &self,
         store: &Store,
         input: &VisitInput,
-        source: &str,
+        origin: Origin,
         now: DateTime<Utc>,
-    ) -> Result<StoredVisit, IntakeError> {
+    ) -> Result<Recorded, IntakeError> {
+        if let Some(first) = self.recorded_before(store, &origin).await? {
+            return Ok(first);
+        }
         let document = self.prepare(store, input, now).await?;
         let visit = NewVisit {
             document,
-            source: source.to_string(),
-            source_ref: None,
+            origin: origin.clone(),
         };
         let ids = store
             .record_visits(std::slice::from_ref(&visit), &self.endpoints, now)
             .await?;
-        let id = ids.first().copied().flatten();
-        match id {
+        match ids.first().copied().flatten() {
             Some(id) => store
                 .visit(id)
                 .await?
+                .map(Recorded::New)
                 .ok_or_else(|| IntakeError::Store(StoreError::NotFound(format!("visit {id} vanished")))),
-            None => Err(IntakeError::Store(StoreError::Conflict(
-                "the visit was recorded before".into(),
-            ))),
+            // The same key arrived twice at once: the other request recorded it.
+            None => self
+                .recorded_before(store, &origin)
+                .await?
+                .ok_or_else(|| IntakeError::Store(StoreError::Conflict("the visit was recorded before".into()))),
+        }
+    }
+
+    async fn recorded_before(&self, store: &Store, origin: &Origin) -> Result<Option<Recorded>, IntakeError> {
+        let Some(source_ref) = origin.source_ref.as_deref() else {
+            return Ok(None);
+        };
+        let filter = VisitFilter {
+            source_ref: Some(source_ref),
+            ..VisitFilter::default()
+        };
+        Ok(store.visit_where(filter).await?.map(|first| {
+            if first.request_sha256 == origin.request_sha256 {
+                Recorded::Repeat(first)
+            } else {
+                Recorded::KeyReused
+            }
+        }))
+    }
+}
+
+/// What recording a visit did.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    /// It is recorded and queued.
+    New(StoredVisit),
+    /// The same request was recorded before: this is the first one's visit.
+    Repeat(StoredVisit),
+    /// Its key was used before for a different visit: nothing was recorded.
+    KeyReused,
+}
+
+impl Recorded {
+    /// The visit, new or first; None for a reused key.
+    pub fn into_visit(self) -> Option<StoredVisit> {
+        match self {
+            Recorded::New(v) | Recorded::Repeat(v) => Some(v),
+            Recorded::KeyReused => None,
         }
     }
 }
@@ -217,8 +262,10 @@ pub async fn read_csv_folder(
                     match intake.prepare(store, &row.input, now).await {
                         Ok(document) => visits.push(NewVisit {
                             document,
-                            source: format!("csv:{}", doc.file_name),
-                            source_ref: Some(format!("csv:{sha}:{}", row.line)),
+                            origin: Origin::with_ref(
+                                format!("csv:{}", doc.file_name),
+                                format!("csv:{sha}:{}", row.line),
+                            ),
                         }),
                         Err(IntakeError::Invalid(problems)) => report
                             .problems

@@ -46,7 +46,7 @@ pub use roster::{RosterChanges, StoredPupil};
 pub use runs::{ConnectorRun, RunStatus};
 pub use status::StoreStatus;
 pub use tokens::{ActiveToken, TokenInfo};
-pub use visits::{LastVisit, NewVisit, PupilLookup, StoredVisit, VisitDelivery};
+pub use visits::{LastVisit, NewVisit, Origin, PupilLookup, StoredVisit, VisitDelivery, VisitFilter};
 
 use crate::config::{DatabaseConfig, DatabaseUrl, Secret};
 

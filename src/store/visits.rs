@@ -41,10 +41,56 @@ pub enum PupilLookup {
 pub struct NewVisit {
     /// The visit as endpoints are sent it (also the outbox payload).
     pub document: VisitDocument,
-    /// Where it came from: `api:NAME`, `cli`, `csv:FILE`.
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// Where a visit came from, and what makes a repeat of it recognisable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// `api:NAME`, `cli`, `csv:FILE`.
     pub source: String,
-    /// For imports: a key that is the same when the same row arrives again (`csv:SHA:LINE`).
+    /// A key that is the same when the same visit arrives again: `csv:SHA:LINE` for a file's
+    /// row, `api:TOKEN:key:KEY` for an API client's Idempotency-Key or own reference.
     pub source_ref: Option<String>,
+    /// The API token that posted it: a token without the read scope reads only its own.
+    pub token_id: Option<i64>,
+    /// The digest of the API request, telling a retry from a key reused for another visit.
+    pub request_sha256: Option<String>,
+}
+
+impl Origin {
+    /// From `source`, with nothing to recognise a repeat by.
+    pub fn named(source: impl Into<String>) -> Self {
+        Origin {
+            source: source.into(),
+            ..Origin::default()
+        }
+    }
+
+    /// From `source`, recognised again by `source_ref`.
+    pub fn with_ref(source: impl Into<String>, source_ref: impl Into<String>) -> Self {
+        Origin {
+            source: source.into(),
+            source_ref: Some(source_ref.into()),
+            ..Origin::default()
+        }
+    }
+}
+
+/// Which visits to read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VisitFilter<'a> {
+    /// Its number.
+    pub id: Option<i64>,
+    /// Its external id (the one the API shows).
+    pub external_id: Option<&'a str>,
+    /// The pupil's UPN.
+    pub upn: Option<&'a str>,
+    /// Posted by this API token.
+    pub token_id: Option<i64>,
+    /// Recorded under this key.
+    pub source_ref: Option<&'a str>,
 }
 
 /// One endpoint's delivery of a visit.
@@ -78,6 +124,9 @@ pub struct StoredVisit {
     /// The visit.
     #[serde(flatten)]
     pub document: VisitDocument,
+    /// The digest of the API request that recorded it, if one did.
+    #[serde(skip)]
+    pub request_sha256: Option<String>,
     /// Per endpoint.
     pub deliveries: Vec<VisitDelivery>,
 }
@@ -161,8 +210,8 @@ impl Store {
                 let d = &v.document;
                 let id: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO visits (external_id, upn, provider_id, occurred_at, staff, kind, pupil_views, progress,
-                         behaviour, welfare, actions, follow_up, source, source_ref, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                         behaviour, welfare, actions, follow_up, source, source_ref, created_at, token_id, request_sha256)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
                      ON CONFLICT (source_ref) DO NOTHING RETURNING id",
                 )
                 .bind(&d.external_id)
@@ -177,9 +226,11 @@ impl Store {
                 .bind(&d.welfare)
                 .bind(&d.actions)
                 .bind(d.follow_up)
-                .bind(&v.source)
-                .bind(&v.source_ref)
+                .bind(&v.origin.source)
+                .bind(&v.origin.source_ref)
                 .bind(now)
+                .bind(v.origin.token_id)
+                .bind(&v.origin.request_sha256)
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(id) = id {
@@ -203,30 +254,49 @@ impl Store {
 
     /// One visit with its deliveries.
     pub async fn visit(&self, id: i64) -> Result<Option<StoredVisit>, StoreError> {
-        Ok(self.visits_where(Some(id), None, 1).await?.pop())
+        let filter = VisitFilter {
+            id: Some(id),
+            ..VisitFilter::default()
+        };
+        Ok(self.visits_where(filter, 1).await?.pop())
+    }
+
+    /// The one visit `filter` picks, if any.
+    pub async fn visit_where(&self, filter: VisitFilter<'_>) -> Result<Option<StoredVisit>, StoreError> {
+        Ok(self.visits_where(filter, 1).await?.pop())
     }
 
     /// Visits, latest first, optionally of one pupil (UPN), at most `limit`.
     pub async fn visits(&self, upn: Option<&str>, limit: i64) -> Result<Vec<StoredVisit>, StoreError> {
-        self.visits_where(None, upn, limit).await
+        let filter = VisitFilter {
+            upn,
+            ..VisitFilter::default()
+        };
+        self.visits_where(filter, limit).await
     }
 
-    async fn visits_where(
-        &self,
-        id: Option<i64>,
-        upn: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<StoredVisit>, StoreError> {
+    async fn visits_where(&self, f: VisitFilter<'_>, limit: i64) -> Result<Vec<StoredVisit>, StoreError> {
         let sql = "SELECT v.id, v.external_id, v.upn, p.admission_number, v.provider_id, v.occurred_at, v.staff, v.kind,
                        v.pupil_views, v.progress, v.behaviour, v.welfare, v.actions, v.follow_up, v.source, v.created_at,
+                       v.request_sha256,
                        o.id AS delivery_id, o.sink, o.status, o.attempts, o.last_error, o.remote_id, o.delivered_at
                    FROM visits v JOIN pupils p ON p.upn = v.upn
                    LEFT JOIN outbox o ON o.channel = 'push' AND o.idempotency_key = v.external_id
                    WHERE v.id IN (SELECT id FROM visits WHERE ($1 IS NULL OR id = $1) AND ($2 IS NULL OR upn = $2)
+                                    AND ($4 IS NULL OR external_id = $4) AND ($5 IS NULL OR token_id = $5)
+                                    AND ($6 IS NULL OR source_ref = $6)
                                   ORDER BY occurred_at DESC, id DESC LIMIT $3)
                    ORDER BY v.occurred_at DESC, v.id DESC, o.sink";
         with_pool!(self, pool => {
-            let rows = sqlx::query(sql).bind(id).bind(upn).bind(limit).fetch_all(pool).await?;
+            let rows = sqlx::query(sql)
+                .bind(f.id)
+                .bind(f.upn)
+                .bind(limit)
+                .bind(f.external_id)
+                .bind(f.token_id)
+                .bind(f.source_ref)
+                .fetch_all(pool)
+                .await?;
             let mut out: Vec<StoredVisit> = Vec::new();
             for r in &rows {
                 let id: i64 = r.try_get("id")?;
@@ -251,6 +321,7 @@ impl Store {
                             actions: r.try_get("actions")?,
                             follow_up: r.try_get("follow_up")?,
                         },
+                        request_sha256: r.try_get("request_sha256")?,
                         deliveries: Vec::new(),
                     });
                 }

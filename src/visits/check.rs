@@ -79,9 +79,57 @@ pub struct CheckedVisit {
     pub follow_up: Option<NaiveDate>,
 }
 
+/// The fields written on one line: a control character in them (a line break, NUL, escape) is
+/// refused, as it could forge a line in a log or a record, or break a database's text column.
+const SINGLE_LINE: &[&str] = &["pupil", "occurred_at", "staff", "type", "follow_up"];
+
+/// A problem for each single-line field holding a control character.
+pub fn control_characters(input: &VisitInput) -> Vec<Problem> {
+    let values = [
+        &input.pupil,
+        &input.occurred_at,
+        &input.staff,
+        &input.kind,
+        &input.follow_up,
+    ];
+    SINGLE_LINE
+        .iter()
+        .zip(values)
+        .filter(|(_, v)| v.as_deref().is_some_and(|v| v.chars().any(char::is_control)))
+        .map(|(field, _)| {
+            Problem::new(
+                *field,
+                "holds a control character (a line break, tab, NUL or similar): write it on one line, as plain text",
+            )
+        })
+        .collect()
+}
+
+/// A note as stored: line breaks made `\n` (from `\r\n` or a lone `\r`), tabs kept, every
+/// other control character (NUL, escape, ...) dropped; then trimmed, None when blank.
+fn note(value: &Option<String>) -> Option<String> {
+    let raw = value.as_deref()?;
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('\n');
+            }
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    text(&Some(out))
+}
+
 /// Checks a visit's fields against the school's time zone and the clock.
 pub fn check(input: &VisitInput, tz: Tz, now: DateTime<Utc>) -> Result<CheckedVisit, Vec<Problem>> {
-    let mut problems = Vec::new();
+    let mut problems = control_characters(input);
     let mut required = |value: &Option<String>, field: &str, what: &str| match text(value) {
         Some(v) => Some(v),
         None => {
@@ -161,7 +209,7 @@ pub fn check(input: &VisitInput, tz: Tz, now: DateTime<Utc>) -> Result<CheckedVi
     }
     if [&input.progress, &input.behaviour, &input.welfare]
         .iter()
-        .all(|v| text(v).is_none())
+        .all(|v| note(v).is_none())
     {
         problems.push(Problem::new(
             "progress",
@@ -176,11 +224,11 @@ pub fn check(input: &VisitInput, tz: Tz, now: DateTime<Utc>) -> Result<CheckedVi
                 date,
                 staff,
                 kind,
-                pupil_views: text(&input.pupil_views),
-                progress: text(&input.progress),
-                behaviour: text(&input.behaviour),
-                welfare: text(&input.welfare),
-                actions: text(&input.actions),
+                pupil_views: note(&input.pupil_views),
+                progress: note(&input.progress),
+                behaviour: note(&input.behaviour),
+                welfare: note(&input.welfare),
+                actions: note(&input.actions),
                 follow_up,
             })
         }

@@ -18,7 +18,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use check::{CheckedVisit, FIELDS, MAX_TEXT_CHARS, VisitInput, check};
+pub use check::{CheckedVisit, FIELDS, MAX_TEXT_CHARS, VisitInput, check, control_characters};
 pub use payload::{PAYLOAD_FIELDS, PayloadTemplate, PupilIdentifier, TITLE_PLACEHOLDERS, check_title};
 
 /// How the visit was made.

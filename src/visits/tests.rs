@@ -98,3 +98,21 @@ fn csv_rows_keep_their_lines_and_unknown_columns_are_refused() {
     assert!(bad.iter().any(|p| p.message.contains("unknown column `when`")));
     assert!(bad.iter().any(|p| p.message.contains("no `occurred_at`")));
 }
+
+#[test]
+fn control_characters_are_refused_on_one_line_and_cleaned_from_notes() {
+    let mut i = input();
+    i.staff = Some("Ms Patel\r\nlevel=ERROR forged".into());
+    i.pupil = Some("2101\0".into());
+    let problems = check(&i, chrono_tz::Europe::London, now()).unwrap_err();
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["pupil", "staff"]);
+    assert!(problems[0].message.contains("control character"), "{problems:?}");
+
+    let mut i = input();
+    i.progress = Some("Line one\r\nline two\rline three\0\u{1b}[31m\tend".into());
+    i.welfare = Some("\0\u{7}".into());
+    let v = check(&i, chrono_tz::Europe::London, now()).unwrap();
+    assert_eq!(v.progress.as_deref(), Some("Line one\nline two\nline three[31m\tend"));
+    assert_eq!(v.welfare, None, "only control characters: blank");
+}

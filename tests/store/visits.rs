@@ -22,8 +22,10 @@ fn new_visit(external_id: &str, upn: &str, at: &str, source_ref: Option<&str>) -
             actions: None,
             follow_up: Some(d("2026-03-16")),
         },
-        source: "test".into(),
-        source_ref: source_ref.map(str::to_string),
+        origin: apsync::store::Origin {
+            source_ref: source_ref.map(str::to_string),
+            ..apsync::store::Origin::named("test")
+        },
     }
 }
 
@@ -120,14 +122,14 @@ pub(crate) async fn visits_are_queued_per_endpoint_and_imported_rows_record_once
 
 pub(crate) async fn tokens_are_kept_hashed_and_revocable(store: Store) {
     let now = t("2026-03-02T12:00:00Z");
-    store.create_token("form", &[1u8; 32], now).await.unwrap();
+    store.create_token("form", &[1u8; 32], "intake", now).await.unwrap();
     let err = store
-        .create_token("form", &[2u8; 32], now)
+        .create_token("form", &[2u8; 32], "intake", now)
         .await
         .unwrap_err()
         .to_string();
     assert!(err.contains("revoke it first"), "{err}");
-    store.create_token("mis", &[3u8; 32], now).await.unwrap();
+    store.create_token("mis", &[3u8; 32], "intake", now).await.unwrap();
     let active = store.active_tokens().await.unwrap();
     assert_eq!(
         active.iter().map(|t| (t.name.as_str(), t.hash[0])).collect::<Vec<_>>(),
@@ -137,7 +139,7 @@ pub(crate) async fn tokens_are_kept_hashed_and_revocable(store: Store) {
     store.revoke_token("form", now).await.unwrap();
     assert!(store.revoke_token("form", now).await.is_err(), "already revoked");
     assert_eq!(store.active_tokens().await.unwrap().len(), 1);
-    store.create_token("form", &[4u8; 32], now).await.unwrap();
+    store.create_token("form", &[4u8; 32], "intake", now).await.unwrap();
     let listed = store.tokens().await.unwrap();
     assert_eq!(listed.len(), 3);
     assert_eq!((listed[0].revoked_at, listed[0].last_used_at), (Some(now), Some(now)));

@@ -20,7 +20,7 @@ use crate::cli::{CliError, Context};
 use crate::config::{EndpointAuth, EndpointConfig};
 use crate::outbox::push::PushSink;
 use crate::runtime::visits::{IntakeError, VisitIntake, dispatch_pushes};
-use crate::store::NewVisit;
+use crate::store::{NewVisit, Origin};
 use crate::visits::{PayloadTemplate, VisitInput};
 
 /// The demo endpoint's id, as on its outbox rows.
@@ -85,8 +85,7 @@ pub async fn run(ctx: &Context, dir: &Path) -> Result<(), CliError> {
         match intake.prepare(&ctx.store, &input, ctx.now).await {
             Ok(document) => new.push(NewVisit {
                 document,
-                source: "demo".into(),
-                source_ref: Some(key.into()),
+                origin: Origin::with_ref("demo", key),
             }),
             Err(IntakeError::Store(e)) => return Err(e.into()),
             Err(e) => say!("(visit not recorded: {e})"),

@@ -7,11 +7,11 @@ use super::print;
 use crate::cli::args::TokenCommand;
 use crate::cli::output::Listing;
 use crate::cli::{CliError, Context};
-use crate::http::auth::{new_token, token_hash};
+use crate::http::auth::{Scope, new_token, token_hash};
 
 pub async fn run(ctx: &Context, cmd: TokenCommand) -> Result<(), CliError> {
     match cmd {
-        TokenCommand::Create { name } => {
+        TokenCommand::Create { name, scopes } => {
             let name = name.trim();
             if name.is_empty()
                 || name.len() > 64
@@ -24,11 +24,19 @@ pub async fn run(ctx: &Context, cmd: TokenCommand) -> Result<(), CliError> {
                 )));
             }
             let token = new_token().map_err(|e| CliError::Failed(format!("cannot make a random token: {e}")))?;
-            ctx.store.create_token(name, &token_hash(&token), ctx.now).await?;
+            // In a fixed order, each once: what is stored reads the same however it was asked.
+            let scopes: Vec<&str> = Scope::ALL
+                .into_iter()
+                .filter(|s| scopes.is_empty() && *s == Scope::Intake.as_str() || scopes.iter().any(|w| w == s))
+                .collect();
+            let scopes = scopes.join(" ");
+            ctx.store
+                .create_token(name, &token_hash(&token), &scopes, ctx.now)
+                .await?;
             say!("{token}");
             eprintln!(
-                "Token `{name}` created. It is shown this once and only its hash is kept: give it to the system that \
-                 posts visits, as `Authorization: Bearer TOKEN`. Stop it with `apsync token revoke {name}`."
+                "Token `{name}` created, scope: {scopes}. It is shown this once and only its hash is kept: give it to \
+                 the system that uses the API, as `Authorization: Bearer TOKEN`. Stop it with `apsync token revoke {name}`."
             );
             Ok(())
         }
@@ -38,10 +46,11 @@ pub async fn run(ctx: &Context, cmd: TokenCommand) -> Result<(), CliError> {
             Ok(())
         }
         TokenCommand::List { format } => {
-            let mut listing = Listing::new(&["name", "created_at", "revoked_at", "last_used_at"]);
+            let mut listing = Listing::new(&["name", "scopes", "created_at", "revoked_at", "last_used_at"]);
             for t in ctx.store.tokens().await? {
                 listing.push(vec![
                     json!(t.name),
+                    json!(t.scopes),
                     json!(t.created_at.to_rfc3339()),
                     json!(t.revoked_at.map(|t| t.to_rfc3339())),
                     json!(t.last_used_at.map(|t| t.to_rfc3339())),

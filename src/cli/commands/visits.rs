@@ -8,7 +8,7 @@ use crate::cli::args::{VisitCommand, VisitsArgs};
 use crate::cli::output::Listing;
 use crate::cli::{CliError, Context};
 use crate::runtime::visits::{IntakeError, VisitIntake, dispatch_pushes, push_sinks, read_csv_folder};
-use crate::store::{PupilLookup, StoredVisit};
+use crate::store::{Origin, PupilLookup, StoredVisit};
 use crate::visits::VisitInput;
 
 pub async fn add(ctx: &Context, cmd: VisitCommand) -> Result<(), CliError> {
@@ -26,13 +26,17 @@ pub async fn add(ctx: &Context, cmd: VisitCommand) -> Result<(), CliError> {
         follow_up: a.follow_up,
     };
     let intake = VisitIntake::new(&ctx.loaded.config);
-    let visit = intake
-        .record(&ctx.store, &input, "cli", ctx.now)
+    let recorded = intake
+        .record(&ctx.store, &input, Origin::named("cli"), ctx.now)
         .await
         .map_err(|e| match e {
             IntakeError::Store(e) => CliError::Store(e),
             other => CliError::Failed(other.to_string()),
         })?;
+    // Without a source_ref nothing is recognised as a repeat: every visit added is new.
+    let visit = recorded
+        .into_visit()
+        .ok_or_else(|| CliError::Failed("the visit was recorded before".into()))?;
     print(&listing(std::slice::from_ref(&visit)), a.format)?;
     if intake.endpoints.is_empty() {
         eprintln!(
