@@ -489,3 +489,86 @@ fn an_overdue_visit_is_emailed_once_and_a_logged_visit_resolves_it_and_says_so()
     assert_eq!(visit.len(), 1, "{alerts:?}");
     assert_eq!(visit[0]["state"], "resolved");
 }
+
+/// `check --online` reaches every server a delivery needs: SMTP with STARTTLS and AUTH (sending
+/// nothing), and each endpoint with a request that creates nothing; each failure says what to do.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_online_names_a_closed_smtp_port_a_refused_login_and_a_refusing_endpoint() {
+    use support::endpoint::{Endpoint, HEALTH_TOKEN};
+    let server = SmtpServer::start();
+    let install = install(&server, PASSWORD);
+    let check = |install: &Install| {
+        let out = tokio::task::block_in_place(|| install.run(&["check", "--online"]));
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, said) = check(&install);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("email (SMTP localhost:") && said.contains("logged in; nothing sent"),
+        "{said}"
+    );
+    assert!(said.contains("database: ok"), "{said}");
+    assert!(server.messages().is_empty(), "nothing was sent");
+
+    // A refused password, then a port nobody listens on.
+    std::fs::write(install.path("smtp-password"), "not-the-password\n").unwrap();
+    let (code, said) = check(&install);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("FAILED") && said.contains("email.password_file"),
+        "{said}"
+    );
+    assert!(!said.contains("not-the-password"), "the secret is never printed");
+    std::fs::write(install.path("smtp-password"), format!("{PASSWORD}\n")).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = std::fs::read_to_string(install.config()).unwrap();
+    let at = text.find("host = \"localhost\"\nport = ").unwrap() + "host = \"localhost\"\nport = ".len();
+    let end = at + text[at..].find('\n').unwrap();
+    let moved = format!("{}{closed}{}", &text[..at], &text[end..]);
+    std::fs::write(install.config(), &moved).unwrap();
+    let (code, said) = check(&install);
+    assert_eq!(code, Some(1), "a closed SMTP port fails the check: {said}");
+    assert!(
+        said.contains("FAILED") && said.contains("check email.host and email.port"),
+        "{said}"
+    );
+    std::fs::write(install.config(), &text).unwrap();
+
+    // An endpoint whose health check refuses the token, then accepts it; one with no health
+    // check is reachable but its credentials unchecked, and says so.
+    let ep = Endpoint::start(vec![]).await;
+    std::fs::write(install.path("cpoms-token"), "wrong-token\n").unwrap();
+    let endpoint = format!(
+        "\n[[endpoint]]\nid = \"cpoms\"\nurl = \"{}\"\nhealth_url = \"{}/health\"\nallow_plaintext_loopback = true\n\
+         [endpoint.auth]\nkind = \"bearer\"\ntoken_file = \"cpoms-token\"\n",
+        ep.url(),
+        ep.base
+    );
+    std::fs::write(install.config(), format!("{text}{endpoint}")).unwrap();
+    let (code, said) = check(&install);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("endpoint cpoms: FAILED: GET /health answered 401") && said.contains("[endpoint.auth]"),
+        "{said}"
+    );
+    std::fs::write(install.path("cpoms-token"), format!("{HEALTH_TOKEN}\n")).unwrap();
+    let (code, said) = check(&install);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("endpoint cpoms: ok (GET /health answered 200)"), "{said}");
+    std::fs::write(
+        install.config(),
+        format!(
+            "{text}{}",
+            endpoint.replace(&format!("health_url = \"{}/health\"\n", ep.base), "")
+        ),
+    )
+    .unwrap();
+    let (code, said) = check(&install);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("credentials were not checked: set health_url"), "{said}");
+    assert!(ep.stored().is_empty(), "the checks created no record");
+}

@@ -24,6 +24,7 @@ fn endpoint_config(id: &str, url: &str, auth: EndpointAuth) -> EndpointConfig {
     EndpointConfig {
         id: id.into(),
         url: url.parse().unwrap(),
+        health_url: None,
         // Short, so a hang ends the attempt quickly; the outcome, not the time, is asserted.
         timeout: Duration::from_millis(700),
         auth,

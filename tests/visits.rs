@@ -280,6 +280,7 @@ async fn a_posted_visit_reaches_the_endpoint_once_through_failures() {
     let config = EndpointConfig {
         id: "cpoms".into(),
         url: ep.url().parse().unwrap(),
+        health_url: None,
         timeout: Duration::from_millis(700),
         auth: EndpointAuth::None,
         payload: PayloadTemplate::default(),

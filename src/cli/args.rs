@@ -171,7 +171,9 @@ pub enum TokenCommand {
 /// `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Also connect to each connector, the mail server and the endpoints.
+    /// Also connect to each connector, the database, the mail server (TLS and login, nothing
+    /// sent) and each endpoint (`health_url`, else OPTIONS or HEAD: nothing created); exit 1 if
+    /// any fails, each failure saying what to do.
     #[arg(long)]
     pub online: bool,
 }

@@ -70,6 +70,9 @@ pub struct RawEndpoint {
     pub allow_plaintext_loopback: Option<bool>,
     /// The field of the endpoint's JSON answer holding its id for the record. Default `id`.
     pub remote_id_field: Option<String>,
+    /// A URL `check --online` GETs, authenticated, to check the endpoint without creating a
+    /// record (else it sends OPTIONS, then HEAD, to `url`).
+    pub health_url: Option<String>,
     /// `[endpoint.auth]`.
     pub auth: Option<RawAuth>,
     /// `[endpoint.payload]`.
@@ -157,6 +160,8 @@ pub struct EndpointConfig {
     pub id: String,
     /// Where to POST.
     pub url: url::Url,
+    /// What `check --online` GETs instead of sending OPTIONS or HEAD to `url`.
+    pub health_url: Option<url::Url>,
     /// How long to wait for an answer.
     pub timeout: Duration,
     /// How to authenticate.
@@ -325,12 +330,17 @@ pub(super) fn endpoints(raw: &[RawEndpoint], p: &mut Problems) -> Vec<EndpointCo
         if !(1..=600).contains(&timeout) {
             p.push(format!("{key}.timeout_secs"), "must be between 1 and 600");
         }
+        let health_url = r
+            .health_url
+            .as_deref()
+            .and_then(|u| endpoint_url(u, plain_ok, &format!("{key}.health_url"), p));
         let auth = auth(r.auth.as_ref(), plain_ok, &format!("{key}.auth"), p);
         let payload = payload(r.payload.as_ref(), &format!("{key}.payload"), p);
         if let (Some(id), Some(url), Some(auth), Some(payload)) = (id, url, auth, payload) {
             out.push(EndpointConfig {
                 id: id.to_string(),
                 url,
+                health_url,
                 timeout: Duration::from_secs(timeout),
                 auth,
                 payload,

@@ -191,6 +191,41 @@ impl SmtpSink {
     }
 }
 
+impl SmtpSink {
+    /// Connects, secures and logs in as a delivery would, then says goodbye, sending nothing
+    /// (`check --online`). The error says what to do.
+    pub async fn check(&self) -> Result<(), String> {
+        let outcome = match &self.via {
+            Via::Lettre(transport) => match transport.test_connection().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Failure::Unreachable("the server did not answer NOOP".into())),
+                Err(e) => Err(Failure::Smtp(e)),
+            },
+            Via::Direct(direct) => match tokio::time::timeout(direct.timeout, direct.connect()).await {
+                Ok(Ok(mut conn)) => {
+                    let _ = conn.quit().await;
+                    Ok(())
+                }
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(Failure::Unreachable(format!(
+                    "the SMTP server did not answer within {} s",
+                    direct.timeout.as_secs()
+                ))),
+            },
+        };
+        outcome.map_err(|failure| match failure {
+            Failure::Smtp(e) => match classify(&e) {
+                Attempt::Retry { reason, .. } | Attempt::Dead { reason } => reason,
+                Attempt::Delivered { .. } => e.to_string(),
+            },
+            Failure::Unreachable(reason) => {
+                format!("{reason}: check email.host and email.port, and that this machine may reach the mail server")
+            }
+            Failure::NoStartTls => "the SMTP server does not offer STARTTLS, which email.tls = \"starttls\" requires: check email.host and email.port".to_string(),
+        })
+    }
+}
+
 /// Reads the outbox row into an envelope and the raw message.
 fn parts(d: &Delivery) -> Result<(Envelope, &str), String> {
     let p = &d.payload;

@@ -40,6 +40,7 @@ enum Auth {
 pub struct PushSink {
     id: String,
     url: url::Url,
+    health_url: Option<url::Url>,
     client: reqwest::Client,
     auth: Auth,
     template: PayloadTemplate,
@@ -100,6 +101,7 @@ impl PushSink {
         Ok(PushSink {
             id: config.id.clone(),
             url: config.url.clone(),
+            health_url: config.health_url.clone(),
             client,
             auth,
             template: config.payload.clone(),
@@ -112,6 +114,70 @@ impl PushSink {
     /// The endpoint's id.
     pub fn endpoint_id(&self) -> &str {
         &self.id
+    }
+
+    /// An authenticated request that creates nothing (`check --online`): GET `health_url` when
+    /// configured, else OPTIONS to the URL, then HEAD if OPTIONS is not allowed. Ok with what
+    /// was checked, or what is wrong and what to do.
+    pub async fn check(&self) -> Result<String, String> {
+        let tries: Vec<(reqwest::Method, &url::Url)> = match &self.health_url {
+            Some(h) => vec![(reqwest::Method::GET, h)],
+            None => vec![
+                (reqwest::Method::OPTIONS, &self.url),
+                (reqwest::Method::HEAD, &self.url),
+            ],
+        };
+        let mut last = 0;
+        for (method, url) in tries {
+            let req = match self.authorise(self.client.request(method.clone(), url.clone())).await {
+                Ok(r) => r,
+                Err(Attempt::Retry { reason, .. } | Attempt::Dead { reason }) => return Err(reason),
+                Err(Attempt::Delivered { .. }) => return Err("the sign-in did not complete".into()),
+            };
+            let status = match req.send().await {
+                Ok(r) => r.status().as_u16(),
+                Err(e) => {
+                    return Err(format!(
+                        "{}: check the endpoint's url and that this machine may reach it",
+                        describe(&e)
+                    ));
+                }
+            };
+            last = status;
+            match status {
+                200..=299 => return Ok(format!("{method} {} answered {status}", url.path())),
+                // Not allowed: the next method, if any, may be.
+                405 | 501 => continue,
+                401 | 403 => {
+                    return Err(format!(
+                        "{method} {} answered {status}: the endpoint refuses apsync's credentials; check [endpoint.auth] (and the key or token file) with the endpoint's owner",
+                        url.path()
+                    ));
+                }
+                404 => {
+                    return Err(format!(
+                        "{method} {} answered 404: there is no such address; check the endpoint's url",
+                        url.path()
+                    ));
+                }
+                300..=399 => {
+                    return Err(format!(
+                        "{method} {} answered {status} (a redirect, which apsync does not follow): write the final address as the endpoint's url",
+                        url.path()
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "{method} {} answered {status}: the endpoint is having trouble; try again later, or ask its owner",
+                        url.path()
+                    ));
+                }
+            }
+        }
+        // Reachable, but nothing said whether the credentials hold.
+        Ok(format!(
+            "reachable, but it answered {last} to OPTIONS and HEAD, so the credentials were not checked: set health_url for a full check"
+        ))
     }
 
     async fn authorise(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, Attempt> {

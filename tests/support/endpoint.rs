@@ -5,7 +5,8 @@
 //!
 //! `POST /visits` takes the next scripted [`Reply`] (or [`Reply::Normal`] once the script is
 //! used up). `POST /token` is an OAuth 2 token endpoint (client credentials) handing out
-//! `token-1`, `token-2`, ...
+//! `token-1`, `token-2`, ...; `GET /health` answers 200 to `Authorization: Bearer
+//! HEALTH_TOKEN` and 401 to anything else, as a real endpoint's authenticated health check does.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -75,6 +76,7 @@ impl Endpoint {
         let app = Router::new()
             .route("/visits", post(visits))
             .route("/token", post(token))
+            .route("/health", axum::routing::get(health))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -147,6 +149,17 @@ async fn visits(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body
             tokio::time::sleep(HANG).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
+    }
+}
+
+/// The bearer token `GET /health` accepts.
+pub const HEALTH_TOKEN: &str = "health-check-token";
+
+async fn health(headers: HeaderMap) -> Response {
+    if header(&headers, "authorization").as_deref() == Some(&format!("Bearer {HEALTH_TOKEN}")) {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        (StatusCode::UNAUTHORIZED, "unauthorised").into_response()
     }
 }
 

@@ -103,6 +103,7 @@ pub async fn run(ctx: &Context, dir: &Path) -> Result<(), CliError> {
         url: url
             .parse()
             .map_err(|e| CliError::Failed(format!("demo endpoint URL: {e}")))?,
+        health_url: None,
         timeout: Duration::from_secs(10),
         auth: EndpointAuth::None,
         payload: PayloadTemplate::default(),

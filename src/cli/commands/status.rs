@@ -8,8 +8,12 @@ use serde_json::{Value, json};
 use super::print;
 use crate::cli::output::{Format, Listing};
 use crate::cli::{CliError, Context};
+use crate::config::EmailTransport;
+use crate::outbox::email::SmtpSink;
 
-/// `check [--online]`: the file, then (online) each connector's server, one line per connector.
+/// `check [--online]`: the file, then (online) each connector's server, the database, the SMTP
+/// server (TLS and login, nothing sent) and each endpoint (a request that creates nothing), one
+/// line each, every failure saying what to do; exit 1 if any failed.
 pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
     let loaded = crate::config::load(config)?;
     let c = &loaded.config;
@@ -27,29 +31,73 @@ pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
     }
     let mut failed = Vec::new();
     for connector in &c.connectors {
-        match crate::runtime::check_connector(&loaded, connector).await {
-            Ok(()) => say!("connector {} ({}): ok", connector.id, connector.provider),
-            Err(e) => {
-                say!(
-                    "connector {} ({}): {} ({}): {}",
-                    connector.id,
-                    connector.provider,
-                    e.code,
-                    e.kind,
-                    e.message
-                );
-                failed.push(connector.id.as_str());
+        let what = format!("connector {} ({})", connector.id, connector.provider);
+        let result = crate::runtime::check_connector(&loaded, connector)
+            .await
+            .map(|()| String::new())
+            .map_err(|e| format!("{} ({}): {}", e.code, e.kind, e.message));
+        checked(what, result, &mut failed)?;
+    }
+    checked("database".into(), check_store(&loaded).await, &mut failed)?;
+    if let Some(email) = &c.email
+        && let EmailTransport::Smtp(smtp) = &email.transport
+    {
+        let what = format!("email (SMTP {}:{})", smtp.host, smtp.port);
+        let creds = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
+        let result = match SmtpSink::new(smtp, creds.as_deref(), loaded.dir()).await {
+            Ok(sink) => sink
+                .check()
+                .await
+                .map(|()| "connected, secured and logged in; nothing sent".into()),
+            Err(e) => Err(e.to_string()),
+        };
+        checked(what, result, &mut failed)?;
+    }
+    match crate::runtime::visits::push_sinks(c, loaded.dir()) {
+        Ok(sinks) => {
+            for sink in &sinks {
+                checked(
+                    format!("endpoint {}", sink.endpoint_id()),
+                    sink.check().await,
+                    &mut failed,
+                )?;
             }
         }
+        Err(e) => checked("endpoints".into(), Err(e), &mut failed)?,
     }
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Failed(format!(
-            "cannot reach connector {}",
-            failed.join(", ")
-        )))
+        Err(CliError::Failed(format!("cannot reach {}", failed.join(", "))))
     }
+}
+
+/// Prints one online check's outcome, noting a failure.
+fn checked(what: String, result: Result<String, String>, failed: &mut Vec<String>) -> Result<(), CliError> {
+    match result {
+        Ok(note) if note.is_empty() => say!("{what}: ok"),
+        Ok(note) => say!("{what}: ok ({note})"),
+        Err(e) => {
+            say!("{what}: FAILED: {e}");
+            failed.push(what);
+        }
+    }
+    Ok(())
+}
+
+/// Opens the database (bringing its schema up to date, as the daemon would) and asks it a
+/// question.
+async fn check_store(loaded: &crate::config::LoadedConfig) -> Result<String, String> {
+    let store = crate::cli::open_store(loaded).await.map_err(|e| {
+        format!("{e}: check [database] (the url, password_file, and that the server runs and lets apsync in)")
+    })?;
+    let answer = store
+        .ping()
+        .await
+        .map(|()| String::new())
+        .map_err(|e| format!("it opened but does not answer: {e}"));
+    store.close().await;
+    answer
 }
 
 pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
