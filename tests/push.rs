@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use apsync::config::{EndpointAuth, EndpointConfig, SecretFile};
 use apsync::outbox::push::PushSink;
+use apsync::runtime::alerts;
 use apsync::runtime::visits::{VisitIntake, dispatch_pushes};
 use apsync::store::{Delivery, Origin, Store, StoredVisit};
 use apsync::visits::{PayloadTemplate, VisitInput};
 use chrono::{DateTime, Utc};
 use support::endpoint::{Endpoint, Reply};
+use support::install::Install;
 use support::store::{Guard, postgres_store, sqlite_store, t, with_roster};
 
 const TZ: chrono_tz::Tz = chrono_tz::Europe::London;
@@ -222,8 +224,43 @@ async fn refused_credentials_are_retried_slowly_and_reported() {
     let d = delivery(&store, "cpoms").await;
     assert_eq!(d.next_attempt_at, after(3600), "an hour later");
     assert!(d.last_error.unwrap().contains("credentials"));
+
+    // IT is emailed once while it refuses, however often it is evaluated that day.
+    let install = Install::new(None);
+    let loaded = apsync::config::load(&install.config()).unwrap();
+    let refusing_emails = |rows: &[Delivery]| {
+        rows.iter()
+            .filter(|d| d.channel == "email" && d.subject.contains("Endpoint refusing visits: cpoms"))
+            .count()
+    };
+    for minutes in [1, 30] {
+        alerts::evaluate(&store, &loaded, after(minutes * 60), false)
+            .await
+            .unwrap();
+    }
+    let open = store.open_alerts().await.unwrap();
+    let alert = open
+        .iter()
+        .find(|a| a.key.starts_with("endpoint:cpoms:"))
+        .expect("an alert for IT");
+    assert_eq!(alert.roles, [apsync::config::Role::It]);
+    assert_eq!(
+        refusing_emails(&store.deliveries(false, 1000).await.unwrap()),
+        1,
+        "one email"
+    );
+
+    // Accepted again: the alert resolves itself (and IT is told it has).
     assert_eq!(dispatch_pushes(&store, &s, after(3600)).await.unwrap().delivered, 1);
     assert_once(&ep, &visit);
+    alerts::evaluate(&store, &loaded, after(3700), false).await.unwrap();
+    let open = store.open_alerts().await.unwrap();
+    assert!(!open.iter().any(|a| a.key.starts_with("endpoint:")), "{open:?}");
+    assert_eq!(
+        refusing_emails(&store.deliveries(false, 1000).await.unwrap()),
+        2,
+        "the resolution"
+    );
 }
 
 #[tokio::test]

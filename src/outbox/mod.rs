@@ -276,6 +276,9 @@ async fn record(
             // Stopping here (not carrying on) if this write fails is deliberate: the receiver has
             // it, and a sender that cannot record that must not send more.
             store.mark_delivered(d.id, remote_id.as_deref(), now).await?;
+            if d.channel == Channel::Push.as_str() {
+                store.note_endpoint_delivered(&d.sink, now).await?;
+            }
             report.delivered += 1;
             Ok("delivered")
         }
@@ -306,6 +309,9 @@ async fn record(
             report.retrying += 1;
             if slow {
                 report.misconfigured += 1;
+                if d.channel == Channel::Push.as_str() {
+                    store.note_endpoint_refused(&d.sink, &reason, now).await?;
+                }
                 return Ok("retry (misconfigured)");
             }
             Ok("retry")

@@ -21,7 +21,7 @@ use crate::domain::{Code, Session};
 use crate::roster::PlacementRecord;
 use crate::store::{LastVisit, StoredPupil};
 
-pub use ops::{OpsFacts, RefusedToday, digest_due};
+pub use ops::{EndpointRefusing, OpsFacts, RefusedToday, digest_due};
 pub use pupils::pupil_label;
 pub use visits::{OverdueVisit, overdue_visits};
 

@@ -19,6 +19,20 @@ pub struct OpsFacts {
     /// Today's refused emails (and other refused items), per connector and sender.
     #[serde(default)]
     pub refused_today: Vec<RefusedToday>,
+    /// Endpoints whose last answer to a push was a refusal only IT can fix, with no success since.
+    #[serde(default)]
+    pub endpoints_refusing: Vec<EndpointRefusing>,
+}
+
+/// An endpoint refusing apsync's pushes (401, 403, 404, a redirect).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointRefusing {
+    /// The endpoint's id.
+    pub endpoint: String,
+    /// Its last refusal, in apsync's words (never the endpoint's body: it may echo a visit).
+    pub reason: String,
+    /// When it last refused.
+    pub since: DateTime<Utc>,
 }
 
 /// Items one connector refused today from one sender, or from everyone not in its `senders`
@@ -122,6 +136,29 @@ pub(super) fn evaluate(f: &Facts<'_>, out: &mut Evaluation) {
     out.coverage.insert(Rule::Operations, today);
     for r in &f.ops.refused_today {
         out.conditions.push(refused(r, today, roles));
+    }
+    // One alert a day while it lasts (the key names the day), resolved by the next success.
+    for e in &f.ops.endpoints_refusing {
+        let mut c = condition(
+            Rule::Operations,
+            format!("endpoint:{}:{today}", e.endpoint),
+            0,
+            roles,
+            Detail {
+                title: format!("Endpoint refusing visits: {}", e.endpoint),
+                what: format!(
+                    "The endpoint {} refuses apsync's pushes ({}); visit logs wait and are tried again hourly.",
+                    e.endpoint, e.reason
+                ),
+                expected:
+                    "Check the endpoint's url and [endpoint.auth] with its owner, then run `apsync check --online`. \
+                           This alert resolves itself when a visit is delivered again."
+                        .into(),
+                ..Detail::default()
+            },
+        );
+        c.about = Some(today);
+        out.conditions.push(c);
     }
     for (id, subject) in &f.ops.dead_deliveries {
         out.conditions.push(condition(

@@ -351,6 +351,7 @@ fn operations_go_to_it() {
         review_open: 3,
         review_oldest: Some(t("2026-03-01T08:00:00Z")),
         refused_today: Vec::new(),
+        endpoints_refusing: Vec::new(),
     };
     let e = run_ops(&c, "2026-03-02T12:00:00Z", &[], &[], &ops);
     let keys: Vec<&str> = of(&e, Rule::Operations).iter().map(|c| c.key.as_str()).collect();
@@ -427,6 +428,66 @@ fn refused_mail_is_one_alert_per_sender_per_day_with_strangers_together_and_it_l
     };
     let changes = ops_only(diff(run_ops(&c, "2026-03-02T15:00:00Z", &[], &[], &more), &[open]));
     assert!(matches!(changes.as_slice(), [Change::Update(..)]), "{changes:?}");
+}
+
+#[test]
+fn a_refusing_endpoint_is_one_alert_a_day_to_it_resolved_by_a_success() {
+    let c = config();
+    let ops = OpsFacts {
+        endpoints_refusing: vec![EndpointRefusing {
+            endpoint: "cpoms".into(),
+            reason: "HTTP 401: the endpoint refused apsync's credentials; check [endpoint.auth]".into(),
+            since: t("2026-03-02T09:00:00Z"),
+        }],
+        ..OpsFacts::default()
+    };
+    let e = run_ops(&c, "2026-03-02T12:00:00Z", &[], &[], &ops);
+    let found = of(&e, Rule::Operations);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].key, "endpoint:cpoms:2026-03-02");
+    assert_eq!(found[0].roles, [Role::It]);
+    assert!(found[0].detail.what.contains("HTTP 401"), "{:?}", found[0].detail);
+    let open = OpenAlert {
+        id: 1,
+        rule: Rule::Operations,
+        key: found[0].key.clone(),
+        level: 0,
+        roles: vec![Role::It],
+        about: found[0].about,
+        first_seen: t("2026-03-02T12:00:00Z"),
+        upn: None,
+        provider: None,
+        detail: found[0].detail.clone(),
+    };
+    let ops_changes = |changes: Vec<Change>| -> Vec<Change> {
+        changes
+            .into_iter()
+            .filter(|c| match c {
+                Change::Raise(c) => c.rule == Rule::Operations,
+                Change::Escalate(a, _) | Change::Update(a, _) | Change::Resolve(a) | Change::Lapse(a) => {
+                    a.rule == Rule::Operations
+                }
+            })
+            .collect()
+    };
+    // Still refusing later that day: nothing new; a success: resolved.
+    let later = ops_changes(diff(
+        run_ops(&c, "2026-03-02T15:00:00Z", &[], &[], &ops),
+        std::slice::from_ref(&open),
+    ));
+    assert!(later.is_empty(), "{later:?}");
+    let fixed = ops_changes(diff(
+        run_ops(&c, "2026-03-02T16:00:00Z", &[], &[], &OpsFacts::default()),
+        std::slice::from_ref(&open),
+    ));
+    assert!(matches!(fixed.as_slice(), [Change::Resolve(_)]), "{fixed:?}");
+    // Still refusing the next day: yesterday's closes quietly and today's is raised, so IT
+    // hears once a day.
+    let next_day = ops_changes(diff(run_ops(&c, "2026-03-03T09:00:00Z", &[], &[], &ops), &[open]));
+    assert!(
+        matches!(next_day.as_slice(), [Change::Raise(c), Change::Lapse(_)] if c.key == "endpoint:cpoms:2026-03-03"),
+        "{next_day:?}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::{NewDelivery, Store, StoreError, with_pool, write_tx};
 use crate::config::Role;
-use crate::rules::{Change, Condition, Detail, OpenAlert, OpsFacts, Rule};
+use crate::rules::{Change, Condition, Detail, EndpointRefusing, OpenAlert, OpsFacts, Rule};
 
 /// An alert as listed by `apsync alerts`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -260,15 +260,62 @@ impl Store {
             for r in &dead {
                 dead_deliveries.push((r.try_get("id")?, r.try_get("subject")?));
             }
+            let refusing = sqlx::query(
+                "SELECT sink, reason, refused_at FROM endpoint_refusals
+                 WHERE delivered_at IS NULL OR delivered_at < refused_at ORDER BY sink",
+            )
+            .fetch_all(pool)
+            .await?;
+            let mut endpoints_refusing = Vec::new();
+            for r in &refusing {
+                endpoints_refusing.push(EndpointRefusing {
+                    endpoint: r.try_get("sink")?,
+                    reason: r.try_get("reason")?,
+                    since: r.try_get("refused_at")?,
+                });
+            }
             Ok(OpsFacts {
                 connector_failures,
                 dead_deliveries,
+                endpoints_refusing,
                 review_open: status.review_open,
                 review_oldest: status.review_oldest_open,
                 // Filled by the runtime, which knows the school's day.
                 refused_today: Vec::new(),
             })
         })
+    }
+
+    /// Notes that an endpoint refused a push as misconfigured (401, 403, 404, a redirect).
+    pub async fn note_endpoint_refused(&self, sink: &str, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO endpoint_refusals (sink, refused_at, reason) VALUES ($1, $2, $3)
+                 ON CONFLICT (sink) DO UPDATE SET refused_at = excluded.refused_at, reason = excluded.reason",
+            )
+            .bind(sink)
+            .bind(now)
+            .bind(reason)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Notes that an endpoint accepted a push; a no-op unless it had refused one since its last
+    /// success.
+    pub async fn note_endpoint_delivered(&self, sink: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE endpoint_refusals SET delivered_at = $2
+                 WHERE sink = $1 AND (delivered_at IS NULL OR delivered_at < refused_at)",
+            )
+            .bind(sink)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     /// Whether a sink already has a delivery whose key starts with `prefix` (queued, sent or dead).
