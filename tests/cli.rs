@@ -205,3 +205,77 @@ fn demo_runs_on_embedded_defaults() {
         .unwrap();
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
 }
+
+/// The shipped unit: resource bounds set, and `systemd-analyze security` (offline, on the file)
+/// scores its exposure 1.5 or better.
+#[test]
+fn the_unit_is_bounded_and_its_exposure_is_at_most_one_and_a_half() {
+    let unit = std::fs::read_to_string(root().join("systemd/apsync.service")).unwrap();
+    for key in ["MemoryMax=", "TasksMax=", "LimitNOFILE=", "ProtectSystem=strict"] {
+        assert!(unit.lines().any(|l| l.starts_with(key)), "{key} is set");
+    }
+    let analyze = Path::new("/usr/bin/systemd-analyze");
+    if !analyze.exists() {
+        eprintln!("systemd-analyze is missing: the exposure score is not checked");
+        return;
+    }
+    let out = Command::new(analyze)
+        .args(["security", "--offline=yes", "--no-pager"])
+        .arg(root().join("systemd/apsync.service"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let score: f64 = text
+        .lines()
+        .find_map(|l| l.split("Overall exposure level for apsync.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no score in: {text}{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(score <= 1.5, "exposure {score}: {text}");
+}
+
+/// `check` warns when a folder connector's folder is outside what the unit lets the service
+/// write, and says what to add; with `ReadWritePaths=` for it, it does not.
+#[test]
+fn check_warns_about_a_folder_the_unit_does_not_let_it_write() {
+    let setup = Setup::new(None);
+    let inbox = setup.path("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    setup.add_connector(
+        "drop",
+        "bright-futures",
+        &format!(
+            "[connector.folder]\npath = \"{}\"\nprocessed = \"done\"\n",
+            inbox.display()
+        ),
+    );
+    let shipped = std::fs::read_to_string(root().join("systemd/apsync.service")).unwrap();
+    let unit = setup.path("apsync.service");
+    let check = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_apsync"))
+            .arg("--config")
+            .arg(setup.config())
+            .arg("check")
+            .env_remove("APSYNC_CONFIG")
+            .env("APSYNC_UNIT", &unit)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "a warning, not a failure");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    std::fs::write(&unit, &shipped).unwrap();
+    let warned = check();
+    assert!(
+        warned.contains("connector drop:")
+            && warned.contains(&format!("ReadWritePaths={}", inbox.display()))
+            && warned.contains(&format!("ReadWritePaths={}", inbox.join("done").display())),
+        "{warned}"
+    );
+    let allowed = shipped.replace(
+        "# Hardening.",
+        &format!("ReadWritePaths={}\n# Hardening.", inbox.display()),
+    );
+    std::fs::write(&unit, allowed).unwrap();
+    let quiet = check();
+    assert!(!quiet.contains("warning"), "{quiet}");
+}

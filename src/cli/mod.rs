@@ -7,6 +7,7 @@ mod commands;
 #[cfg(test)]
 mod man_page;
 pub mod output;
+mod unit;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -62,11 +63,20 @@ impl CliError {
     }
 }
 
+/// The most threads tokio starts for blocking work (its default is 512).
+const MAX_BLOCKING_THREADS: usize = 64;
+
 /// Parses the command line, runs the command, and returns the exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, matches!(cli.command, Command::Run));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Blocking threads (file I/O, spools) are bounded well under the unit's TasksMax=256, so a
+    // burst of work waits for a thread rather than failing to start one.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("apsync: cannot start the async runtime: {e}");

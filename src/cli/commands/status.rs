@@ -26,6 +26,7 @@ pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
         c.calendar.terms().len(),
         if c.calendar.terms().len() == 1 { "" } else { "s" },
     );
+    warn_unwritable_folders(&loaded);
     if !online {
         return Ok(());
     }
@@ -69,6 +70,53 @@ pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
         Ok(())
     } else {
         Err(CliError::Failed(format!("cannot reach {}", failed.join(", "))))
+    }
+}
+
+/// Warns about each folder apsync must move files in that the installed unit does not let it
+/// write (`ProtectSystem=strict` without a `ReadWritePaths=` for it).
+fn warn_unwritable_folders(loaded: &crate::config::LoadedConfig) {
+    let Some((unit, text)) = crate::cli::unit::installed_unit() else {
+        return;
+    };
+    let Some(writable) = crate::cli::unit::writable_paths(&text) else {
+        return;
+    };
+    let c = &loaded.config;
+    let folders = c
+        .connectors
+        .iter()
+        .filter_map(|k| match &k.transport {
+            crate::config::Transport::Folder(f) => Some((format!("connector {}", k.id), f)),
+            _ => None,
+        })
+        .chain(
+            c.visits
+                .csv_folder
+                .iter()
+                .map(|f| ("[visits.csv_folder]".to_string(), f)),
+        );
+    for (what, folder) in folders {
+        let Some(path) = &folder.path else { continue };
+        let path = loaded.dir().join(path);
+        let mut places = vec![path.clone()];
+        places.extend(
+            [&folder.processed, &folder.rejected]
+                .into_iter()
+                .flatten()
+                .map(|p| path.join(p)),
+        );
+        for place in places {
+            if !crate::cli::unit::is_writable(&place, &writable) {
+                eprintln!(
+                    "warning: {what}: {} is outside what the service may write ({} has ProtectSystem=strict), so files \
+                     there cannot be moved: add `ReadWritePaths={}` with `systemctl edit apsync`, then restart it",
+                    place.display(),
+                    unit.display(),
+                    place.display()
+                );
+            }
+        }
     }
 }
 
