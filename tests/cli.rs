@@ -279,3 +279,53 @@ fn check_warns_about_a_folder_the_unit_does_not_let_it_write() {
     let quiet = check();
     assert!(!quiet.contains("warning"), "{quiet}");
 }
+
+/// The demo writes only into a folder of its own: never over someone's files, never into the
+/// service's folders, never into a database an `APSYNC__` override in the shell names.
+#[test]
+fn the_demo_refuses_a_folder_that_is_not_its_own_and_never_touches_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = |target: &Path, env: &[(&str, &Path)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apsync"));
+        cmd.args(["demo", "--dir"]).arg(target).env_remove("APSYNC_CONFIG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    // Someone's own configuration and roster: refused, untouched.
+    let theirs = dir.path().join("school");
+    std::fs::create_dir_all(&theirs).unwrap();
+    std::fs::write(theirs.join("apsync.toml"), "# the school's own\n").unwrap();
+    std::fs::write(theirs.join("pupils.csv"), "upn,admission_number\n").unwrap();
+    let out = demo(&theirs, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not empty") && err.contains(".apsync-demo"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(theirs.join("apsync.toml")).unwrap(),
+        "# the school's own\n"
+    );
+    assert_eq!(std::fs::read_dir(&theirs).unwrap().count(), 2, "nothing added");
+
+    // The service's folders, and the folder APSYNC_CONFIG names: refused before anything is made.
+    for service in [Path::new("/etc/apsync/demo"), Path::new("/var/lib/apsync")] {
+        let existed = service.exists();
+        let out = demo(service, &[]);
+        assert_eq!(out.status.code(), Some(2), "{service:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("the installed service uses"));
+        assert_eq!(service.exists(), existed, "{service:?} was not created");
+    }
+    let config = theirs.join("apsync.toml");
+    let out = demo(&theirs.join("demo"), &[("APSYNC_CONFIG", &config)]);
+    assert_eq!(out.status.code(), Some(2), "inside the configured service's folder");
+
+    // An override in the shell pointing at the service's database is ignored.
+    let real_db = dir.path().join("real.db");
+    let url = format!("sqlite://{}", real_db.display());
+    let fresh = dir.path().join("fresh");
+    let out = demo(&fresh, &[("APSYNC__DATABASE__URL", Path::new(&url))]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!real_db.exists(), "the overridden database was never opened");
+    assert!(fresh.join("apsync.db").exists() && fresh.join(".apsync-demo").exists());
+}

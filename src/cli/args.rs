@@ -348,7 +348,8 @@ pub struct FormatArg {
 /// `demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The folder for the demo's database and configuration (created; reused if present).
+    /// The folder for the demo's database and configuration: new, empty, or a previous demo's
+    /// (marked by .apsync-demo); never one the installed service uses.
     #[arg(long, default_value = "apsync-demo", value_name = "DIR")]
     pub dir: PathBuf,
 }

@@ -155,7 +155,16 @@ pub struct Context {
 impl Context {
     /// Loads the configuration, opens the store and writes the configured providers to it.
     pub async fn open(config_path: &Path, now: DateTime<Utc>) -> Result<Context, CliError> {
-        let loaded = crate::config::load(config_path)?;
+        Context::with(crate::config::load(config_path)?, now).await
+    }
+
+    /// [`Context::open`] ignoring `APSYNC__*` overrides: for the demo, which must never be
+    /// pointed at the service's database by an override left in the shell.
+    pub async fn open_ignoring_env(config_path: &Path, now: DateTime<Utc>) -> Result<Context, CliError> {
+        Context::with(crate::config::load_with_env(config_path, Vec::new())?, now).await
+    }
+
+    async fn with(loaded: LoadedConfig, now: DateTime<Utc>) -> Result<Context, CliError> {
         let store = open_store(&loaded).await?;
         store.sync_providers(&loaded.config.providers, now).await?;
         Ok(Context { loaded, store, now })

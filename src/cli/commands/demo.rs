@@ -7,7 +7,7 @@
 
 use crate::cli::say;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -50,11 +50,68 @@ fn demo_config(dir: &Path) -> String {
     text
 }
 
-pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
-    std::fs::create_dir_all(dir).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
-    let dir = dir
+/// Marks a folder as a demo's own: a later demo may write over it, and nothing else is touched.
+const MARKER: &str = ".apsync-demo";
+
+/// The folders an installed service uses (its configuration and its state), never the demo's.
+const SERVICE_FOLDERS: &[&str] = &["/etc/apsync", "/var/lib/apsync"];
+
+/// Whether `dir` is, holds or is inside a folder the service uses (`APSYNC_CONFIG`'s folder too).
+fn service_folder(dir: &Path) -> Option<PathBuf> {
+    let configured = std::env::var_os("APSYNC_CONFIG")
+        .map(PathBuf::from)
+        .and_then(|c| std::path::absolute(c).ok())
+        .and_then(|c| c.parent().map(Path::to_path_buf));
+    SERVICE_FOLDERS
+        .iter()
+        .map(PathBuf::from)
+        .chain(configured)
+        .find(|s| dir.starts_with(s) || s.starts_with(dir))
+}
+
+/// The demo's folder, made if new: refused when it is a service's folder, or when it holds
+/// anything and is not a previous demo's.
+fn claim(dir: &Path) -> Result<PathBuf, CliError> {
+    let refuse_service = |dir: &Path| match service_folder(dir) {
+        Some(s) => Err(CliError::Usage(format!(
+            "--dir {}: that is (or holds) {}, which the installed service uses; the demo never writes there: give it a folder of its own, e.g. --dir apsync-demo",
+            dir.display(),
+            s.display()
+        ))),
+        None => Ok(()),
+    };
+    let absolute =
+        std::path::absolute(dir).map_err(|e| CliError::Failed(format!("cannot resolve {}: {e}", dir.display())))?;
+    refuse_service(&absolute)?;
+    if absolute.exists() {
+        let resolved = absolute
+            .canonicalize()
+            .map_err(|e| CliError::Failed(format!("cannot resolve {}: {e}", dir.display())))?;
+        refuse_service(&resolved)?;
+        let mut entries = std::fs::read_dir(&resolved)
+            .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", resolved.display())))?;
+        if entries.next().is_some() && !resolved.join(MARKER).is_file() {
+            return Err(CliError::Usage(format!(
+                "--dir {}: the folder is not empty and is not a previous demo's (it has no {MARKER}); the demo writes apsync.toml, pupils.csv and a database there, so give it a new or empty folder",
+                resolved.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(&absolute)
+        .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", absolute.display())))?;
+    let resolved = absolute
         .canonicalize()
         .map_err(|e| CliError::Failed(format!("cannot resolve {}: {e}", dir.display())))?;
+    refuse_service(&resolved)?;
+    write(
+        &resolved.join(MARKER),
+        b"This folder holds an apsync demo (`apsync demo --dir`): a demo may write over it.\n",
+    )?;
+    Ok(resolved)
+}
+
+pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
+    let dir = claim(dir)?;
     let config = dir.join("apsync.toml");
     write(&config, demo_config(&dir).as_bytes())?;
     for (name, text) in bundled::FORMATS {
@@ -71,8 +128,8 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
         dir.display()
     );
     say!("\n== apsync check");
-    super::status::check(&config, false).await?;
-    let ctx = Context::open(&config, now).await?;
+    super::status::valid(&config, crate::config::load_with_env(&config, Vec::new())?)?;
+    let ctx = Context::open_ignoring_env(&config, now).await?;
     say!("\n== apsync roster import --pupils pupils.csv --placements placements.csv");
     super::roster::import(
         &ctx,

@@ -15,17 +15,8 @@ use crate::outbox::email::SmtpSink;
 /// server (TLS and login, nothing sent) and each endpoint (a request that creates nothing), one
 /// line each, every failure saying what to do; exit 1 if any failed.
 pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
-    let loaded = crate::config::load(config)?;
+    let loaded = valid(config, crate::config::load(config)?)?;
     let c = &loaded.config;
-    say!(
-        "{}: configuration is valid ({}, {} provider{}, {} term{})",
-        config.display(),
-        c.school.name,
-        c.providers.len(),
-        if c.providers.len() == 1 { "" } else { "s" },
-        c.calendar.terms().len(),
-        if c.calendar.terms().len() == 1 { "" } else { "s" },
-    );
     warn_unwritable_folders(&loaded);
     if !online {
         return Ok(());
@@ -71,6 +62,21 @@ pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
     } else {
         Err(CliError::Failed(format!("cannot reach {}", failed.join(", "))))
     }
+}
+
+/// Says the configuration is valid, with what it holds (the demo's first step too).
+pub fn valid(config: &Path, loaded: crate::config::LoadedConfig) -> Result<crate::config::LoadedConfig, CliError> {
+    let c = &loaded.config;
+    say!(
+        "{}: configuration is valid ({}, {} provider{}, {} term{})",
+        config.display(),
+        c.school.name,
+        c.providers.len(),
+        if c.providers.len() == 1 { "" } else { "s" },
+        c.calendar.terms().len(),
+        if c.calendar.terms().len() == 1 { "" } else { "s" },
+    );
+    Ok(loaded)
 }
 
 /// Warns about each folder apsync must move files in that the installed unit does not let it
