@@ -29,6 +29,28 @@ fn bright_futures_files() -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// A key line's SHA256 fingerprint, by OpenSSH's own `ssh-keygen -l`.
+fn fingerprint(key_line: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{key_line}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let found = text.split_whitespace().nth(1).unwrap_or_default().to_string();
+    assert!(found.starts_with("SHA256:"), "ssh-keygen said: {text}");
+    found
+}
+
 fn installed(sshd: &Sshd, extra: &str) -> Install {
     let install = Install::new(None);
     install.import_sample_roster();
@@ -129,6 +151,13 @@ fn a_host_key_that_does_not_match_refuses_the_connection_and_shows_the_line_to_a
     assert!(err.starts_with("SFTP-HOSTKEY:"), "{err}");
     assert!(err.contains(&format!("host_key = \"{}\"", sshd.host_key())), "{err}");
     assert_eq!(rows[0]["error_kind"], "config");
+    // Both fingerprints, as `ssh-keygen -l` prints them, to read out over the phone.
+    let offered = fingerprint(&sshd.host_key());
+    let pinned = fingerprint(other);
+    assert!(
+        err.contains(&format!("(fingerprint {offered})")) && err.contains(&format!("(fingerprint {pinned})")),
+        "{err}"
+    );
 
     // No key pinned at all: refused the same way (no trust on first use).
     let unpinned = Install::new(None);

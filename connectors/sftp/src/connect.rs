@@ -35,6 +35,12 @@ impl Connection {
     }
 }
 
+/// A key's SHA256 fingerprint as `ssh-keygen -l` prints it (`SHA256:...`), which is what a
+/// provider reads out over the phone.
+fn fingerprint(key: &PublicKey) -> String {
+    key.fingerprint(russh::keys::HashAlg::Sha256).to_string()
+}
+
 /// Parses a pinned key line `ssh-ed25519 AAAA... [comment]`.
 pub(crate) fn parse_host_key(line: &str) -> Option<PublicKey> {
     PublicKey::from_openssh(line.trim()).ok()
@@ -57,7 +63,8 @@ impl client::Handler for Pinned {
         };
         let mut line = key.clone();
         line.set_comment("");
-        self.record(line.to_openssh().unwrap_or_else(|_| "(unprintable key)".into()));
+        let text = line.to_openssh().unwrap_or_else(|_| "(unprintable key)".into());
+        self.record(format!("{text}` (fingerprint {})", fingerprint(key)));
         Ok(self.expected.as_ref().is_some_and(|e| e.key_data() == key.key_data()))
     }
 }
@@ -181,17 +188,28 @@ pub(crate) async fn connect(t: &Target) -> Result<Connection, SourceError> {
     Ok(Connection { sftp, handle })
 }
 
+/// The refusal of a key that is not the pinned one. `offered` is ``KEY` (fingerprint SHA256:...)``
+/// as [`Pinned`] recorded it: both fingerprints are shown, so IT can read them to the provider.
 fn host_key_error(t: &Target, at: &str, offered: &str) -> SourceError {
     let what = match &t.host_key {
         None => "no host key is pinned for it".to_string(),
-        Some(k) => format!("the pinned key is `{}`", k.trim()),
+        Some(k) => match parse_host_key(k) {
+            Some(pinned) => format!(
+                "the pinned key is `{}` (fingerprint {})",
+                k.trim(),
+                fingerprint(&pinned)
+            ),
+            None => format!("the pinned key is `{}`", k.trim()),
+        },
     };
+    let line = offered.split('`').next().unwrap_or(offered);
     fail(
         ErrorKind::Config,
         "SFTP-HOSTKEY",
         format!(
-            "{at} offered the host key `{offered}`, but {what}; refused. If the provider confirms this key \
-             (compare its SHA256 fingerprint over the phone), set in [connector.sftp]: host_key = \"{offered}\""
+            "{at} offered the host key `{offered}, but {what}; refused. If the provider confirms the offered \
+             fingerprint (ask them to run `ssh-keygen -lf` on their host key and read it out), set in \
+             [connector.sftp]: host_key = \"{line}\""
         ),
     )
 }
