@@ -309,3 +309,77 @@ fn an_endless_page_is_refused_at_the_providers_limit_without_holding_it() {
     );
     assert!(peak_kib < 256 * 1024, "peak {peak_kib} KiB");
 }
+
+/// The provider's key never leaves the provider's server: not through a `next` link to another
+/// host, not through a redirect to one. The second host (127.0.0.2) records what it is sent.
+#[test]
+fn the_api_key_never_goes_to_another_host_by_a_next_link_or_a_redirect() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let thief = {
+        let seen = seen.clone();
+        Api::serve_on(
+            "127.0.0.2",
+            axum::Router::new().fallback(move |h: HeaderMap| {
+                let seen = seen.clone();
+                async move {
+                    let key = h.get("x-api-key").and_then(|v| v.to_str().ok()).unwrap_or("none");
+                    seen.lock().unwrap().push(key.to_string());
+                    (StatusCode::OK, r#"{"data": []}"#)
+                }
+            }),
+        )
+    };
+    let page = std::fs::read(support::install::root().join("samples/returns/northstar/page-1.json")).unwrap();
+    let mut linked: serde_json::Value = serde_json::from_slice(&page).unwrap();
+    linked["links"] = serde_json::json!({ "next": thief.url("/steal?page=2") });
+    let linked = serde_json::to_vec(&linked).unwrap();
+    let elsewhere = thief.url("/steal");
+    let api = Api::serve(
+        axum::Router::new()
+            .route("/linked", get(move || async move { (StatusCode::OK, linked.clone()) }))
+            .route(
+                "/moved",
+                get(move || {
+                    let to = elsewhere.clone();
+                    async move { (StatusCode::FOUND, [("location", to)], Vec::<u8>::new()) }
+                }),
+            ),
+    );
+    let install = Install::new(None);
+    install.import_sample_roster();
+    std::fs::write(install.path("key"), "provider-key-1").unwrap();
+    let table = |path: &str, paging: &str| {
+        format!(
+            "[connector.http]\nurl = \"{}\"\nallow_plaintext = true\nnext_path = \"links.next\"\npaging = \"{paging}\"\n\
+             auth = \"api_key\"\napi_key_header = \"X-API-Key\"\napi_key_file = \"key\"\nretries = 0\n",
+            api.url(path)
+        )
+    };
+    install.add_connector("linked", "northstar", &table("/linked", "next_link"));
+    install.add_connector("moved", "northstar", &table("/moved", "none"));
+    let rows = install.sync(None);
+    let error = |id: &str| {
+        rows.iter()
+            .find(|r| r["connector"] == id)
+            .and_then(|r| r["error"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let linked = error("linked");
+    assert!(
+        linked.starts_with("HTTP-NEXT-ORIGIN:") && linked.contains("http://127.0.0.2:"),
+        "{rows:?}"
+    );
+    let moved = error("moved");
+    assert!(
+        moved.starts_with("HTTP-REDIRECT:") && moved.contains("set the connector's url"),
+        "{rows:?}"
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "the other host was sent: {:?}",
+        seen.lock().unwrap()
+    );
+    // Nothing of the linked window was imported half: its first page waits with the rest.
+    assert_eq!(install.marks().lines().count(), 1, "only the header");
+}

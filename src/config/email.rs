@@ -152,7 +152,7 @@ fn smtp(raw: &RawEmail, p: &mut Problems) -> Option<SmtpConfig> {
         "starttls" => TlsMode::StartTls,
         "implicit" => TlsMode::Implicit,
         "none" => {
-            if !(host == "localhost" || host.starts_with("127.") || host == "::1") {
+            if !apsync_connector_core::web::is_loopback_host(&host) {
                 p.push(
                     "email.tls",
                     "`none` sends passwords and pupils' details in clear: it is only allowed to a loopback host",
@@ -186,6 +186,14 @@ fn smtp(raw: &RawEmail, p: &mut Problems) -> Option<SmtpConfig> {
             if raw.password_file.is_some() {
                 p.push("email.password_file", "give a password or [email.oauth], not both");
             }
+            // The client secret goes there: https, always.
+            let token_url = token_url.filter(|t| match apsync_connector_core::web::check_web_url(t, false) {
+                Ok(_) => true,
+                Err(e) => {
+                    p.push("email.oauth.token_url", e);
+                    false
+                }
+            });
             match (token_url, client_id, secret, scope) {
                 (Some(t), Some(c), Some(s), Some(sc)) => Some(OAuthConfig {
                     token_url: t.to_string(),

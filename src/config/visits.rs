@@ -352,38 +352,17 @@ pub(super) fn endpoints(raw: &[RawEndpoint], p: &mut Problems) -> Vec<EndpointCo
 }
 
 fn endpoint_url(text: &str, plain_ok: bool, key: &str, p: &mut Problems) -> Option<url::Url> {
-    let url = match url::Url::parse(text) {
-        Ok(u) => u,
+    match apsync_connector_core::web::check_web_url(text, plain_ok) {
+        Ok(url) => Some(url),
+        Err(e) if !plain_ok && e.starts_with("use https") => {
+            p.push(
+                key,
+                format!("{e} (for a relay on this machine set allow_plaintext_loopback = true)"),
+            );
+            None
+        }
         Err(e) => {
-            p.push(key, format!("`{text}` is not a URL ({e}): write https://HOST/PATH"));
-            return None;
-        }
-    };
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(a)) => a.is_loopback(),
-        Some(url::Host::Ipv6(a)) => a.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Some(url),
-        "http" if plain_ok && loopback => Some(url),
-        "http" if plain_ok => {
-            p.push(
-                key,
-                "plain http is allowed only to this machine (127.0.0.1, ::1, localhost): use https",
-            );
-            None
-        }
-        "http" => {
-            p.push(
-                key,
-                "use https (visit logs are safeguarding records); for a relay on this machine set allow_plaintext_loopback = true",
-            );
-            None
-        }
-        other => {
-            p.push(key, format!("`{other}` is not a web scheme: use https"));
+            p.push(key, e);
             None
         }
     }

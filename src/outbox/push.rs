@@ -90,13 +90,8 @@ impl PushSink {
                 scope: scope.clone(),
             },
         };
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(config.url.scheme() == "https")
-            .user_agent(concat!("apsync/", env!("CARGO_PKG_VERSION")))
-            .build()
+        // The shared policy (no redirects, https unless to this machine), as the HTTP connector's.
+        let client = apsync_connector_core::web::client_for(&config.url, config.timeout)
             .map_err(|e| format!("endpoint {}: cannot set up the HTTP client: {e}", config.id))?;
         Ok(PushSink {
             id: config.id.clone(),

@@ -5,16 +5,24 @@ use tokio::sync::oneshot;
 
 /// A running server.
 pub struct Api {
-    /// The port on 127.0.0.1.
+    /// The address it listens on.
+    pub ip: &'static str,
+    /// The port.
     pub port: u16,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Api {
-    /// Serves `router` until dropped.
+    /// Serves `router` on 127.0.0.1 until dropped.
     pub fn serve(router: axum::Router) -> Api {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        Api::serve_on("127.0.0.1", router)
+    }
+
+    /// Serves `router` on `ip` (another loopback address, 127.0.0.2, is another host) until
+    /// dropped.
+    pub fn serve_on(ip: &'static str, router: axum::Router) -> Api {
+        let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -34,15 +42,16 @@ impl Api {
             });
         });
         Api {
+            ip,
             port,
             stop: Some(stop),
             thread: Some(thread),
         }
     }
 
-    /// `http://127.0.0.1:PORT` + `path`.
+    /// `http://IP:PORT` + `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://{}:{}{path}", self.ip, self.port)
     }
 }
 

@@ -13,6 +13,7 @@ mod glob;
 mod secret;
 pub mod spool;
 mod text;
+pub mod web;
 
 use async_trait::async_trait;
 

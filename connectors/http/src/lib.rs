@@ -8,6 +8,7 @@ mod source;
 
 use std::path::PathBuf;
 
+use apsync_connector_core::web::check_web_url;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -97,9 +98,9 @@ pub struct HttpConfig {
     pub allow_plaintext: Option<bool>,
 }
 
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+/// The URL with its date placeholders filled, to parse and check.
+pub(crate) fn sample_url(template: &str) -> String {
+    template.replace("{from}", "2026-01-01").replace("{to}", "2026-01-02")
 }
 
 impl HttpConfig {
@@ -111,20 +112,20 @@ impl HttpConfig {
                 "url",
                 "missing: the API address, with {from} and {to} for the date window".to_string(),
             )),
-            Some(u) => match reqwest::Url::parse(&u.replace("{from}", "2026-01-01").replace("{to}", "2026-01-02")) {
-                Err(e) => p.push(("url", format!("`{u}` is not a URL: {e}"))),
-                Ok(url) if url.scheme() == "https" => {}
-                Ok(url) if url.scheme() == "http" => {
-                    let host = url.host_str().unwrap_or_default();
-                    if self.allow_plaintext != Some(true) || !is_loopback(host) {
-                        p.push(("url", "http:// is only allowed for a server on this machine, with allow_plaintext = true: use https://".to_string()));
-                    }
+            Some(u) => {
+                let plain_ok = self.allow_plaintext == Some(true);
+                if let Err(e) = check_web_url(&sample_url(u), plain_ok) {
+                    p.push((
+                        "url",
+                        format!("{e} (plain http needs allow_plaintext = true and a server on this machine)"),
+                    ));
                 }
-                Ok(url) => p.push((
-                    "url",
-                    format!("`{}` URLs are not supported: use https://", url.scheme()),
-                )),
-            },
+            }
+        }
+        if let Some(t) = &self.oauth2_token_url
+            && let Err(e) = check_web_url(t, self.allow_plaintext == Some(true))
+        {
+            p.push(("oauth2_token_url", e));
         }
         if let Some(f) = &self.date_format
             && (f.is_empty() || chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error)))

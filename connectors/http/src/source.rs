@@ -8,6 +8,7 @@ use apsync_connector_core::spool::Spool;
 use apsync_connector_core::{
     Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError,
 };
+use apsync_connector_core::{printable, web};
 use async_trait::async_trait;
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{NaiveDate, Utc};
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::oauth::{ClientCredentials, fetch_token};
-use crate::{HttpConfig, Paging};
+use crate::{HttpConfig, Paging, sample_url};
 
 /// How to authenticate, with secrets already read.
 #[derive(Debug, Clone)]
@@ -90,17 +91,18 @@ fn window_of(external_id: &str) -> Option<(NaiveDate, bool)> {
 impl HttpSource {
     /// A source over a validated configuration; pages over `max_bytes` are refused.
     pub fn new(config: &HttpConfig, auth: HttpAuth, max_bytes: u64) -> Result<Self, SourceError> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.timeout_seconds.unwrap_or(30)))
-            .user_agent(concat!("apsync/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                SourceError::new(
-                    ErrorKind::Config,
-                    "HTTP-CLIENT",
-                    format!("cannot start the HTTP client: {e}"),
-                )
-            })?;
+        let template = config.url.clone().unwrap_or_default();
+        let base = Url::parse(&sample_url(&template))
+            .map_err(|e| SourceError::new(ErrorKind::Config, "HTTP-URL", format!("`{template}` is not a URL: {e}")))?;
+        // The shared policy: no redirect is followed, so the key never goes to another server.
+        let timeout = Duration::from_secs(config.timeout_seconds.unwrap_or(30));
+        let client = web::client_for(&base, timeout).map_err(|e| {
+            SourceError::new(
+                ErrorKind::Config,
+                "HTTP-CLIENT",
+                format!("cannot start the HTTP client: {e}"),
+            )
+        })?;
         Ok(HttpSource {
             url: config.url.clone().unwrap_or_default(),
             date_format: config.date_format.clone().unwrap_or_else(|| "%Y-%m-%d".into()),
@@ -144,6 +146,30 @@ impl HttpSource {
             .replace("{to}", &to.format(&self.date_format).to_string());
         Url::parse(&text)
             .map_err(|e| SourceError::new(ErrorKind::Config, "HTTP-URL", format!("`{text}` is not a URL: {e}")))
+    }
+
+    /// The next page's URL from a `next` link: on the first page's own origin only, so the
+    /// provider's credentials are never sent to another server whatever a page says.
+    fn next_link(&self, url: &Url, link: &str) -> Result<Url, SourceError> {
+        let next = url.join(link).map_err(|e| {
+            SourceError::new(
+                ErrorKind::Permanent,
+                "HTTP-JSON",
+                format!("GET {url}: the next link `{}` is not a URL: {e}", printable(link, 200)),
+            )
+        })?;
+        if !web::same_origin(url, &next) {
+            return Err(SourceError::new(
+                ErrorKind::Permanent,
+                "HTTP-NEXT-ORIGIN",
+                format!(
+                    "GET {url}: the next link points to {}, another server; apsync sends the provider's credentials only to {}: ask the provider why its API links elsewhere",
+                    next.origin().ascii_serialization(),
+                    url.origin().ascii_serialization()
+                ),
+            ));
+        }
+        Ok(next)
     }
 
     async fn token(&self) -> Result<Option<Secret>, SourceError> {
@@ -193,6 +219,26 @@ impl HttpSource {
                 format!("GET {url}: the API answered {status}; will retry"),
             );
             return Err(transient(e, retry_after));
+        }
+        if status.is_redirection() {
+            let to = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| url.join(l).ok())
+                .map_or_else(|| "somewhere else".to_string(), |u| u.origin().ascii_serialization());
+            let e = SourceError::new(
+                ErrorKind::Config,
+                "HTTP-REDIRECT",
+                format!(
+                    "GET {url}: the API answered {status}, redirecting to {to}; apsync follows no redirect (it could carry the provider's key to another server): set the connector's url to the final address"
+                ),
+            );
+            return Err(Failure {
+                error: e,
+                retry: false,
+                retry_after: None,
+            });
         }
         if !status.is_success() {
             let (kind, hint) = match status {
@@ -319,13 +365,7 @@ impl Source for HttpSource {
                 (Paging::None, _) | (_, None) => None,
                 (Paging::Page, Some(_)) if !empty => Some(url.clone()),
                 (Paging::Page, Some(_)) => None,
-                (Paging::NextLink, Some(Value::String(link))) => Some(url.join(&link).map_err(|e| {
-                    SourceError::new(
-                        ErrorKind::Permanent,
-                        "HTTP-JSON",
-                        format!("GET {url}: the next link `{link}` is not a URL: {e}"),
-                    )
-                })?),
+                (Paging::NextLink, Some(Value::String(link))) => Some(self.next_link(&url, &link)?),
                 (Paging::NextLink, Some(_)) => None,
                 (Paging::Cursor, Some(cursor)) => {
                     let cursor = cursor.as_str().map_or_else(|| cursor.to_string(), str::to_string);

@@ -15,6 +15,7 @@ mod parts;
 mod screen;
 mod source;
 
+use apsync_connector_core::web;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -100,10 +101,6 @@ pub struct ImapConfig {
     pub timeout_seconds: Option<u64>,
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 impl ImapConfig {
     /// Pure checks, every problem at once as `(key, message)` with keys relative to the table.
     pub fn validate(&self) -> Vec<(&'static str, String)> {
@@ -124,7 +121,7 @@ impl ImapConfig {
                     "security",
                     "`none` sends the password unencrypted: use `implicit` or `starttls`, or set allow_plaintext = true for a server on this machine".to_string(),
                 ));
-            } else if !self.host.as_deref().is_some_and(is_loopback) {
+            } else if !self.host.as_deref().is_some_and(web::is_loopback_host) {
                 p.push((
                     "security",
                     "`none` is only allowed for a server on this machine (127.0.0.1, ::1, localhost)".to_string(),
@@ -145,8 +142,14 @@ impl ImapConfig {
             )),
             (true, true) => p.push(("password_file", "give password_file or the oauth2_* keys, not both".to_string())),
             (false, true) => {
-                if blank(&self.oauth2_token_url) {
-                    p.push(("oauth2_token_url", "missing: the OAuth2 token endpoint".to_string()));
+                match self.oauth2_token_url.as_deref().map(str::trim) {
+                    None | Some("") => p.push(("oauth2_token_url", "missing: the OAuth2 token endpoint".to_string())),
+                    // The client secret goes there: https, always.
+                    Some(url) => {
+                        if let Err(e) = web::check_web_url(url, false) {
+                            p.push(("oauth2_token_url", e));
+                        }
+                    }
                 }
                 if blank(&self.oauth2_client_id) {
                     p.push(("oauth2_client_id", "missing: the application (client) id".to_string()));

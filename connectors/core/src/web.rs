@@ -1,0 +1,113 @@
+//! The one policy for reaching other machines over the web, shared by the HTTP connector, the
+//! visit pusher and every configuration check: which hosts count as this machine, which URLs are
+//! allowed, and the HTTP client they all use. That client never follows a redirect (a redirect
+//! could carry a provider's key or a school's token to another server), refuses plain http
+//! unless the URL was plain http to this machine, and has a connect timeout.
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::time::Duration;
+
+pub use reqwest::Url;
+
+/// The User-Agent every request carries.
+pub const USER_AGENT: &str = concat!("apsync/", env!("CARGO_PKG_VERSION"));
+
+/// The longest wait for a connection, whatever the request's own timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether `host` is this machine: a loopback address (`127.0.0.0/8`, `::1`, bracketed or not),
+/// or `localhost` when every address it resolves to is loopback. Anything else is not, however
+/// it starts (`127.evil.example` is a name on the internet).
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim().trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return ip.is_loopback();
+    }
+    if !(bare.eq_ignore_ascii_case("localhost") || bare.eq_ignore_ascii_case("localhost.")) {
+        return false;
+    }
+    match (bare, 0).to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+        }
+        Err(_) => false,
+    }
+}
+
+/// Checks a URL apsync will send credentials or pupils' data to: https, or plain http to this
+/// machine when `plain_loopback_ok`. The error says what to write instead.
+pub fn check_web_url(text: &str, plain_loopback_ok: bool) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e}): write https://HOST/PATH"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if plain_loopback_ok && url.host_str().is_some_and(is_loopback_host) => Ok(url),
+        "http" if plain_loopback_ok => {
+            Err("plain http is allowed only to this machine (127.0.0.1, ::1, localhost): use https".into())
+        }
+        "http" => Err("use https: credentials and pupils' data never cross the network in clear".into()),
+        other => Err(format!("`{other}` is not a web scheme: use https")),
+    }
+}
+
+/// Whether two URLs are the same origin (scheme, host and port): credentials for one are sent
+/// to the other only then.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.origin() == b.origin()
+}
+
+/// The HTTP client for requests to `base` (and its own origin): no redirects followed, https only
+/// unless `base` is plain http (which [`check_web_url`] allows only to this machine), `timeout`
+/// per request.
+pub fn client_for(base: &Url, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+        .redirect(reqwest::redirect::Policy::none())
+        .https_only(base.scheme() == "https")
+        .user_agent(USER_AGENT)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_an_address_or_localhost_resolved_never_a_prefix() {
+        for yes in ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost", "LOCALHOST"] {
+            assert!(is_loopback_host(yes), "{yes}");
+        }
+        for no in [
+            "127.evil.example",
+            "127.0.0.1.nip.io",
+            "10.0.0.1",
+            "::ffff:8.8.8.8",
+            "localhost.evil.example",
+            "",
+        ] {
+            assert!(!is_loopback_host(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn urls_are_https_or_plain_to_this_machine_when_allowed() {
+        assert!(check_web_url("https://api.provider.example/v1", false).is_ok());
+        assert!(check_web_url("http://127.0.0.1:8080/x", true).is_ok());
+        assert!(
+            check_web_url("http://127.0.0.1:8080/x", false)
+                .unwrap_err()
+                .contains("use https")
+        );
+        assert!(
+            check_web_url("http://127.evil.example/x", true)
+                .unwrap_err()
+                .contains("only to this machine")
+        );
+        assert!(check_web_url("ftp://x.example/", true).is_err());
+        let a = Url::parse("https://api.provider.example/v1?page=2").unwrap();
+        assert!(same_origin(&a, &Url::parse("https://api.provider.example/v2").unwrap()));
+        assert!(!same_origin(&a, &Url::parse("https://evil.example/v1").unwrap()));
+        assert!(!same_origin(&a, &Url::parse("http://api.provider.example/v1").unwrap()));
+    }
+}
