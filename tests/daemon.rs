@@ -358,6 +358,7 @@ async fn open_store(install: &Install) -> apsync::store::Store {
         url: apsync::config::DatabaseUrl::Sqlite(install.path("apsync.db")),
         password_file: None,
         max_connections: 1,
+        tls: Default::default(),
     };
     apsync::store::Store::open(&config, None).await.unwrap()
 }

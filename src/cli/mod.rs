@@ -184,7 +184,10 @@ pub async fn open_store(loaded: &LoadedConfig) -> Result<Store, CliError> {
         }
         None => None,
     };
-    Ok(Store::open(db, password.as_ref()).await?)
+    // The CA file is named relative to the configuration, like every file it names.
+    let mut db = db.clone();
+    db.tls.ca_file = db.tls.ca_file.map(|f| loaded.dir().join(f));
+    Ok(Store::open(&db, password.as_ref()).await?)
 }
 
 #[cfg(test)]

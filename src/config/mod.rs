@@ -123,6 +123,48 @@ pub struct DatabaseConfig {
     pub password_file: Option<SecretFile>,
     /// Connections in the pool.
     pub max_connections: u32,
+    /// PostgreSQL TLS, as the configuration asks (and, beyond this machine, at least
+    /// verify-full unless it says otherwise).
+    pub tls: DatabaseTls,
+}
+
+/// How the PostgreSQL connection is secured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DatabaseTls {
+    /// The mode; None leaves it to the URL's `sslmode` (or the driver's `prefer`), which is
+    /// only allowed for a server on this machine.
+    pub mode: Option<SslMode>,
+    /// The CA certificate file, resolved against the configuration's folder.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// PostgreSQL's `sslmode`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS when the server offers it, unverified.
+    Prefer,
+    /// TLS, unverified.
+    Require,
+    /// TLS, the certificate's chain verified.
+    VerifyCa,
+    /// TLS, the chain and the host name verified.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// From PostgreSQL's name for it.
+    pub fn parse(text: &str) -> Option<SslMode> {
+        Some(match text {
+            "disable" => SslMode::Disable,
+            "prefer" | "allow" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
 }
 
 /// The store's location.

@@ -112,6 +112,11 @@ pub struct RawDatabase {
     pub password_file: Option<String>,
     /// Connections in the pool.
     pub max_connections: Option<u32>,
+    /// PostgreSQL TLS: `disable`, `prefer`, `require`, `verify-ca` or `verify-full` (the
+    /// default, and the only one accepted without this key, for a server beyond this machine).
+    pub ssl_mode: Option<String>,
+    /// The CA certificate (PEM) that signed the PostgreSQL server's certificate.
+    pub ca_file: Option<String>,
 }
 
 /// One `[[provider]]`.

@@ -223,3 +223,51 @@ fn the_example_routes_each_rule_to_its_roles() {
     assert_eq!(bf.alerts.am_deadline, chrono::NaiveTime::from_hms_opt(10, 0, 0));
     assert_eq!(bf.alerts.expiries.len(), 4);
 }
+
+#[test]
+fn postgres_beyond_this_machine_is_verify_full_unless_the_file_says_otherwise() {
+    let db = |extra: &str| check(&format!("{MINIMAL}[database]\n{extra}\n"), &[]).map(|c| c.database);
+    let remote = db("url = \"postgres://apsync@db.school.example/apsync\"").unwrap();
+    assert_eq!(remote.tls.mode, Some(SslMode::VerifyFull));
+    // Not a loopback name, however it starts.
+    let lookalike = db("url = \"postgres://apsync@127.evil.example/apsync\"").unwrap();
+    assert_eq!(lookalike.tls.mode, Some(SslMode::VerifyFull));
+    // A weaker sslmode in the URL is refused, naming what to do ...
+    let weak = db("url = \"postgres://apsync@db.school.example/apsync?sslmode=require\"").unwrap_err();
+    assert_eq!(keys(&weak), ["database.url"]);
+    assert!(weak[0].message.contains("verify-full") && weak[0].message.contains("database.ssl_mode"));
+    // ... unless the file chooses it knowingly, with a CA for a private one.
+    let chosen =
+        db("url = \"postgres://apsync@db.school.example/apsync\"\nssl_mode = \"require\"\nca_file = \"db-ca.pem\"")
+            .unwrap();
+    assert_eq!(chosen.tls.mode, Some(SslMode::Require));
+    assert_eq!(chosen.tls.ca_file.as_deref(), Some(std::path::Path::new("db-ca.pem")));
+    // This machine (an address, a socket folder) keeps the URL's own sslmode.
+    for local in [
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+        "postgres://apsync@localhost/apsync",
+        "postgres://apsync@[::1]/apsync",
+        "postgres:///apsync?host=/var/run/postgresql",
+    ] {
+        assert_eq!(db(&format!("url = \"{local}\"")).unwrap().tls.mode, None, "{local}");
+    }
+    assert_eq!(
+        keys(&db("url = \"postgres://a@h/d\"\nssl_mode = \"sometimes\"").unwrap_err()),
+        ["database.ssl_mode"]
+    );
+}
+
+#[test]
+fn a_password_in_the_database_url_is_refused_and_never_echoed() {
+    for url in [
+        "postgres://apsync:hunter22@db.school.example/apsync",
+        "postgres://apsync@db.school.example/apsync?password=hunter22",
+    ] {
+        let errors = check(&format!("{MINIMAL}[database]\nurl = \"{url}\"\n"), &[]).unwrap_err();
+        assert_eq!(keys(&errors), ["database.url"], "{url}");
+        assert!(errors[0].message.contains("password_file"), "{}", errors[0].message);
+        assert!(!errors[0].message.contains("hunter22"), "{}", errors[0].message);
+    }
+    let bad = check(&format!("{MINIMAL}[database]\nurl = \"mysql://u:hunter22@h/d\"\n"), &[]).unwrap_err();
+    assert!(!bad[0].message.contains("hunter22"), "{}", bad[0].message);
+}

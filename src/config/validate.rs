@@ -9,8 +9,12 @@ use super::error::ConfigError;
 use super::raw::RawConnector;
 use super::raw::{RawCalendar, RawConfig, RawDatabase, RawProvider, RawSchool};
 use super::secret::SecretFile;
-use super::{Calendar, Config, ConnectorConfig, DatabaseConfig, DatabaseUrl, ProviderConfig, School, Transport};
+use super::{
+    Calendar, Config, ConnectorConfig, DatabaseConfig, DatabaseTls, DatabaseUrl, ProviderConfig, School, SslMode,
+    Transport,
+};
 use crate::domain::{Closure, PresentCode, Term};
+use apsync_connector_core::web;
 
 /// The school's attendance target when none is configured (the DfE's expectation for all pupils).
 pub const DEFAULT_ATTENDANCE_TARGET: f64 = 95.0;
@@ -187,25 +191,14 @@ fn database(raw: &RawDatabase, p: &mut Problems) -> Option<DatabaseConfig> {
         }
         DatabaseUrl::Sqlite(PathBuf::from(path))
     } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        let authority = text.split_once("://").map(|(_, r)| r).unwrap_or("");
-        let userinfo = authority
-            .split('/')
-            .next()
-            .unwrap_or("")
-            .rsplit_once('@')
-            .map(|(u, _)| u);
-        if userinfo.is_some_and(|u| u.contains(':')) {
-            p.push(
-                "database.url",
-                "the URL holds a password: remove it and put the password in a file named by database.password_file",
-            );
-            return None;
-        }
-        DatabaseUrl::Postgres(text.to_string())
+        DatabaseUrl::Postgres(postgres_url(text, p)?)
     } else {
         p.push(
             "database.url",
-            format!("`{text}` is not a database URL: use sqlite://PATH or postgres://USER@HOST/DATABASE"),
+            format!(
+                "`{}` is not a database URL: use sqlite://PATH or postgres://USER@HOST/DATABASE",
+                web::redact_url(text)
+            ),
         );
         return None;
     };
@@ -214,6 +207,10 @@ fn database(raw: &RawDatabase, p: &mut Problems) -> Option<DatabaseConfig> {
         p.push("database.max_connections", "must be at least 1");
         return None;
     }
+    let tls = match &url {
+        DatabaseUrl::Postgres(text) => database_tls(raw, text, p)?,
+        DatabaseUrl::Sqlite(_) => DatabaseTls::default(),
+    };
     Some(DatabaseConfig {
         url,
         password_file: raw.password_file.as_ref().map(|f| SecretFile {
@@ -221,6 +218,79 @@ fn database(raw: &RawDatabase, p: &mut Problems) -> Option<DatabaseConfig> {
             path: PathBuf::from(f),
         }),
         max_connections,
+        tls,
+    })
+}
+
+/// A PostgreSQL URL, refused when it holds a password (in the user part or `?password=`): the
+/// password belongs in `database.password_file` (or `PGPASSFILE`), never in a URL that ends up
+/// in logs and process lists.
+fn postgres_url(text: &str, p: &mut Problems) -> Option<String> {
+    let url = match url::Url::parse(text) {
+        Ok(u) => u,
+        Err(e) => {
+            p.push(
+                "database.url",
+                format!(
+                    "`{}` is not a URL ({e}): write postgres://USER@HOST/DATABASE",
+                    web::redact_url(text)
+                ),
+            );
+            return None;
+        }
+    };
+    let in_query = url.query_pairs().any(|(k, _)| k == "password");
+    if url.password().is_some() || in_query {
+        p.push(
+            "database.url",
+            "the URL holds a password: remove it and put the password in a file named by database.password_file (or use PGPASSFILE)",
+        );
+        return None;
+    }
+    Some(text.to_string())
+}
+
+/// The TLS a PostgreSQL connection must use. A server beyond this machine gets `verify-full`
+/// unless `database.ssl_mode` says otherwise; a weaker `sslmode` in its URL is refused, so an
+/// unverified connection is always chosen knowingly.
+fn database_tls(raw: &RawDatabase, text: &str, p: &mut Problems) -> Option<DatabaseTls> {
+    let url = url::Url::parse(text).ok()?;
+    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    // A `host=` parameter (a socket folder, or a name) wins over the URL's host, as libpq reads it.
+    let host = param("host")
+        .or_else(|| url.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let local = host.is_empty() || host.starts_with('/') || web::is_loopback_host(&host);
+    let mode = match raw.ssl_mode.as_deref().map(str::trim) {
+        Some(m) => match SslMode::parse(m) {
+            Some(mode) => Some(mode),
+            None => {
+                p.push(
+                    "database.ssl_mode",
+                    format!("`{m}` is not an sslmode: use verify-full, verify-ca, require, prefer or disable"),
+                );
+                return None;
+            }
+        },
+        None if local => None,
+        None => match param("sslmode").as_deref().map(SslMode::parse) {
+            None | Some(Some(SslMode::VerifyFull)) => Some(SslMode::VerifyFull),
+            Some(_) => {
+                p.push(
+                    "database.url",
+                    format!(
+                        "sslmode={} does not check {host}'s certificate and name: beyond this machine apsync requires verify-full \
+                         (with database.ca_file for a private CA); to accept less knowingly, set database.ssl_mode",
+                        param("sslmode").unwrap_or_default()
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    Some(DatabaseTls {
+        mode,
+        ca_file: raw.ca_file.as_ref().map(PathBuf::from),
     })
 }
 

@@ -6,12 +6,12 @@ use apsync_connector_core::ErrorKind;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be opened or reached.
-    #[error(
-        "cannot open the database {target}: {source}. Check [database] url in the configuration and that the server is running"
-    )]
+    #[error("cannot open the database {target}: {source}. {hint}")]
     Open {
         /// The file or URL (without password).
         target: String,
+        /// What to do.
+        hint: &'static str,
         /// Why.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -35,8 +35,23 @@ pub enum StoreError {
 
 impl StoreError {
     pub(super) fn open(target: impl std::fmt::Display, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        // A certificate refused says so anywhere in its chain of causes.
+        let mut tls = false;
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);
+        while let Some(c) = cause {
+            let text = c.to_string().to_ascii_lowercase();
+            tls |= text.contains("certificate") || text.contains("tls") || text.contains("ssl");
+            cause = c.source();
+        }
+        let hint = if tls {
+            "The server's TLS certificate was not accepted: name the CA that signed it in database.ca_file, and connect by \
+             the name on the certificate (or, knowingly, set database.ssl_mode = \"require\")"
+        } else {
+            "Check [database] url in the configuration and that the server is running"
+        };
         StoreError::Open {
             target: target.to_string(),
+            hint,
             source: Box::new(source),
         }
     }

@@ -29,7 +29,8 @@ mod visits;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use apsync_connector_core::web::redact_url as redact;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
@@ -48,7 +49,7 @@ pub use status::StoreStatus;
 pub use tokens::{ActiveToken, TokenInfo};
 pub use visits::{LastVisit, NewVisit, Origin, PupilLookup, StoredVisit, VisitDelivery, VisitFilter};
 
-use crate::config::{DatabaseConfig, DatabaseUrl, Secret};
+use crate::config::{DatabaseConfig, DatabaseUrl, Secret, SslMode};
 
 /// How long a writer waits for SQLite's lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -129,6 +130,18 @@ impl Store {
                 if let Some(pw) = password {
                     options = options.password(pw.expose());
                 }
+                if let Some(mode) = config.tls.mode {
+                    options = options.ssl_mode(match mode {
+                        SslMode::Disable => PgSslMode::Disable,
+                        SslMode::Prefer => PgSslMode::Prefer,
+                        SslMode::Require => PgSslMode::Require,
+                        SslMode::VerifyCa => PgSslMode::VerifyCa,
+                        SslMode::VerifyFull => PgSslMode::VerifyFull,
+                    });
+                }
+                if let Some(ca) = &config.tls.ca_file {
+                    options = options.ssl_root_cert(ca);
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(config.max_connections)
                     .acquire_timeout(Duration::from_secs(15))
@@ -163,30 +176,5 @@ impl Store {
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await)
-    }
-}
-
-/// The URL without anything after `user@` that could be a credential.
-fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((user, host)) => {
-                let user = user.split(':').next().unwrap_or_default();
-                format!("{scheme}://{user}@{host}")
-            }
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn urls_lose_any_password_before_they_are_shown() {
-        assert_eq!(redact("postgres://app:pw@db/apsync"), "postgres://app@db/apsync");
-        assert_eq!(redact("postgres://app@db/apsync"), "postgres://app@db/apsync");
     }
 }

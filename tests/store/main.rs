@@ -91,3 +91,44 @@ pub(crate) fn mark(u: &str, date: &str, session: Session, code: Code) -> NewMark
         raw_row: vec![u.into(), date.into()],
     }
 }
+
+/// `verify-full` really verifies: against the local server's TLS (Debian's cluster serves the
+/// snakeoil certificate, made out to `localhost`), the connection is refused without the CA,
+/// with a message saying what to do, and made with it.
+#[tokio::test]
+async fn postgres_verify_full_checks_the_servers_certificate() {
+    use apsync::config::{DatabaseConfig, DatabaseTls, DatabaseUrl, SslMode};
+    if support::postgres::server_kind().await != "127.0.0.1:5432" {
+        eprintln!("not the machine's own PostgreSQL: its TLS is not known, so this is not checked");
+        return;
+    }
+    let db = support::postgres::test_database().await;
+    let pool = db.pool().await;
+    let ssl: String = sqlx::query_scalar("SHOW ssl").fetch_one(&pool).await.unwrap();
+    let cert: String = sqlx::query_scalar("SHOW ssl_cert_file").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    if ssl != "on" {
+        eprintln!("the local PostgreSQL has TLS off: verify-full is not checked");
+        return;
+    }
+    let url = db.url().split('?').next().unwrap().replace("127.0.0.1", "localhost");
+    let config = |ca_file: Option<std::path::PathBuf>| DatabaseConfig {
+        url: DatabaseUrl::Postgres(url.clone()),
+        password_file: None,
+        max_connections: 1,
+        tls: DatabaseTls {
+            mode: Some(SslMode::VerifyFull),
+            ca_file,
+        },
+    };
+    let Err(refused) = apsync::store::Store::open(&config(None), None).await else {
+        panic!("an unknown CA is refused");
+    };
+    let said = refused.to_string();
+    assert!(said.contains("database.ca_file"), "{said}");
+    let store = apsync::store::Store::open(&config(Some(cert.into())), None)
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    store.close().await;
+}

@@ -35,6 +35,7 @@ impl Guard {
             url,
             password_file: None,
             max_connections: 4,
+            tls: Default::default(),
         }
     }
 }

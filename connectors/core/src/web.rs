@@ -50,6 +50,42 @@ pub fn check_web_url(text: &str, plain_loopback_ok: bool) -> Result<Url, String>
     }
 }
 
+/// A URL as it may be shown (logs, errors, `status`): a password in its user part dropped, and
+/// the value of any `password=` parameter replaced. Works on text that does not parse too.
+pub fn redact_url(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let head = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+            let authority = match authority.rsplit_once('@') {
+                Some((user, host)) => format!("{}@{host}", user.split(':').next().unwrap_or_default()),
+                None => authority.to_string(),
+            };
+            match path {
+                Some(p) => format!("{scheme}://{authority}/{p}"),
+                None => format!("{scheme}://{authority}"),
+            }
+        }
+        None => head.to_string(),
+    };
+    match query {
+        None => head,
+        Some(q) => {
+            let params: Vec<String> = q
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=REDACTED"),
+                    _ => kv.to_string(),
+                })
+                .collect();
+            format!("{head}?{}", params.join("&"))
+        }
+    }
+}
+
 /// Whether two URLs are the same origin (scheme, host and port): credentials for one are sent
 /// to the other only then.
 pub fn same_origin(a: &Url, b: &Url) -> bool {
@@ -88,6 +124,18 @@ mod tests {
         ] {
             assert!(!is_loopback_host(no), "{no}");
         }
+    }
+
+    #[test]
+    fn urls_lose_their_passwords_before_they_are_shown() {
+        assert_eq!(redact_url("postgres://app:pw@db/apsync"), "postgres://app@db/apsync");
+        assert_eq!(redact_url("postgres://app@db/apsync"), "postgres://app@db/apsync");
+        assert_eq!(
+            redact_url("postgres://app@db/apsync?sslmode=require&password=s3cret"),
+            "postgres://app@db/apsync?sslmode=require&password=REDACTED"
+        );
+        assert_eq!(redact_url("postgres://a:b@c:d@host:5432"), "postgres://a@host:5432");
+        assert_eq!(redact_url("not a url password=x"), "not a url password=x");
     }
 
     #[test]
