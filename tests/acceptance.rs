@@ -17,7 +17,10 @@ fn samples_over_sftp_imap_and_http_make_exactly_the_expected_register() {
     servers.add_connectors(&install);
     install.ok(&["check"]);
     let online = install.ok(&["check", "--online"]);
-    assert_eq!(online.matches(": ok").count(), 5, "{online}");
+    // The five connectors, and the database (no SMTP or endpoint is configured here).
+    assert_eq!(online.matches("connector ").count(), 5, "{online}");
+    assert_eq!(online.matches(": ok").count(), 6, "{online}");
+    assert!(online.contains("database: ok"), "{online}");
     install.import_sample_roster();
 
     let first = install.sync(None);

@@ -184,11 +184,11 @@ fn a_windows_1252_file_name_and_a_bad_password_and_check_online() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("connector bf-mail (bright-futures): ok"), "{text}");
     assert!(
-        text.contains("connector bf-mail-bad (bright-futures): IMAP-AUTH (auth)"),
+        text.contains("connector bf-mail-bad (bright-futures): FAILED: IMAP-AUTH (auth)"),
         "{text}"
     );
     assert!(
-        text.contains("connector bf-mail-no-box (bright-futures): IMAP-MAILBOX (config)"),
+        text.contains("connector bf-mail-no-box (bright-futures): FAILED: IMAP-MAILBOX (config)"),
         "{text}"
     );
     let rows = install.sync(Some("bf-mail"));

@@ -224,15 +224,15 @@ fn check_online_reports_each_connector_ok_or_its_precise_fault() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("connector good (bright-futures): ok"), "{text}");
     assert!(
-        text.contains("connector bad-path (bright-futures): SFTP-PATH (config)"),
+        text.contains("connector bad-path (bright-futures): FAILED: SFTP-PATH (config)"),
         "{text}"
     );
     assert!(
-        text.contains("connector refused (bright-futures): SFTP-REFUSED"),
+        text.contains("connector refused (bright-futures): FAILED: SFTP-REFUSED"),
         "{text}"
     );
     assert!(
-        text.contains("connector no-such-host (bright-futures): SFTP-DNS"),
+        text.contains("connector no-such-host (bright-futures): FAILED: SFTP-DNS"),
         "{text}"
     );
 }
