@@ -33,6 +33,16 @@ struct Api {
 }
 
 async fn api(store: Store, listener: HttpListener) -> Api {
+    api_limited(
+        store,
+        listener,
+        ConnectionLimits::from(&apsync::config::HttpConfig::default()),
+    )
+    .await
+}
+
+/// [`api`] with each connection held to `limits`.
+async fn api_limited(store: Store, listener: HttpListener, limits: ConnectionLimits) -> Api {
     with_roster(&store).await;
     let token = new_token().unwrap();
     store
@@ -58,7 +68,6 @@ async fn api(store: Store, listener: HttpListener) -> Api {
         clock_offset: chrono::Duration::zero(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let limits = ConnectionLimits::from(&apsync::config::HttpConfig::default());
     tokio::spawn(serve(listener, state, limits, async move {
         let _ = stopped.await;
     }));
@@ -324,6 +333,49 @@ async fn the_intake_speaks_tls_when_given_a_certificate() {
     assert!(
         reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_err(),
         "no plain HTTP"
+    );
+}
+
+/// In TLS mode too, a client that finishes the handshake and never its request headers is cut
+/// off at the header deadline (the handshake has its own).
+#[tokio::test]
+async fn over_tls_unfinished_headers_are_cut_off_after_the_handshake() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let tls = tls_config(cert.cert.pem().as_bytes(), cert.signing_key.serialize_pem().as_bytes()).unwrap();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let (store, _g) = sqlite_store().await;
+    let limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(1),
+        ..ConnectionLimits::from(&apsync::config::HttpConfig::default())
+    };
+    let _api = api_limited(store, HttpListener::Tls(l, tls.into()), limits).await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut stream = tokio_rustls::TlsConnector::from(Arc::new(client))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .await
+        .unwrap();
+    stream.flush().await.unwrap();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer)).await;
+    assert!(closed.is_ok(), "the unfinished request was left open");
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("ok"),
+        "it was never answered"
     );
 }
 
