@@ -271,3 +271,30 @@ fn a_password_in_the_database_url_is_refused_and_never_echoed() {
     let bad = check(&format!("{MINIMAL}[database]\nurl = \"mysql://u:hunter22@h/d\"\n"), &[]).unwrap_err();
     assert!(!bad[0].message.contains("hunter22"), "{}", bad[0].message);
 }
+
+#[test]
+fn smtp_in_clear_only_to_a_parsed_loopback_and_oauth_token_urls_only_over_https() {
+    let email = |host: &str, extra: &str| {
+        let text = format!(
+            "{MINIMAL}\n[email]\nfrom = \"apsync@school.example\"\nhost = \"{host}\"\n{extra}\n[roles]\nattendance_administrator = [\"a@school.example\"]\n"
+        );
+        check(&text, &[])
+            .err()
+            .map(|e| keys(&e).iter().map(|k| k.to_string()).collect::<Vec<_>>())
+    };
+    for loopback in ["127.0.0.1", "127.3.4.5", "::1", "localhost"] {
+        let found = email(loopback, "tls = \"none\"");
+        assert!(
+            !found.iter().flatten().any(|k| k == "email.tls"),
+            "{loopback}: {found:?}"
+        );
+    }
+    for remote in ["127.evil.example", "127.0.0.1.nip.io", "smtp.school.example"] {
+        let found = email(remote, "tls = \"none\"").unwrap_or_default();
+        assert!(found.iter().any(|k| k == "email.tls"), "{remote}: {found:?}");
+    }
+    let oauth = "username = \"apsync@school.example\"\n[email.oauth]\ntoken_url = \"http://login.example/token\"\n\
+                 client_id = \"c\"\nclient_secret_file = \"s\"\nscope = \"x\"";
+    let found = email("smtp.school.example", oauth).unwrap_or_default();
+    assert!(found.iter().any(|k| k == "email.oauth.token_url"), "{found:?}");
+}

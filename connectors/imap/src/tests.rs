@@ -75,3 +75,21 @@ fn every_problem_is_named_at_once() {
         ]
     );
 }
+
+#[test]
+fn the_oauth_token_url_must_be_https() {
+    let mut c = valid();
+    c.password_file = None;
+    c.oauth2_token_url = Some("http://login.example/token".into());
+    c.oauth2_client_id = Some("apsync".into());
+    c.oauth2_client_secret_file = Some("secret".into());
+    let problems = c.validate();
+    assert!(
+        problems
+            .iter()
+            .any(|(k, m)| *k == "oauth2_token_url" && m.contains("https")),
+        "{problems:?}"
+    );
+    c.oauth2_token_url = Some("https://login.microsoftonline.com/t/oauth2/v2.0/token".into());
+    assert!(!c.validate().iter().any(|(k, _)| *k == "oauth2_token_url"));
+}
