@@ -302,12 +302,34 @@ fn an_endless_page_is_refused_at_the_providers_limit_without_holding_it() {
     let (out, peak_kib) = install.run_measured(&["sync", "--format", "json"]);
     eprintln!("peak RSS of the sync: {peak_kib} KiB");
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let err = rows[0]["error"].as_str().unwrap_or_default();
-    assert!(
-        err.starts_with("HTTP-TOO-BIG:") && err.contains("over the provider's limit of 20971520 bytes"),
+    assert!(peak_kib < 256 * 1024, "peak {peak_kib} KiB");
+    // Recorded as refused, with the reason, and the run goes on: it is not a failure of the
+    // connector, and IT hears of it through the day's refusal alert.
+    assert_eq!(
+        (rows[0]["refused"].as_i64(), rows[0]["error"].clone()),
+        (Some(1), serde_json::Value::Null),
         "{rows}"
     );
-    assert!(peak_kib < 256 * 1024, "peak {peak_kib} KiB");
+    let refused = install.json(&["refused", "--format", "json"]);
+    assert_eq!(refused.as_array().map(Vec::len), Some(1), "{refused}");
+    assert_eq!(refused[0]["code"], "HTTP-TOO-BIG");
+    let reason = refused[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("over the provider's limit of 20971520 bytes") && reason.contains("waits"),
+        "{reason}"
+    );
+    // The same day again: recorded once, and the window still waits (nothing was skipped).
+    let again = install.sync(None);
+    assert_eq!(again[0]["error"], serde_json::Value::Null, "{again:?}");
+    assert_eq!(
+        install.json(&["refused", "--format", "json"]).as_array().map(Vec::len),
+        Some(1)
+    );
+    let status = install.json(&["status", "--format", "json"]);
+    assert!(
+        !status.to_string().contains("\"window_end\""),
+        "the window did not move: {status}"
+    );
 }
 
 /// The provider's key never leaves the provider's server: not through a `next` link to another

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use apsync_connector_core::spool::Spool;
 use apsync_connector_core::{
-    Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError,
+    Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
 };
 use apsync_connector_core::{printable, web};
 use async_trait::async_trait;
@@ -42,6 +42,12 @@ struct Window {
     window_end: Option<NaiveDate>,
 }
 
+/// A page as read: its bytes, or only that it is over the provider's limit (it was not held).
+enum Page {
+    Body(Vec<u8>),
+    TooBig(u64),
+}
+
 /// A failed request: whether to retry it, and after how long the server asked for.
 struct Failure {
     error: SourceError,
@@ -67,7 +73,7 @@ pub struct HttpSource {
     max_bytes: u64,
     client: reqwest::Client,
     today: NaiveDate,
-    found: HashMap<String, Document>,
+    found: HashMap<String, Fetched>,
     spool: Spool,
 }
 
@@ -148,6 +154,35 @@ impl HttpSource {
             .map_err(|e| SourceError::new(ErrorKind::Config, "HTTP-URL", format!("`{text}` is not a URL: {e}")))
     }
 
+    /// A page over the provider's limit, as a refusal: recorded (not held, so without a digest)
+    /// once a day while it lasts, so IT hears of it daily; its window does not advance, so its
+    /// marks are fetched once the limit is raised or the provider sends smaller pages.
+    fn refuse_page(&mut self, from: NaiveDate, to: NaiveDate, number: u32, size: u64, url: &Url) -> ItemRef {
+        let external_id = format!("http-refused:{from}:{to}:page-{number}:{}", self.today);
+        let display_name = format!("{from}_{to}_page-{number}.json");
+        let refusal = Refusal {
+            external_id: external_id.clone(),
+            display_name: display_name.clone(),
+            code: "HTTP-TOO-BIG",
+            reason: format!(
+                "GET {url}: the page is {size} bytes or more, over the provider's limit of {} bytes (format.limits.max_file_bytes); \
+                 it was not downloaded, and the window from {from} to {to} waits: ask the provider for smaller pages, or raise the limit",
+                self.max_bytes
+            ),
+            sender: None,
+            verdict: None,
+            size: Some(size),
+            sha256: None,
+            received_at: Utc::now(),
+            metadata: serde_json::json!({ "url": url.as_str(), "from": from, "to": to, "page": number }),
+        };
+        self.found.insert(external_id.clone(), Fetched::Refused(refusal));
+        ItemRef {
+            external_id,
+            display_name,
+        }
+    }
+
     /// The next page's URL from a `next` link: on the first page's own origin only, so the
     /// provider's credentials are never sent to another server whatever a page says.
     fn next_link(&self, url: &Url, link: &str) -> Result<Url, SourceError> {
@@ -179,7 +214,7 @@ impl HttpSource {
         }
     }
 
-    async fn get_once(&self, url: &Url, token: Option<&Secret>) -> Result<Vec<u8>, Failure> {
+    async fn get_once(&self, url: &Url, token: Option<&Secret>) -> Result<Page, Failure> {
         let mut request = self.client.get(url.clone()).header("accept", "application/json");
         request = match (&self.auth, token) {
             (_, Some(t)) | (HttpAuth::Bearer(t), None) => request.bearer_auth(t.expose()),
@@ -260,20 +295,8 @@ impl HttpSource {
                 retry_after: None,
             });
         }
-        let too_big = |size: u64| Failure {
-            error: SourceError::new(
-                ErrorKind::Permanent,
-                "HTTP-TOO-BIG",
-                format!(
-                    "GET {url}: the page is {size} bytes or more, over the provider's limit of {} bytes (format.limits.max_file_bytes); ask the provider for smaller pages, or raise the limit",
-                    self.max_bytes
-                ),
-            ),
-            retry: false,
-            retry_after: None,
-        };
         if let Some(announced) = response.content_length().filter(|n| *n > self.max_bytes) {
-            return Err(too_big(announced));
+            return Ok(Page::TooBig(announced));
         }
         // Read a chunk at a time, so a page that never ends costs at most the limit.
         let mut bytes = Vec::new();
@@ -291,15 +314,15 @@ impl HttpSource {
             })?;
             let Some(chunk) = chunk else { break };
             if (bytes.len() + chunk.len()) as u64 > self.max_bytes {
-                return Err(too_big((bytes.len() + chunk.len()) as u64));
+                return Ok(Page::TooBig((bytes.len() + chunk.len()) as u64));
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(bytes)
+        Ok(Page::Body(bytes))
     }
 
     /// One page, with retries of 429, 5xx and timeouts, honouring `Retry-After`.
-    async fn get(&self, url: &Url, token: Option<&Secret>) -> Result<Vec<u8>, SourceError> {
+    async fn get(&self, url: &Url, token: Option<&Secret>) -> Result<Page, SourceError> {
         let backoff = ExponentialBuilder::new()
             .with_min_delay(Duration::from_millis(500))
             .with_max_delay(Duration::from_secs(30))
@@ -327,24 +350,20 @@ impl Source for HttpSource {
         let first = self.url_for(from, to)?;
         let token = self.token().await?;
         let mut pages = Vec::new();
+        let mut too_big = None;
         let mut url = first.clone();
         for number in 1..=self.max_pages.min(u32::try_from(limit).unwrap_or(u32::MAX)).max(1) {
             if self.paging == Paging::Page {
                 url = first.clone();
                 url.query_pairs_mut().append_pair(&self.page_param, &number.to_string());
             }
-            let bytes = self.get(&url, token.as_ref()).await?;
-            if bytes.len() as u64 > self.max_bytes {
-                return Err(SourceError::new(
-                    ErrorKind::Permanent,
-                    "HTTP-TOO-BIG",
-                    format!(
-                        "GET {url}: the page is {} bytes, over the provider's limit of {}",
-                        bytes.len(),
-                        self.max_bytes
-                    ),
-                ));
-            }
+            let bytes = match self.get(&url, token.as_ref()).await? {
+                Page::Body(bytes) => bytes,
+                Page::TooBig(size) => {
+                    too_big = Some((number, size, url.clone()));
+                    break;
+                }
+            };
             let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
                 SourceError::new(
                     ErrorKind::Transient,
@@ -386,7 +405,7 @@ impl Source for HttpSource {
             let file_name = format!("{from}_{to}_page-{}.json", i + 1);
             self.found.insert(
                 external_id.clone(),
-                Document {
+                Fetched::Document(Document {
                     body: Body::Spool(path),
                     file_name: file_name.clone(),
                     media_type: Some("application/json".into()),
@@ -394,30 +413,30 @@ impl Source for HttpSource {
                     received_at: Utc::now(),
                     metadata: serde_json::json!({ "url": first.as_str(), "from": from, "to": to, "page": i + 1 }),
                     hold_for_review: None,
-                },
+                }),
             );
             items.push(ItemRef {
                 external_id,
                 display_name: file_name,
             });
         }
+        if let Some((number, size, url)) = too_big {
+            items.push(self.refuse_page(from, to, number, size, &url));
+        }
         Ok(items)
     }
 
     async fn fetch(&mut self, item: &ItemRef) -> Result<Fetched, SourceError> {
-        self.found
-            .remove(&item.external_id)
-            .map(Fetched::Document)
-            .ok_or_else(|| {
-                SourceError::new(
-                    ErrorKind::Transient,
-                    "HTTP-IO",
-                    format!(
-                        "{} was not fetched in this run; it is fetched again next run",
-                        item.display_name
-                    ),
-                )
-            })
+        self.found.remove(&item.external_id).ok_or_else(|| {
+            SourceError::new(
+                ErrorKind::Transient,
+                "HTTP-IO",
+                format!(
+                    "{} was not fetched in this run; it is fetched again next run",
+                    item.display_name
+                ),
+            )
+        })
     }
 
     fn advance(&self, checkpoint: &Checkpoint, done: &[ItemRef]) -> Checkpoint {

@@ -77,6 +77,9 @@ fn the_window_starts_at_the_last_end_less_the_overlap() {
         serde_json::json!({ "window_end": null }),
         "not before the last page"
     );
+    // A page refused as too big holds the window where it is, whatever came before it.
+    let held = s.advance(&cp, &[item("http-refused:2026-03-02:2026-03-10:page-2:2026-03-13")]);
+    assert_eq!(held.0, cp.0, "a refused page never moves the window");
     let cp = s.advance(&cp, &[item("http:2026-03-02:2026-03-10:2/2")]);
     assert_eq!(cp.0, serde_json::json!({ "window_end": "2026-03-10" }));
     assert_eq!(s.window(&cp).0, chrono::NaiveDate::from_ymd_opt(2026, 3, 8).unwrap());
