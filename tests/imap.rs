@@ -614,3 +614,50 @@ fn only_the_wanted_attachment_is_downloaded_not_the_rest_of_the_message() {
         "the photo was downloaded: {sent:?}"
     );
 }
+
+/// imap-proto (the parser under async-imap) has no recursion limit: fuzzing found a
+/// BODYSTRUCTURE nested ~2,000 deep overflows its stack. Anyone can send a message nested that
+/// deep; what reaches apsync is the server's BODYSTRUCTURE of it. Against real Dovecot (which
+/// caps MIME nesting), such a message from the accepted sender is survived: the run ends, the
+/// genuine return beside it is imported.
+#[test]
+fn a_message_nested_thousands_deep_does_not_bring_the_connector_down() {
+    const DEPTH: usize = 3000;
+    let dovecot = Dovecot::start();
+    let mut deep = format!(
+        "From: {BF_FROM}\r\nTo: returns@school.test\r\nSubject: nested\r\nMessage-ID: <deep@bright-futures.test>\r\n\
+         Date: Mon, 02 Mar 2026 09:00:00 +0000\r\nAuthentication-Results: {}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n",
+        support::dovecot::passing_verdict(BF_FROM)
+    );
+    for level in 1..DEPTH {
+        deep.push_str(&format!(
+            "--b{}\r\nContent-Type: multipart/mixed; boundary=\"b{level}\"\r\n\r\n",
+            level - 1
+        ));
+    }
+    deep.push_str(&format!(
+        "--b{}\r\nContent-Type: text/plain\r\n\r\nhello\r\n",
+        DEPTH - 1
+    ));
+    for level in (0..DEPTH).rev() {
+        deep.push_str(&format!("--b{level}--\r\n"));
+    }
+    dovecot.deliver("INBOX", deep.as_bytes());
+    let (day, genuine, _) = bf_return("02");
+    dovecot.deliver("INBOX", &message(BF_FROM, "register", &[(&day, "text/csv", &genuine)]));
+    let install = installed(
+        &dovecot,
+        "bf-mail",
+        "bright-futures",
+        "senders = [\"@bright-futures.test\"]",
+    );
+    let out = install.run(&["sync", "--format", "json"]);
+    assert!(
+        out.status.code().is_some(),
+        "killed by a signal (a stack overflow): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["documents"].as_i64(), Some(1), "{rows}");
+}
