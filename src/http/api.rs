@@ -64,7 +64,25 @@ pub async fn post_visit(
     let bytes = axum::body::to_bytes(body, state.body_limit)
         .await
         .map_err(|_| too_large())?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    let input = visit_from_json(&bytes)?;
+    let visit = state
+        .intake
+        .record(&state.store, &input, &format!("api:{caller}"), state.now())
+        .await
+        .map_err(|e| match e {
+            IntakeError::Invalid(problems) => ApiError::invalid(problems),
+            IntakeError::Store(e) => ApiError::store(e),
+            IntakeError::Random(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
+        })?;
+    tracing::info!(visit = visit.id, token = %caller, "visit recorded from the API");
+    let location = format!("/api/v1/visits/{}", visit.id);
+    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(visit_json(&visit))).into_response())
+}
+
+/// A visit's fields from a request body (pure: bytes in): a JSON object of the fields of
+/// [`FIELDS`], strings or null. Anything else is a 400 saying what is wrong.
+pub fn visit_from_json(bytes: &[u8]) -> Result<VisitInput, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
@@ -78,19 +96,7 @@ pub async fn post_visit(
             "the body must be a JSON object of the visit's fields",
         ));
     };
-    let input = visit_input(&object).map_err(ApiError::invalid)?;
-    let visit = state
-        .intake
-        .record(&state.store, &input, &format!("api:{caller}"), state.now())
-        .await
-        .map_err(|e| match e {
-            IntakeError::Invalid(problems) => ApiError::invalid(problems),
-            IntakeError::Store(e) => ApiError::store(e),
-            IntakeError::Random(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
-        })?;
-    tracing::info!(visit = visit.id, token = %caller, "visit recorded from the API");
-    let location = format!("/api/v1/visits/{}", visit.id);
-    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(visit_json(&visit))).into_response())
+    visit_input(&object).map_err(ApiError::invalid)
 }
 
 /// The fields of a JSON object, each a string (or null); unknown ones are refused by name so

@@ -23,7 +23,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::server::TlsStream;
 
-pub use api::visit_json;
+pub use api::{visit_from_json, visit_json};
 
 use crate::config::HttpConfig;
 use crate::runtime::visits::VisitIntake;
