@@ -14,6 +14,8 @@
 //! - [`http`]: the HTTP API (visit intake with bearer tokens);
 //! - [`runtime`]: running connectors, recording visits, pushing them;
 //! - [`cli`]: the `apsync` command.
+//!
+//! (`fuzz` holds the fuzz targets' entry points, shared with the corpus replay test.)
 
 mod bundled;
 pub mod cli;
@@ -21,6 +23,8 @@ pub mod config;
 pub mod digest;
 pub mod domain;
 pub mod email;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod http;
 pub mod outbox;
 pub mod pipeline;

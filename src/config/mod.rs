@@ -300,16 +300,11 @@ fn read_format_files(raw: &mut raw::RawConfig, dir: &Path) -> Vec<ConfigError> {
                 continue;
             }
         };
-        let built = config::Config::builder()
-            .add_source(config::File::from_str(&text, config::FileFormat::Toml))
-            .build();
-        let mut unknown = Vec::new();
-        let parsed = built.and_then(|b| serde_ignored::deserialize(b, |path| unknown.push(key_path(&path))));
+        let (parsed, unknown) = parse_format_file(&text);
         match parsed {
             Ok(format) => p.format = Some(format),
             Err(e) => problems.push(ConfigError::new(&key, format!("{}: {e}", path.display()))),
         }
-        unknown.sort();
         for k in unknown {
             problems.push(ConfigError::new(
                 format!("{key} ({}): {k}", path.display()),
@@ -318,6 +313,19 @@ fn read_format_files(raw: &mut raw::RawConfig, dir: &Path) -> Vec<ConfigError> {
         }
     }
     problems
+}
+
+/// Parses the text of a provider's `format_file` as [`load`] reads it (pure: no I/O): the format
+/// or why it cannot be read, and its unknown keys, sorted (found even when it cannot be read).
+/// The format is not validated here: see [`crate::pipeline::Format::validate`].
+pub fn parse_format_file(text: &str) -> (Result<Format, String>, Vec<String>) {
+    let built = config::Config::builder()
+        .add_source(config::File::from_str(text, config::FileFormat::Toml))
+        .build();
+    let mut unknown = Vec::new();
+    let parsed = built.and_then(|b| serde_ignored::deserialize(b, |path| unknown.push(key_path(&path))));
+    unknown.sort();
+    (parsed.map_err(|e| e.to_string()), unknown)
 }
 
 /// `provider[0].format.colour` rather than serde_ignored's `provider.0.format.colour`.

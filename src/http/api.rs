@@ -48,12 +48,8 @@ pub async fn post_visit(
             "this token may not record visits: create one with `apsync token create NAME --scope intake`",
         ));
     }
-    let mut object = json_object(&state, &headers, body).await?;
-    let client_ref = match object.remove("client_ref") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(one_line_key("client_ref", s)?),
-        Some(_) => return Err(bad_field("client_ref", "must be a string")),
-    };
+    let bytes = json_body(&state, &headers, body).await?;
+    let BodyVisit { input, client_ref } = visit_from_json(&bytes)?;
     let header_key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
         Some(v) => Some(one_line_key(
@@ -63,14 +59,6 @@ pub async fn post_visit(
                 .to_string(),
         )?),
     };
-    let input = visit_input(&object).map_err(ApiError::invalid)?;
-    let control = control_characters(&input);
-    if !control.is_empty() {
-        return Err(ApiError {
-            code: "control_characters",
-            ..ApiError::invalid(control).with_status(StatusCode::BAD_REQUEST)
-        });
-    }
     // Keys are the token's own: two clients choosing the same key never meet.
     let source_ref = match (&header_key, &client_ref) {
         (Some(key), _) => Some(format!("api:{}:key:{key}", caller.id)),
@@ -146,8 +134,8 @@ fn one_line_key(field: &str, key: String) -> Result<String, ApiError> {
     Ok(key)
 }
 
-/// The body as a JSON object, within the body limit and sent as JSON.
-async fn json_object(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Map<String, Value>, ApiError> {
+/// The body's bytes, within the body limit and sent as JSON.
+async fn json_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, ApiError> {
     let json_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -177,24 +165,52 @@ async fn json_object(state: &AppState, headers: &HeaderMap, body: Body) -> Resul
     if declared.is_some_and(|n| n > state.body_limit) {
         return Err(too_large());
     }
-    let bytes = axum::body::to_bytes(body, state.body_limit)
+    axum::body::to_bytes(body, state.body_limit)
         .await
-        .map_err(|_| too_large())?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        .map_err(|_| too_large())
+}
+
+/// A visit as a request body gives it: its fields, and the client's own reference if sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyVisit {
+    /// The visit's fields, not yet checked against the clock or the roster.
+    pub input: VisitInput,
+    /// `client_ref`: the client's id for it, recognising a repeat.
+    pub client_ref: Option<String>,
+}
+
+/// A visit from a request body (pure: bytes in): a JSON object of the fields of [`FIELDS`]
+/// (strings or null) and `client_ref`. Anything else, or a control character in a one-line
+/// field, is a 400 or 422 naming what is wrong.
+pub fn visit_from_json(bytes: &[u8]) -> Result<BodyVisit, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             format!("the body is not valid JSON: {e}"),
         )
     })?;
-    match value {
-        Value::Object(object) => Ok(object),
-        _ => Err(ApiError::new(
+    let Value::Object(mut object) = value else {
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             "the body must be a JSON object of the visit's fields",
-        )),
+        ));
+    };
+    let client_ref = match object.remove("client_ref") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(one_line_key("client_ref", s)?),
+        Some(_) => return Err(bad_field("client_ref", "must be a string")),
+    };
+    let input = visit_input(&object).map_err(ApiError::invalid)?;
+    let control = control_characters(&input);
+    if !control.is_empty() {
+        return Err(ApiError {
+            code: "control_characters",
+            ..ApiError::invalid(control).with_status(StatusCode::BAD_REQUEST)
+        });
     }
+    Ok(BodyVisit { input, client_ref })
 }
 
 /// The fields of a JSON object, each a string (or null); unknown ones are refused by name so

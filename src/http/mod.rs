@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
-pub use api::visit_json;
+pub use api::{BodyVisit, visit_from_json, visit_json};
 pub use serve::ConnectionLimits;
 
 use crate::config::HttpConfig;

@@ -1,6 +1,6 @@
 //! Checking a visit as written: every problem at once, each naming its field.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -247,13 +247,17 @@ fn text(value: &Option<String>) -> Option<String> {
 
 /// RFC 3339, or a local `YYYY-MM-DD HH:MM[:SS]` (a `T` may separate them) in the school's zone.
 /// A local time that a clock change skips does not exist; one that it repeats takes the first.
+/// A leap second (`:60`) is not a time a visit is logged at: under an offset with seconds (the
+/// zone's local mean time before 1847) it becomes an instant that does not survive the outbox.
 fn parse_when(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    let normalised = text.replacen('T', " ", 1);
-    let local = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(&normalised, f).ok())?;
-    tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&Utc))
+    let when = if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        t.with_timezone(&Utc)
+    } else {
+        let normalised = text.replacen('T', " ", 1);
+        let local = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(&normalised, f).ok())?;
+        tz.from_local_datetime(&local).earliest()?.with_timezone(&Utc)
+    };
+    (when.nanosecond() < 1_000_000_000).then_some(when)
 }

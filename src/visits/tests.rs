@@ -26,6 +26,29 @@ fn a_local_time_is_in_the_schools_zone() {
     assert_eq!(v.kind, VisitKind::OnSite);
 }
 
+/// Found by fuzzing (`fuzz/corpus/visit_json/crash-leap-second-lmt.json`): a leap second in
+/// London's local mean time was accepted, then came back from the outbox a second different.
+#[test]
+fn a_leap_second_is_not_a_time() {
+    for when in [
+        "0268-03-02T10:30:60",
+        "1800-03-02 10:30:60",
+        "2026-03-02T10:30:60Z",
+        "2026-03-02 10:59:60",
+    ] {
+        let mut i = input();
+        i.occurred_at = Some(when.into());
+        let problems = check(&i, chrono_tz::Europe::London, now()).unwrap_err();
+        assert_eq!(problems.len(), 1, "{when}: {problems:?}");
+        assert_eq!(problems[0].field, "occurred_at", "{when}");
+    }
+    let mut i = input();
+    i.occurred_at = Some("1800-03-02 10:30:59".into());
+    let v = check(&i, chrono_tz::Europe::London, now()).unwrap();
+    let back: DateTime<Utc> = serde_json::from_str(&serde_json::to_string(&v.occurred_at).unwrap()).unwrap();
+    assert_eq!(back, v.occurred_at);
+}
+
 #[test]
 fn every_problem_is_reported_with_its_field() {
     let i = VisitInput {

@@ -9,6 +9,8 @@
 
 pub mod auth;
 pub mod dkim;
+#[doc(hidden)]
+pub mod fuzz_entry;
 pub mod mime;
 mod net;
 mod parts;
