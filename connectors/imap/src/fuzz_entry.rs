@@ -53,14 +53,13 @@ pub fn message(raw: &[u8]) {
 /// server's values hold, the rebuilt header has only the lines the connector writes: a value
 /// never starts a header line of the server's choosing.
 ///
-/// Responses nested more than [`MAX_NESTING`] parentheses deep are skipped: imap-proto (0.17.0,
-/// the latest) parses nested lists by recursion with no limit, and overflows the stack on a
-/// `BODYSTRUCTURE` nested about 2,000 deep (`fuzz/corpus/imap_fetch/stack-overflow-nesting.bin`),
-/// which kills the process. This is a known, unfixed finding of this target (the connector meets
-/// it through async-imap, on a 2 MiB tokio worker stack, whenever a server describes such a
-/// message); the guard lets the fuzzer go on exploring the rest.
+/// A response is first passed through the connector's own nesting guard
+/// ([`crate::nesting`]), as the connector's stream does: imap-proto (0.17.0, the latest) parses
+/// nested lists by recursion with no limit and overflows the stack on a `BODYSTRUCTURE` nested
+/// about 2,000 deep (`fuzz/corpus/imap_fetch/stack-overflow-nesting.bin`). What the guard lets
+/// through must never overflow the parser: fuzzing the two together checks the guard.
 pub fn fetch_response(response: &[u8]) {
-    if nesting(response) > MAX_NESTING {
+    if crate::nesting::Scanner::default().scan(response).is_err() {
         return;
     }
     let Ok((_, Response::Fetch(_, attributes))) = Response::parse(response) else {
@@ -91,25 +90,6 @@ pub fn fetch_response(response: &[u8]) {
             let _ = mime::decode_part(&part.header, b"YSxiDQoxLDINCg==\r\n");
         }
     }
-}
-
-/// The deepest parenthesis nesting [`fetch_response`] hands to imap-proto.
-pub const MAX_NESTING: usize = 100;
-
-/// How deep the parentheses of a response nest (counting every one, quoted or not).
-fn nesting(response: &[u8]) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    for b in response {
-        match b {
-            b'(' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
 }
 
 /// Where the header block ends (after its blank line), or the whole length when it has none.

@@ -12,6 +12,7 @@ pub mod dkim;
 #[doc(hidden)]
 pub mod fuzz_entry;
 pub mod mime;
+mod nesting;
 mod net;
 mod parts;
 mod screen;

@@ -11,6 +11,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::Security;
+use crate::nesting::NestingGuard;
 
 /// The byte stream under IMAP, TLS or (loopback only) not.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
@@ -32,6 +33,12 @@ pub(crate) struct Endpoint {
 pub(crate) enum Login {
     Password(String, Secret),
     Bearer(String, Secret),
+}
+
+/// The stream with every response's nesting checked before async-imap parses it (see
+/// [`NestingGuard`]).
+fn guarded(io: Box<dyn Io>) -> Box<dyn Io> {
+    Box::new(NestingGuard::new(io))
 }
 
 pub(crate) fn fail(kind: ErrorKind, code: &'static str, message: String) -> SourceError {
@@ -153,8 +160,8 @@ impl Endpoint {
             )
         };
         let mut client = match self.security {
-            Security::Implicit => Client::new(self.tls(tcp).await?),
-            Security::None => Client::new(Box::new(tcp) as Box<dyn Io>),
+            Security::Implicit => Client::new(guarded(self.tls(tcp).await?)),
+            Security::None => Client::new(guarded(Box::new(tcp))),
             Security::Starttls => {
                 let mut plain = Client::new(tcp);
                 self.within("reading the greeting", plain.read_response())
@@ -172,7 +179,9 @@ impl Endpoint {
                             ),
                         )
                     })?;
-                Client::new(self.tls(plain.into_inner()).await?)
+                // The plain greeting and STARTTLS answer are short and end before TLS; the guard
+                // goes on the TLS stream (on the plain one it would scan ciphertext).
+                Client::new(guarded(self.tls(plain.into_inner()).await?))
             }
         };
         if self.security != Security::Starttls {
