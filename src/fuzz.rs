@@ -275,10 +275,11 @@ impl Shape {
     }
 }
 
-/// Hands over at most `step` bytes per read, so every buffer boundary of the reader is crossed.
-struct Trickle<'a> {
-    bytes: &'a [u8],
-    step: usize,
+/// Hands over at most `step` bytes per read, so every buffer boundary of the reader is crossed
+/// (also used by the pipeline's streaming proptests).
+pub(crate) struct Trickle<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) step: usize,
 }
 
 impl Read for Trickle<'_> {

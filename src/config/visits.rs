@@ -354,7 +354,7 @@ pub(super) fn endpoints(raw: &[RawEndpoint], p: &mut Problems) -> Vec<EndpointCo
 fn endpoint_url(text: &str, plain_ok: bool, key: &str, p: &mut Problems) -> Option<url::Url> {
     match apsync_connector_core::web::check_web_url(text, plain_ok) {
         Ok(url) => Some(url),
-        Err(e) if !plain_ok && e.starts_with("use https") => {
+        Err(e) if !plain_ok && text.trim().starts_with("http://") => {
             p.push(
                 key,
                 format!("{e} (for a relay on this machine set allow_plaintext_loopback = true)"),

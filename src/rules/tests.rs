@@ -339,6 +339,19 @@ fn provider_approval_expiring_then_expired() {
     assert!(of(&run(&c, "2026-03-02T12:00:00Z", &[], &[]), Rule::ProviderCompliance).is_empty());
 }
 
+/// Only the changes to operations alerts.
+fn ops_only(changes: Vec<Change>) -> Vec<Change> {
+    changes
+        .into_iter()
+        .filter(|c| match c {
+            Change::Raise(c) => c.rule == Rule::Operations,
+            Change::Escalate(a, _) | Change::Update(a, _) | Change::Resolve(a) | Change::Lapse(a) => {
+                a.rule == Rule::Operations
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn operations_go_to_it() {
     let c = config();
@@ -395,30 +408,8 @@ fn refused_mail_is_one_alert_per_sender_per_day_with_strangers_together_and_it_l
             .starts_with("40 items from senders not in its list")
     );
     // A day later the alert is out of view: it closes quietly, with no "resolved" email.
-    let open = OpenAlert {
-        id: 1,
-        rule: Rule::Operations,
-        key: found[1].key.clone(),
-        level: 0,
-        roles: vec![Role::It],
-        about: found[1].about,
-        first_seen: t("2026-03-02T12:00:00Z"),
-        upn: None,
-        provider: None,
-        detail: found[1].detail.clone(),
-    };
+    let open = opened(&[Change::Raise(found[1].clone())], "2026-03-02T12:00:00Z").remove(0);
     let next_day = run_ops(&c, "2026-03-03T12:00:00Z", &[], &[], &OpsFacts::default());
-    let ops_only = |changes: Vec<Change>| -> Vec<Change> {
-        changes
-            .into_iter()
-            .filter(|c| match c {
-                Change::Raise(c) => c.rule == Rule::Operations,
-                Change::Escalate(a, _) | Change::Update(a, _) | Change::Resolve(a) | Change::Lapse(a) => {
-                    a.rule == Rule::Operations
-                }
-            })
-            .collect()
-    };
     let changes = ops_only(diff(next_day, std::slice::from_ref(&open)));
     assert!(matches!(changes.as_slice(), [Change::Lapse(_)]), "{changes:?}");
     // Later refusals the same day change the count quietly.
@@ -447,43 +438,21 @@ fn a_refusing_endpoint_is_one_alert_a_day_to_it_resolved_by_a_success() {
     assert_eq!(found[0].key, "endpoint:cpoms:2026-03-02");
     assert_eq!(found[0].roles, [Role::It]);
     assert!(found[0].detail.what.contains("HTTP 401"), "{:?}", found[0].detail);
-    let open = OpenAlert {
-        id: 1,
-        rule: Rule::Operations,
-        key: found[0].key.clone(),
-        level: 0,
-        roles: vec![Role::It],
-        about: found[0].about,
-        first_seen: t("2026-03-02T12:00:00Z"),
-        upn: None,
-        provider: None,
-        detail: found[0].detail.clone(),
-    };
-    let ops_changes = |changes: Vec<Change>| -> Vec<Change> {
-        changes
-            .into_iter()
-            .filter(|c| match c {
-                Change::Raise(c) => c.rule == Rule::Operations,
-                Change::Escalate(a, _) | Change::Update(a, _) | Change::Resolve(a) | Change::Lapse(a) => {
-                    a.rule == Rule::Operations
-                }
-            })
-            .collect()
-    };
+    let open = opened(&[Change::Raise(found[0].clone())], "2026-03-02T12:00:00Z").remove(0);
     // Still refusing later that day: nothing new; a success: resolved.
-    let later = ops_changes(diff(
+    let later = ops_only(diff(
         run_ops(&c, "2026-03-02T15:00:00Z", &[], &[], &ops),
         std::slice::from_ref(&open),
     ));
     assert!(later.is_empty(), "{later:?}");
-    let fixed = ops_changes(diff(
+    let fixed = ops_only(diff(
         run_ops(&c, "2026-03-02T16:00:00Z", &[], &[], &OpsFacts::default()),
         std::slice::from_ref(&open),
     ));
     assert!(matches!(fixed.as_slice(), [Change::Resolve(_)]), "{fixed:?}");
     // Still refusing the next day: yesterday's closes quietly and today's is raised, so IT
     // hears once a day.
-    let next_day = ops_changes(diff(run_ops(&c, "2026-03-03T09:00:00Z", &[], &[], &ops), &[open]));
+    let next_day = ops_only(diff(run_ops(&c, "2026-03-03T09:00:00Z", &[], &[], &ops), &[open]));
     assert!(
         matches!(next_day.as_slice(), [Change::Raise(c), Change::Lapse(_)] if c.key == "endpoint:cpoms:2026-03-03"),
         "{next_day:?}"

@@ -2,8 +2,6 @@
 //! numbered by the same lines, and the same observations, wherever the windows and the reads
 //! of the underlying bytes fall.
 
-use std::io::Read;
-
 use proptest::prelude::*;
 
 use super::format;
@@ -11,20 +9,7 @@ use crate::pipeline::decode::{Row, Windows, survey, windows};
 use crate::pipeline::layout::Reader;
 use crate::pipeline::{DecodeProblem, Decoded, decode, decode_table};
 
-/// Hands over at most `step` bytes per read, so every buffer boundary is crossed.
-struct Trickle<'a> {
-    bytes: &'a [u8],
-    step: usize,
-}
-
-impl Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.step.min(buf.len()).min(self.bytes.len());
-        buf[..n].copy_from_slice(&self.bytes[..n]);
-        self.bytes = &self.bytes[n..];
-        Ok(n)
-    }
-}
+use crate::fuzz::Trickle;
 
 const LONG: &str = "kind = \"csv\"\n[identity]\nupn = \"UPN\"\n[layout]\nstyle = \"long\"\ndate = \"Date\"\nsession = \"Session\"\nmark = \"Mark\"\n[marks]\ncodes = \"dfe\"";
 
