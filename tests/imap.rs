@@ -661,3 +661,101 @@ fn a_message_nested_thousands_deep_does_not_bring_the_connector_down() {
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["documents"].as_i64(), Some(1), "{rows}");
 }
+
+/// A multipart message nested `depth` deep from `from`, with a passing verdict.
+fn nested_message(from: &str, depth: usize) -> Vec<u8> {
+    let mut raw = format!(
+        "From: {from}\r\nTo: returns@school.test\r\nSubject: nested\r\nMessage-ID: <deep{depth}@bright-futures.test>\r\n\
+         Date: Mon, 02 Mar 2026 09:00:00 +0000\r\nAuthentication-Results: {}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n",
+        support::dovecot::passing_verdict(from)
+    );
+    for level in 1..depth {
+        raw.push_str(&format!(
+            "--b{}\r\nContent-Type: multipart/mixed; boundary=\"b{level}\"\r\n\r\n",
+            level - 1
+        ));
+    }
+    raw.push_str(&format!(
+        "--b{}\r\nContent-Type: text/plain\r\n\r\nhello\r\n",
+        depth - 1
+    ));
+    for level in (0..depth).rev() {
+        raw.push_str(&format!("--b{level}--\r\n"));
+    }
+    raw.into_bytes()
+}
+
+/// When the server's description of one message trips the nesting guard (here with the guard
+/// lowered to 20 levels, since Dovecot itself stops describing at 100), only that message is
+/// set aside: it is refused as `IMAP-NESTED` and the genuine returns on either side of it, read
+/// in the same chunk of headers, are imported; a second run finds nothing new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_message_nested_past_the_guard_is_refused_alone_and_the_others_go_on() {
+    use apsync_connector_core::{Checkpoint, Fetched, Outcome, Secret, Source};
+    use apsync_connector_imap::{ImapAuth, ImapConfig, ImapSource, Security};
+    let dovecot = Dovecot::start();
+    let (day1, genuine1, _) = bf_return("02");
+    let (day2, genuine2, _) = bf_return("09");
+    dovecot.deliver("INBOX", &message(BF_FROM, "week 1", &[(&day1, "text/csv", &genuine1)]));
+    dovecot.deliver("INBOX", &nested_message(BF_FROM, 40));
+    dovecot.deliver("INBOX", &message(BF_FROM, "week 2", &[(&day2, "text/csv", &genuine2)]));
+    let config = ImapConfig {
+        host: Some("127.0.0.1".into()),
+        port: Some(dovecot.port),
+        security: Some(Security::Starttls),
+        user: Some(support::dovecot::USER.into()),
+        password_file: Some("unused".into()),
+        senders: vec!["@bright-futures.test".into()],
+        trusted_authserv_ids: vec![support::dovecot::AUTHSERV_ID.into()],
+        timeout_seconds: Some(10),
+        ..Default::default()
+    };
+    assert!(config.validate().is_empty(), "{:?}", config.validate());
+    let ca = std::fs::read(dovecot.ca_file()).unwrap();
+    let source = |levels| {
+        ImapSource::new(
+            &config,
+            ImapAuth::Password(Secret::new(PASSWORD.into())),
+            Some(&ca),
+            1 << 20,
+        )
+        .unwrap()
+        .with_max_nesting(levels)
+    };
+    // The default guard lets Dovecot's description of it through: it is turned away only for
+    // carrying no attachment.
+    let mut lenient = source(128);
+    let items = lenient.discover(&Checkpoint::start(), 10).await.unwrap();
+    assert_eq!(items.len(), 3, "{items:?}");
+    match lenient.fetch(&items[1]).await.unwrap() {
+        Fetched::Refused(r) => assert_ne!(r.code, "IMAP-NESTED", "{r:?}"),
+        Fetched::Document(d) => panic!("{:?}", d.file_name),
+    }
+
+    let mut strict = source(20);
+    let items = strict.discover(&Checkpoint::start(), 10).await.unwrap();
+    assert_eq!(items.len(), 3, "{items:?}");
+    let mut seen = Vec::new();
+    for item in &items {
+        let fetched = strict.fetch(item).await.unwrap();
+        let outcome = match &fetched {
+            Fetched::Document(d) => {
+                seen.push(d.body.read().unwrap());
+                Outcome::Imported
+            }
+            Fetched::Refused(r) => {
+                assert_eq!(r.code, "IMAP-NESTED", "{r:?}");
+                assert!(r.reason.contains("over 20"), "{}", r.reason);
+                assert_eq!(r.sender.as_deref(), Some("returns@bright-futures.test"));
+                Outcome::Refused
+            }
+        };
+        strict.acknowledge(item, outcome).await.unwrap();
+    }
+    assert_eq!(seen, vec![genuine1, genuine2]);
+    let checkpoint = strict.advance(&Checkpoint::start(), &items);
+    assert!(strict.discover(&checkpoint, 10).await.unwrap().is_empty());
+    let flags = dovecot.flags("INBOX");
+    assert!(flags[1].contains("$ApsyncRefused"), "{flags:?}");
+}

@@ -29,24 +29,60 @@ enum State {
     Literal(u64),
 }
 
-/// The scanner: the state and the current depth.
+/// The scanner: the state, the current depth and the deepest allowed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Scanner {
     state: State,
     depth: usize,
+    max: usize,
 }
 
 impl Default for Scanner {
     fn default() -> Self {
-        Scanner {
-            state: State::Normal,
-            depth: 0,
-        }
+        Scanner::new(MAX_NESTING)
+    }
+}
+
+/// The error a [`NestingGuard`] reads as: the depth reached. It travels inside the
+/// `std::io::Error` async-imap passes on, so the source can tell it from a broken connection
+/// ([`too_deep`]) and set the one message aside instead of failing the run.
+#[derive(Debug)]
+pub(crate) struct TooDeep {
+    pub depth: usize,
+    pub max: usize,
+}
+
+impl std::fmt::Display for TooDeep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server sent a response nested {} levels deep (over {}): most likely a message built to crash mail readers",
+            self.depth, self.max
+        )
+    }
+}
+
+impl std::error::Error for TooDeep {}
+
+/// The depth, when this IMAP error is a [`NestingGuard`]'s refusal.
+pub(crate) fn too_deep(e: &async_imap::error::Error) -> Option<usize> {
+    match e {
+        async_imap::error::Error::Io(io) => io.get_ref()?.downcast_ref::<TooDeep>().map(|t| t.depth),
+        _ => None,
     }
 }
 
 impl Scanner {
-    /// Scans `bytes`; Err once the nesting passes [`MAX_NESTING`].
+    /// A scanner letting through at most `max` levels.
+    pub(crate) fn new(max: usize) -> Self {
+        Scanner {
+            state: State::Normal,
+            depth: 0,
+            max,
+        }
+    }
+
+    /// Scans `bytes`; Err once the nesting passes the scanner's maximum.
     pub(crate) fn scan(&mut self, bytes: &[u8]) -> Result<(), usize> {
         let mut i = 0;
         while i < bytes.len() {
@@ -82,7 +118,7 @@ impl Scanner {
                     match b {
                         b'(' => {
                             self.depth += 1;
-                            if self.depth > MAX_NESTING {
+                            if self.depth > self.max {
                                 return Err(self.depth);
                             }
                         }
@@ -111,10 +147,11 @@ pub(crate) struct NestingGuard<S> {
 }
 
 impl<S> NestingGuard<S> {
-    pub(crate) fn new(inner: S) -> Self {
+    /// `inner` guarded at `max` levels.
+    pub(crate) fn new(inner: S, max: usize) -> Self {
         NestingGuard {
             inner,
-            scanner: Scanner::default(),
+            scanner: Scanner::new(max),
         }
     }
 }
@@ -128,12 +165,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for NestingGuard<S> {
             if let Err(depth) = self.scanner.scan(&fresh) {
                 // The bytes are withheld: the parser never sees the deep structure.
                 buf.set_filled(before);
+                let max = self.scanner.max;
                 return Poll::Ready(Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
-                    format!(
-                        "the server sent a response nested {depth} levels deep (over {MAX_NESTING}): most likely a message built to crash mail readers; it was refused. \
-                         Find it in the mailbox (a message with a very deeply nested structure) and delete it"
-                    ),
+                    TooDeep { depth, max },
                 )));
             }
         }

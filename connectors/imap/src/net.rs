@@ -27,6 +27,8 @@ pub(crate) struct Endpoint {
     pub security: Security,
     pub extra_roots: Vec<CertificateDer<'static>>,
     pub timeout: Duration,
+    /// The deepest response the [`NestingGuard`] lets through.
+    pub max_nesting: usize,
 }
 
 /// How to log in, with the secret already read (and the OAuth2 token already fetched).
@@ -37,8 +39,8 @@ pub(crate) enum Login {
 
 /// The stream with every response's nesting checked before async-imap parses it (see
 /// [`NestingGuard`]).
-fn guarded(io: Box<dyn Io>) -> Box<dyn Io> {
-    Box::new(NestingGuard::new(io))
+fn guarded(io: Box<dyn Io>, max_nesting: usize) -> Box<dyn Io> {
+    Box::new(NestingGuard::new(io, max_nesting))
 }
 
 pub(crate) fn fail(kind: ErrorKind, code: &'static str, message: String) -> SourceError {
@@ -160,8 +162,8 @@ impl Endpoint {
             )
         };
         let mut client = match self.security {
-            Security::Implicit => Client::new(guarded(self.tls(tcp).await?)),
-            Security::None => Client::new(guarded(Box::new(tcp))),
+            Security::Implicit => Client::new(guarded(self.tls(tcp).await?, self.max_nesting)),
+            Security::None => Client::new(guarded(Box::new(tcp), self.max_nesting)),
             Security::Starttls => {
                 let mut plain = Client::new(tcp);
                 self.within("reading the greeting", plain.read_response())
@@ -181,7 +183,7 @@ impl Endpoint {
                     })?;
                 // The plain greeting and STARTTLS answer are short and end before TLS; the guard
                 // goes on the TLS stream (on the plain one it would scan ciphertext).
-                Client::new(guarded(self.tls(plain.into_inner()).await?))
+                Client::new(guarded(self.tls(plain.into_inner()).await?, self.max_nesting))
             }
         };
         if self.security != Security::Starttls {

@@ -139,6 +139,7 @@ impl ImapSource {
                 security,
                 extra_roots,
                 timeout: Duration::from_secs(config.timeout_seconds.unwrap_or(30)),
+                max_nesting: crate::nesting::MAX_NESTING,
             },
             user: config.user.clone().unwrap_or_default(),
             auth,
@@ -160,6 +161,13 @@ impl ImapSource {
             failed: HashMap::new(),
             spool: Spool::default(),
         })
+    }
+
+    /// Lets responses through only up to `levels` deep instead of 128: a test makes a message a
+    /// real server describes (Dovecot stops at 100 levels) trip the guard.
+    pub fn with_max_nesting(mut self, levels: usize) -> Self {
+        self.endpoint.max_nesting = levels;
+        self
     }
 
     /// Reads DKIM keys through `resolver` instead of the system's DNS (a test's stub).

@@ -19,28 +19,82 @@ use crate::net::fail;
 use crate::screen::{Envelope, HEADER_LIMIT, Policy, Turned, screen};
 
 impl ImapSource {
-    /// Reads the headers (at most [`HEADER_LIMIT`] bytes each), sizes and dates of these
-    /// messages, a chunk of UIDs per command.
+    /// Reads the headers (at most [`HEADER_LIMIT`] bytes each), sizes, dates and structures of
+    /// these messages, a chunk of UIDs per command. When a chunk holds a message whose structure
+    /// trips the nesting guard, its messages are read one at a time, so only that one is set
+    /// aside (refused) and the others go on.
     async fn headers(&mut self, uids: &[u32]) -> Result<Vec<Head>, SourceError> {
         let mut heads = Vec::with_capacity(uids.len());
         for chunk in uids.chunks(HEADER_CHUNK) {
-            let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-            let at = self.at();
-            let Some(session) = self.session.as_mut() else {
-                return Ok(heads);
-            };
-            let query = format!("(UID RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER]<0.{HEADER_LIMIT}>)");
-            let fetched = self
-                .endpoint
-                .within("reading message headers", async {
-                    session.uid_fetch(&set, &query).await?.try_collect::<Vec<_>>().await
-                })
-                .await
-                .and_then(|r| r.map_err(|e| self.imap_fail_at(&at, "read message headers", e)));
-            for f in self.step(fetched).await? {
-                let Some(uid) = f.uid else { continue };
-                heads.push(Head {
-                    uid,
+            match self.fetch_heads(chunk, true).await? {
+                Ok(found) => heads.extend(found),
+                Err(_) => {
+                    for &uid in chunk {
+                        heads.extend(self.head_alone(uid).await?);
+                    }
+                }
+            }
+        }
+        heads.sort_by_key(|h| h.uid);
+        Ok(heads)
+    }
+
+    /// One message's head; for one too deeply nested, its header and size without the
+    /// structure, marked so that it is refused.
+    async fn head_alone(&mut self, uid: u32) -> Result<Option<Head>, SourceError> {
+        let depth = match self.fetch_heads(&[uid], true).await? {
+            Ok(found) => return Ok(found.into_iter().next()),
+            Err(depth) => depth,
+        };
+        let bare = match self.fetch_heads(&[uid], false).await? {
+            Ok(found) => found.into_iter().next(),
+            Err(_) => None,
+        };
+        let mut head = bare.unwrap_or_else(|| Head {
+            uid,
+            header: Vec::new(),
+            size: 0,
+            parts: None,
+            received_at: Utc::now(),
+            too_deep: None,
+        });
+        head.too_deep = Some(depth);
+        Ok(Some(head))
+    }
+
+    /// Reads these UIDs' heads, with or without their structure (connecting again if an
+    /// earlier step dropped the session); `Ok(Err(depth))` when the nesting guard stopped the
+    /// answer, which ends the session.
+    async fn fetch_heads(&mut self, uids: &[u32], structure: bool) -> Result<Result<Vec<Head>, usize>, SourceError> {
+        let query = head_query(structure);
+        if self.session.is_none() {
+            self.connect().await?;
+        }
+        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let at = self.at();
+        let Some(session) = self.session.as_mut() else {
+            return Ok(Ok(Vec::new()));
+        };
+        let fetched = self
+            .endpoint
+            .within("reading message headers", async {
+                session.uid_fetch(&set, &query).await?.try_collect::<Vec<_>>().await
+            })
+            .await;
+        if let Ok(Err(e)) = &fetched
+            && let Some(depth) = crate::nesting::too_deep(e)
+        {
+            self.session = None;
+            return Ok(Err(depth));
+        }
+        let fetched = fetched.and_then(|r| r.map_err(|e| self.imap_fail_at(&at, "read message headers", e)));
+        let heads = self
+            .step(fetched)
+            .await?
+            .iter()
+            .filter_map(|f| {
+                Some(Head {
+                    uid: f.uid?,
                     header: f.header().map(<[u8]>::to_vec).unwrap_or_default(),
                     size: u64::from(f.size.unwrap_or(0)),
                     parts: f.bodystructure().map(crate::parts::leaves),
@@ -48,11 +102,11 @@ impl ImapSource {
                         .internal_date()
                         .map(|d| d.with_timezone(&Utc))
                         .unwrap_or_else(Utc::now),
-                });
-            }
-        }
-        heads.sort_by_key(|h| h.uid);
-        Ok(heads)
+                    too_deep: None,
+                })
+            })
+            .collect();
+        Ok(Ok(heads))
     }
 
     /// Downloads one whole message (`section` `None`) or one part of it, within its own timeout.
@@ -277,6 +331,21 @@ impl ImapSource {
                     continue;
                 }
             };
+            if let Some(depth) = head.too_deep {
+                let turned = Turned {
+                    code: "IMAP-NESTED",
+                    reason: format!(
+                        "the server describes this message as nested {depth} levels deep (over {}), as only a message built to crash mail readers is; \
+                         it was not read. If the provider really sent it, ask them to send the file as a plain attachment",
+                        self.endpoint.max_nesting
+                    ),
+                    sender: Some(printable(&envelope.sender, 200)),
+                    subject: envelope.subject.clone(),
+                    verdict: None,
+                };
+                self.refuse(&mut items, &base, &head, turned);
+                continue;
+            }
             // Only the wanted parts, unless the whole message is needed (a DKIM check covers its
             // body) or the server described no structure.
             let by_parts = match &head.parts {
@@ -383,4 +452,13 @@ struct Head {
     /// Its parts, from its BODYSTRUCTURE (`None` if the server gave none).
     parts: Option<Vec<crate::parts::Part>>,
     received_at: chrono::DateTime<Utc>,
+    /// The depth its structure reached, when that tripped the nesting guard.
+    too_deep: Option<usize>,
+}
+
+/// What is read of each message before deciding on it; without the structure (`structure`
+/// false) for a message whose structure cannot be read.
+fn head_query(structure: bool) -> String {
+    let structure = if structure { " BODYSTRUCTURE" } else { "" };
+    format!("(UID RFC822.SIZE INTERNALDATE{structure} BODY.PEEK[HEADER]<0.{HEADER_LIMIT}>)")
 }
