@@ -330,6 +330,61 @@ fn an_endless_page_is_refused_at_the_providers_limit_without_holding_it() {
         !status.to_string().contains("\"window_end\""),
         "the window did not move: {status}"
     );
+    // Read on without being held, an endless page has no end to take a digest of.
+    assert_eq!(refused[0]["sha256"], serde_json::Value::Null, "{refused}");
+}
+
+/// A page over the limit that ends (within four times the limit) is read to its end, hashed
+/// and not held: its refusal carries the page's SHA-256 and exact size, announced length or not.
+#[test]
+fn a_finite_page_over_the_limit_is_refused_with_its_digest() {
+    const SIZE: usize = 25 << 20;
+    let page: Vec<u8> = (0..SIZE).map(|i| b"abcdefghij"[i % 10]).collect();
+    let expected = apsync::digest::sha256_hex(&page);
+    let page = axum::body::Bytes::from(page);
+    let (announced, streamed) = (page.clone(), page);
+    let router = axum::Router::new()
+        .route("/announced", get(move || async move { announced.clone() }))
+        .route(
+            "/streamed",
+            get(move || async move {
+                let chunks: Vec<Result<_, std::convert::Infallible>> = streamed
+                    .chunks(1 << 20)
+                    .map(|c| Ok(axum::body::Bytes::copy_from_slice(c)))
+                    .collect();
+                axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+            }),
+        );
+    let api = Api::serve(router);
+    let install = Install::new(None);
+    install.import_sample_roster();
+    for path in ["announced", "streamed"] {
+        install.add_connector(
+            path,
+            "northstar",
+            &format!(
+                "[connector.http]\nurl = \"{}\"\nallow_plaintext = true\nretries = 0\n",
+                api.url(&format!("/{path}"))
+            ),
+        );
+    }
+    let rows = install.sync(None);
+    for r in &rows[..2] {
+        assert_eq!(
+            (r["refused"].as_i64(), &r["error"]),
+            (Some(1), &serde_json::Value::Null),
+            "{rows:?}"
+        );
+    }
+    let refused = install.json(&["refused", "--format", "json"]);
+    assert_eq!(refused.as_array().map(Vec::len), Some(2), "{refused}");
+    for r in refused.as_array().unwrap() {
+        assert_eq!(r["code"], "HTTP-TOO-BIG", "{r}");
+        assert_eq!(r["sha256"].as_str(), Some(expected.as_str()), "{r}");
+        assert_eq!(r["size"].as_u64(), Some(SIZE as u64), "{r}");
+        let reason = r["reason"].as_str().unwrap();
+        assert!(reason.contains(&format!("the page is {SIZE} bytes, over")), "{reason}");
+    }
 }
 
 /// The provider's key never leaves the provider's server: not through a `next` link to another

@@ -27,6 +27,16 @@ impl Sha256Hex {
         self.size += part.len() as u64;
     }
 
+    /// How many bytes it covers so far.
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether no byte was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
     /// The digest as lower-case hex, and how many bytes it covers.
     pub fn finish(self) -> (String, u64) {
         (hex(&self.hasher.finalize()), self.size)

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use apsync_connector_core::digest::Sha256Hex;
 use apsync_connector_core::spool::Spool;
 use apsync_connector_core::{
     Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
@@ -45,8 +46,19 @@ struct Window {
 /// A page as read: its bytes, or only that it is over the provider's limit (it was not held).
 enum Page {
     Body(Vec<u8>),
-    TooBig(u64),
+    TooBig(Oversize),
 }
+
+/// What is known of a page over the limit: its digest and size when it was read to its end
+/// (hashed, not held), else only how many bytes were seen (or announced) before giving up.
+struct Oversize {
+    size: u64,
+    sha256: Option<String>,
+}
+
+/// An over-limit page is read on to its end for its digest only up to this many times the
+/// limit: a bigger or endless page is not worth downloading at every run while it waits.
+const DIGEST_FACTOR: u64 = 4;
 
 /// A failed request: whether to retry it, and after how long the server asked for.
 struct Failure {
@@ -154,10 +166,17 @@ impl HttpSource {
             .map_err(|e| SourceError::new(ErrorKind::Config, "HTTP-URL", format!("`{text}` is not a URL: {e}")))
     }
 
-    /// A page over the provider's limit, as a refusal: recorded (not held, so without a digest)
-    /// once a day while it lasts, so IT hears of it daily; its window does not advance, so its
-    /// marks are fetched once the limit is raised or the provider sends smaller pages.
-    fn refuse_page(&mut self, from: NaiveDate, to: NaiveDate, number: u32, size: u64, url: &Url) -> ItemRef {
+    /// A page over the provider's limit, as a refusal: recorded (not held; with its digest when
+    /// it was read to its end) once a day while it lasts, so IT hears of it daily; its window
+    /// does not advance, so its marks are fetched once the limit is raised or the provider sends
+    /// smaller pages.
+    fn refuse_page(&mut self, from: NaiveDate, to: NaiveDate, number: u32, oversize: Oversize, url: &Url) -> ItemRef {
+        let Oversize { size, sha256 } = oversize;
+        let how_big = if sha256.is_some() {
+            format!("the page is {size} bytes")
+        } else {
+            format!("the page is {size} bytes or more")
+        };
         let external_id = format!("http-refused:{from}:{to}:page-{number}:{}", self.today);
         let display_name = format!("{from}_{to}_page-{number}.json");
         let refusal = Refusal {
@@ -165,14 +184,14 @@ impl HttpSource {
             display_name: display_name.clone(),
             code: "HTTP-TOO-BIG",
             reason: format!(
-                "GET {url}: the page is {size} bytes or more, over the provider's limit of {} bytes (format.limits.max_file_bytes); \
+                "GET {url}: {how_big}, over the provider's limit of {} bytes (format.limits.max_file_bytes); \
                  it was not downloaded, and the window from {from} to {to} waits: ask the provider for smaller pages, or raise the limit",
                 self.max_bytes
             ),
             sender: None,
             verdict: None,
             size: Some(size),
-            sha256: None,
+            sha256,
             received_at: Utc::now(),
             metadata: serde_json::json!({ "url": url.as_str(), "from": from, "to": to, "page": number }),
         };
@@ -295,8 +314,17 @@ impl HttpSource {
                 retry_after: None,
             });
         }
+        let digest_limit = self.max_bytes.saturating_mul(DIGEST_FACTOR);
         if let Some(announced) = response.content_length().filter(|n| *n > self.max_bytes) {
-            return Ok(Page::TooBig(announced));
+            if announced > digest_limit {
+                return Ok(Page::TooBig(Oversize {
+                    size: announced,
+                    sha256: None,
+                }));
+            }
+            return Ok(Page::TooBig(
+                digest_rest(response, Sha256Hex::default(), digest_limit).await,
+            ));
         }
         // Read a chunk at a time, so a page that never ends costs at most the limit.
         let mut bytes = Vec::new();
@@ -314,7 +342,11 @@ impl HttpSource {
             })?;
             let Some(chunk) = chunk else { break };
             if (bytes.len() + chunk.len()) as u64 > self.max_bytes {
-                return Ok(Page::TooBig((bytes.len() + chunk.len()) as u64));
+                let mut hash = Sha256Hex::default();
+                hash.update(&bytes);
+                hash.update(&chunk);
+                drop(bytes);
+                return Ok(Page::TooBig(digest_rest(response, hash, digest_limit).await));
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -359,8 +391,8 @@ impl Source for HttpSource {
             }
             let bytes = match self.get(&url, token.as_ref()).await? {
                 Page::Body(bytes) => bytes,
-                Page::TooBig(size) => {
-                    too_big = Some((number, size, url.clone()));
+                Page::TooBig(oversize) => {
+                    too_big = Some((number, oversize, url.clone()));
                     break;
                 }
             };
@@ -420,8 +452,8 @@ impl Source for HttpSource {
                 display_name: file_name,
             });
         }
-        if let Some((number, size, url)) = too_big {
-            items.push(self.refuse_page(from, to, number, size, &url));
+        if let Some((number, oversize, url)) = too_big {
+            items.push(self.refuse_page(from, to, number, oversize, &url));
         }
         Ok(items)
     }
@@ -452,5 +484,37 @@ impl Source for HttpSource {
     async fn acknowledge(&mut self, _item: &ItemRef, _outcome: Outcome) -> Result<(), SourceError> {
         // Nothing to tidy upstream: the window moves on in the checkpoint.
         Ok(())
+    }
+}
+
+/// Reads the rest of an over-limit page into `hash` without holding it, up to `limit` bytes in
+/// all: its digest and size if it ends by then, else only the bytes seen (an endless page, one
+/// cut off by the timeout or broken off).
+async fn digest_rest(mut response: reqwest::Response, mut hash: Sha256Hex, limit: u64) -> Oversize {
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                hash.update(&chunk);
+                if hash.len() > limit {
+                    return Oversize {
+                        size: hash.len(),
+                        sha256: None,
+                    };
+                }
+            }
+            Ok(None) => {
+                let (sha256, size) = hash.finish();
+                return Oversize {
+                    size,
+                    sha256: Some(sha256),
+                };
+            }
+            Err(_) => {
+                return Oversize {
+                    size: hash.len(),
+                    sha256: None,
+                };
+            }
+        }
     }
 }
