@@ -456,6 +456,22 @@ def oak_farm() -> None:
                     ]
                 )
         files[name] = csv_text(rows, ",", "\n").encode("utf-8")
+        if n == 0:
+            week1 = rows
+    # After week 2's correction, the farm re-sends week 1 twice (named to sort after week 2).
+    # First as the same rows saved again (a byte order mark, CRLF, trailing blank lines): the
+    # same return, so "already imported" with nothing new in review. Then only its Wednesday and
+    # Thursday rows: a different return, whose Thursday "Absent" repeats the mark week 2
+    # replaced; the register keeps the correction and the row waits for a person.
+    files["OakFarm_Attendance_resent_2026-06-08.csv"] = (
+        "\ufeff" + csv_text(week1, ",", "\r\n") + "\r\n\r\n"
+    ).encode("utf-8")
+    partial = "OakFarm_Attendance_resent_2026-06-08_wed-thu.csv"
+    midweek = [r for r in week1[1:] if r[0] in (june(10).strftime("%d-%m-%Y"), june(11).strftime("%d-%m-%Y"))]
+    files[partial] = csv_text([week1[0]] + midweek, ",", "\n").encode("utf-8")
+    for (adno, d, s), _ in CORRECTIONS.items():
+        if PLACEMENT_OF[adno].provider == "oak-farm" and d in (june(10), june(11)):
+            REVIEWS.append((partial, BY_ADNO[adno].upn, "repeats-replaced"))
     for name, data in files.items():
         put(f"returns/oak-farm/{name}", data)
 
@@ -1022,7 +1038,7 @@ def expected() -> None:
     put("expected/marks.csv", csv_text([["upn", "date", "session", "code", "provider"], *map(list, marks)]).encode())
 
     rows = sorted(csv_text([list(r)]) for r in REVIEWS)
-    assert len(REVIEWS) == 5 and len({k for _, _, k in REVIEWS}) == 5, REVIEWS
+    assert len(REVIEWS) == 6 and len({k for _, _, k in REVIEWS}) == 6, REVIEWS
     put("expected/review.csv", ("file,locator,kind\n" + "".join(rows)).encode("utf-8"))
 
     totals: dict[str, list[int]] = {}
@@ -1059,7 +1075,7 @@ review queue and attendance report that importing them must produce. The tests i
 
 | provider | files | family |
 |---|---|---|
-| oak-farm | `OakFarm_Attendance_YYYY-MM-DD.csv`, weekly | long CSV, a `Session` column of Morning / Afternoon / All day, dates dd-mm-yyyy, pupils by admission number without leading zeros, words (Attended, Late, Ill, ...); week 2 corrects a week-1 "Absent" |
+| oak-farm | `OakFarm_Attendance_YYYY-MM-DD.csv`, weekly | long CSV, a `Session` column of Morning / Afternoon / All day, dates dd-mm-yyyy, pupils by admission number without leading zeros, words (Attended, Late, Ill, ...); week 2 corrects a week-1 "Absent", then week 1 is re-sent twice: saved again (other bytes, the same return: already imported) and cut to Wednesday and Thursday (its "Absent" repeats the replaced mark: the correction stays, the row goes to review) |
 | city-tutors | `CityTutors register DD-MM-YYYY.csv`, weekly | wide CSV, headers `08/06/2026 AM`, `;`, Windows-1252, CRLF, title rows and a key line, surname + forename + date of birth (two pupils called Jack Ellis), DfE codes |
 | pathways-college | `pathways-YYYY-MM-DD.xlsx`, weekly | XLSX with two header rows: the date (a merged date cell, or text with a blank cell to its right) above AM / PM; pupils by the college's student number (the placement's provider reference); marks such as a tick, S, MED, X |
 | ring-fit-boxing | `ringfit_week_NN.txt`, weekly | tab-separated, UTF-8 with BOM, `AM` / `PM` columns each with its own reason column; `A` takes its code from the reason (blank: N); pupils by UPN |
@@ -1067,8 +1083,9 @@ review queue and attendance report that importing them must produce. The tests i
 
 Each of these goes to review, once: an unknown pupil (oak-farm, admission number 3999), an
 obsolete code `H` (city-tutors), a mark on a day the placement does not cover (pathways-college, a
-Thursday), a mistyped UPN (ring-fit-boxing), and a Saturday session (bridge-tuition). Grace
-Adeyemi is on roll and placed nowhere.
+Thursday), a mistyped UPN (ring-fit-boxing), a Saturday session (bridge-tuition), and a re-sent
+old return's mark that a later return corrected (oak-farm). Grace Adeyemi is on roll and placed
+nowhere.
 """
 
 

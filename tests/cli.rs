@@ -182,7 +182,7 @@ fn demo_runs_on_embedded_defaults() {
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [
         "pupils      16",
-        "oak-farm          2      41     1",
+        "oak-farm          3      41     2",
         "not a school day",
         "below the school's attendance target",
     ] {

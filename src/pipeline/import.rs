@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::decode::{ReadError, Survey, Table, survey, windows};
 use super::error::{DecodeError, DecodeProblem};
+use super::fingerprint::Fingerprint;
 use super::layout::Reader;
 use super::normalise::{Normaliser, ProviderRules, RosterIndex};
 use crate::config::{Config, ProviderConfig};
@@ -190,7 +191,7 @@ pub async fn import(
                         Kept::Read(e) => unreadable(e),
                         Kept::Store(e) => ImportError::Store(e),
                     })?;
-                    tx.finish().await?
+                    tx.finish(None).await?
                 }
             };
             (summary, Some(reason))
@@ -248,15 +249,23 @@ async fn stream(
         Kept::Read(e) => unreadable(e),
         Kept::Store(e) => ImportError::Store(e),
     })?;
-    let mut normalised = normaliser.window(reader.read(&prelude));
+    let mut fingerprint = Fingerprint::new(incoming.hold_for_review.is_some());
+    let decoded = reader.read(&prelude);
+    fingerprint.add(&decoded);
+    let mut normalised = normaliser.window(decoded);
     drop(prelude);
     loop {
         // The database stages this window while the next is read and normalised: the first
         // poll of the staging future hands its statement to the database (SQLite's worker
         // thread, or the PostgreSQL server), then the reading runs to completion beside it.
         let (staged, next) = tokio::join!(tx.stage_marks(&normalised.marks), async {
-            rows.next_window(WINDOW_ROWS)
-                .map(|w| w.map(|table| normaliser.window(reader.read(&table))))
+            rows.next_window(WINDOW_ROWS).map(|w| {
+                w.map(|table| {
+                    let decoded = reader.read(&table);
+                    fingerprint.add(&decoded);
+                    normaliser.window(decoded)
+                })
+            })
         });
         staged?;
         tx.add_reviews(&normalised.reviews).await?;
@@ -267,7 +276,8 @@ async fn stream(
         }
     }
     or_reject!(reader.finish().map_err(ReadError::Decode));
-    Ok(Streamed::Done(tx.finish().await?, None))
+    // A return saying exactly what an earlier one said writes nothing (see `ImportTx::finish`).
+    Ok(Streamed::Done(tx.finish(Some(fingerprint.finish())).await?, None))
 }
 
 enum Kept {

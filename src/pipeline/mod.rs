@@ -19,6 +19,7 @@
 pub mod decode;
 pub mod error;
 pub mod excerpt;
+pub mod fingerprint;
 pub mod format;
 pub mod import;
 pub(crate) mod layout;

@@ -33,11 +33,14 @@ pub enum ReviewKind {
     /// The return came by an email whose sender was not authenticated (accepted knowingly,
     /// with `authentication = "review"`): a person confirms each mark.
     UnauthenticatedSender,
+    /// The return repeats, for a session, a mark of the same provider's that a later return
+    /// already replaced (a re-sent old return): the register keeps the correction.
+    RepeatsReplaced,
 }
 
 impl ReviewKind {
     /// Every kind, for listings and docs.
-    pub const ALL: [ReviewKind; 9] = [
+    pub const ALL: [ReviewKind; 10] = [
         ReviewKind::UnknownPupil,
         ReviewKind::AmbiguousPupil,
         ReviewKind::InvalidIdentifier,
@@ -47,6 +50,7 @@ impl ReviewKind {
         ReviewKind::Conflict,
         ReviewKind::UnreadableRow,
         ReviewKind::UnauthenticatedSender,
+        ReviewKind::RepeatsReplaced,
     ];
 
     /// The kind as stored and shown: `unknown-pupil`.
@@ -61,6 +65,7 @@ impl ReviewKind {
             ReviewKind::Conflict => "conflict",
             ReviewKind::UnreadableRow => "unreadable-row",
             ReviewKind::UnauthenticatedSender => "unauthenticated-sender",
+            ReviewKind::RepeatsReplaced => "repeats-replaced",
         }
     }
 }

@@ -8,9 +8,9 @@ use sqlx::Row;
 use super::register::{CheckpointUpdate, DocumentStatus, ImportSummary};
 use super::shared::{insert_review, save_checkpoint};
 use super::staged::{
-    APPLY, APPLY_NEW, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, CONTRADICTED, STAGE_ARRAYS_POSTGRES, STAGE_BATCH,
-    STAGE_JSON_SQLITE, STAGE_POSTGRES, STAGE_REPEATS_POSTGRES, STAGE_REPEATS_SQLITE, STAGE_SQLITE, StageColumns,
-    UNSTAGE, stage_json,
+    APPLY, APPLY_NEW, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, CONTRADICTED, SAME_RETURN, STAGE_ARRAYS_POSTGRES,
+    STAGE_BATCH, STAGE_JSON_SQLITE, STAGE_POSTGRES, STAGE_REPEATS_POSTGRES, STAGE_REPEATS_SQLITE, STAGE_SQLITE,
+    STALE_REPEATS, StageColumns, UNSTAGE, stage_json,
 };
 use super::{Backend, Store, StoreError, text};
 use crate::domain::{Session, Upn};
@@ -282,11 +282,39 @@ impl ImportTx {
     /// Applies the staged marks to the register (a later return replaces the provider's own
     /// earlier mark, which goes to history; anything else held becomes a conflict for review),
     /// records the counts, and commits.
-    pub async fn finish(mut self) -> Result<ImportSummary, StoreError> {
+    ///
+    /// With the document's `fingerprint` (see `pipeline::fingerprint`): when an earlier
+    /// document of the provider says exactly the same, this one is kept with its bytes but
+    /// writes nothing (its review rows are dropped too), and the summary says `duplicate`
+    /// with the earlier document.
+    pub async fn finish(mut self, fingerprint: Option<String>) -> Result<ImportSummary, StoreError> {
         let provider = self.provider_id.clone();
         let (id, received, now) = (self.summary.document_id, self.received_at, self.now);
         let mut s = std::mem::take(&mut self.summary);
         let (rejected, repeats, staged) = (self.rejected, self.repeats, self.staged > 0);
+        let same_as: Option<i64> = match (&fingerprint, rejected) {
+            (Some(f), false) => on_tx!(&mut self.tx, conn => {
+                sqlx::query_scalar(SAME_RETURN).bind(&provider).bind(f).bind(id).fetch_optional(&mut *conn).await?
+            }),
+            _ => None,
+        };
+        if let Some(earlier) = same_as {
+            on_tx!(&mut self.tx, conn => {
+                sqlx::query("DELETE FROM review WHERE document_id = $1").bind(id).execute(&mut *conn).await?;
+                sqlx::query("UPDATE documents SET fingerprint = $1, same_as = $2 WHERE id = $3")
+                    .bind(&fingerprint)
+                    .bind(earlier)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            });
+            self.commit().await?;
+            return Ok(ImportSummary {
+                document_id: earlier,
+                duplicate: true,
+                ..ImportSummary::default()
+            });
+        }
         on_tx!(&mut self.tx, conn => {
             if !rejected && staged {
                 if repeats {
@@ -324,6 +352,23 @@ impl ImportTx {
                 // A return of new sessions (the usual case) skips both passes.
                 let held: i64 = counts.try_get("held")?;
                 if held > 0 {
+                    let stale = sqlx::query(STALE_REPEATS).bind(&provider).fetch_all(&mut *conn).await?;
+                    for r in &stale {
+                        let mark = staged_mark(r, "new_code")?;
+                        let held_code: String = r.try_get("code")?;
+                        let by: Option<String> = r.try_get("file_name")?;
+                        sqlx::query(UNSTAGE)
+                            .bind(mark.upn.as_str())
+                            .bind(mark.date)
+                            .bind(mark.session.as_str())
+                            .execute(&mut *conn)
+                            .await?;
+                        let review = stale_review(mark, &held_code, by.as_deref());
+                        insert_review!(conn, &review, id, &provider, now);
+                        s.review_items += 1;
+                        // Counted as a replacement by CLASSIFY; it is not one now.
+                        s.marks_replaced = s.marks_replaced.saturating_sub(1);
+                    }
                     let conflicts = sqlx::query(CONFLICTS).bind(&provider).fetch_all(&mut *conn).await?;
                     for c in &conflicts {
                         let mark = staged_mark(c, "new_code")?;
@@ -347,19 +392,49 @@ impl ImportTx {
                 (false, 0) => DocumentStatus::Imported,
                 (false, _) => DocumentStatus::PartlyImported,
             };
-            sqlx::query("UPDATE documents SET status = $1, marks_count = $2, review_count = $3 WHERE id = $4")
-                .bind(status.as_str())
-                .bind(i64::from(s.marks_added + s.marks_replaced + s.marks_unchanged))
-                .bind(i64::from(s.review_items))
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "UPDATE documents SET status = $1, marks_count = $2, review_count = $3, fingerprint = $4 WHERE id = $5",
+            )
+            .bind(status.as_str())
+            .bind(i64::from(s.marks_added + s.marks_replaced + s.marks_unchanged))
+            .bind(i64::from(s.review_items))
+            .bind(&fingerprint)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
         });
+        self.commit().await?;
+        Ok(s)
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
         match self.tx {
             Tx::Sqlite(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
-        Ok(s)
+        Ok(())
+    }
+}
+
+/// The review item for a mark that repeats a value a later return of the same provider
+/// replaced: the register keeps the later one until a person decides.
+fn stale_review(m: StagedMark, held: &str, by: Option<&str>) -> NewReview {
+    let by = by.map(|f| format!(" ({f})")).unwrap_or_default();
+    let reason = format!(
+        "repeats an earlier mark that a later return replaced: {} for {} {} was changed to {held} by a later return{by}; \
+         the register keeps {held}. If {} is right after all, resolve this item with it",
+        m.code, m.date, m.session, m.code
+    );
+    NewReview {
+        kind: ReviewKind::RepeatsReplaced,
+        locator: m.locator,
+        identifier: Some(m.upn.to_string()),
+        raw_row: m.raw_row,
+        reason,
+        upn: Some(m.upn.clone()),
+        date: Some(m.date),
+        session: Some(m.session),
+        raw_mark: Some(m.raw_mark),
     }
 }
 

@@ -159,7 +159,7 @@ impl Store {
         }
         tx.stage_marks(marks).await?;
         tx.add_reviews(reviews).await?;
-        tx.finish().await
+        tx.finish(None).await
     }
 
     /// The register, sorted by UPN, date, AM before PM.

@@ -166,6 +166,25 @@ pub(super) const CONFLICTS: &str = "SELECT s.seq, s.upn, s.date, s.session, s.co
   WHERE m.provider_id <> $1 OR (m.review_id IS NOT NULL AND m.code <> s.code)
   ORDER BY s.seq";
 
+/// Staged marks that would put back a value of the provider's own that a later return already
+/// replaced (the session's history holds that value, replaced by a document): a re-sent old
+/// return never undoes a correction. `$1` is the provider.
+pub(super) const STALE_REPEATS: &str = "SELECT s.seq, s.upn, s.date, s.session, s.code AS new_code, s.raw_mark,
+    s.locator, s.raw_row, m.code, d.file_name
+  FROM staged_marks s JOIN marks m ON m.upn = s.upn AND m.date = s.date AND m.session = s.session
+  LEFT JOIN documents d ON d.id = m.document_id
+  WHERE m.provider_id = $1 AND m.review_id IS NULL AND m.code <> s.code AND EXISTS (
+    SELECT 1 FROM mark_history h WHERE h.upn = s.upn AND h.date = s.date AND h.session = s.session
+      AND h.provider_id = $1 AND h.code = s.code AND h.replaced_by_document IS NOT NULL)
+  ORDER BY s.seq";
+
+/// An earlier document of the provider saying exactly what this one says (the same
+/// fingerprint), not rejected and not itself a repeat. `$1` provider, `$2` fingerprint, `$3`
+/// this document.
+pub(super) const SAME_RETURN: &str = "SELECT id FROM documents
+  WHERE provider_id = $1 AND fingerprint = $2 AND id <> $3 AND status <> 'rejected' AND same_as IS NULL
+  ORDER BY id LIMIT 1";
+
 /// The marks about to be replaced go to history. `$1` provider, `$2` now, `$3` the document.
 pub(super) const ARCHIVE_REPLACED: &str = "INSERT INTO mark_history (upn, date, session, code, provider_id, raw_mark,
     comment, document_id, review_id, received_at, recorded_at, replaced_at, replaced_by_document, replaced_by_review)

@@ -217,7 +217,9 @@ impl SmtpServer {
     pub fn messages(&self) -> Vec<Captured> {
         let mut n = 1;
         let mut out = Vec::new();
-        while self.out().join(format!("{n}.eml")).exists() {
+        // The sink renames `n.eml` into place, then `n.json`: a message is whole once its
+        // `.json` is there.
+        while self.out().join(format!("{n}.json")).exists() {
             let raw = std::fs::read_to_string(self.out().join(format!("{n}.eml"))).unwrap();
             let meta =
                 serde_json::from_str(&std::fs::read_to_string(self.out().join(format!("{n}.json"))).unwrap()).unwrap();
