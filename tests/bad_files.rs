@@ -75,7 +75,7 @@ fn marks(install: &Install) -> String {
 fn reference(provider: &str) -> (String, Value) {
     let install = installed();
     let [a, b] = goods(provider);
-    install.ok(&["import", "--provider", provider, s(&a), s(&b)]);
+    install.done(&["import", "--provider", provider, s(&a), s(&b)]);
     let register = marks(&install);
     assert!(register.lines().count() > 1, "the good files give marks: {register}");
     (register, status(&install))

@@ -329,3 +329,36 @@ fn the_demo_refuses_a_folder_that_is_not_its_own_and_never_touches_the_service()
     assert!(!real_db.exists(), "the overridden database was never opened");
     assert!(fresh.join("apsync.db").exists() && fresh.join(".apsync-demo").exists());
 }
+
+/// `import` says by its status what happened: 0 when every row became a mark (or was held
+/// already), 3 when some rows wait for a person (named on standard error), 1 when a file could
+/// not be read; the worst wins.
+#[test]
+fn import_exits_0_3_or_1_by_what_became_of_the_rows() {
+    let s = Setup::new(None);
+    s.import_sample_roster();
+    let bf = root().join("samples/returns/bright-futures");
+    let file = |name: &str| bf.join(name).to_str().unwrap().to_string();
+    let import = |files: &[&str]| {
+        let mut args = vec!["import", "--provider", "bright-futures"];
+        args.extend(files);
+        s.run(&args)
+    };
+    let clean = file("BF_attendance_2026-03-02.csv");
+    let held = file("BF_attendance_2026-03-03.csv");
+    let out = import(&[&clean]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = import(&[&clean, &held]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("1 row waits for a person, from BF_attendance_2026-03-03.csv (1)"),
+        "{stderr}"
+    );
+    // Both held already: nothing new for a person.
+    assert_eq!(import(&[&clean, &held]).status.code(), Some(0));
+    let junk = s.path("BF_attendance_2026-03-05.csv");
+    std::fs::write(&junk, b"\x00\x01 not a return").unwrap();
+    let out = import(&[&file("BF_attendance_2026-03-04.csv"), junk.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+}

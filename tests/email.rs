@@ -39,7 +39,7 @@ fn install(server: &SmtpServer, password: &str) -> Install {
             provider,
         ];
         args.extend(files.iter().map(|f| f.to_str().unwrap().to_string()));
-        install.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        install.done(&args.iter().map(String::as_str).collect::<Vec<_>>());
     }
     install
 }
@@ -87,7 +87,7 @@ fn delivered_rows(install: &Install) -> Vec<serde_json::Value> {
 fn the_right_alerts_reach_the_server_once_each_with_the_digest_and_a_second_sync_sends_nothing() {
     let server = SmtpServer::start();
     let install = install(&server, PASSWORD);
-    install.ok(&["--now", AFTERNOON, "sync"]);
+    install.done(&["--now", AFTERNOON, "sync"]);
     let messages = server.messages();
     let mut summary: Vec<(String, String)> = messages
         .iter()
@@ -187,7 +187,7 @@ fn the_right_alerts_reach_the_server_once_each_with_the_digest_and_a_second_sync
     );
 
     // A second run (later the same afternoon) finds nothing new and sends nothing.
-    install.ok(&["--now", "2026-03-13T16:45:00Z", "sync"]);
+    install.done(&["--now", "2026-03-13T16:45:00Z", "sync"]);
     assert_eq!(server.messages().len(), messages.len());
     let alerts = install.ok(&["--now", "2026-03-13T16:45:00Z", "alerts", "--format", "json"]);
     let alerts: Vec<serde_json::Value> = serde_json::from_str(&alerts).unwrap();
@@ -199,7 +199,7 @@ fn the_right_alerts_reach_the_server_once_each_with_the_digest_and_a_second_sync
 fn a_later_return_that_replaces_an_absence_resolves_the_alert_and_says_so() {
     let server = SmtpServer::start();
     let install = install(&server, PASSWORD);
-    install.ok(&["--now", AFTERNOON, "sync"]);
+    install.done(&["--now", AFTERNOON, "sync"]);
     let before = server.messages().len();
     // The provider corrects Friday afternoon: the pupil was there after all.
     let correction = install.path("page-3.json");
@@ -217,7 +217,7 @@ fn a_later_return_that_replaces_an_absence_resolves_the_alert_and_says_so() {
         "northstar",
         correction.to_str().unwrap(),
     ]);
-    install.ok(&["--now", "2026-03-13T17:05:00Z", "sync"]);
+    install.done(&["--now", "2026-03-13T17:05:00Z", "sync"]);
     let messages = server.messages();
     let new: Vec<(Vec<String>, String)> = messages[before..]
         .iter()
@@ -254,9 +254,9 @@ fn mail_waits_while_the_server_is_down_and_is_delivered_once_when_it_is_back() {
     );
 
     // Still down at the next run: another attempt each, nothing lost.
-    install.ok(&["--now", "2026-03-13T17:30:00Z", "sync"]);
+    install.done(&["--now", "2026-03-13T17:30:00Z", "sync"]);
     server.restart(None);
-    install.ok(&["--now", "2026-03-13T19:00:00Z", "sync"]);
+    install.done(&["--now", "2026-03-13T19:00:00Z", "sync"]);
     let messages = server.messages();
     assert_eq!(messages.len(), rows.len());
     assert_eq!(
@@ -264,7 +264,7 @@ fn mail_waits_while_the_server_is_down_and_is_delivered_once_when_it_is_back() {
         rows.len()
     );
     assert!(delivered_rows(&install).iter().all(|r| r["status"] == "delivered"));
-    install.ok(&["--now", "2026-03-13T20:00:00Z", "sync"]);
+    install.done(&["--now", "2026-03-13T20:00:00Z", "sync"]);
     assert_eq!(server.messages().len(), rows.len(), "nothing is sent twice");
 }
 
@@ -329,7 +329,7 @@ fn a_sender_killed_in_the_middle_of_a_send_sends_nothing_twice_after_a_restart()
     sync.wait().unwrap();
     server.restart(None);
     // After the claim's lease (5 minutes) has run out, a new run picks up what was in flight.
-    install.ok(&["--now", "2026-03-13T16:40:00Z", "sync"]);
+    install.done(&["--now", "2026-03-13T16:40:00Z", "sync"]);
     let rows = delivered_rows(&install);
     let messages = server.messages();
     assert!(rows.iter().all(|r| r["status"] == "delivered"), "{rows:?}");
@@ -412,7 +412,7 @@ fn an_overdue_visit_is_emailed_once_and_a_logged_visit_resolves_it_and_says_so()
     let title =
         "Visit overdue: Jayden C. (Y10) at Bright Futures Training, no visit since the placement began Mon 5 Jan";
 
-    install.ok(&["--now", AFTERNOON, "sync"]);
+    install.done(&["--now", AFTERNOON, "sync"]);
     let first = eml_files(&install);
     let alerts: Vec<_> = first.iter().filter(|(_, s, _)| !s.contains("Weekly digest")).collect();
     assert_eq!(
@@ -436,7 +436,7 @@ fn an_overdue_visit_is_emailed_once_and_a_logged_visit_resolves_it_and_says_so()
     assert!(!digest.contains("Amira B. (Y10), adm. 002101, Skills Hub CIC: no visit"));
 
     // A second sync the same afternoon: nothing new.
-    install.ok(&["--now", "2026-03-13T16:35:00Z", "sync"]);
+    install.done(&["--now", "2026-03-13T16:35:00Z", "sync"]);
     assert_eq!(eml_files(&install).len(), first.len());
 
     // A visit is logged; the next sync resolves the alert and says so, to the same person.
@@ -456,7 +456,7 @@ fn an_overdue_visit_is_emailed_once_and_a_logged_visit_resolves_it_and_says_so()
         "--progress",
         "Settled on the course.",
     ]);
-    install.ok(&["--now", "2026-03-13T16:45:00Z", "sync"]);
+    install.done(&["--now", "2026-03-13T16:45:00Z", "sync"]);
     let second = eml_files(&install);
     let new: Vec<_> = second[first.len()..]
         .iter()
@@ -481,7 +481,7 @@ fn an_overdue_visit_is_emailed_once_and_a_logged_visit_resolves_it_and_says_so()
     }
 
     // A third sync sends nothing.
-    install.ok(&["--now", "2026-03-13T17:00:00Z", "sync"]);
+    install.done(&["--now", "2026-03-13T17:00:00Z", "sync"]);
     assert_eq!(eml_files(&install).len(), second.len());
     let alerts = install.ok(&["--now", "2026-03-13T17:00:00Z", "alerts", "--format", "json"]);
     let alerts: Vec<serde_json::Value> = serde_json::from_str(&alerts).unwrap();

@@ -48,7 +48,7 @@ fn story(install: &Install) {
     install.ok(&["check"]);
     install.import_sample_roster();
     drop_samples(install);
-    let first: serde_json::Value = serde_json::from_str(&install.ok(&["sync", "--format", "json"])).unwrap();
+    let first: serde_json::Value = serde_json::from_str(&install.done(&["sync", "--format", "json"])).unwrap();
     assert_eq!(first.as_array().unwrap().len(), 5);
     let documents: i64 = first
         .as_array()
@@ -69,14 +69,15 @@ fn story(install: &Install) {
             .collect();
         assert_eq!(left, ["processed"], "{p}: every file moved after commit");
     }
-    let again: serde_json::Value = serde_json::from_str(&install.ok(&["sync", "--format", "json"])).unwrap();
+    let again: serde_json::Value = serde_json::from_str(&install.done(&["sync", "--format", "json"])).unwrap();
     assert!(again.as_array().unwrap().iter().all(|r| r["documents"] == 0));
 
     // The same bytes dropped again (say, also sent by email) import nothing.
     let bf = root().join("samples/returns/bright-futures/BF_attendance_2026-03-02.csv");
     std::fs::copy(&bf, install.path("incoming/bright-futures/copy.csv")).unwrap();
     let out: serde_json::Value =
-        serde_json::from_str(&install.ok(&["sync", "--connector", "bright-futures-drop", "--format", "json"])).unwrap();
+        serde_json::from_str(&install.done(&["sync", "--connector", "bright-futures-drop", "--format", "json"]))
+            .unwrap();
     assert_eq!(
         (out[0]["documents"].as_i64(), out[0]["marks"].as_i64()),
         (Some(0), Some(0))
@@ -208,7 +209,7 @@ fn file_names_that_are_not_utf8_are_imported_shown_escaped_and_moved() {
     assert!(inbox.join("processed").join(good).exists(), "moved under its own name");
     assert!(inbox.join("processed").join(broken).exists());
     let again: serde_json::Value =
-        serde_json::from_str(&install.ok(&["sync", "--connector", "northstar-drop", "--format", "json"])).unwrap();
+        serde_json::from_str(&install.done(&["sync", "--connector", "northstar-drop", "--format", "json"])).unwrap();
     assert_eq!(again[0]["documents"], 0);
 }
 

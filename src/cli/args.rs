@@ -46,9 +46,13 @@ pub enum Command {
     /// Load the school's MIS export of pupils, and the placements.
     #[command(subcommand)]
     Roster(RosterCommand),
-    /// Run connectors once now (all, or those named), importing what they find.
+    /// Run connectors once now (all, or those named), importing what they find. Exit 0 when
+    /// every row became a mark or was held already, 3 when some wait for review, 1 when a
+    /// connector failed or a file could not be read.
     Sync(SyncArgs),
-    /// Import provider returns by hand, through the provider's format, in the order given.
+    /// Import provider returns by hand, through the provider's format, in the order given. Exit
+    /// 0 when every row became a mark or was held already, 3 when some wait for review, 1 when a
+    /// file could not be read.
     Import(ImportArgs),
     /// Print the register: upn, date, session, code, provider.
     Marks(MarksArgs),

@@ -12,7 +12,7 @@ fn the_man_page_matches_the_command_line() {
     clap_mangen::Man::new(super::Cli::command()).render(&mut page).unwrap();
     let mut text = String::from_utf8(page).unwrap();
     text.push_str(
-        ".SH FILES\n/etc/apsync/apsync.toml \\- the configuration (see apsync.toml.example beside it)\n.br\n/etc/apsync/formats/ \\- provider formats\n.br\n/var/lib/apsync/apsync.db \\- the register (SQLite)\n.SH SEE ALSO\n/usr/share/doc/apsync/README.md\n",
+        ".SH EXIT STATUS\n0 \\- done; for import and sync, every row became a mark or was held already\n.br\n1 \\- the command failed: a connector failed, a file could not be read, the database or a delivery failed\n.br\n2 \\- the command line or the configuration is wrong\n.br\n3 \\- import and sync: done, but some rows wait for a person (apsync review list)\n.SH FILES\n/etc/apsync/apsync.toml \\- the configuration (see apsync.toml.example beside it)\n.br\n/etc/apsync/formats/ \\- provider formats\n.br\n/var/lib/apsync/apsync.db \\- the register (SQLite)\n.SH SEE ALSO\n/usr/share/doc/apsync/README.md\n",
     );
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/apsync.1");
     if std::env::var_os("APSYNC_BLESS").is_some() {

@@ -45,6 +45,10 @@ pub enum CliError {
     /// The command ran and failed (exit 1).
     #[error("{0}")]
     Failed(String),
+    /// The command did its work, but some rows wait for a person instead of becoming marks
+    /// (exit 3): a script can tell "all in the register" from "look at the review queue".
+    #[error("{0}")]
+    ForReview(String),
     /// The database failed (exit 1).
     #[error("{0}")]
     Store(#[from] StoreError),
@@ -59,6 +63,7 @@ impl CliError {
         match self {
             CliError::Usage(_) | CliError::Config(_) => 2,
             CliError::Failed(_) | CliError::Store(_) | CliError::Output(_) => 1,
+            CliError::ForReview(_) => 3,
         }
     }
 }

@@ -241,7 +241,8 @@ fn a_long_mark_under_the_field_limit_goes_to_review_as_an_excerpt() {
     );
     let file = write(&i, "BF_attendance_2026-03-04.csv", &return_with(&line));
     let out = i.run(&["import", "--provider", "bright-futures", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Imported, with the row waiting for a person: exit 3.
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     let url = format!("sqlite://{}", i.path("apsync.db").display());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

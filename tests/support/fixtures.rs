@@ -53,7 +53,7 @@ impl Install {
             let provider = dir.file_name().unwrap().to_str().unwrap().to_string();
             let mut args = vec!["import".to_string(), "--provider".into(), provider];
             args.extend(sorted_entries(&dir).iter().map(|f| f.to_str().unwrap().to_string()));
-            self.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            self.done(&args.iter().map(String::as_str).collect::<Vec<_>>());
         }
     }
 }

@@ -104,6 +104,19 @@ impl Install {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs `import` or `sync`, which did their work when they exit 0, or 3 when some rows wait
+    /// for a person; any other status fails the test. Returns standard output.
+    pub fn done(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "{args:?} failed ({:?}): {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Runs (which must succeed) and parses standard output as JSON.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         serde_json::from_str(&self.ok(args)).unwrap()
@@ -157,7 +170,7 @@ impl Install {
             let provider = dir.file_name().unwrap().to_str().unwrap().to_string();
             let mut args = vec!["import".to_string(), "--provider".into(), provider];
             args.extend(sorted(&dir).iter().map(|f| f.to_str().unwrap().to_string()));
-            self.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            self.done(&args.iter().map(String::as_str).collect::<Vec<_>>());
         }
     }
 }

@@ -42,15 +42,36 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<(), CliError> {
         .filter(|o| o.rejected.is_some())
         .map(|o| o.file_name.as_str())
         .collect();
-    if rejected.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::Failed(format!(
+    if !rejected.is_empty() {
+        return Err(CliError::Failed(format!(
             "{} could not be read and {} recorded as rejected (see the reason column); fix the provider's format or ask for a readable file",
             rejected.join(", "),
             if rejected.len() == 1 { "was" } else { "were" }
-        )))
+        )));
     }
+    let held: Vec<(&str, u32)> = outcomes
+        .iter()
+        .filter(|o| !o.summary.duplicate && o.summary.review_items > 0)
+        .map(|o| (o.file_name.as_str(), o.summary.review_items))
+        .collect();
+    match for_review(&held) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Exit 3, naming the files whose rows wait for a person, when there are any.
+pub fn for_review(held: &[(&str, u32)]) -> Option<CliError> {
+    if held.is_empty() {
+        return None;
+    }
+    let rows: u32 = held.iter().map(|(_, n)| n).sum();
+    let files: Vec<String> = held.iter().map(|(f, n)| format!("{f} ({n})")).collect();
+    let (noun, verb) = if rows == 1 { ("row", "waits") } else { ("rows", "wait") };
+    Some(CliError::ForReview(format!(
+        "{rows} {noun} {verb} for a person, from {}: see `apsync review list`",
+        files.join(", ")
+    )))
 }
 
 /// Imports files of one provider in order, loading the roster once.

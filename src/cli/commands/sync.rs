@@ -10,7 +10,8 @@ use crate::runtime::sync::{RunReport, run_connector};
 
 /// Runs the chosen connectors once, one after another (one failing never stops the others), then
 /// reads the visits CSV folder and pushes due visits, then runs the rules and delivers due email.
-/// Exit 1 if any connector failed, or pushing or email failed.
+/// Exit 1 if any connector failed, a document was rejected, or pushing or email failed; else
+/// exit 3 if rows went to review; else 0. Refused items (a stranger's email) change nothing.
 pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
     let reports = sync(ctx, &args.connectors).await?;
     let mut listing = Listing::new(&[
@@ -49,13 +50,32 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
         .filter(|r| r.error.is_some())
         .map(|r| r.connector.as_str())
         .collect();
-    if failed.is_empty() {
-        mail
-    } else {
-        Err(CliError::Failed(format!(
+    if !failed.is_empty() {
+        return Err(CliError::Failed(format!(
             "connector run failed: {} (see the error column and `apsync status`)",
             failed.join(", ")
-        )))
+        )));
+    }
+    mail?;
+    let rejected: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.rejected > 0)
+        .map(|r| r.connector.as_str())
+        .collect();
+    if !rejected.is_empty() {
+        return Err(CliError::Failed(format!(
+            "a file could not be read and was recorded as rejected: {} (see `apsync documents list --status rejected`)",
+            rejected.join(", ")
+        )));
+    }
+    let held: Vec<(&str, u32)> = reports
+        .iter()
+        .filter(|r| r.review_items > 0)
+        .map(|r| (r.connector.as_str(), u32::try_from(r.review_items).unwrap_or(u32::MAX)))
+        .collect();
+    match super::import::for_review(&held) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
