@@ -362,3 +362,120 @@ fn import_exits_0_3_or_1_by_what_became_of_the_rows() {
     let out = import(&[&file("BF_attendance_2026-03-04.csv"), junk.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// IT writes the format wrong the first time: one return is rejected (a mark column that is not
+/// there) and one is read with day and month swapped (marks on the wrong days, rows in review).
+/// After the fix, `documents reread --provider` reads the stored bytes again: the register and
+/// the open review items end exactly as if the format had been right from the start, and the
+/// ledger keeps both reads.
+fn reread_story(s: &Setup) {
+    s.import_sample_roster();
+    let bf = root().join("samples/returns/bright-futures");
+    let files: Vec<String> = [
+        "BF_attendance_2026-03-02.csv",
+        "BF_attendance_2026-03-03.csv",
+        "BF_attendance_2026-03-04.csv",
+    ]
+    .iter()
+    .map(|f| bf.join(f).to_str().unwrap().to_string())
+    .collect();
+    let format = s.path("formats/bright-futures.toml");
+    let right = std::fs::read_to_string(&format).unwrap();
+    let import = |file: &str| s.run(&["import", "--provider", "bright-futures", file]);
+
+    std::fs::write(&format, right.replace("mark = \"Mark\"", "mark = \"Marks\"")).unwrap();
+    let out = import(&files[0]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("apsync documents reread"),
+        "the rejection names the way back: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&format, right.replace("%d/%m/%Y", "%m/%d/%Y")).unwrap();
+    for f in &files[1..] {
+        assert_ne!(import(f).status.code(), Some(1));
+    }
+    let listed = s.json(&["documents", "list", "--status", "rejected", "--format", "json"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let reference = Setup::new(None);
+    reference.import_sample_roster();
+    reference.done(&[
+        "import",
+        "--provider",
+        "bright-futures",
+        &files[0],
+        &files[1],
+        &files[2],
+    ]);
+    assert_ne!(s.marks(), reference.marks(), "the wrong format gave a wrong register");
+
+    std::fs::write(&format, &right).unwrap();
+    let out = s.run(&[
+        "documents",
+        "reread",
+        "--provider",
+        "bright-futures",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reread: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reread.as_array().map(Vec::len), Some(3), "{reread}");
+
+    let reference = Setup::new(None);
+    reference.import_sample_roster();
+    reference.done(&[
+        "import",
+        "--provider",
+        "bright-futures",
+        &files[0],
+        &files[1],
+        &files[2],
+    ]);
+    assert_eq!(
+        s.marks(),
+        reference.marks(),
+        "the register as if the format had been right"
+    );
+    let open = |i: &Setup| -> Vec<(String, String, String)> {
+        let items = i.json(&["review", "list", "--format", "json"]);
+        let mut v: Vec<_> = items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["file"].to_string(), r["locator"].to_string(), r["kind"].to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(open(s), open(&reference), "the earlier reads' review items are closed");
+    let all = s.json(&["review", "list", "--all", "--format", "json"]);
+    assert!(
+        all.as_array().unwrap().iter().any(|r| r["status"] == "dismissed"),
+        "superseded items are kept, dismissed: {all}"
+    );
+    let docs = s.json(&["documents", "list", "--format", "json"]);
+    for d in docs.as_array().unwrap() {
+        assert_eq!(d["earlier_reads"], 1, "{d}");
+        assert_ne!(d["status"], "rejected", "{d}");
+    }
+    // Reading again what is right already changes nothing.
+    s.done(&["documents", "reread", "--provider", "bright-futures"]);
+    assert_eq!(s.marks(), reference.marks());
+}
+
+#[test]
+fn a_stored_return_is_read_again_after_its_format_is_fixed_on_sqlite() {
+    reread_story(&Setup::new(None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stored_return_is_read_again_after_its_format_is_fixed_on_postgres() {
+    let db = support::postgres::test_database().await;
+    let setup = Setup::new(Some(db.url().to_string()));
+    tokio::task::spawn_blocking(move || reread_story(&setup)).await.unwrap();
+}

@@ -67,6 +67,9 @@ pub enum Command {
     Outbox(OutboxCommand),
     /// Alerts: those open, and those closed recently.
     Alerts(AlertsArgs),
+    /// The ledger of documents received: list them, or read stored ones again after a format fix.
+    #[command(subcommand)]
+    Documents(DocumentsCommand),
     /// Items connectors refused (strangers' or unauthenticated emails, messages without an
     /// attachment, files over the size limit), recorded and never imported.
     Refused(RefusedArgs),
@@ -86,6 +89,62 @@ pub enum Command {
     /// systemd; SIGHUP re-reads the configuration; SIGTERM stops cleanly. (`serve` is an alias.)
     #[command(alias = "serve")]
     Run,
+}
+
+/// `documents ...`.
+#[derive(Debug, Subcommand)]
+pub enum DocumentsCommand {
+    /// List the documents received, oldest first, with what their latest read gave.
+    List {
+        /// Only this provider's.
+        #[arg(long, value_name = "ID")]
+        provider: Option<String>,
+        /// Only those with this status.
+        #[arg(long, value_enum)]
+        status: Option<DocumentStatusArg>,
+        /// How to print.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Read stored documents again with their provider's current format (after fixing it):
+    /// each new read replaces that document's earlier marks (kept in history) and closes its
+    /// open review items as superseded; the ledger keeps both reads. Exit 0, 3 or 1 as `import`.
+    Reread {
+        /// The documents' ids from `documents list`.
+        #[arg(required_unless_present = "provider", conflicts_with = "provider")]
+        ids: Vec<i64>,
+        /// Every document of this provider (with --status, only those with it).
+        #[arg(long, value_name = "ID")]
+        provider: Option<String>,
+        /// With --provider: only the documents with this status.
+        #[arg(long, value_enum, requires = "provider")]
+        status: Option<DocumentStatusArg>,
+        /// How to print.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// A document's status, as `documents` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DocumentStatusArg {
+    /// Every row became a mark (or was blank).
+    Imported,
+    /// Some rows went to review.
+    PartlyImported,
+    /// The file could not be read.
+    Rejected,
+}
+
+impl DocumentStatusArg {
+    /// As the ledger stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatusArg::Imported => "imported",
+            DocumentStatusArg::PartlyImported => "partly-imported",
+            DocumentStatusArg::Rejected => "rejected",
+        }
+    }
 }
 
 /// `visit ...`.

@@ -151,7 +151,7 @@ pub async fn import(
         media_type: incoming.media_type.clone(),
         sha256: surveyed.sha256.clone(),
         size: surveyed.size,
-        metadata: incoming.metadata.clone(),
+        metadata: recorded_metadata(&incoming),
         received_at: incoming.received_at,
         rejected,
     };
@@ -168,8 +168,7 @@ pub async fn import(
         &surveyed,
         format,
         &normaliser,
-        entry(None),
-        checkpoint,
+        Begin::New(Box::new(entry(None)), checkpoint),
         now,
     )
     .await?;
@@ -204,6 +203,86 @@ pub async fn import(
     })
 }
 
+/// Reads document `id`'s stored bytes again with its provider's current format (after the
+/// format was fixed): the new read replaces that document's earlier marks and review items (see
+/// `Store::begin_reread`), taking its place among the provider's returns by when it was
+/// received; the ledger keeps both reads. A read that fails again leaves things as they were
+/// and records the new reason.
+pub async fn reread(
+    store: &Store,
+    config: &Config,
+    roster: &RosterSnapshot,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<ImportOutcome, ImportError> {
+    let doc = store
+        .document(id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("no document {id}: `apsync documents list` shows the ledger")))?;
+    let provider = config
+        .provider(&doc.provider)
+        .ok_or_else(|| ImportError::NoFormat(doc.provider.clone()))?;
+    let format = provider
+        .format
+        .as_ref()
+        .ok_or_else(|| ImportError::NoFormat(provider.id.clone()))?;
+    // Held before (an unauthenticated email, or one recorded by an earlier version as such),
+    // held again.
+    let held = doc
+        .metadata
+        .get(HELD_KEY)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            let said = doc.metadata.get("authentication")?.as_str()?;
+            said.contains("held for review").then(|| said.to_string())
+        });
+    let incoming = Incoming {
+        file_name: doc.file_name.clone(),
+        content: Content::Bytes(store.document_bytes(id).await?),
+        connector: doc.connector.clone(),
+        external_id: doc.external_id.clone(),
+        media_type: doc.media_type.clone(),
+        metadata: doc.metadata.clone(),
+        received_at: doc.received_at,
+        hold_for_review: held,
+    };
+    let unreadable = |source| ImportError::Read {
+        file: incoming.file_name.clone(),
+        source,
+    };
+    let surveyed = survey(|| incoming.content.open(), format.encoding).map_err(unreadable)?;
+    let rules = ProviderRules {
+        id: &provider.id,
+        present_code: provider.present_code,
+        marks: &format.marks,
+    };
+    let normaliser = Normaliser::new(rules, &roster.index, &roster.placements, &config.calendar)
+        .holding_for_review(incoming.hold_for_review.as_deref());
+    let streamed = stream(store, &incoming, &surveyed, format, &normaliser, Begin::Reread(id), now).await?;
+    let (summary, rejected) = match streamed {
+        Streamed::Done(summary, rejected) => (summary, rejected),
+        Streamed::Rejected(problem) => {
+            let reason = DecodeError {
+                file: incoming.file_name.clone(),
+                problem,
+            }
+            .to_string();
+            store.record_reread_rejected(id, &reason, now).await?;
+            let summary = crate::store::ImportSummary {
+                document_id: id,
+                ..Default::default()
+            };
+            (summary, Some(reason))
+        }
+    };
+    Ok(ImportOutcome {
+        file_name: incoming.file_name,
+        summary,
+        rejected,
+    })
+}
+
 /// How streaming a document ended.
 enum Streamed {
     /// Committed, or found to be a duplicate (with the earlier record's reason for rejecting
@@ -213,15 +292,32 @@ enum Streamed {
     Rejected(DecodeProblem),
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where a streamed read goes: a new ledger row, or a stored document read again.
+enum Begin<'a> {
+    New(Box<DocumentEntry>, Option<CheckpointUpdate<'a>>),
+    Reread(i64),
+}
+
+/// The transport's details as the ledger keeps them, with why its rows are held for review
+/// when they are (so that reading the document again holds them too).
+fn recorded_metadata(incoming: &Incoming) -> serde_json::Value {
+    let mut metadata = incoming.metadata.clone();
+    if let (Some(why), Some(map)) = (&incoming.hold_for_review, metadata.as_object_mut()) {
+        map.insert(HELD_KEY.into(), serde_json::Value::String(why.clone()));
+    }
+    metadata
+}
+
+/// The ledger metadata key saying why a document's rows are held for review.
+const HELD_KEY: &str = "held_for_review";
+
 async fn stream(
     store: &Store,
     incoming: &Incoming,
     surveyed: &Survey,
     format: &crate::pipeline::Format,
     normaliser: &Normaliser<'_>,
-    entry: DocumentEntry,
-    checkpoint: Option<CheckpointUpdate<'_>>,
+    begin: Begin<'_>,
     now: DateTime<Utc>,
 ) -> Result<Streamed, ImportError> {
     let unreadable = |source| ImportError::Read {
@@ -241,14 +337,20 @@ async fn stream(
     // The header is found before anything is written: most unreadable files stop here.
     let prelude = or_reject!(rows.next_window(WINDOW_ROWS)).unwrap_or_else(|| Table::new(super::decode::Origin::Csv));
     let mut reader = or_reject!(Reader::new(&prelude, format, &incoming.file_name).map_err(ReadError::Decode));
-    let mut tx = match store.begin_import(&entry, checkpoint, now).await? {
-        Begun::Duplicate { summary, rejected } => return Ok(Streamed::Done(summary, rejected)),
-        Begun::New(tx) => tx,
+    let mut tx = match begin {
+        Begin::New(entry, checkpoint) => match store.begin_import(&entry, checkpoint, now).await? {
+            Begun::Duplicate { summary, rejected } => return Ok(Streamed::Done(summary, rejected)),
+            Begun::New(mut tx) => {
+                keep_bytes(&mut tx, &incoming.content).await.map_err(|e| match e {
+                    Kept::Read(e) => unreadable(e),
+                    Kept::Store(e) => ImportError::Store(e),
+                })?;
+                tx
+            }
+        },
+        // Its bytes are in the ledger already.
+        Begin::Reread(id) => store.begin_reread(id, now).await?,
     };
-    keep_bytes(&mut tx, &incoming.content).await.map_err(|e| match e {
-        Kept::Read(e) => unreadable(e),
-        Kept::Store(e) => ImportError::Store(e),
-    })?;
     let mut fingerprint = Fingerprint::new(incoming.hold_for_review.is_some());
     let decoded = reader.read(&prelude);
     fingerprint.add(&decoded);

@@ -8,9 +8,9 @@ use sqlx::Row;
 use super::register::{CheckpointUpdate, DocumentStatus, ImportSummary};
 use super::shared::{insert_review, save_checkpoint};
 use super::staged::{
-    APPLY, APPLY_NEW, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, CONTRADICTED, SAME_RETURN, STAGE_ARRAYS_POSTGRES,
-    STAGE_BATCH, STAGE_JSON_SQLITE, STAGE_POSTGRES, STAGE_REPEATS_POSTGRES, STAGE_REPEATS_SQLITE, STAGE_SQLITE,
-    STALE_REPEATS, StageColumns, UNSTAGE, stage_json,
+    APPLY, APPLY_NEW, ARCHIVE_REPLACED, CLASSIFY, CONFLICTS, CONTRADICTED, REREAD_ARCHIVE, REREAD_KEEP_READ,
+    REREAD_UNSTAGE_LATER, SAME_RETURN, STAGE_ARRAYS_POSTGRES, STAGE_BATCH, STAGE_JSON_SQLITE, STAGE_POSTGRES,
+    STAGE_REPEATS_POSTGRES, STAGE_REPEATS_SQLITE, STAGE_SQLITE, STALE_REPEATS, StageColumns, UNSTAGE, stage_json,
 };
 use super::{Backend, Store, StoreError, text};
 use crate::domain::{Session, Upn};
@@ -89,6 +89,9 @@ pub struct ImportTx {
     parts: i64,
     staged: usize,
     repeats: bool,
+    /// A stored document read again: its place among the provider's returns is its own
+    /// received time, not now.
+    reread: bool,
 }
 
 impl Store {
@@ -180,7 +183,86 @@ impl Store {
             parts: 0,
             staged: 0,
             repeats: false,
+            reread: false,
         }))
+    }
+
+    /// Opens the transaction for reading document `id`'s stored bytes again (after its
+    /// provider's format was fixed): the earlier read is kept in `document_reads`, its marks
+    /// still standing go to history and leave the register, and its open review items are
+    /// closed as superseded. The new read's marks and review rows then go in as for a new
+    /// document, and [`ImportTx::finish`] records it on the document's row.
+    pub async fn begin_reread(&self, id: i64, now: DateTime<Utc>) -> Result<ImportTx, StoreError> {
+        let mut tx = match &self.backend {
+            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        };
+        let stage = match &tx {
+            Tx::Sqlite(_) => STAGE_SQLITE,
+            Tx::Postgres(_) => STAGE_POSTGRES,
+        };
+        let found: Option<(String, DateTime<Utc>)> = on_tx!(&mut tx, conn => {
+            let found: Option<(String, DateTime<Utc>)> =
+                sqlx::query_as("SELECT provider_id, received_at FROM documents WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if found.is_some() {
+                sqlx::query(REREAD_KEEP_READ).bind(id).bind(now).execute(&mut *conn).await?;
+                sqlx::query(REREAD_ARCHIVE).bind(id).bind(now).execute(&mut *conn).await?;
+                sqlx::query("DELETE FROM marks WHERE document_id = $1 AND review_id IS NULL")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query(
+                    "UPDATE review SET status = 'dismissed', decided_at = $1, decision_note = $2
+                     WHERE document_id = $3 AND status = 'open'",
+                )
+                .bind(now)
+                .bind("superseded: the document was read again (apsync documents reread)")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(stage)).execute(&mut *conn).await?;
+            }
+            found
+        });
+        let (provider_id, received_at) = found.ok_or_else(|| {
+            StoreError::NotFound(format!("no document {id}: `apsync documents list` shows the ledger"))
+        })?;
+        Ok(ImportTx {
+            tx,
+            provider_id,
+            received_at,
+            now,
+            rejected: false,
+            summary: ImportSummary {
+                document_id: id,
+                ..ImportSummary::default()
+            },
+            parts: 0,
+            staged: 0,
+            repeats: false,
+            reread: true,
+        })
+    }
+
+    /// Records that reading document `id` again failed as well: the earlier read is kept in
+    /// `document_reads` and the document is now rejected with `reason`; its marks and review
+    /// items are left as they were.
+    pub async fn record_reread_rejected(&self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        super::with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(REREAD_KEEP_READ).bind(id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("UPDATE documents SET status = 'rejected', reason = $1, imported_at = $2 WHERE id = $3")
+                .bind(text::clean(reason).into_owned())
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// A document's raw bytes, as recorded.
@@ -292,7 +374,7 @@ impl ImportTx {
         let (id, received, now) = (self.summary.document_id, self.received_at, self.now);
         let mut s = std::mem::take(&mut self.summary);
         let (rejected, repeats, staged) = (self.rejected, self.repeats, self.staged > 0);
-        let same_as: Option<i64> = match (&fingerprint, rejected) {
+        let same_as: Option<i64> = match (&fingerprint, rejected || self.reread) {
             (Some(f), false) => on_tx!(&mut self.tx, conn => {
                 sqlx::query_scalar(SAME_RETURN).bind(&provider).bind(f).bind(id).fetch_optional(&mut *conn).await?
             }),
@@ -315,7 +397,13 @@ impl ImportTx {
                 ..ImportSummary::default()
             });
         }
+        let reread = self.reread;
         on_tx!(&mut self.tx, conn => {
+            if reread && staged {
+                // Read again, an old return takes its place by when it came: a session a later
+                // return of the provider reports keeps that later mark.
+                sqlx::query(REREAD_UNSTAGE_LATER).bind(&provider).bind(received).execute(&mut *conn).await?;
+            }
             if !rejected && staged {
                 if repeats {
                     let rows = sqlx::query(CONTRADICTED).fetch_all(&mut *conn).await?;
@@ -393,12 +481,15 @@ impl ImportTx {
                 (false, _) => DocumentStatus::PartlyImported,
             };
             sqlx::query(
-                "UPDATE documents SET status = $1, marks_count = $2, review_count = $3, fingerprint = $4 WHERE id = $5",
+                "UPDATE documents SET status = $1, marks_count = $2, review_count = $3, fingerprint = $4,
+                     reason = CASE WHEN $5 THEN NULL ELSE reason END, imported_at = $6 WHERE id = $7",
             )
             .bind(status.as_str())
             .bind(i64::from(s.marks_added + s.marks_replaced + s.marks_unchanged))
             .bind(i64::from(s.review_items))
             .bind(&fingerprint)
+            .bind(reread)
+            .bind(now)
             .bind(id)
             .execute(&mut *conn)
             .await?;

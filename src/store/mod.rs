@@ -8,6 +8,7 @@
 //! (types in the migrations, how a write transaction starts) the difference is spelt out here.
 
 mod alerts;
+mod documents;
 mod error;
 mod failures;
 mod import;
@@ -36,6 +37,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use crate::register::{NewMark, NewReview};
 pub use alerts::{AlertCounts, AlertRow};
+pub use documents::{DocumentFilter, DocumentRow};
 pub use error::StoreError;
 pub use import::{Begun, DocumentEntry, ImportTx, PART_BYTES};
 pub use metrics::MetricsSnapshot;

@@ -209,3 +209,23 @@ pub(super) const APPLY: &str = "INSERT INTO marks (upn, date, session, code, pro
 pub(super) const APPLY_NEW: &str = "INSERT INTO marks (upn, date, session, code, provider_id, raw_mark, comment,
     document_id, review_id, received_at, recorded_at)
   SELECT s.upn, s.date, s.session, s.code, $1, s.raw_mark, s.comment, $2, NULL, $3, $4 FROM staged_marks s";
+
+/// A document's current read, kept before it is read again. `$1` the document, `$2` now.
+pub(super) const REREAD_KEEP_READ: &str = "INSERT INTO document_reads (document_id, read_at, status, reason,
+    marks_count, review_count, superseded_at)
+  SELECT id, imported_at, status, reason, marks_count, review_count, $2 FROM documents WHERE id = $1";
+
+/// A document's marks still standing go to history before it is read again (replaced by no
+/// return and no person: `document_reads` says why). `$1` the document, `$2` now.
+pub(super) const REREAD_ARCHIVE: &str = "INSERT INTO mark_history (upn, date, session, code, provider_id, raw_mark,
+    comment, document_id, review_id, received_at, recorded_at, replaced_at, replaced_by_document, replaced_by_review)
+  SELECT upn, date, session, code, provider_id, raw_mark, comment, document_id, review_id, received_at, recorded_at,
+    $2, NULL, NULL
+  FROM marks WHERE document_id = $1 AND review_id IS NULL";
+
+/// Sessions of a document read again that a later return of the same provider holds: the
+/// later mark stands. `$1` provider, `$2` the document's received time.
+pub(super) const REREAD_UNSTAGE_LATER: &str = "DELETE FROM staged_marks WHERE EXISTS (
+    SELECT 1 FROM marks m JOIN documents d ON d.id = m.document_id
+    WHERE m.upn = staged_marks.upn AND m.date = staged_marks.date AND m.session = staged_marks.session
+      AND m.provider_id = $1 AND m.review_id IS NULL AND d.received_at > $2)";

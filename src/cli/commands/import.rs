@@ -44,9 +44,11 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<(), CliError> {
         .collect();
     if !rejected.is_empty() {
         return Err(CliError::Failed(format!(
-            "{} could not be read and {} recorded as rejected (see the reason column); fix the provider's format or ask for a readable file",
+            "{} could not be read and {} recorded as rejected (see the reason column); fix the provider's format, then read \
+             the stored file again with `apsync documents reread --provider {} --status rejected`; or ask the provider for a readable file",
             rejected.join(", "),
-            if rejected.len() == 1 { "was" } else { "were" }
+            if rejected.len() == 1 { "was" } else { "were" },
+            args.provider
         )));
     }
     let held: Vec<(&str, u32)> = outcomes

@@ -3,6 +3,7 @@
 mod alerts;
 mod demo;
 mod demo_visits;
+mod documents;
 mod import;
 mod outbox;
 mod refused;
@@ -52,6 +53,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(CliError::Failed)
         }
         Command::Alerts(args) => alerts::list(&Context::open(&cli.config, now).await?, args).await,
+        Command::Documents(cmd) => documents::run(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Refused(args) => refused::list(&Context::open(&cli.config, now).await?, args).await,
         Command::Status(args) => status::status(&Context::open(&cli.config, now).await?, args.format).await,
     }

@@ -1,7 +1,0 @@
--- A return's identity by what it says: the SHA-256 of its observations (pupil, date, session,
--- mark and the rows it could not read), whatever its bytes (line endings, a byte order mark,
--- blank lines, a re-saved workbook). A document saying the same as an earlier one of the same
--- provider is kept with its bytes but writes nothing, and points at that one. PostgreSQL flavour.
-ALTER TABLE documents ADD COLUMN fingerprint TEXT;
-ALTER TABLE documents ADD COLUMN same_as BIGINT REFERENCES documents (id);
-CREATE INDEX documents_fingerprint ON documents (provider_id, fingerprint);
