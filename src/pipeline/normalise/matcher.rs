@@ -344,4 +344,18 @@ mod tests {
         };
         assert!(upn_of(ix.find("northstar", &invalid)).starts_with("invalid-identifier"));
     }
+
+    #[test]
+    fn an_invalid_identifier_beside_a_valid_one_is_the_one_shown() {
+        // BF-104 is Jayden's reference; the UPN beside it has a wrong check letter.
+        let row = IdentityFields {
+            provider_ref: Some("BF-104".into()),
+            upn: Some("A371432121107".into()),
+            ..Default::default()
+        };
+        assert_eq!(row.identifier().as_deref(), Some("BF-104"));
+        let e = index().find("bright-futures", &row).unwrap_err();
+        assert_eq!(e.kind, ReviewKind::InvalidIdentifier);
+        assert_eq!(e.identifier.as_deref(), Some("A371432121107"), "{}", e.reason);
+    }
 }
