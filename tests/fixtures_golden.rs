@@ -155,3 +155,34 @@ async fn the_online_family_produces_the_expected_register_on_postgres() {
     let run = install(ONLINE, Some(db.url().to_string()));
     tokio::task::spawn_blocking(move || golden(ONLINE, &run)).await.unwrap();
 }
+
+/// `check` accepts the online family's formats without a word, and warns (still exit 0) when the
+/// API's format reads a session's mark by its place in the list, naming the provider and key.
+#[test]
+fn check_warns_when_a_mark_is_read_by_its_place_in_a_list() {
+    let run = install(ONLINE, None);
+    let quiet = run.run(&["check"]);
+    assert!(quiet.status.success());
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("warning"), "{quiet:?}");
+    let format = run.path("formats/northway-mentoring.toml");
+    let text = std::fs::read_to_string(&format).unwrap();
+    let positional = text
+        .replace("session = \"sessions[].period\"", "")
+        .replace("mark = \"sessions[].status\"", "")
+        .replace(
+            "reason = \"sessions[].reason\"",
+            "am = \"sessions.0.status\"\nam_reason = \"sessions.0.reason\"\npm = \"sessions.1.status\"",
+        );
+    assert_ne!(positional, text);
+    std::fs::write(&format, positional).unwrap();
+    let warned = run.run(&["check"]);
+    assert!(warned.status.success(), "{warned:?}");
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    for needle in [
+        "warning: provider northway-mentoring: `format.layout.am`: `sessions.0.status` reads a session by its place",
+        "warning: provider northway-mentoring: `format.layout.pm`",
+        "a wrong mark that no one reviews",
+    ] {
+        assert!(stderr.contains(needle), "{needle} missing from: {stderr}");
+    }
+}
