@@ -164,71 +164,8 @@ fn identity(f: &Format, issues: &mut Issues) {
 
 fn layout(f: &Format, issues: &mut Issues) {
     let l = &f.layout;
-    let has = |o: &Option<String>| o.is_some();
     match l.style {
-        LayoutStyle::Long => {
-            if has(&l.session_columns) {
-                issues.add("layout.session_columns", "only used with style = \"wide\"; remove it");
-            }
-            if !has(&l.date) && !has(&l.datetime) && f.document_date.is_none() {
-                issues.add(
-                    "layout.date",
-                    "is needed: name the date column, or give a [document_date] when the whole file is for one date",
-                );
-            }
-            let split = has(&l.am) || has(&l.pm);
-            if split && (has(&l.session) || has(&l.mark)) {
-                issues.add(
-                    "layout",
-                    "use either `session` and `mark` (a row per session) or `am` and `pm` (a column each), not both",
-                );
-            }
-            for (key, given) in [("session", &l.session), ("time", &l.time), ("datetime", &l.datetime)] {
-                if has(given) && !has(&l.mark) {
-                    issues.add(
-                        "layout.mark",
-                        format!("is needed with `{key}`: name the column holding the mark"),
-                    );
-                }
-            }
-            if split && (has(&l.time) || has(&l.datetime)) {
-                issues.add(
-                    "layout",
-                    "`am` and `pm` columns say their own session: a `time` or `datetime` column is used with `mark` instead",
-                );
-            }
-            if has(&l.datetime) {
-                for (key, given) in [("date", &l.date), ("session", &l.session), ("time", &l.time)] {
-                    if has(given) {
-                        issues.add(
-                            format!("layout.{key}"),
-                            "`datetime` already gives the date and the session (by its time of day); remove this key",
-                        );
-                    }
-                }
-            }
-            if has(&l.time) && has(&l.session) {
-                issues.add(
-                    "layout.time",
-                    "use either `session` (a column of session words) or `time` (a column of start times), not both",
-                );
-            }
-            if !split && !has(&l.mark) {
-                issues.add("layout", "names no mark column: give `session` and `mark`, or `am` and `pm`, or `mark` alone for whole-day marks");
-            }
-            if has(&l.am_reason) && !has(&l.am) {
-                issues.add(
-                    "layout.am_reason",
-                    "only used with `am`; use `reason` for a shared reason column",
-                );
-            }
-            if has(&l.pm_reason) && !has(&l.pm) {
-                issues.add(
-                    "layout.pm_reason",
-                    "only used with `pm`; use `reason` for a shared reason column",
-                );
-            }
-        }
+        LayoutStyle::Long => long_layout(f, issues),
         LayoutStyle::Wide => {
             if f.header_rows == 0 {
                 issues.add(
@@ -270,6 +207,76 @@ fn layout(f: &Format, issues: &mut Issues) {
         if normalise_key(word).is_empty() {
             issues.add("layout.session_values", "has an empty word");
         }
+    }
+}
+
+/// A long layout's keys: where the date, the session and the mark come from, each one way.
+fn long_layout(f: &Format, issues: &mut Issues) {
+    let l = &f.layout;
+    let has = |o: &Option<String>| o.is_some();
+    if has(&l.session_columns) {
+        issues.add("layout.session_columns", "only used with style = \"wide\"; remove it");
+    }
+    if !has(&l.date) && !has(&l.datetime) && f.document_date.is_none() {
+        issues.add(
+            "layout.date",
+            "is needed: name the date column, or give a [document_date] when the whole file is for one date",
+        );
+    }
+    let split = has(&l.am) || has(&l.pm);
+    if split && (has(&l.session) || has(&l.mark)) {
+        issues.add(
+            "layout",
+            "use either `session` and `mark` (a row per session) or `am` and `pm` (a column each), not both",
+        );
+    }
+    for (key, given) in [("session", &l.session), ("time", &l.time), ("datetime", &l.datetime)] {
+        if has(given) && !has(&l.mark) {
+            issues.add(
+                "layout.mark",
+                format!("is needed with `{key}`: name the column holding the mark"),
+            );
+        }
+    }
+    if split && (has(&l.time) || has(&l.datetime)) {
+        issues.add(
+            "layout",
+            "`am` and `pm` columns say their own session: a `time` or `datetime` column is used with `mark` instead",
+        );
+    }
+    if has(&l.datetime) {
+        for (key, given) in [("date", &l.date), ("session", &l.session), ("time", &l.time)] {
+            if has(given) {
+                issues.add(
+                    format!("layout.{key}"),
+                    "`datetime` already gives the date and the session (by its time of day); remove this key",
+                );
+            }
+        }
+    }
+    if has(&l.time) && has(&l.session) {
+        issues.add(
+            "layout.time",
+            "use either `session` (a column of session words) or `time` (a column of start times), not both",
+        );
+    }
+    if !split && !has(&l.mark) {
+        issues.add(
+            "layout",
+            "names no mark column: give `session` and `mark`, or `am` and `pm`, or `mark` alone for whole-day marks",
+        );
+    }
+    if has(&l.am_reason) && !has(&l.am) {
+        issues.add(
+            "layout.am_reason",
+            "only used with `am`; use `reason` for a shared reason column",
+        );
+    }
+    if has(&l.pm_reason) && !has(&l.pm) {
+        issues.add(
+            "layout.pm_reason",
+            "only used with `pm`; use `reason` for a shared reason column",
+        );
     }
 }
 
