@@ -337,8 +337,9 @@ fn roles(f: &Format, issues: &mut Issues) {
             .iter()
             .find(|(k, c)| normalise_key(c) == same && !shareable(k, key))
         {
-            let hint = if [first.as_str(), key.as_str()].iter().any(|k| k.ends_with(".date"))
-                && [first.as_str(), key.as_str()].iter().any(|k| k.ends_with(".session"))
+            let pair = [first.as_str(), key.as_str()];
+            let hint = if pair.iter().any(|k| k.ends_with(".date"))
+                && pair.iter().any(|k| k.ends_with(".session") || k.ends_with(".time"))
             {
                 ": for a column holding a date and a start time (`2026-04-20T09:00`), name it once as `layout.datetime`"
             } else {
