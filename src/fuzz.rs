@@ -79,6 +79,10 @@ const CSV_FORMATS: &[(&str, &str)] = &[
         include_str!("../fixtures/formats/ring-fit-boxing.toml"),
         "ringfit_week_24.txt",
     ),
+    (
+        include_str!("../fixtures/online/formats/bright-sparks.toml"),
+        "BrightSparks_lessons_2026-06-08.csv",
+    ),
 ];
 
 const XLSX_FORMATS: &[(&str, &str)] = &[
@@ -97,6 +101,10 @@ const JSON_FORMATS: &[(&str, &str)] = &[
     (
         include_str!("../fixtures/formats/bridge-tuition.toml"),
         "bridge-page-1.json",
+    ),
+    (
+        include_str!("../fixtures/online/formats/northway-mentoring.toml"),
+        "northway-feed-1.json",
     ),
 ];
 

@@ -1,8 +1,9 @@
-//! The project's own fixture set (`fixtures/`, made by `scripts/make-fixtures.py` from one truth
-//! table): five invented providers in five file families, imported through `fixtures/apsync.toml`
-//! and its formats in name order, must produce exactly the register, review queue and attendance
-//! report the script's oracle computed, on SQLite and on PostgreSQL; importing everything again
-//! changes nothing.
+//! The project's own fixture sets (`fixtures/`, made by `scripts/make-fixtures.py`, each from its
+//! own truth table): five invented providers in five file families, and the online family
+//! (`fixtures/online/`: sessions told by a lesson's start time, and sessions listed inside a JSON
+//! record), each imported through its `apsync.toml` and formats in name order, must produce
+//! exactly the register, review queue and attendance report the script's oracle computed, on
+//! SQLite and on PostgreSQL; importing everything again changes nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -12,12 +13,17 @@ use std::path::PathBuf;
 
 use support::install::{Install, root};
 
-fn fixtures_dir() -> PathBuf {
-    root().join("fixtures")
+/// The main set.
+const MAIN: &str = "";
+/// The online family.
+const ONLINE: &str = "online";
+
+fn fixtures_dir(set: &str) -> PathBuf {
+    root().join("fixtures").join(set)
 }
 
-fn expected(name: &str) -> String {
-    support::golden::expected(&fixtures_dir().join("expected"), name)
+fn expected(set: &str, name: &str) -> String {
+    support::golden::expected(&fixtures_dir(set).join("expected"), name)
 }
 
 use support::golden::assert_lines;
@@ -56,15 +62,15 @@ fn review_summary(csv_text: &str) -> String {
     out
 }
 
-fn install(database_url: Option<String>) -> Install {
-    let dir = fixtures_dir();
+fn install(set: &str, database_url: Option<String>) -> Install {
+    let dir = fixtures_dir(set);
     Install::from(&dir.join("apsync.toml"), &dir.join("formats"), database_url)
 }
 
 /// Imports every return again, provider by provider, and checks that each file is recognised as
 /// already imported (nothing added, replaced or sent to review).
-fn import_everything_again(run: &Install) {
-    for dir in support::fixtures::sorted_entries(&fixtures_dir().join("returns")) {
+fn import_everything_again(set: &str, run: &Install) {
+    for dir in support::fixtures::sorted_entries(&fixtures_dir(set).join("returns")) {
         let provider = dir.file_name().unwrap().to_str().unwrap().to_string();
         let files: Vec<String> = support::fixtures::sorted_entries(&dir)
             .iter()
@@ -91,49 +97,92 @@ fn import_everything_again(run: &Install) {
     }
 }
 
-fn assert_expected(run: &Install, when: &str) {
+fn assert_expected(set: &str, run: &Install, when: &str) {
     assert_lines(
         &run.ok(&["marks", "--format", "csv"]),
-        &expected("marks.csv"),
+        &expected(set, "marks.csv"),
         &format!("the register{when}"),
     );
     assert_lines(
         &review_summary(&run.ok(&["review", "list", "--format", "csv"])),
-        &expected("review.csv"),
+        &expected(set, "review.csv"),
         &format!("the review queue{when}"),
     );
     assert_lines(
         &run.ok(&["report", "attendance", "--format", "csv"]),
-        &expected("attendance.csv"),
+        &expected(set, "attendance.csv"),
         &format!("attendance{when}"),
     );
 }
 
-fn golden(run: &Install) {
+fn golden(set: &str, run: &Install) {
     run.ok(&["check"]);
-    run.import_roster_from(&fixtures_dir().join("roster"));
-    run.import_returns_from(&fixtures_dir().join("returns"));
-    assert_expected(run, "");
-    let review_items = expected("review.csv").lines().count() - 1;
+    run.import_roster_from(&fixtures_dir(set).join("roster"));
+    run.import_returns_from(&fixtures_dir(set).join("returns"));
+    assert_expected(set, run, "");
+    let review_items = expected(set, "review.csv").lines().count() - 1;
     let status: serde_json::Value = serde_json::from_str(&run.ok(&["status", "--format", "json"])).unwrap();
     assert_eq!(status["review_open"], review_items, "{status:#}");
 
     // Importing everything again changes nothing: the ledger recognises every file, so no mark,
     // history row or review item is added.
-    import_everything_again(run);
-    assert_expected(run, ", after importing everything again");
+    import_everything_again(set, run);
+    assert_expected(set, run, ", after importing everything again");
     let again: serde_json::Value = serde_json::from_str(&run.ok(&["status", "--format", "json"])).unwrap();
     assert_eq!(again["review_open"], review_items, "{again:#}");
 }
 
 #[test]
 fn fixtures_produce_the_expected_register_on_sqlite() {
-    golden(&install(None));
+    golden(MAIN, &install(MAIN, None));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fixtures_produce_the_expected_register_on_postgres() {
     let db = support::postgres::test_database().await;
-    let run = install(Some(db.url().to_string()));
-    tokio::task::spawn_blocking(move || golden(&run)).await.unwrap();
+    let run = install(MAIN, Some(db.url().to_string()));
+    tokio::task::spawn_blocking(move || golden(MAIN, &run)).await.unwrap();
+}
+
+#[test]
+fn the_online_family_produces_the_expected_register_on_sqlite() {
+    golden(ONLINE, &install(ONLINE, None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_online_family_produces_the_expected_register_on_postgres() {
+    let db = support::postgres::test_database().await;
+    let run = install(ONLINE, Some(db.url().to_string()));
+    tokio::task::spawn_blocking(move || golden(ONLINE, &run)).await.unwrap();
+}
+
+/// `check` accepts the online family's formats without a word, and warns (still exit 0) when the
+/// API's format reads a session's mark by its place in the list, naming the provider and key.
+#[test]
+fn check_warns_when_a_mark_is_read_by_its_place_in_a_list() {
+    let run = install(ONLINE, None);
+    let quiet = run.run(&["check"]);
+    assert!(quiet.status.success());
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("warning"), "{quiet:?}");
+    let format = run.path("formats/northway-mentoring.toml");
+    let text = std::fs::read_to_string(&format).unwrap();
+    let positional = text
+        .replace("session = \"sessions[].period\"", "")
+        .replace("mark = \"sessions[].status\"", "")
+        .replace(
+            "reason = \"sessions[].reason\"",
+            "am = \"sessions.0.status\"\nam_reason = \"sessions.0.reason\"\npm = \"sessions.1.status\"",
+        );
+    assert_ne!(positional, text);
+    std::fs::write(&format, positional).unwrap();
+    let warned = run.run(&["check"]);
+    assert!(warned.status.success(), "{warned:?}");
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    for needle in [
+        "warning: provider northway-mentoring: `format.layout.am`: `sessions.0.status` reads a session by its place",
+        "warning: provider northway-mentoring: `format.layout.pm`",
+        "a wrong mark that no one reviews",
+    ] {
+        assert!(stderr.contains(needle), "{needle} missing from: {stderr}");
+    }
 }

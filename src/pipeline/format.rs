@@ -10,15 +10,19 @@
 //! `serde_ignored`, which only sees keys that pass through plain structs and maps.
 
 mod identity;
+mod items;
 mod layout;
 mod marks;
+mod times;
 mod validate;
 
 use serde::{Deserialize, Serialize};
 
 pub use identity::{Identity, NameOrder};
+pub use items::EACH;
 pub use layout::{DocumentDate, Layout, LayoutStyle, SessionValue};
 pub use marks::{MarkCodes, MarkRule, Marks, Resolution, STATUTORY_CODES, normalise_key};
+pub use times::{SessionTimes, TimeRange};
 pub use validate::FormatIssue;
 pub(crate) use validate::position_column;
 

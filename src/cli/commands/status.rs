@@ -18,6 +18,7 @@ pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
     let loaded = valid(config, crate::config::load(config)?)?;
     let c = &loaded.config;
     warn_unwritable_folders(&loaded);
+    warn_risky_formats(&loaded.config);
     if !online {
         return Ok(());
     }
@@ -77,6 +78,16 @@ pub fn valid(config: &Path, loaded: crate::config::LoadedConfig) -> Result<crate
         if c.calendar.terms().len() == 1 { "" } else { "s" },
     );
     Ok(loaded)
+}
+
+/// Warns about each provider format that is valid but can read a wrong mark without a review
+/// item (a session's mark read by its place in a JSON list).
+fn warn_risky_formats(c: &crate::config::Config) {
+    for provider in &c.providers {
+        for warning in provider.format.iter().flat_map(crate::pipeline::Format::warnings) {
+            eprintln!("warning: provider {}: {warning}", provider.id);
+        }
+    }
 }
 
 /// Warns about each folder apsync must move files in that the installed unit does not let it

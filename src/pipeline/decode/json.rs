@@ -1,4 +1,5 @@
-//! JSON: one page of records, each flattened to cells named by dotted paths.
+//! JSON: one page of records, each flattened to cells named by dotted paths; a record whose
+//! sessions are a list (`sessions[].code` in the format) gives one row per item.
 
 use std::collections::HashMap;
 
@@ -7,7 +8,7 @@ use serde_json::Value;
 use super::table::{Cell, Origin, Row, Table, TableBuilder};
 use super::text::decode_text;
 use crate::pipeline::error::DecodeProblem;
-use crate::pipeline::format::{FileKind, Format};
+use crate::pipeline::format::{EACH, FileKind, Format, normalise_key};
 use crate::pipeline::observation::RowProblem;
 
 /// The most distinct field paths read from one page; more is not attendance data.
@@ -41,30 +42,40 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
     let mut rows = Vec::with_capacity(records.len());
     let mut problems = Vec::new();
     let locator = Table::new(Origin::Json(path.to_string()));
+    let list = format.item_list();
     for (i, record) in records.iter().enumerate() {
-        let mut cells: Vec<Cell> = Vec::new();
+        let at = || {
+            locator.locate(&Row {
+                number: i + 1,
+                cells: Vec::new(),
+            })
+        };
         if record.is_object() {
             let mut fields = Vec::new();
             flatten(record, &mut String::new(), &mut fields);
-            for (field, cell) in fields {
-                let Some(column) = columns.index(&field) else { continue };
-                if cells.len() <= column {
-                    cells.resize(column + 1, Cell::Empty);
-                }
-                cells[column] = cell;
+            match list {
+                None => rows.push((i + 1, cells_of(fields, &mut columns))),
+                Some(list) => match each_item(record, list, fields) {
+                    Ok(items) => rows.extend(items.into_iter().map(|f| (i + 1, cells_of(f, &mut columns)))),
+                    Err(message) => problems.push(RowProblem {
+                        locator: at(),
+                        identifier: None,
+                        message,
+                        raw_row: crate::pipeline::excerpt::raw_row(std::iter::once(record.to_string().into())),
+                    }),
+                },
             }
-        } else if !record.is_null() {
-            problems.push(RowProblem {
-                locator: locator.locate(&Row {
-                    number: i + 1,
-                    cells: Vec::new(),
-                }),
-                identifier: None,
-                message: "this record is not an object with fields, so it was skipped".to_string(),
-                raw_row: crate::pipeline::excerpt::raw_row(std::iter::once(record.to_string().into())),
-            });
+        } else {
+            if !record.is_null() {
+                problems.push(RowProblem {
+                    locator: at(),
+                    identifier: None,
+                    message: "this record is not an object with fields, so it was skipped".to_string(),
+                    raw_row: crate::pipeline::excerpt::raw_row(std::iter::once(record.to_string().into())),
+                });
+            }
+            rows.push((i + 1, Vec::new()));
         }
-        rows.push((i + 1, cells));
     }
 
     let mut builder = TableBuilder::new(Origin::Json(path.to_string()), format.limits);
@@ -76,6 +87,65 @@ pub fn read(bytes: &[u8], format: &Format) -> Result<Table, DecodeProblem> {
     table.header_given = true;
     table.problems = problems;
     Ok(builder.finish())
+}
+
+/// A record's fields as cells, in the columns their paths name.
+fn cells_of(fields: Vec<(String, Cell)>, columns: &mut Columns) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = Vec::new();
+    for (field, cell) in fields {
+        let Some(column) = columns.index(&field) else { continue };
+        if cells.len() <= column {
+            cells.resize(column + 1, Cell::Empty);
+        }
+        cells[column] = cell;
+    }
+    cells
+}
+
+/// One set of fields per item of the record's `list`: the record's own fields (without the
+/// list's, read by position) and the item's, named `list[].field`. A record without the list,
+/// or with an empty one, has no sessions: one set of the record's fields, which holds no mark.
+fn each_item(record: &Value, list: &str, fields: Vec<(String, Cell)>) -> Result<Vec<Vec<(String, Cell)>>, String> {
+    let key = normalise_key(list);
+    let own: Vec<(String, Cell)> = fields
+        .into_iter()
+        .filter(|(path, _)| {
+            let p = normalise_key(path);
+            p != key && !p.starts_with(&format!("{key}."))
+        })
+        .collect();
+    let items = match value_at(record, list) {
+        None | Some(Value::Null) => return Ok(vec![own]),
+        Some(Value::Array(items)) if items.is_empty() => return Ok(vec![own]),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(format!(
+                "the record's `{list}` is {}, not a list of sessions, so none of its marks were read",
+                kind_of(other)
+            ));
+        }
+    };
+    Ok(items
+        .iter()
+        .map(|item| {
+            let mut set = own.clone();
+            flatten(item, &mut format!("{list}{EACH}"), &mut set);
+            set
+        })
+        .collect())
+}
+
+/// The value at a dotted path inside a record, keys matched ignoring case and spaces as
+/// columns are.
+fn value_at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(value, |here, key| match here {
+        Value::Object(map) => map.get(key.trim()).or_else(|| {
+            let want = normalise_key(key);
+            map.iter().find(|(k, _)| normalise_key(k) == want).map(|(_, v)| v)
+        }),
+        Value::Array(items) => key.trim().parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
 }
 
 fn records_at<'a>(document: &'a Value, path: &str) -> Result<&'a [Value], DecodeProblem> {
@@ -161,7 +231,7 @@ struct Columns {
 
 impl Columns {
     fn index(&mut self, name: &str) -> Option<usize> {
-        let key = crate::pipeline::format::normalise_key(name);
+        let key = normalise_key(name);
         if let Some(i) = self.by_key.get(&key) {
             return Some(*i);
         }

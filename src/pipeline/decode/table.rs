@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, Timelike as _};
 
 use crate::pipeline::error::DecodeProblem;
 use crate::pipeline::format::Limits;
@@ -18,8 +18,11 @@ pub enum Cell {
     Text(Arc<str>),
     /// A number (spreadsheet numbers, JSON numbers).
     Number(f64),
-    /// A spreadsheet date cell (the time of day, if any, dropped).
+    /// A spreadsheet date cell at midnight (or with no time of day).
     Date(NaiveDate),
+    /// A spreadsheet date cell with a time of day; a time-only cell is on the spreadsheet's
+    /// day zero (30 December 1899, or 1 January 1904).
+    DateTime(NaiveDateTime),
 }
 
 impl Cell {
@@ -53,9 +56,31 @@ impl Cell {
             Cell::Text(t) => Cow::Borrowed(t),
             Cell::Number(n) => Cow::Owned(number_text(*n)),
             Cell::Date(d) => Cow::Owned(d.format("%Y-%m-%d").to_string()),
+            Cell::DateTime(dt) => Cow::Owned(date_time_text(*dt)),
         }
     }
 }
+
+/// A date cell with a time as a person would read it: `2026-04-20 13:15`, or `13:15` alone
+/// for a time-only cell (on the spreadsheet's day zero).
+fn date_time_text(dt: NaiveDateTime) -> String {
+    let time = if dt.second() == 0 {
+        dt.format("%H:%M").to_string()
+    } else {
+        dt.format("%H:%M:%S").to_string()
+    };
+    if dt.date() < DAY_ZERO_BEFORE {
+        time
+    } else {
+        format!("{} {time}", dt.format("%Y-%m-%d"))
+    }
+}
+
+/// Dates before this are a spreadsheet's day zero (a time-only cell), not a day a school kept.
+const DAY_ZERO_BEFORE: NaiveDate = match NaiveDate::from_ymd_opt(1904, 1, 2) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
 
 fn number_text(n: f64) -> String {
     // Integral values print without a fraction so that `2105` reads as the provider wrote it.

@@ -157,9 +157,14 @@ fn convert(value: &DataRef<'_>, shared: &mut SharedStrings) -> Cell {
         DataRef::String(s) => Cell::text(s),
         DataRef::SharedString(s) => shared.cell(s),
         DataRef::Bool(b) => Cell::Text(Arc::from(bool_text(*b))),
-        DataRef::DateTime(dt) if dt.is_datetime() => dt
-            .as_datetime()
-            .map_or(Cell::Number(dt.as_f64()), |d| Cell::Date(d.date())),
+        DataRef::DateTime(dt) if dt.is_datetime() => dt.as_datetime().map_or(Cell::Number(dt.as_f64()), |d| {
+            // The time of day is kept only when there is one: a session's start time.
+            if d.time() == chrono::NaiveTime::MIN {
+                Cell::Date(d.date())
+            } else {
+                Cell::DateTime(d)
+            }
+        }),
         DataRef::DateTime(dt) => Cell::Number(dt.as_f64()),
         DataRef::DateTimeIso(s) => s
             .get(..10)

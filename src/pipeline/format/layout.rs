@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::marks::normalise_key;
+use super::times::SessionTimes;
 use crate::domain::Session;
 
 /// Where the dates, sessions and marks are. One table for both styles; each key says which
@@ -22,6 +23,20 @@ pub struct Layout {
     /// `session_values`). Use with `mark`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// Long: a column holding the date and the start time of the session together
+    /// (`2026-04-20T09:00:00`, `20/04/2026 13:15`): it gives both the row's date and its
+    /// session (by `session_times`). Instead of `date` and `session`; use with `mark`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datetime: Option<String>,
+    /// Long: a column holding the session's start time (`09:00`, `1:15 pm`), beside the
+    /// `date` column: it gives the session (by `session_times`). Instead of `session`; use
+    /// with `mark`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Long, with `datetime` or `time`: which start times mean AM and which PM. Default:
+    /// before 12:00 is AM, from 12:00 is PM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_times: Option<SessionTimes>,
     /// Long: the column holding the mark. With `session`, the mark is for that session;
     /// without it (and without `am`/`pm`), the mark is for the whole day (both sessions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,7 +163,9 @@ impl Layout {
     pub(crate) fn keyed_columns(&self) -> Vec<(&'static str, &str)> {
         [
             ("date", &self.date),
+            ("datetime", &self.datetime),
             ("session", &self.session),
+            ("time", &self.time),
             ("mark", &self.mark),
             ("am", &self.am),
             ("pm", &self.pm),
@@ -160,6 +177,15 @@ impl Layout {
         .into_iter()
         .filter_map(|(k, c)| c.as_deref().map(|c| (k, c)))
         .collect()
+    }
+
+    /// The session a start time (seconds from midnight) falls in, by `session_times` or the
+    /// default ranges; `shown` is the time as written, for the message.
+    pub fn session_at(&self, seconds: u32, shown: &str) -> Result<Session, String> {
+        match &self.session_times {
+            Some(times) => times.session_at(seconds, shown),
+            None => SessionTimes::default().session_at(seconds, shown),
+        }
     }
 
     /// Whether any reason column is named, so a mark can defer to a reason.

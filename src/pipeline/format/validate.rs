@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::marks::{MarkRule, normalise_key};
-use super::{FileKind, Format, LayoutStyle, TextEncoding};
+use super::{FileKind, Format, LayoutStyle, TextEncoding, TimeRange};
 use crate::pipeline::layout::dates::check_date_pattern;
 use crate::pipeline::layout::template::{Placeholder, Template};
 
@@ -26,10 +26,10 @@ impl std::fmt::Display for FormatIssue {
 }
 
 #[derive(Default)]
-struct Issues(Vec<FormatIssue>);
+pub(super) struct Issues(Vec<FormatIssue>);
 
 impl Issues {
-    fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(FormatIssue {
             key: format!("format.{}", key.into()),
             message: message.into(),
@@ -44,6 +44,9 @@ pub(super) fn validate(f: &Format) -> Result<(), Vec<FormatIssue>> {
     columns(f, &mut issues);
     identity(f, &mut issues);
     layout(f, &mut issues);
+    session_times(f, &mut issues);
+    roles(f, &mut issues);
+    super::items::validate(f, &mut issues);
     document_date(f, &mut issues);
     marks(f, &mut issues);
     limits(f, &mut issues);
@@ -161,53 +164,17 @@ fn identity(f: &Format, issues: &mut Issues) {
 
 fn layout(f: &Format, issues: &mut Issues) {
     let l = &f.layout;
-    let has = |o: &Option<String>| o.is_some();
     match l.style {
-        LayoutStyle::Long => {
-            if has(&l.session_columns) {
-                issues.add("layout.session_columns", "only used with style = \"wide\"; remove it");
-            }
-            if !has(&l.date) && f.document_date.is_none() {
-                issues.add(
-                    "layout.date",
-                    "is needed: name the date column, or give a [document_date] when the whole file is for one date",
-                );
-            }
-            let split = has(&l.am) || has(&l.pm);
-            if split && (has(&l.session) || has(&l.mark)) {
-                issues.add(
-                    "layout",
-                    "use either `session` and `mark` (a row per session) or `am` and `pm` (a column each), not both",
-                );
-            }
-            if has(&l.session) && !has(&l.mark) {
-                issues.add(
-                    "layout.mark",
-                    "is needed with `session`: name the column holding the mark",
-                );
-            }
-            if !split && !has(&l.mark) {
-                issues.add("layout", "names no mark column: give `session` and `mark`, or `am` and `pm`, or `mark` alone for whole-day marks");
-            }
-            if has(&l.am_reason) && !has(&l.am) {
-                issues.add(
-                    "layout.am_reason",
-                    "only used with `am`; use `reason` for a shared reason column",
-                );
-            }
-            if has(&l.pm_reason) && !has(&l.pm) {
-                issues.add(
-                    "layout.pm_reason",
-                    "only used with `pm`; use `reason` for a shared reason column",
-                );
-            }
-        }
+        LayoutStyle::Long => long_layout(f, issues),
         LayoutStyle::Wide => {
             if f.header_rows == 0 {
                 issues.add(
                     "header_rows",
                     "a wide layout finds its session columns by their headers: use 1 or 2",
                 );
+            }
+            if l.session_times.is_some() {
+                issues.add("layout.session_times", "only used with style = \"long\"; remove it");
             }
             for (key, _) in l.keyed_columns() {
                 if !matches!(key, "reason" | "comment") {
@@ -239,6 +206,149 @@ fn layout(f: &Format, issues: &mut Issues) {
     for word in l.session_values.keys() {
         if normalise_key(word).is_empty() {
             issues.add("layout.session_values", "has an empty word");
+        }
+    }
+}
+
+/// A long layout's keys: where the date, the session and the mark come from, each one way.
+fn long_layout(f: &Format, issues: &mut Issues) {
+    let l = &f.layout;
+    let has = |o: &Option<String>| o.is_some();
+    if has(&l.session_columns) {
+        issues.add("layout.session_columns", "only used with style = \"wide\"; remove it");
+    }
+    if !has(&l.date) && !has(&l.datetime) && f.document_date.is_none() {
+        issues.add(
+            "layout.date",
+            "is needed: name the date column, or give a [document_date] when the whole file is for one date",
+        );
+    }
+    let split = has(&l.am) || has(&l.pm);
+    if split && (has(&l.session) || has(&l.mark)) {
+        issues.add(
+            "layout",
+            "use either `session` and `mark` (a row per session) or `am` and `pm` (a column each), not both",
+        );
+    }
+    for (key, given) in [("session", &l.session), ("time", &l.time), ("datetime", &l.datetime)] {
+        if has(given) && !has(&l.mark) {
+            issues.add(
+                "layout.mark",
+                format!("is needed with `{key}`: name the column holding the mark"),
+            );
+        }
+    }
+    if split && (has(&l.time) || has(&l.datetime)) {
+        issues.add(
+            "layout",
+            "`am` and `pm` columns say their own session: a `time` or `datetime` column is used with `mark` instead",
+        );
+    }
+    if has(&l.datetime) {
+        for (key, given) in [("date", &l.date), ("session", &l.session), ("time", &l.time)] {
+            if has(given) {
+                issues.add(
+                    format!("layout.{key}"),
+                    "`datetime` already gives the date and the session (by its time of day); remove this key",
+                );
+            }
+        }
+    }
+    if has(&l.time) && has(&l.session) {
+        issues.add(
+            "layout.time",
+            "use either `session` (a column of session words) or `time` (a column of start times), not both",
+        );
+    }
+    if !split && !has(&l.mark) {
+        issues.add(
+            "layout",
+            "names no mark column: give `session` and `mark`, or `am` and `pm`, or `mark` alone for whole-day marks",
+        );
+    }
+    if has(&l.am_reason) && !has(&l.am) {
+        issues.add(
+            "layout.am_reason",
+            "only used with `am`; use `reason` for a shared reason column",
+        );
+    }
+    if has(&l.pm_reason) && !has(&l.pm) {
+        issues.add(
+            "layout.pm_reason",
+            "only used with `pm`; use `reason` for a shared reason column",
+        );
+    }
+}
+
+/// The ranges of times that mean AM and PM: each readable, and not overlapping.
+fn session_times(f: &Format, issues: &mut Issues) {
+    let l = &f.layout;
+    let Some(times) = &l.session_times else { return };
+    if f.layout.style == LayoutStyle::Long && l.time.is_none() && l.datetime.is_none() {
+        issues.add(
+            "layout.session_times",
+            "only used with `time` or `datetime` (a session told by its start time); remove it",
+        );
+    }
+    for (key, given) in [("am", &times.am), ("pm", &times.pm)] {
+        if let Some(Err(why)) = given.as_deref().map(TimeRange::parse) {
+            issues.add(format!("layout.session_times.{key}"), why);
+        }
+    }
+    if let Ok([(_, am), (_, pm)]) = times.ranges()
+        && am.overlaps(&pm)
+    {
+        issues.add(
+            "layout.session_times",
+            format!(
+                "the morning ({am}) and the afternoon ({pm}) overlap, so a time in both would be a guess: \
+                 make them meet, such as am = \"08:00-12:30\" and pm = \"12:30-17:00\" (a range omitted is the default)"
+            ),
+        );
+    }
+}
+
+/// A column plays one role: the same column named as both the date and the session (or the
+/// mark, or an identifier) would read every row wrongly. A reason column may also be the
+/// comment. The one column holding both the date and the session is `datetime`.
+fn roles(f: &Format, issues: &mut Issues) {
+    let named: Vec<(String, &str)> = f
+        .identity
+        .keyed_columns()
+        .into_iter()
+        .map(|(k, c)| (format!("identity.{k}"), c))
+        .chain(
+            f.layout
+                .keyed_columns()
+                .into_iter()
+                .map(|(k, c)| (format!("layout.{k}"), c)),
+        )
+        .collect();
+    let shareable = |a: &str, b: &str| {
+        let reasonish = |k: &str| k.ends_with("reason") || k == "layout.comment";
+        (reasonish(a) && reasonish(b)) || (a.starts_with("identity.") && b.starts_with("identity."))
+    };
+    for (i, (key, column)) in named.iter().enumerate() {
+        let same = normalise_key(column);
+        if same.is_empty() {
+            continue;
+        }
+        if let Some((first, _)) = named[..i]
+            .iter()
+            .find(|(k, c)| normalise_key(c) == same && !shareable(k, key))
+        {
+            let pair = [first.as_str(), key.as_str()];
+            let hint = if pair.iter().any(|k| k.ends_with(".date"))
+                && pair.iter().any(|k| k.ends_with(".session") || k.ends_with(".time"))
+            {
+                ": for a column holding a date and a start time (`2026-04-20T09:00`), name it once as `layout.datetime`"
+            } else {
+                ": name each column once, for the role it plays"
+            };
+            issues.add(
+                key.clone(),
+                format!("names `{column}`, which `{first}` names already; a column plays one role{hint}"),
+            );
         }
     }
 }

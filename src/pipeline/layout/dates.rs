@@ -28,6 +28,7 @@ impl<'a> DateReader<'a> {
     pub(crate) fn cell(&self, cell: &Cell) -> Result<NaiveDate, String> {
         match cell {
             Cell::Date(d) => Ok(*d),
+            Cell::DateTime(dt) => Ok(dt.date()),
             Cell::Empty => Err("the date is blank".to_string()),
             // A number may be a date written without separators (20260302 with %Y%m%d) before
             // it is a spreadsheet serial.
@@ -80,9 +81,34 @@ impl<'a> DateReader<'a> {
     }
 
     fn explain(&self, text: &str) -> String {
+        format!("`{text}` is not a date in any of the patterns {}", self.pattern_list())
+    }
+
+    /// The patterns tried, for messages: the format's, then ISO.
+    pub(crate) fn pattern_list(&self) -> String {
         let mut known: Vec<&str> = self.formats.iter().map(String::as_str).collect();
         known.push("%Y-%m-%d");
-        format!("`{text}` is not a date in any of the patterns {}", known.join(", "))
+        known.join(", ")
+    }
+
+    /// Every way the start of `text` reads as a date in the format's patterns or ISO, with
+    /// the text after the date (a time of day, for a date-and-time cell).
+    pub(crate) fn dates_with_rest<'t>(&self, text: &'t str) -> impl Iterator<Item = (NaiveDate, &'t str)> {
+        self.formats
+            .iter()
+            .map(String::as_str)
+            .chain(["%Y-%m-%d"])
+            .filter_map(move |pattern| NaiveDate::parse_and_remainder(text, pattern).ok())
+    }
+
+    /// Whether numbers may be spreadsheet serial days, and which epoch they count from.
+    pub(crate) fn serials(&self) -> bool {
+        self.serials
+    }
+
+    /// Whether serial numbers count from 1904 (old Mac workbooks).
+    pub(crate) fn date_1904(&self) -> bool {
+        self.date_1904
     }
 }
 

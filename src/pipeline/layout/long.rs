@@ -1,8 +1,10 @@
 //! Long layouts: a row per pupil per date, with a session column and a mark column, with a
-//! column each for AM and PM, or with one whole-day mark.
+//! column each for AM and PM, or with one whole-day mark; the session may also be told by a
+//! start time (a time column beside the date, or a date-and-time column).
 
 use chrono::NaiveDate;
 
+use super::clock::StartTime;
 use super::dates::DateReader;
 use super::header::Header;
 use super::{IdentityColumns, RowFacts, document_date, text_of};
@@ -19,6 +21,10 @@ enum SessionOf {
     Fixed(Session),
     /// Whatever the row's session column says.
     Column(usize),
+    /// The start time in the row's time column.
+    Time(usize),
+    /// The start time in the row's date-and-time column.
+    DateTime,
     /// Both sessions: a whole-day mark.
     WholeDay,
 }
@@ -36,6 +42,8 @@ struct MarkColumn {
 pub(super) struct LongColumns {
     identity: IdentityColumns,
     date_column: Option<usize>,
+    /// The column holding the date and the start time together, when the layout names one.
+    datetime_column: Option<usize>,
     file_date: Option<NaiveDate>,
     marks: Vec<MarkColumn>,
     comment: Option<usize>,
@@ -52,7 +60,8 @@ impl LongColumns {
         let l = &format.layout;
         let col = |name: &Option<String>| name.as_deref().and_then(|n| header.find(n));
         let date_column = col(&l.date);
-        let file_date = match date_column {
+        let datetime_column = col(&l.datetime);
+        let file_date = match date_column.or(datetime_column) {
             Some(_) => None,
             None => Some(document_date(prelude, format, file_name, dates)?),
         };
@@ -70,7 +79,12 @@ impl LongColumns {
                 }
             }
         } else if let Some(mark) = col(&l.mark) {
-            let session = col(&l.session).map_or(SessionOf::WholeDay, SessionOf::Column);
+            let session = match (col(&l.session), col(&l.time), datetime_column) {
+                (Some(c), _, _) => SessionOf::Column(c),
+                (None, Some(c), _) => SessionOf::Time(c),
+                (None, None, Some(_)) => SessionOf::DateTime,
+                (None, None, None) => SessionOf::WholeDay,
+            };
             marks.push(MarkColumn {
                 session,
                 mark,
@@ -80,6 +94,7 @@ impl LongColumns {
         Ok(LongColumns {
             identity: IdentityColumns::resolve(header, &format.identity),
             date_column,
+            datetime_column,
             file_date,
             marks,
             comment: col(&l.comment),
@@ -110,30 +125,55 @@ impl LongColumns {
             identity: self.identity.read(row, dates),
             comment: text_of(row, self.comment),
         };
-        let date = match (self.date_column, self.file_date) {
-            (Some(c), _) => dates.cell(row.cell(c)),
-            (None, Some(d)) => Ok(d),
-            (None, None) => Err("the row has no date".to_string()),
+        // A date-and-time column is read once for both its parts; when it cannot be read, that
+        // is said once, as the date's problem.
+        let stamp = self.datetime_column.map(|c| dates.date_time(row.cell(c)));
+        let date = match (self.date_column, &stamp, self.file_date) {
+            (Some(c), _, _) => dates.cell(row.cell(c)),
+            (None, Some(stamp), _) => stamp.as_ref().map(|(d, _)| *d).map_err(Clone::clone),
+            (None, None, Some(d)) => Ok(d),
+            (None, None, None) => Err("the row has no date".to_string()),
         };
         let mut errors = Vec::new();
         if let Err(why) = &date {
             errors.push(why.clone());
         }
+        let start = stamp.and_then(Result::ok).map(|(_, time)| time);
         for (column, mark) in present {
-            match (sessions(row, column.session, layout), date.as_ref()) {
+            match (
+                sessions(row, column.session, layout, dates, start.as_ref()),
+                date.as_ref(),
+            ) {
                 (Ok(sessions), Ok(date)) => {
                     let reason = text_of(row, column.reason);
                     facts.observe(out, table.locate(row), *date, sessions, &mark, reason);
                 }
-                (Err(why), _) => errors.push(why),
+                (Err(why), _) if !why.is_empty() => errors.push(why),
+                (Err(_), _) => {}
                 (Ok(_), Err(_)) => {}
             }
         }
         facts.problem(out, &errors);
     }
 }
-fn sessions(row: &Row, of: SessionOf, layout: &Layout) -> Result<&'static [Session], String> {
+fn sessions(
+    row: &Row,
+    of: SessionOf,
+    layout: &Layout,
+    dates: &DateReader<'_>,
+    start: Option<&StartTime>,
+) -> Result<&'static [Session], String> {
+    let by_time = |time: &StartTime| {
+        layout.session_at(time.seconds, &time.shown).map(|s| match s {
+            Session::Am => &[Session::Am][..],
+            Session::Pm => &[Session::Pm][..],
+        })
+    };
     match of {
+        SessionOf::Time(c) => dates.time(row.cell(c)).and_then(|t| by_time(&t)),
+        // Without a start time the date-and-time cell could not be read: said as the date's
+        // problem already.
+        SessionOf::DateTime => start.map_or(Err(String::new()), by_time),
         SessionOf::Fixed(Session::Am) => Ok(&[Session::Am]),
         SessionOf::Fixed(Session::Pm) => Ok(&[Session::Pm]),
         SessionOf::WholeDay => Ok(&Session::BOTH),

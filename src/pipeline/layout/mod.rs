@@ -1,6 +1,7 @@
 //! Turning a [`Table`] into observations through the format's header, layout, dates and
 //! identity columns. Shared here: identity columns, the document date, and row bookkeeping.
 
+pub(crate) mod clock;
 pub(crate) mod dates;
 pub(crate) mod header;
 mod long;

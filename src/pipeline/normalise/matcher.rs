@@ -32,6 +32,9 @@ pub struct NoMatch {
     pub kind: ReviewKind,
     /// For the person deciding.
     pub reason: String,
+    /// The identifier the reason is about, when it is not the one the row is listed by: a
+    /// mistyped UPN beside a valid provider reference is shown as the UPN.
+    pub identifier: Option<String>,
 }
 
 impl RosterIndex {
@@ -74,6 +77,7 @@ impl RosterIndex {
             let upn = Upn::parse(text).map_err(|e| NoMatch {
                 kind: ReviewKind::InvalidIdentifier,
                 reason: format!("the UPN is not valid: {e}"),
+                identifier: Some(text.clone()),
             })?;
             evidence.push((
                 format!("UPN {upn}"),
@@ -110,6 +114,7 @@ impl RosterIndex {
                     return Err(NoMatch {
                         kind: ReviewKind::InvalidIdentifier,
                         reason: format!("the date of birth `{text}` cannot be read with this provider's date formats"),
+                        identifier: None,
                     });
                 }
                 // A name alone never identifies a pupil (two pupils may share one), so it
@@ -131,12 +136,14 @@ impl RosterIndex {
             return Err(NoMatch {
                 kind: ReviewKind::UnknownPupil,
                 reason: reason.to_string(),
+                identifier: None,
             });
         }
         if let Some((what, _)) = evidence.iter().find(|(_, found)| found.is_empty()) {
             return Err(NoMatch {
                 kind: ReviewKind::UnknownPupil,
                 reason: format!("no pupil on the roster has {what}"),
+                identifier: None,
             });
         }
         let mut common: BTreeSet<usize> = evidence[0].1.iter().copied().collect();
@@ -147,6 +154,7 @@ impl RosterIndex {
             (1, Some(&i)) => self.pupils.get(i).ok_or_else(|| NoMatch {
                 kind: ReviewKind::UnknownPupil,
                 reason: "internal index out of step with the roster".into(),
+                identifier: None,
             }),
             (0, _) => Err(NoMatch {
                 kind: ReviewKind::AmbiguousPupil,
@@ -158,6 +166,7 @@ impl RosterIndex {
                         .collect::<Vec<_>>()
                         .join("; ")
                 ),
+                identifier: None,
             }),
             (n, _) => Err(NoMatch {
                 kind: ReviewKind::AmbiguousPupil,
@@ -170,6 +179,7 @@ impl RosterIndex {
                         .join(" and "),
                     self.describe(&common.into_iter().collect::<Vec<_>>())
                 ),
+                identifier: None,
             }),
         }
     }
@@ -333,5 +343,19 @@ mod tests {
             ..Default::default()
         };
         assert!(upn_of(ix.find("northstar", &invalid)).starts_with("invalid-identifier"));
+    }
+
+    #[test]
+    fn an_invalid_identifier_beside_a_valid_one_is_the_one_shown() {
+        // BF-104 is Jayden's reference; the UPN beside it has a wrong check letter.
+        let row = IdentityFields {
+            provider_ref: Some("BF-104".into()),
+            upn: Some("A371432121107".into()),
+            ..Default::default()
+        };
+        assert_eq!(row.identifier().as_deref(), Some("BF-104"));
+        let e = index().find("bright-futures", &row).unwrap_err();
+        assert_eq!(e.kind, ReviewKind::InvalidIdentifier);
+        assert_eq!(e.identifier.as_deref(), Some("A371432121107"), "{}", e.reason);
     }
 }

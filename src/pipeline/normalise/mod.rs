@@ -138,9 +138,14 @@ fn settle(
     placements: &HashMap<&str, Vec<&PlacementRecord>>,
     calendar: &SchoolCalendar,
 ) -> Result<Option<NewMark>, Box<NewReview>> {
-    let pupil = roster
-        .find(provider.id, &obs.identity)
-        .map_err(|e| review(&obs, e.kind, e.reason, None))?;
+    let pupil = roster.find(provider.id, &obs.identity).map_err(|e| {
+        let mut item = review(&obs, e.kind, e.reason, None);
+        // The review lists the row by the identifier that is wrong, when the reason names one.
+        if let Some(identifier) = e.identifier {
+            item.identifier = Some(cut(&identifier, CELL_CHARS).into_owned());
+        }
+        item
+    })?;
     let upn = || Some(pupil.upn.clone());
     if !calendar.is_school_day(obs.date) {
         let reason = format!(

@@ -8,6 +8,7 @@ mod json_xlsx;
 mod limits;
 mod robustness;
 mod roundtrip;
+mod sessions;
 mod streaming;
 mod validation;
 
