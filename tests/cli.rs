@@ -64,7 +64,7 @@ fn roster_story(s: &Setup) {
     assert_eq!(s.ok(&["marks", "--format", "csv"]), "upn,date,session,code,provider\n");
     assert_eq!(
         s.ok(&["report", "attendance", "--format", "csv"]),
-        "upn,possible,attended,authorised,unauthorised,attendance_pct\n"
+        "upn,name,possible,attended,authorised,unauthorised,attendance_pct\n"
     );
     assert_eq!(s.ok(&["review", "list", "--format", "json"]).trim(), "[]");
 }
@@ -478,4 +478,136 @@ async fn a_stored_return_is_read_again_after_its_format_is_fixed_on_postgres() {
     let db = support::postgres::test_database().await;
     let setup = Setup::new(Some(db.url().to_string()));
     tokio::task::spawn_blocking(move || reread_story(&setup)).await.unwrap();
+}
+
+/// What the register knows, and who decided: a review item resolved `--by` a named person shows in
+/// `review list --all` and in the pupil's `marks history` (found by admission number as well as
+/// UPN); `report attendance --by provider` adds up to the per-pupil rows at each provider.
+fn register_knows_story(s: &Setup) {
+    s.import_sample_roster();
+    s.import_sample_returns();
+    let open = s.json(&["review", "list", "--format", "json"]);
+    let item = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "unknown-mark")
+        .unwrap_or_else(|| panic!("{open}"))
+        .clone();
+    let (id, upn) = (item["id"].to_string(), item["upn"].as_str().unwrap().to_string());
+    let said = s.ok(&[
+        "review",
+        "resolve",
+        &id,
+        "--code",
+        "I",
+        "--by",
+        "amy.attendance",
+        "--note",
+        "phoned the provider",
+    ]);
+    assert!(said.contains("resolved by amy.attendance"), "{said}");
+
+    let all = s.json(&["review", "list", "--all", "--format", "json"]);
+    let decided = all.as_array().unwrap().iter().find(|r| r["id"] == item["id"]).unwrap();
+    assert_eq!(
+        (
+            &decided["decided_code"],
+            &decided["decided_by"],
+            &decided["decision_note"]
+        ),
+        (
+            &serde_json::json!("I"),
+            &serde_json::json!("amy.attendance"),
+            &serde_json::json!("phoned the provider")
+        )
+    );
+
+    // The pupil by admission number, as the emails name them.
+    let pupils = std::fs::read_to_string(root().join("samples/roster/pupils.csv")).unwrap();
+    let adno = pupils
+        .lines()
+        .find(|l| l.starts_with(&upn))
+        .and_then(|l| l.split(',').nth(1))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        s.ok(&["marks", "--pupil", &adno, "--format", "csv"]),
+        s.ok(&["marks", "--pupil", &upn, "--format", "csv"])
+    );
+    let unknown = s.run(&["marks", "--pupil", "999999"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no pupil on the roster"));
+
+    let history = s.json(&["marks", "history", "--pupil", &adno, "--format", "json"]);
+    let rows = history.as_array().unwrap();
+    let marks = s.json(&["marks", "--pupil", &upn, "--format", "json"]);
+    let current = rows.iter().filter(|h| h["state"] == "current").count();
+    assert_eq!(
+        current,
+        marks.as_array().unwrap().len(),
+        "one current value per session held"
+    );
+    let by_person: Vec<_> = rows.iter().filter(|h| !h["decided_by"].is_null()).collect();
+    assert_eq!(by_person.len(), 1, "{history:#}");
+    let h = by_person[0];
+    assert_eq!(
+        (
+            &h["date"],
+            &h["session"],
+            &h["code"],
+            &h["decided_by"],
+            &h["note"],
+            &h["state"]
+        ),
+        (
+            &item["date"],
+            &item["session"],
+            &serde_json::json!("I"),
+            &serde_json::json!("amy.attendance"),
+            &serde_json::json!("phoned the provider"),
+            &serde_json::json!("current")
+        )
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["received_at"].is_string() && r["provider"].is_string())
+    );
+
+    // Per pupil, with the roster's name; per provider, the provider's row adds up its pupils'.
+    let per_pupil = s.json(&["report", "attendance", "--format", "json"]);
+    let named = per_pupil
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["upn"] == upn.as_str())
+        .unwrap();
+    assert!(named["name"].as_str().is_some_and(|n| !n.is_empty()), "{named}");
+    let per_provider = s.json(&["report", "attendance", "--by", "provider", "--format", "json"]);
+    let rows = per_provider.as_array().unwrap();
+    let totals: Vec<_> = rows.iter().filter(|r| r["upn"] == "all").collect();
+    assert_eq!(totals.len(), 5, "one row per provider with marks: {per_provider:#}");
+    for total in totals {
+        let theirs = rows
+            .iter()
+            .filter(|r| r["provider"] == total["provider"] && r["upn"] != "all");
+        let possible: i64 = theirs.map(|r| r["possible"].as_i64().unwrap()).sum();
+        assert_eq!(total["possible"].as_i64(), Some(possible), "{total}");
+    }
+    let csv = s.ok(&["report", "attendance", "--by", "provider", "--format", "csv"]);
+    assert!(csv.starts_with("provider,upn,name,possible,"), "{csv}");
+}
+
+#[test]
+fn the_register_says_how_each_mark_came_and_who_decided_on_sqlite() {
+    register_knows_story(&Setup::new(None));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_register_says_how_each_mark_came_and_who_decided_on_postgres() {
+    let db = support::postgres::test_database().await;
+    let setup = Setup::new(Some(db.url().to_string()));
+    tokio::task::spawn_blocking(move || register_knows_story(&setup))
+        .await
+        .unwrap();
 }

@@ -297,26 +297,62 @@ pub struct DateRange {
 
 /// `marks`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct MarksArgs {
+    /// `marks history`.
+    #[command(subcommand)]
+    pub command: Option<MarksCommand>,
     /// Which days.
     #[command(flatten)]
     pub range: DateRange,
-    /// Only this pupil (UPN).
-    #[arg(long, value_name = "UPN")]
+    /// Only this pupil (UPN or admission number).
+    #[arg(long, value_name = "PUPIL")]
     pub pupil: Option<String>,
     /// How to print.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
 
+/// `marks ...`.
+#[derive(Debug, Subcommand)]
+pub enum MarksCommand {
+    /// Every value each of a pupil's sessions held: the return (file, provider, when received)
+    /// or the person who decided it, and when it was replaced; the value held now last.
+    History {
+        /// The pupil (UPN or admission number).
+        #[arg(long, value_name = "PUPIL")]
+        pupil: String,
+        /// Which days.
+        #[command(flatten)]
+        range: DateRange,
+        /// How to print.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// How `report attendance` groups the marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AttendanceBy {
+    /// A row per pupil, across providers.
+    #[default]
+    Pupil,
+    /// A row per provider (pupil `all`), then a row per pupil at that provider.
+    Provider,
+}
+
 /// `report ...`.
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
-    /// Per pupil: possible sessions, attended, authorised and unauthorised absence, attendance %.
+    /// Per pupil (or per provider): possible sessions, attended, authorised and unauthorised
+    /// absence, attendance %.
     Attendance {
         /// Which days.
         #[command(flatten)]
         range: DateRange,
+        /// One row per pupil, or per provider and per pupil at each provider.
+        #[arg(long, value_enum, default_value_t)]
+        by: AttendanceBy,
         /// How to print.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -342,6 +378,10 @@ pub enum ReviewCommand {
         /// The statutory code to record (e.g. B, I, N).
         #[arg(long, value_name = "CODE")]
         code: String,
+        /// Who decides, for the record (default: the operating-system user, or under sudo the
+        /// user who ran sudo).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
         /// Why, for the record.
         #[arg(long)]
         note: Option<String>,
@@ -350,6 +390,9 @@ pub enum ReviewCommand {
     Dismiss {
         /// The item's number from `review list`.
         id: i64,
+        /// Who decides, for the record (default as for `resolve`).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
         /// Why, for the record.
         #[arg(long)]
         note: Option<String>,

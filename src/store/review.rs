@@ -71,6 +71,21 @@ pub struct ReviewRow {
     pub created_at: DateTime<Utc>,
     /// The code a person chose.
     pub decided_code: Option<String>,
+    /// When a person decided.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// Why, as they wrote it.
+    pub decision_note: Option<String>,
+}
+
+/// Who decides a review item, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'a> {
+    /// The person (their name, or the operating-system user).
+    pub by: &'a str,
+    /// Their reason, for the record.
+    pub note: Option<&'a str>,
 }
 
 impl Store {
@@ -79,7 +94,8 @@ impl Store {
         with_pool!(self, pool => {
             let rows = sqlx::query(
                 "SELECT r.id, r.provider_id, d.file_name, r.locator, r.identifier, r.kind, r.reason, r.upn, r.date,
-                        r.session, r.raw_mark, r.status, r.created_at, r.decided_code
+                        r.session, r.raw_mark, r.status, r.created_at, r.decided_code, r.decided_at, r.decided_by,
+                        r.decision_note
                  FROM review r LEFT JOIN documents d ON d.id = r.document_id
                  WHERE $1 OR r.status = 'open' ORDER BY r.id",
             )
@@ -104,6 +120,9 @@ impl Store {
                     status: ReviewStatus::parse(&status)?,
                     created_at: r.try_get("created_at")?,
                     decided_code: r.try_get("decided_code")?,
+                    decided_at: r.try_get("decided_at")?,
+                    decided_by: r.try_get("decided_by")?,
+                    decision_note: r.try_get("decision_note")?,
                 });
             }
             Ok(out)
@@ -112,15 +131,19 @@ impl Store {
 
     /// A person decides the mark for an open item: the mark is written (any earlier mark goes
     /// to history) and the item is closed, in one transaction.
+    ///
+    /// An item about a day that is not a school day is refused: a mark there would count as a
+    /// possible session. It is dismissed, or the calendar is corrected and the return read again.
     pub async fn resolve_review(
         &self,
         id: i64,
         code: Code,
-        note: Option<&str>,
+        decision: Decision<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let (by, note) = (decision.by, decision.note);
         write_tx!(self, tx => {
-            let row = sqlx::query("SELECT status, upn, date, session, provider_id, raw_mark, document_id FROM review WHERE id = $1")
+            let row = sqlx::query("SELECT status, kind, upn, date, session, provider_id, raw_mark, document_id FROM review WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?
@@ -128,6 +151,14 @@ impl Store {
             let status: String = row.try_get("status")?;
             if status != "open" {
                 return Err(StoreError::Conflict(format!("review item {id} is already {status}")));
+            }
+            let kind: String = row.try_get("kind")?;
+            if kind == crate::register::ReviewKind::NotASchoolDay.as_str() {
+                return Err(StoreError::Conflict(format!(
+                    "review item {id} is about a day that is not a school day, where a mark would count as a possible session: \
+                     dismiss it (`apsync review dismiss {id}`); or, if the calendar is wrong, add the day to [calendar] and \
+                     read the return again (`apsync documents reread`)"
+                )));
             }
             let upn: Option<String> = row.try_get("upn")?;
             let date: Option<NaiveDate> = row.try_get("date")?;
@@ -162,10 +193,14 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE review SET status = 'resolved', decided_at = $1, decided_code = $2, decision_note = $3 WHERE id = $4")
+            sqlx::query(
+                "UPDATE review SET status = 'resolved', decided_at = $1, decided_code = $2, decision_note = $3, decided_by = $4
+                 WHERE id = $5",
+            )
                 .bind(now)
                 .bind(code.as_str())
                 .bind(note)
+                .bind(by)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -174,7 +209,8 @@ impl Store {
     }
 
     /// A person decides no mark follows from an open item; the item and the reason are kept.
-    pub async fn dismiss_review(&self, id: i64, note: Option<&str>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn dismiss_review(&self, id: i64, decision: Decision<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let (by, note) = (decision.by, decision.note);
         write_tx!(self, tx => {
             let status: Option<String> = sqlx::query_scalar("SELECT status FROM review WHERE id = $1")
                 .bind(id)
@@ -185,9 +221,10 @@ impl Store {
                 Some("open") => {}
                 Some(other) => return Err(StoreError::Conflict(format!("review item {id} is already {other}"))),
             }
-            sqlx::query("UPDATE review SET status = 'dismissed', decided_at = $1, decision_note = $2 WHERE id = $3")
+            sqlx::query("UPDATE review SET status = 'dismissed', decided_at = $1, decision_note = $2, decided_by = $3 WHERE id = $4")
                 .bind(now)
                 .bind(note)
+                .bind(by)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

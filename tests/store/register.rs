@@ -3,7 +3,7 @@
 use apsync::domain::{Code, Session};
 use apsync::register::ReviewKind;
 use apsync::roster::PupilRecord;
-use apsync::store::{MarkFilter, NewReview, Store};
+use apsync::store::{Decision, MarkFilter, NewReview, Store};
 use apsync_connector_core::Checkpoint;
 
 use super::support::store::{providers, sample_placements, sample_pupils, t, with_roster};
@@ -258,40 +258,83 @@ pub(crate) async fn review_resolve_writes_the_mark_and_dismiss_keeps_the_record(
         date: Some(d("2026-03-03")),
         ..unknown_mark_review(u)
     };
+    let saturday = NewReview {
+        kind: ReviewKind::NotASchoolDay,
+        date: Some(d("2026-03-07")),
+        raw_mark: Some("/".into()),
+        ..unknown_mark_review(u)
+    };
     let s = store
         .import_document(
             &doc("bright-futures", "x.csv", b"x"),
             &[],
-            &[unknown_mark_review(u), unknown_pupil],
+            &[unknown_mark_review(u), unknown_pupil, saturday],
             None,
             t("2026-03-04T10:00:00Z"),
         )
         .await
         .unwrap();
-    assert_eq!(s.review_items, 2);
+    assert_eq!(s.review_items, 3);
     assert_eq!(store.status().await.unwrap().documents_partly_imported, 1);
     let items = store.review_items(false).await.unwrap();
-    assert_eq!(items.len(), 2);
+    assert_eq!(items.len(), 3);
     assert_eq!(items[0].file.as_deref(), Some("x.csv"));
-    let (j, who) = (items[0].id, items[1].id);
+    let (j, who, sat) = (items[0].id, items[1].id, items[2].id);
+
+    // A day that is not a school day is not a possible session: no code can be recorded there.
+    let err = store
+        .resolve_review(sat, Code::B, by("amy"), t("2026-03-04T12:00:00Z"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not a school day") && err.contains("review dismiss"),
+        "{err}"
+    );
+    store
+        .dismiss_review(sat, by("amy"), t("2026-03-04T12:00:00Z"))
+        .await
+        .unwrap();
 
     // A pupil-less item cannot become a mark, and says what to do instead.
     let err = store
-        .resolve_review(who, Code::B, None, t("2026-03-04T12:00:00Z"))
+        .resolve_review(who, Code::B, by("amy"), t("2026-03-04T12:00:00Z"))
         .await
         .unwrap_err()
         .to_string();
     assert!(err.contains("dismiss"), "{err}");
 
     store
-        .resolve_review(j, Code::J1, Some("phoned provider"), t("2026-03-04T12:00:00Z"))
+        .resolve_review(
+            j,
+            Code::J1,
+            Decision {
+                by: "amy.attendance",
+                note: Some("phoned provider"),
+            },
+            t("2026-03-04T12:00:00Z"),
+        )
         .await
         .unwrap();
     let marks = store.marks(&MarkFilter::default()).await.unwrap();
     assert_eq!((marks.len(), marks[0].code), (1, Code::J1));
+    // The session's history says who decided it and why.
+    let history = store
+        .session_history(&upn(u), d("2026-03-04"), d("2026-03-04"))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(
+        (
+            history[0].code.as_str(),
+            history[0].decided_by.as_deref(),
+            history[0].decision_note.as_deref()
+        ),
+        ("J1", Some("amy.attendance"), Some("phoned provider"))
+    );
     assert!(
         store
-            .resolve_review(j, Code::B, None, t("2026-03-04T12:00:00Z"))
+            .resolve_review(j, Code::B, by("amy"), t("2026-03-04T12:00:00Z"))
             .await
             .is_err(),
         "decided once"
@@ -311,15 +354,35 @@ pub(crate) async fn review_resolve_writes_the_mark_and_dismiss_keeps_the_record(
     assert_eq!(later.review_items, 1);
 
     store
-        .dismiss_review(who, Some("not our pupil"), t("2026-03-04T12:00:00Z"))
+        .dismiss_review(
+            who,
+            Decision {
+                by: "dsl",
+                note: Some("not our pupil"),
+            },
+            t("2026-03-04T12:00:00Z"),
+        )
         .await
         .unwrap();
     let all = store.review_items(true).await.unwrap();
-    assert_eq!(all.iter().filter(|r| r.status.as_str() == "dismissed").count(), 1);
+    assert_eq!(all.iter().filter(|r| r.status.as_str() == "dismissed").count(), 2);
     assert_eq!(all.iter().filter(|r| r.status.as_str() == "resolved").count(), 1);
+    let decided: Vec<_> = all
+        .iter()
+        .filter(|r| r.decided_at.is_some())
+        .map(|r| (r.decided_by.as_deref(), r.decision_note.as_deref()))
+        .collect();
+    assert_eq!(
+        decided,
+        vec![
+            (Some("amy.attendance"), Some("phoned provider")),
+            (Some("dsl"), Some("not our pupil")),
+            (Some("amy"), None)
+        ]
+    );
     assert!(
         store
-            .dismiss_review(9999, None, t("2026-03-04T12:00:00Z"))
+            .dismiss_review(9999, by("amy"), t("2026-03-04T12:00:00Z"))
             .await
             .unwrap_err()
             .to_string()
@@ -465,4 +528,9 @@ pub(crate) async fn a_document_that_contradicts_itself_sends_the_session_to_revi
     assert_eq!(held.len(), 20_019);
     assert!(!held.iter().any(|m| m.date == first && m.session == Session::Am));
     assert_eq!(store.document_bytes(s.document_id).await.unwrap(), bytes);
+}
+
+/// A decision by `name` with no note.
+fn by(name: &str) -> Decision<'_> {
+    Decision { by: name, note: None }
 }

@@ -19,3 +19,26 @@ pub fn assert_lines(got: &str, want: &str, what: &str) {
     );
     assert_eq!(g, w, "{what}: same lines, different order");
 }
+
+/// A CSV listing without the column headed `name` (a column the expected files leave out, such
+/// as pupils' names beside their UPNs, which come from the roster rather than the register).
+pub fn without_column(csv_text: &str, name: &str) -> String {
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let keep = |record: &csv::StringRecord| -> Vec<String> {
+        headers
+            .iter()
+            .zip(record.iter())
+            .filter(|(h, _)| *h != name)
+            .map(|(_, v)| v.to_string())
+            .collect()
+    };
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    writer.write_record(keep(&headers)).unwrap();
+    for record in reader.records() {
+        writer.write_record(keep(&record.unwrap())).unwrap();
+    }
+    String::from_utf8(writer.into_inner().unwrap()).unwrap()
+}

@@ -1,19 +1,26 @@
-//! `marks` and `report attendance`.
+//! `marks`, `marks history` and `report attendance`.
 
 use std::collections::BTreeMap;
 
 use serde_json::json;
 
 use super::print;
-use crate::cli::args::{DateRange, MarksArgs};
+use crate::cli::args::{AttendanceBy, DateRange, MarksArgs, MarksCommand};
 use crate::cli::output::{Format, Listing};
 use crate::cli::{CliError, Context};
-use crate::domain::{AttendanceSummary, Upn, format_pct};
-use crate::store::MarkFilter;
+use crate::domain::{AttendanceSummary, Code, Upn, format_pct};
+use crate::store::{MarkFilter, MarkRow, StoredPupil};
+
+/// Bounds standing for "no limit" in a date range.
+const EARLIEST: Option<chrono::NaiveDate> = chrono::NaiveDate::from_ymd_opt(1900, 1, 1);
+const LATEST: Option<chrono::NaiveDate> = chrono::NaiveDate::from_ymd_opt(9999, 12, 31);
 
 pub async fn marks(ctx: &Context, args: MarksArgs) -> Result<(), CliError> {
+    if let Some(MarksCommand::History { pupil, range, format }) = args.command {
+        return history(ctx, &pupil, range, format).await;
+    }
     let upn = match &args.pupil {
-        Some(text) => Some(Upn::parse(text).map_err(|e| CliError::Usage(format!("--pupil {text}: {e}")))?),
+        Some(text) => Some(pupil_named(ctx, text).await?),
         None => None,
     };
     let rows = ctx
@@ -37,7 +44,78 @@ pub async fn marks(ctx: &Context, args: MarksArgs) -> Result<(), CliError> {
     print(&listing, args.format)
 }
 
-pub async fn attendance(ctx: &Context, range: DateRange, format: Format) -> Result<(), CliError> {
+/// The pupil `text` names: a UPN, or an admission number as the MIS writes it (leading zeros
+/// optional, as providers often drop them).
+async fn pupil_named(ctx: &Context, text: &str) -> Result<Upn, CliError> {
+    let text = text.trim();
+    let pupils = ctx.store.pupils().await?;
+    if let Ok(upn) = Upn::parse(text)
+        && pupils.iter().any(|p| p.record.upn == upn)
+    {
+        return Ok(upn);
+    }
+    let digits = text.trim_start_matches('0');
+    let found: Vec<&StoredPupil> = pupils
+        .iter()
+        .filter(|p| p.record.admission_number.trim_start_matches('0') == digits && !digits.is_empty())
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.record.upn.clone()),
+        [] => Err(CliError::Usage(format!(
+            "--pupil {text}: no pupil on the roster has that UPN or admission number"
+        ))),
+        _ => Err(CliError::Usage(format!(
+            "--pupil {text}: several pupils have that admission number; give the UPN"
+        ))),
+    }
+}
+
+async fn history(ctx: &Context, pupil: &str, range: DateRange, format: Format) -> Result<(), CliError> {
+    let upn = pupil_named(ctx, pupil).await?;
+    let rows = ctx
+        .store
+        .session_history(
+            &upn,
+            range.from.or(EARLIEST).unwrap_or_default(),
+            range.to.or(LATEST).unwrap_or_default(),
+        )
+        .await?;
+    let mut listing = Listing::new(&[
+        "date",
+        "session",
+        "code",
+        "state",
+        "provider",
+        "mark",
+        "document",
+        "file",
+        "received_at",
+        "recorded_at",
+        "replaced_at",
+        "decided_by",
+        "note",
+    ]);
+    for h in rows {
+        listing.push(vec![
+            json!(h.date.to_string()),
+            json!(h.session),
+            json!(h.code),
+            json!(if h.replaced_at.is_some() { "replaced" } else { "current" }),
+            json!(h.provider),
+            json!(h.raw_mark),
+            json!(h.document_id),
+            json!(h.file),
+            json!(h.received_at.to_rfc3339()),
+            json!(h.recorded_at.to_rfc3339()),
+            json!(h.replaced_at.map(|t| t.to_rfc3339())),
+            json!(h.decided_by),
+            json!(h.decision_note),
+        ]);
+    }
+    print(&listing, format)
+}
+
+pub async fn attendance(ctx: &Context, range: DateRange, by: AttendanceBy, format: Format) -> Result<(), CliError> {
     let rows = ctx
         .store
         .marks(&MarkFilter {
@@ -46,28 +124,76 @@ pub async fn attendance(ctx: &Context, range: DateRange, format: Format) -> Resu
             upn: None,
         })
         .await?;
-    let mut by_pupil: BTreeMap<String, Vec<crate::domain::Code>> = BTreeMap::new();
-    for m in rows {
-        by_pupil.entry(m.upn).or_default().push(m.code);
-    }
-    let mut listing = Listing::new(&[
+    let names: BTreeMap<String, String> = ctx
+        .store
+        .pupils()
+        .await?
+        .into_iter()
+        .map(|p| {
+            let forename = p
+                .record
+                .preferred_forename
+                .clone()
+                .unwrap_or(p.record.legal_forename.clone());
+            (
+                p.record.upn.to_string(),
+                format!("{forename} {}", p.record.legal_surname),
+            )
+        })
+        .collect();
+    let mut columns = vec![
         "upn",
+        "name",
         "possible",
         "attended",
         "authorised",
         "unauthorised",
         "attendance_pct",
-    ]);
-    for (upn, codes) in by_pupil {
+    ];
+    if by == AttendanceBy::Provider {
+        columns.insert(0, "provider");
+    }
+    let mut listing = Listing::new(&columns);
+    let summary = |codes: Vec<Code>| {
         let s = AttendanceSummary::from_codes(codes);
-        listing.push(vec![
-            json!(upn),
+        [
             json!(s.possible),
             json!(s.attended),
             json!(s.authorised),
             json!(s.unauthorised),
             json!(format_pct(s.attendance_pct())),
-        ]);
+        ]
+    };
+    match by {
+        AttendanceBy::Pupil => {
+            for (upn, codes) in codes_by(&rows, |m| m.upn.clone()) {
+                let mut row = vec![json!(upn), json!(names.get(&upn))];
+                row.extend(summary(codes));
+                listing.push(row);
+            }
+        }
+        AttendanceBy::Provider => {
+            for (provider, codes) in codes_by(&rows, |m| m.provider.clone()) {
+                let mut row = vec![json!(provider), json!("all"), json!(null)];
+                row.extend(summary(codes));
+                listing.push(row);
+                let theirs: Vec<MarkRow> = rows.iter().filter(|m| m.provider == provider).cloned().collect();
+                for (upn, codes) in codes_by(&theirs, |m| m.upn.clone()) {
+                    let mut row = vec![json!(provider), json!(upn), json!(names.get(&upn))];
+                    row.extend(summary(codes));
+                    listing.push(row);
+                }
+            }
+        }
     }
     print(&listing, format)
+}
+
+/// The marks' codes grouped by `key`, in key order.
+fn codes_by(rows: &[MarkRow], key: impl Fn(&MarkRow) -> String) -> BTreeMap<String, Vec<Code>> {
+    let mut out: BTreeMap<String, Vec<Code>> = BTreeMap::new();
+    for m in rows {
+        out.entry(key(m)).or_default().push(m.code);
+    }
+    out
 }
