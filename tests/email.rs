@@ -164,6 +164,44 @@ fn the_right_alerts_reach_the_server_once_each_with_the_digest_and_a_second_sync
     assert!(digest.contains("Content-Type: image/png") && digest.contains("Content-ID: <attendance-chart>"));
     assert!(digest.contains("cid:attendance-chart"));
     assert!(digest.contains("Jayden C. (Y10), adm. 002102"), "{digest}");
+    // On this Friday the digest, the alert and the report count the same days: the week to
+    // today, the term to today, and the alert's 20 school days, whose figure the digest repeats.
+    assert!(
+        digest.contains("Attendance to Fri 13 Mar: the week from Monday, the term from Mon 5 Jan"),
+        "{digest}"
+    );
+    let jayden = digest
+        .lines()
+        .find(|l| l.starts_with("- Jayden C. (Y10), adm. 002102:"))
+        .unwrap_or_else(|| panic!("{digest}"));
+    let report = |period: &str| -> String {
+        let rows = install.json(&[
+            "--now",
+            AFTERNOON,
+            "report",
+            "attendance",
+            "--period",
+            period,
+            "--format",
+            "json",
+        ]);
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["upn"] == "Q371432121107")
+            .unwrap()
+            .clone();
+        format!("{}%", row["attendance_pct"].as_str().unwrap())
+    };
+    let (week, window, term) = (report("week"), report("window"), report("term"));
+    assert_eq!(window, "94.7%", "the alert's figure");
+    assert!(
+        jayden.contains(&format!(
+            "this week {week}, last 20 school days {window}, this term {term}"
+        )),
+        "{jayden}"
+    );
     // No visit has been logged for anyone since the placements began on 5 January.
     assert!(digest.contains("Overdue visits: 14"), "{digest}");
 

@@ -341,6 +341,17 @@ pub enum AttendanceBy {
     Provider,
 }
 
+/// A period `report attendance` shares with the digest and the below-target rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttendancePeriod {
+    /// The school week the digest reports.
+    Week,
+    /// The term, to the latest school day.
+    Term,
+    /// The below-target rule's window of school days.
+    Window,
+}
+
 /// `report ...`.
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -353,6 +364,10 @@ pub enum ReportCommand {
         /// One row per pupil, or per provider and per pupil at each provider.
         #[arg(long, value_enum, default_value_t)]
         by: AttendanceBy,
+        /// The digest's periods, to the latest school day: `week` (the week it reports), `term`,
+        /// or `window` (the below-target alert's school days). Instead of --from and --to.
+        #[arg(long, value_enum, conflicts_with_all = ["from", "to"])]
+        period: Option<AttendancePeriod>,
         /// How to print.
         #[arg(long, value_enum, default_value_t)]
         format: Format,

@@ -31,6 +31,15 @@ fn register_font() -> Result<(), EmailError> {
     result
 }
 
+/// `w3` at whole weeks; nothing between them.
+fn week_label(w: &f64) -> String {
+    if *w >= 1.0 && (w - w.round()).abs() < 1e-9 {
+        format!("w{}", w.round())
+    } else {
+        String::new()
+    }
+}
+
 fn draw_err<E: std::fmt::Debug>(e: E) -> EmailError {
     EmailError::Build(format!("cannot draw the chart: {e:?}"))
 }
@@ -56,18 +65,22 @@ pub fn weekly_chart(series: &[ChartSeries], target: f64) -> Result<Vec<u8>, Emai
         let panels = body.split_evenly((rows, cols));
         for (panel, s) in panels.iter().zip(series) {
             let weeks = s.weekly.len().max(1);
+            // Half a week either side, so the first and last labels sit inside the panel
+            // rather than on its edge, where the right-hand column's last one was cut off.
+            let last = weeks as f64 + 0.5;
             let mut chart = ChartBuilder::on(panel)
                 .caption(&s.label, (FAMILY, 14))
                 .margin(6)
+                .margin_right(12)
                 .x_label_area_size(18)
                 .y_label_area_size(34)
-                .build_cartesian_2d(1usize..weeks, 0f64..100f64)
+                .build_cartesian_2d(0.5f64..last, 0f64..100f64)
                 .map_err(draw_err)?;
             chart
                 .configure_mesh()
-                .x_labels(weeks.min(8))
+                .x_labels(weeks.min(8) + 1)
                 .y_labels(3)
-                .x_label_formatter(&|w| format!("w{w}"))
+                .x_label_formatter(&week_label)
                 .y_label_formatter(&|v| format!("{v:.0}%"))
                 .label_style((FAMILY, 11))
                 .light_line_style(WHITE)
@@ -75,17 +88,17 @@ pub fn weekly_chart(series: &[ChartSeries], target: f64) -> Result<Vec<u8>, Emai
                 .map_err(draw_err)?;
             chart
                 .draw_series(DashedLineSeries::new(
-                    [(1, target), (weeks, target)],
+                    [(0.5, target), (last, target)],
                     6,
                     4,
                     RGBColor(200, 40, 40).stroke_width(1),
                 ))
                 .map_err(draw_err)?;
-            let points: Vec<(usize, f64)> = s
+            let points: Vec<(f64, f64)> = s
                 .weekly
                 .iter()
                 .enumerate()
-                .filter_map(|(i, v)| v.map(|v| (i + 1, v)))
+                .filter_map(|(i, v)| v.map(|v| ((i + 1) as f64, v)))
                 .collect();
             chart
                 .draw_series(LineSeries::new(points.clone(), BLUE.stroke_width(2)))

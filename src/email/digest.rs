@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::json;
 
@@ -12,7 +12,7 @@ use super::{ChartSeries, EmailError, Templates, build, weekly_chart};
 use crate::config::Config;
 use crate::domain::{AttendanceSummary, Code, Session, format_pct};
 use crate::roster::PlacementRecord;
-use crate::rules::{OpenAlert, day_label, local, overdue_visits};
+use crate::rules::{OpenAlert, Periods, Span, day_label, local, overdue_visits};
 use crate::store::{LastVisit, NewDelivery, StoredPupil};
 
 /// What the digest is made from.
@@ -46,6 +46,7 @@ struct PupilLine {
     admission_number: String,
     week: String,
     term: String,
+    window: String,
     trend: &'static str,
     open_alerts: usize,
 }
@@ -64,12 +65,6 @@ fn pct_text(s: &AttendanceSummary) -> String {
     }
 }
 
-/// The Monday of `d`'s week.
-fn monday(d: NaiveDate) -> NaiveDate {
-    d.checked_sub_days(Days::new(u64::from(d.weekday().num_days_from_monday())))
-        .unwrap_or(d)
-}
-
 /// The digest messages (one per AP coordinator address), keyed `key` (its ISO week).
 pub fn digest_emails(
     key: &str,
@@ -83,23 +78,26 @@ pub fn digest_emails(
     };
     let (today, _) = local(config, now);
     let cal = &config.calendar;
-    let reported = cal.previous_school_day(today).unwrap_or(today);
-    let week_start = monday(reported);
-    let term_start = cal.term_of(reported).map_or(week_start, |t| t.start);
-    let mut weeks = Vec::new();
-    let mut w = monday(term_start);
-    while w <= week_start {
-        weeks.push(w);
-        w = w
-            .checked_add_days(Days::new(7))
-            .unwrap_or(week_start.succ_opt().unwrap_or(week_start));
-    }
-    let in_range = |upn: &str, from: NaiveDate, to: NaiveDate| -> AttendanceSummary {
+    let window_days = config.alerts.below_window_days;
+    let periods = Periods::on(cal, today, window_days).unwrap_or_else(|| {
+        // No school day yet in the calendar: empty periods ending today.
+        let empty = Span { from: today, to: today };
+        Periods {
+            day: today,
+            week: empty,
+            term: empty,
+            window: empty,
+            window_days,
+        }
+    });
+    let reported = periods.day;
+    let weeks = periods.term_weeks();
+    let marks_of = |upn: &str| -> Vec<(NaiveDate, &Code)> {
         facts
             .marks
             .iter()
-            .filter(|(u, d, ..)| u == upn && *d >= from && *d <= to)
-            .map(|(_, _, _, c, _)| *c)
+            .filter(|(u, ..)| u == upn)
+            .map(|(_, d, _, c, _)| (*d, c))
             .collect()
     };
     let mut blocks: BTreeMap<String, ProviderBlock> = BTreeMap::new();
@@ -115,11 +113,9 @@ pub fn digest_emails(
             continue;
         };
         let label = crate::rules::pupil_label(pupil);
-        let weekly: Vec<AttendanceSummary> = weeks
-            .iter()
-            .map(|w| in_range(upn, *w, w.checked_add_days(Days::new(6)).unwrap_or(*w)))
-            .collect();
-        let this_week = weekly.last().copied().unwrap_or_default();
+        let marks = marks_of(upn);
+        let weekly: Vec<AttendanceSummary> = weeks.iter().map(|w| w.summary(marks.iter().copied())).collect();
+        let this_week = periods.week.summary(marks.iter().copied());
         let last_week = weekly.len().checked_sub(2).and_then(|i| weekly.get(i)).copied();
         let trend = match (this_week.attendance_pct(), last_week.and_then(|s| s.attendance_pct())) {
             (Some(a), Some(b)) if a > b + 0.05 => "up",
@@ -127,7 +123,8 @@ pub fn digest_emails(
             (Some(_), Some(_)) => "steady",
             _ => "-",
         };
-        let term = in_range(upn, term_start, reported);
+        let term = periods.term.summary(marks.iter().copied());
+        let window = periods.window.summary(marks.iter().copied());
         let name = config
             .provider(&placement.provider_id)
             .map_or(placement.provider_id.clone(), |p| p.name.clone());
@@ -141,6 +138,7 @@ pub fn digest_emails(
             admission_number: pupil.record.admission_number.clone(),
             week: pct_text(&this_week),
             term: pct_text(&term),
+            window: pct_text(&window),
             trend,
             open_alerts: facts.open.iter().filter(|a| a.upn.as_deref() == Some(upn)).count(),
         });
@@ -177,15 +175,18 @@ pub fn digest_emails(
         n => n.to_string(),
     };
     let png = weekly_chart(&series, config.school.attendance_target)?;
-    let week_label = week_start.format("%a %-d %b %Y").to_string();
+    let week_label = periods.week.from.format("%a %-d %b %Y").to_string();
     let subject = format!(
         "[apsync] Weekly digest: week beginning {}",
-        week_start.format("%a %-d %b")
+        periods.week.from.format("%a %-d %b")
     );
     let cid = "attendance-chart";
     let ctx = json!({
         "subject": subject,
         "week": week_label,
+        "to": day_label(periods.day),
+        "term_from": day_label(periods.term.from),
+        "window_days": periods.window_days,
         "target": format_pct(Some(config.school.attendance_target)),
         "providers": blocks.into_values().collect::<Vec<_>>(),
         "review_waiting": facts.review_waiting.values().sum::<i64>(),

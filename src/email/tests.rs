@@ -153,3 +153,43 @@ fn the_chart_is_a_png_drawn_with_the_embedded_font() {
     .unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
+
+/// The right-hand column's last week label used to sit on the panel's edge and be cut off: now
+/// nothing is drawn within a label's half-width of the image's right edge.
+#[test]
+fn the_charts_last_week_label_is_drawn_whole() {
+    let series: Vec<ChartSeries> = ["Jayden C. (Y10)", "Zoë O. (Y11)"]
+        .iter()
+        .map(|label| ChartSeries {
+            label: (*label).into(),
+            weekly: vec![
+                Some(100.0),
+                Some(90.0),
+                None,
+                Some(80.0),
+                Some(85.0),
+                Some(95.0),
+                Some(70.0),
+                Some(100.0),
+            ],
+        })
+        .collect();
+    let png = weekly_chart(&series, 95.0).unwrap();
+    if let Ok(dir) = std::env::var("APSYNC_CHART_OUT") {
+        std::fs::write(std::path::Path::new(&dir).join("chart.png"), &png).unwrap();
+    }
+    let mut reader = png::Decoder::new(std::io::Cursor::new(&png)).read_info().unwrap();
+    let mut rgb = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut rgb).unwrap();
+    let (width, height) = (info.width as usize, info.height as usize);
+    let rightmost_ink = (0..height)
+        .flat_map(|y| (0..width).map(move |x| (x, y)))
+        .filter(|(x, y)| {
+            let p = &rgb[(y * width + x) * 3..(y * width + x) * 3 + 3];
+            p.iter().all(|c| *c < 128)
+        })
+        .map(|(x, _)| x)
+        .max()
+        .unwrap();
+    assert!(rightmost_ink + 12 <= width, "ink at x={rightmost_ink} of {width}");
+}

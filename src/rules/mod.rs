@@ -6,6 +6,7 @@
 //! Nothing here reads a clock or a database; `crate::alerts` (the runtime) does both.
 
 mod ops;
+mod periods;
 mod pupils;
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,7 @@ use crate::roster::PlacementRecord;
 use crate::store::{LastVisit, StoredPupil};
 
 pub use ops::{EndpointRefusing, OpsFacts, RefusedToday, digest_due};
+pub use periods::{Periods, Span, monday};
 pub use pupils::pupil_label;
 pub use visits::{OverdueVisit, overdue_visits};
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::{Condition, Detail, Evaluation, Facts, Rule, day_label, local};
+use super::{Condition, Detail, Evaluation, Facts, Rule, Span, day_label, local};
 use crate::config::{ProviderConfig, Role};
 use crate::domain::{AttendanceSummary, Code, Session, StatCategory, format_pct};
 use crate::roster::PlacementRecord;
@@ -303,17 +303,22 @@ impl Ctx<'_> {
         ));
     }
 
-    fn summary(&self, upn: &str, placements: &[&PlacementRecord], days: u32) -> AttendanceSummary {
-        self.expected_backwards(placements, days)
-            .into_iter()
-            .filter_map(|(d, s)| self.marks.get(&(upn, d, s)).map(|(c, _)| *c))
-            .collect()
+    /// The pupil's attendance over the last `days` school days to the latest school day, as every
+    /// report counts it ([`super::Periods::window`]), so the alert's figure is the digest's.
+    fn summary(&self, upn: &str, days: u32) -> AttendanceSummary {
+        let span = Span::last_school_days(&self.f.config.calendar, self.latest, days);
+        span.summary(
+            self.marks
+                .iter()
+                .filter(|((u, ..), _)| *u == upn)
+                .map(|((_, d, _), (c, _))| (*d, c)),
+        )
     }
 
     fn below_target(&self, pupil: &StoredPupil, placements: &[&PlacementRecord], out: &mut Evaluation) {
         let a = &self.f.config.alerts;
         let upn = pupil.record.upn.as_str();
-        let s = self.summary(upn, placements, a.below_window_days);
+        let s = self.summary(upn, a.below_window_days);
         let Some(pct) = s.attendance_pct().filter(|_| s.possible >= a.below_min_sessions) else {
             return;
         };
@@ -406,7 +411,7 @@ impl Ctx<'_> {
     fn unauthorised(&self, pupil: &StoredPupil, placements: &[&PlacementRecord], out: &mut Evaluation) {
         let a = &self.f.config.alerts;
         let upn = pupil.record.upn.as_str();
-        let s = self.summary(upn, placements, a.unauthorised_weeks.saturating_mul(5));
+        let s = self.summary(upn, a.unauthorised_weeks.saturating_mul(5));
         if s.unauthorised < a.unauthorised_sessions {
             return;
         }

@@ -632,3 +632,34 @@ fn the_visit_rule_can_be_turned_off() {
     let e = run_visits(&c, "2026-03-17T08:00:00Z", &[placement()], &last_visit(None), &[]);
     assert!(of(&e, Rule::VisitOverdue).is_empty());
 }
+
+#[test]
+fn one_set_of_periods_for_the_digest_the_rule_and_the_report() {
+    use crate::rules::{Periods, Span};
+    let c = config();
+    let cal = &c.calendar;
+    let span = |from: &str, to: &str| Span {
+        from: d(from),
+        to: d(to),
+    };
+    // A Friday send: every period runs to Friday, the week is this one.
+    let friday = Periods::on(cal, d("2026-03-13"), 20).unwrap();
+    assert_eq!(friday.day, d("2026-03-13"));
+    assert_eq!(friday.week, span("2026-03-09", "2026-03-13"));
+    assert_eq!(friday.term, span("2026-01-05", "2026-03-13"));
+    assert_eq!(friday.window, Span::last_school_days(cal, d("2026-03-13"), 20));
+    assert_eq!(cal.school_days(friday.window.from, friday.window.to).count(), 20);
+    assert_eq!(friday.term_weeks().last(), Some(&friday.week));
+    assert_eq!(friday.term_weeks().first().map(|w| w.from), Some(d("2026-01-05")));
+    // A Monday-morning send reports the week just ended; term and window run to today.
+    let monday = Periods::on(cal, d("2026-03-16"), 20).unwrap();
+    assert_eq!(monday.week, span("2026-03-09", "2026-03-15"));
+    assert_eq!(monday.term, span("2026-01-05", "2026-03-16"));
+    assert_eq!(monday.term_weeks().last(), Some(&monday.week));
+    // A Saturday: the latest school day is Friday.
+    let saturday = Periods::on(cal, d("2026-03-14"), 20).unwrap();
+    assert_eq!(
+        (saturday.day, saturday.week),
+        (d("2026-03-13"), span("2026-03-09", "2026-03-13"))
+    );
+}

@@ -37,8 +37,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sync(args) => sync::run(&Context::open(&cli.config, now).await?, args).await,
         Command::Import(args) => import::run(&Context::open(&cli.config, now).await?, args).await,
         Command::Marks(args) => register::marks(&Context::open(&cli.config, now).await?, args).await,
-        Command::Report(ReportCommand::Attendance { range, by, format }) => {
-            register::attendance(&Context::open(&cli.config, now).await?, range, by, format).await
+        Command::Report(ReportCommand::Attendance {
+            range,
+            by,
+            period,
+            format,
+        }) => {
+            let ctx = Context::open(&cli.config, now).await?;
+            let range = register::range_of(&ctx, range, period);
+            register::attendance(&ctx, range, by, format).await
         }
         Command::Review(cmd) => review::run(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Outbox(cmd) => outbox::run(&Context::open(&cli.config, now).await?, cmd).await,

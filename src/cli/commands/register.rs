@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::print;
-use crate::cli::args::{AttendanceBy, DateRange, MarksArgs, MarksCommand};
+use crate::cli::args::{AttendanceBy, AttendancePeriod, DateRange, MarksArgs, MarksCommand};
 use crate::cli::output::{Format, Listing};
 use crate::cli::{CliError, Context};
 use crate::domain::{AttendanceSummary, Code, Upn, format_pct};
+use crate::rules::Periods;
 use crate::store::{MarkFilter, MarkRow, StoredPupil};
 
 /// Bounds standing for "no limit" in a date range.
@@ -113,6 +114,32 @@ async fn history(ctx: &Context, pupil: &str, range: DateRange, format: Format) -
         ]);
     }
     print(&listing, format)
+}
+
+/// The days `report attendance` covers: `--period`'s, as the digest and the below-target rule
+/// define them, or `--from`/`--to`.
+pub fn range_of(ctx: &Context, range: DateRange, period: Option<AttendancePeriod>) -> DateRange {
+    let Some(period) = period else { return range };
+    let config = &ctx.loaded.config;
+    let (today, _) = crate::rules::local(config, ctx.now);
+    match Periods::on(&config.calendar, today, config.alerts.below_window_days) {
+        Some(p) => {
+            let span = match period {
+                AttendancePeriod::Week => p.week,
+                AttendancePeriod::Term => p.term,
+                AttendancePeriod::Window => p.window,
+            };
+            DateRange {
+                from: Some(span.from),
+                to: Some(span.to),
+            }
+        }
+        // No school day yet: an empty range.
+        None => DateRange {
+            from: Some(today),
+            to: today.pred_opt(),
+        },
+    }
 }
 
 pub async fn attendance(ctx: &Context, range: DateRange, by: AttendanceBy, format: Format) -> Result<(), CliError> {
