@@ -611,3 +611,108 @@ async fn the_register_says_how_each_mark_came_and_who_decided_on_postgres() {
         .await
         .unwrap();
 }
+
+/// A re-sent old return never undoes a correction, unless it proves it is newer: with the format
+/// naming a `report_date` (here the file name's date), a return dated after the correction's
+/// stands; without one, the same file waits for a person.
+fn report_date_story(s: &Setup, format_names_report_date: bool) -> (String, Vec<String>) {
+    s.import_sample_roster();
+    let format = s.path("formats/bright-futures.toml");
+    if format_names_report_date {
+        let text = std::fs::read_to_string(&format).unwrap();
+        std::fs::write(
+            &format,
+            format!("report_date = {{ file_name = \"BF_{{any}}_{{date}}.csv\" }}\n{text}"),
+        )
+        .unwrap();
+    }
+    s.ok(&["check"]);
+    let header = "Learner Ref,UPN,Surname,Forename,Date,Session,Mark,Notes\n";
+    let file = |name: &str, rows: &[&str]| {
+        let path = s.path(name);
+        std::fs::write(&path, format!("{header}{}\n", rows.join("\n"))).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let import = |path: String| s.run(&["import", "--provider", "bright-futures", &path]);
+    let am = "BF-104,,Clarke,Jayden,02/03/2026,AM";
+    assert_eq!(
+        import(file("BF_attendance_2026-03-02.csv", &[&format!("{am},N,")]))
+            .status
+            .code(),
+        Some(0)
+    );
+    // The correction: N was illness after all.
+    let corrected = file(
+        "BF_attendance_2026-03-03.csv",
+        &[&format!("{am},I,phoned"), "BF-104,,Clarke,Jayden,03/03/2026,AM,/,"],
+    );
+    assert_eq!(import(corrected).status.code(), Some(0));
+    // Monday's return re-sent, with the afternoon added: its AM repeats the replaced N.
+    let resent = file(
+        "BF_resent_2026-03-02.csv",
+        &[&format!("{am},N,"), "BF-104,,Clarke,Jayden,02/03/2026,PM,/,"],
+    );
+    assert_eq!(import(resent).status.code(), Some(3), "the repeat waits for a person");
+    // Thursday's return says N again for Monday: dated after the correction.
+    let later = import(file(
+        "BF_attendance_2026-03-05.csv",
+        &[&format!("{am},N,no reason given")],
+    ));
+    let marks = s.ok(&[
+        "marks",
+        "--pupil",
+        "Q371432121107",
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-02",
+        "--format",
+        "csv",
+    ]);
+    let review: Vec<String> = s
+        .json(&["review", "list", "--format", "json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r["kind"].as_str().unwrap(), r["file"].as_str().unwrap()))
+        .collect();
+    let expected_status = if format_names_report_date { 0 } else { 3 };
+    assert_eq!(
+        later.status.code(),
+        Some(expected_status),
+        "{}",
+        String::from_utf8_lossy(&later.stderr)
+    );
+    (marks, review)
+}
+
+#[test]
+fn a_resent_return_stands_only_when_its_report_date_proves_it_newer_on_sqlite() {
+    let (marks, review) = report_date_story(&Setup::new(None), true);
+    assert_eq!(
+        marks,
+        "upn,date,session,code,provider\nQ371432121107,2026-03-02,AM,N,bright-futures\nQ371432121107,2026-03-02,PM,B,bright-futures\n"
+    );
+    assert_eq!(review, ["repeats-replaced BF_resent_2026-03-02.csv"]);
+    // Without a report date, nothing proves Thursday's return newer: it waits too.
+    let (marks, review) = report_date_story(&Setup::new(None), false);
+    assert!(marks.contains("2026-03-02,AM,I,"), "{marks}");
+    assert_eq!(
+        review,
+        [
+            "repeats-replaced BF_resent_2026-03-02.csv",
+            "repeats-replaced BF_attendance_2026-03-05.csv"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resent_return_stands_only_when_its_report_date_proves_it_newer_on_postgres() {
+    let db = support::postgres::test_database().await;
+    let setup = Setup::new(Some(db.url().to_string()));
+    let (marks, review) = tokio::task::spawn_blocking(move || report_date_story(&setup, true))
+        .await
+        .unwrap();
+    assert!(marks.contains("2026-03-02,AM,N,"), "{marks}");
+    assert_eq!(review, ["repeats-replaced BF_resent_2026-03-02.csv"]);
+}

@@ -2,7 +2,8 @@
 //! which day and session, the mark, reason and comment) and of the rows it could not read. Two
 //! files with the same observations are the same return however their bytes differ: other line
 //! endings, a byte order mark, trailing blank lines, a workbook saved again. Where in the file a
-//! row sits is left out, so a blank line added above the data changes nothing either.
+//! row sits is left out, so a blank line added above the data changes nothing either. A report
+//! date the format names is part of it.
 
 use crate::digest::Sha256Hex;
 use crate::pipeline::Decoded;
@@ -22,6 +23,12 @@ impl Fingerprint {
             f.hash.update(b"held\n");
         }
         f
+    }
+
+    /// Adds the date the provider made the return, when its format names one: a return made
+    /// later that says the same again is the provider saying it again, not the same return.
+    pub fn add_report_date(&mut self, date: chrono::NaiveDate) {
+        self.line(b'r', &date);
     }
 
     /// Adds the next window's observations and unreadable rows.

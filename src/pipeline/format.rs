@@ -85,6 +85,13 @@ pub struct Format {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_date: Option<DocumentDate>,
 
+    /// When the provider made the return, from a labelled cell (`Generated:`) or the file name,
+    /// shaped as `document_date`. It lets a re-sent old return prove it is newer: a return that
+    /// repeats a mark a later return replaced goes to review, unless its report date is after
+    /// that later return's (or, when that one has none, after the day it was received).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_date: Option<DocumentDate>,
+
     /// Which columns identify the pupil. The matcher decides which of them it uses.
     pub identity: Identity,
 

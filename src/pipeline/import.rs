@@ -337,6 +337,7 @@ async fn stream(
     // The header is found before anything is written: most unreadable files stop here.
     let prelude = or_reject!(rows.next_window(WINDOW_ROWS)).unwrap_or_else(|| Table::new(super::decode::Origin::Csv));
     let mut reader = or_reject!(Reader::new(&prelude, format, &incoming.file_name).map_err(ReadError::Decode));
+    let report_date = super::layout::report_date(&prelude, format, &incoming.file_name);
     let mut tx = match begin {
         Begin::New(entry, checkpoint) => match store.begin_import(&entry, checkpoint, now).await? {
             Begun::Duplicate { summary, rejected } => return Ok(Streamed::Done(summary, rejected)),
@@ -351,7 +352,11 @@ async fn stream(
         // Its bytes are in the ledger already.
         Begin::Reread(id) => store.begin_reread(id, now).await?,
     };
+    tx.set_report_date(report_date);
     let mut fingerprint = Fingerprint::new(incoming.hold_for_review.is_some());
+    if let Some(date) = report_date {
+        fingerprint.add_report_date(date);
+    }
     let decoded = reader.read(&prelude);
     fingerprint.add(&decoded);
     let mut normalised = normaliser.window(decoded);

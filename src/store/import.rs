@@ -92,6 +92,8 @@ pub struct ImportTx {
     /// A stored document read again: its place among the provider's returns is its own
     /// received time, not now.
     reread: bool,
+    /// When the provider made the return, when its format says ([`ImportTx::set_report_date`]).
+    report_date: Option<NaiveDate>,
 }
 
 impl Store {
@@ -184,6 +186,7 @@ impl Store {
             staged: 0,
             repeats: false,
             reread: false,
+            report_date: None,
         }))
     }
 
@@ -244,6 +247,7 @@ impl Store {
             staged: 0,
             repeats: false,
             reread: true,
+            report_date: None,
         })
     }
 
@@ -286,6 +290,13 @@ impl Store {
 }
 
 impl ImportTx {
+    /// Records when the provider made the return (its format's `report_date`): with it, a
+    /// return that repeats a mark a later return replaced proves it is newer when its date is
+    /// after that return's (or after the day that one was received, when it has none).
+    pub fn set_report_date(&mut self, date: Option<NaiveDate>) {
+        self.report_date = date;
+    }
+
     /// Appends the next part of the document's raw bytes (at most [`PART_BYTES`] each).
     pub async fn write_part(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         let (id, part) = (self.summary.document_id, self.parts);
@@ -397,8 +408,15 @@ impl ImportTx {
                 ..ImportSummary::default()
             });
         }
-        let reread = self.reread;
+        let (reread, report_date) = (self.reread, self.report_date);
         on_tx!(&mut self.tx, conn => {
+            if report_date.is_some() {
+                sqlx::query("UPDATE documents SET report_date = $1 WHERE id = $2")
+                    .bind(report_date)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             if reread && staged {
                 // Read again, an old return takes its place by when it came: a session a later
                 // return of the provider reports keeps that later mark.
@@ -442,6 +460,9 @@ impl ImportTx {
                 if held > 0 {
                     let stale = sqlx::query(STALE_REPEATS).bind(&provider).fetch_all(&mut *conn).await?;
                     for r in &stale {
+                        if proves_newer(report_date, r)? {
+                            continue;
+                        }
                         let mark = staged_mark(r, "new_code")?;
                         let held_code: String = r.try_get("code")?;
                         let by: Option<String> = r.try_get("file_name")?;
@@ -509,6 +530,25 @@ impl ImportTx {
 
 /// The review item for a mark that repeats a value a later return of the same provider
 /// replaced: the register keeps the later one until a person decides.
+/// Whether a return dated `report_date` is newer than the one that replaced the mark it repeats
+/// (a [`STALE_REPEATS`] row): its report date is after that return's, or after the day that one
+/// was received when it names none.
+fn proves_newer<R>(report_date: Option<NaiveDate>, replacing: &R) -> Result<bool, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'c> Option<NaiveDate>: sqlx::Decode<'c, R::Database> + sqlx::Type<R::Database>,
+    for<'c> Option<DateTime<Utc>>: sqlx::Decode<'c, R::Database> + sqlx::Type<R::Database>,
+{
+    let Some(mine) = report_date else { return Ok(false) };
+    let theirs: Option<NaiveDate> = replacing.try_get("replacing_report_date")?;
+    let received: Option<DateTime<Utc>> = replacing.try_get("replacing_received_at")?;
+    Ok(match theirs.or(received.map(|t| t.date_naive())) {
+        Some(theirs) => mine > theirs,
+        None => false,
+    })
+}
+
 fn stale_review(m: StagedMark, held: &str, by: Option<&str>) -> NewReview {
     let by = by.map(|f| format!(" ({f})")).unwrap_or_default();
     let reason = format!(

@@ -170,7 +170,8 @@ pub(super) const CONFLICTS: &str = "SELECT s.seq, s.upn, s.date, s.session, s.co
 /// replaced (the session's history holds that value, replaced by a document): a re-sent old
 /// return never undoes a correction. `$1` is the provider.
 pub(super) const STALE_REPEATS: &str = "SELECT s.seq, s.upn, s.date, s.session, s.code AS new_code, s.raw_mark,
-    s.locator, s.raw_row, m.code, d.file_name
+    s.locator, s.raw_row, m.code, d.file_name, d.report_date AS replacing_report_date,
+    d.received_at AS replacing_received_at
   FROM staged_marks s JOIN marks m ON m.upn = s.upn AND m.date = s.date AND m.session = s.session
   LEFT JOIN documents d ON d.id = m.document_id
   WHERE m.provider_id = $1 AND m.review_id IS NULL AND m.code <> s.code AND EXISTS (

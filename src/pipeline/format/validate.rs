@@ -354,10 +354,19 @@ fn roles(f: &Format, issues: &mut Issues) {
 }
 
 fn document_date(f: &Format, issues: &mut Issues) {
-    let Some(d) = &f.document_date else { return };
+    for (key, spec) in [("document_date", &f.document_date), ("report_date", &f.report_date)] {
+        if let Some(d) = spec {
+            date_of_file(key, d, issues);
+        }
+    }
+}
+
+/// A [`DocumentDate`]-shaped key (`document_date`, `report_date`): somewhere to look, and a
+/// file-name pattern with one `{date}`.
+fn date_of_file(key: &str, d: &crate::pipeline::format::DocumentDate, issues: &mut Issues) {
     if d.label.is_none() && d.file_name.is_none() {
         issues.add(
-            "document_date",
+            key,
             "says nowhere to look: give a `label` (a title cell such as \"Week commencing:\") or a `file_name` pattern",
         );
     }
@@ -365,22 +374,22 @@ fn document_date(f: &Format, issues: &mut Issues) {
         && normalise_key(label).trim_end_matches(':').is_empty()
     {
         issues.add(
-            "document_date.label",
+            format!("{key}.label"),
             "is empty: write the label's text, such as \"Week commencing:\"",
         );
     }
     if let Some(pattern) = &d.file_name {
         match Template::parse(pattern) {
-            Err(message) => issues.add("document_date.file_name", message),
+            Err(message) => issues.add(format!("{key}.file_name"), message),
             Ok(t) => {
                 if t.count(Placeholder::Date) != 1 {
                     issues.add(
-                        "document_date.file_name",
+                        format!("{key}.file_name"),
                         "needs exactly one `{date}`, such as \"{any}w-c {date}.csv\"",
                     );
                 }
                 if t.has(Placeholder::Session) || t.has(Placeholder::Weekday) {
-                    issues.add("document_date.file_name", "may only use `{date}` and `{any}`");
+                    issues.add(format!("{key}.file_name"), "may only use `{date}` and `{any}`");
                 }
             }
         }

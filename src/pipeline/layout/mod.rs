@@ -264,6 +264,24 @@ pub(crate) fn document_date(
             detail: "the format has no [document_date]".to_string(),
         });
     };
+    date_of_file(spec, table, file_name, dates).map_err(|detail| DecodeProblem::DocumentDateNotFound { detail })
+}
+
+/// The date the provider made the return ([`Format::report_date`]), from the file's first rows
+/// and its name; `None` when the format names none or it is not there (then the return proves
+/// nothing about its age, and the register's rule for stale repeats holds as for any return).
+pub(crate) fn report_date(table: &Table, format: &Format, file_name: &str) -> Option<NaiveDate> {
+    let spec = format.report_date.as_ref()?;
+    date_of_file(spec, table, file_name, &DateReader::new(format, table)).ok()
+}
+
+/// A date for the whole file: from a labelled cell, else from the file name; or what was tried.
+fn date_of_file(
+    spec: &crate::pipeline::format::DocumentDate,
+    table: &Table,
+    file_name: &str,
+    dates: &DateReader<'_>,
+) -> Result<NaiveDate, String> {
     let mut tried = Vec::new();
     if let Some(label) = &spec.label {
         match labelled_date(table, label, dates) {
@@ -282,9 +300,7 @@ pub(crate) fn document_date(
             None => tried.push(format!("the file name does not match `{pattern}` with a date in it")),
         }
     }
-    Err(DecodeProblem::DocumentDateNotFound {
-        detail: tried.join(", and "),
-    })
+    Err(tried.join(", and "))
 }
 
 fn labelled_date(table: &Table, label: &str, dates: &DateReader<'_>) -> Result<NaiveDate, String> {

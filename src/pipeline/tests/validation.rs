@@ -172,3 +172,38 @@ fn the_example_formats_are_valid_and_round_trip_through_toml() {
         assert_eq!(again, f);
     }
 }
+
+#[test]
+fn a_report_date_is_checked_like_a_document_date_and_read_from_a_title_cell() {
+    let mut f = format(include_str!("../../../config/formats/bright-futures.toml"));
+    f.report_date = Some(crate::pipeline::format::DocumentDate {
+        label: None,
+        file_name: Some("BF_{any}.csv".into()),
+    });
+    let issues = f.validate().unwrap_err();
+    assert_eq!(
+        issues.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        ["format.report_date.file_name"],
+        "{issues:#?}"
+    );
+    f.report_date = Some(crate::pipeline::format::DocumentDate {
+        label: Some("Generated:".into()),
+        file_name: Some("BF_{any}_{date}.csv".into()),
+    });
+    f.validate().unwrap();
+    let csv = "Generated: 05/03/2026\nLearner Ref,UPN,Surname,Forename,Date,Session,Mark,Notes\n";
+    let table = crate::pipeline::decode::decode_table(csv.as_bytes(), "x.csv", &f).unwrap();
+    let date = |name: &str| crate::pipeline::layout::report_date(&table, &f, name);
+    assert_eq!(
+        date("anything.csv"),
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 5),
+        "the title cell"
+    );
+    let untitled = crate::pipeline::decode::decode_table(&csv.as_bytes()[22..], "x.csv", &f).unwrap();
+    assert_eq!(
+        crate::pipeline::layout::report_date(&untitled, &f, "BF_attendance_2026-03-04.csv"),
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 4),
+        "else the file name"
+    );
+    assert_eq!(crate::pipeline::layout::report_date(&untitled, &f, "other.csv"), None);
+}
