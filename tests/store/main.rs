@@ -132,3 +132,86 @@ async fn postgres_verify_full_checks_the_servers_certificate() {
     store.ping().await.unwrap();
     store.close().await;
 }
+
+/// The two backends' migrations build the same schema: the same tables, each with the same
+/// columns, of the same kind (SQLite keeps dates and times as text), and the same nullability.
+#[tokio::test]
+async fn the_sqlite_and_postgresql_schemas_agree() {
+    use std::collections::BTreeMap;
+    use support::store::Guard;
+    type Columns = BTreeMap<(String, String), (String, bool)>;
+    let (sqlite, sqlite_guard) = sqlite_store().await;
+    let (postgres, postgres_guard) = postgres_store().await;
+    drop((sqlite, postgres));
+    let Guard::Sqlite(dir) = &sqlite_guard else {
+        unreachable!()
+    };
+    let Guard::Postgres(db) = &postgres_guard else {
+        unreachable!()
+    };
+
+    let lite = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("apsync.db").display()))
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
+        "SELECT m.name, p.name, upper(p.type), p.\"notnull\" = 1 OR p.pk > 0 FROM sqlite_master m
+         JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'",
+    )
+    .fetch_all(&lite)
+    .await
+    .unwrap();
+    let kind_sqlite = |t: &str| match t {
+        "INTEGER" | "BIGINT" | "BOOLEAN" | "INT" => "integer",
+        "BLOB" => "bytes",
+        "REAL" | "DOUBLE" => "real",
+        _ => "text",
+    };
+    let lite_columns: Columns = rows
+        .into_iter()
+        .map(|(t, c, ty, not_null)| ((t, c), (kind_sqlite(&ty).to_string(), not_null)))
+        .collect();
+
+    let pg = db.pool().await;
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%'",
+    )
+    .fetch_all(&pg)
+    .await
+    .unwrap();
+    let kind_pg = |t: &str| match t {
+        "integer" | "bigint" | "smallint" | "boolean" => "integer",
+        "bytea" => "bytes",
+        "real" | "double precision" | "numeric" => "real",
+        _ => "text",
+    };
+    let pg_columns: Columns = rows
+        .into_iter()
+        .map(|(t, c, ty, nullable)| ((t, c), (kind_pg(&ty).to_string(), nullable == "NO")))
+        .collect();
+
+    let only = |a: &Columns, b: &Columns| -> Vec<(String, String)> {
+        a.keys().filter(|k| !b.contains_key(*k)).cloned().collect()
+    };
+    assert!(lite_columns.len() > 50, "the schema was read: {lite_columns:?}");
+    assert_eq!(
+        only(&lite_columns, &pg_columns),
+        Vec::<(String, String)>::new(),
+        "columns only SQLite has"
+    );
+    assert_eq!(
+        only(&pg_columns, &lite_columns),
+        Vec::<(String, String)>::new(),
+        "columns only PostgreSQL has"
+    );
+    let differing: Vec<_> = lite_columns
+        .iter()
+        .filter(|(k, v)| pg_columns.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{}.{}: SQLite {v:?}, PostgreSQL {:?}", k.0, k.1, pg_columns.get(k)))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "columns that differ in kind or nullability:\n{}",
+        differing.join("\n")
+    );
+}
