@@ -345,4 +345,26 @@ mod tests {
         let decoded = decode(br#"{"data": []}"#, "page-9.json", &f).unwrap();
         assert!(decoded.observations.is_empty() && decoded.problems.is_empty());
     }
+
+    #[test]
+    fn a_two_row_header_read_as_one_says_so_cleanly() {
+        let f = format(
+            "kind = \"csv\"\ndate_formats = [\"%d/%m/%Y\"]\n[identity]\nname = \"Pupil\"\nname_order = \"surname_first\"\ndate_of_birth = \"DOB\"\n[layout]\nstyle = \"wide\"\nsession_columns = \"{date} {session}\"\n[marks]\ncodes = \"dfe\"",
+        );
+        let text = "Pupil,DOB,02/03/2026,,03/03/2026,\n,,AM,PM,AM,PM\n\"Smith, Jo\",01/02/2011,/,/,N,/\n";
+        let err = decode(text.as_bytes(), "a.csv", &f).unwrap_err().to_string();
+        assert!(
+            err.contains("no row has all of `Pupil`, `DOB` and a column like `{date} {session}` (the closest, line 1, has no column matching `{date} {session}`)"),
+            "{err}"
+        );
+        assert!(err.contains("line 1 and the row below it together have every column"), "{err}");
+        assert!(err.contains("set `header_rows = 2`"), "{err}");
+        assert!(!err.contains("``"), "{err}");
+        // With two header rows the same file reads.
+        let two = format(&format!("header_rows = 2\n{}", "kind = \"csv\"\ndate_formats = [\"%d/%m/%Y\"]\n[identity]\nname = \"Pupil\"\nname_order = \"surname_first\"\ndate_of_birth = \"DOB\"\n[layout]\nstyle = \"wide\"\nsession_columns = \"{date} {session}\"\n[marks]\ncodes = \"dfe\""));
+        assert_eq!(decode(text.as_bytes(), "a.csv", &two).unwrap().observations.len(), 4);
+        // A header that is simply wrong keeps the usual advice.
+        let err = decode(b"Pupil,Born,02/03/2026 AM\nx,y,/\n", "a.csv", &f).unwrap_err().to_string();
+        assert!(err.contains("lacks `DOB`") && err.contains("check the provider has not renamed a column"), "{err}");
+    }
 }
