@@ -171,6 +171,20 @@ pub enum DecodeProblem {
         /// The limit.
         limit: usize,
     },
+    /// A date more than a year from every term: the format reads the file's dates wrongly.
+    #[error(
+        "{at} has the date {date}, more than a year from every term in the school calendar ({terms}), so the format reads the file's dates wrongly; {advice}"
+    )]
+    ImplausibleDate {
+        /// Where the first such date is: `line 2`.
+        at: String,
+        /// The date as read: `Mon 16 Mar 0026`.
+        date: String,
+        /// The calendar's span of terms: `5 Jan 2026 to 22 Jul 2026`.
+        terms: String,
+        /// The likely fix.
+        advice: String,
+    },
     /// The date for the whole file was needed and not found.
     #[error(
         "the file's date was not found: {detail}; check the return, or correct [document_date] in the provider's format"
