@@ -112,7 +112,12 @@ fn show(r: &TrialReport) -> Result<(), CliError> {
     }
     say!("  layout: {}", r.layout);
     if !r.date_patterns.is_empty() {
-        say!("  dates read with: {}", r.date_patterns.join(", "));
+        let quoted: Vec<String> = r
+            .date_patterns
+            .iter()
+            .map(|p| if p.contains('%') { format!("`{p}`") } else { p.clone() })
+            .collect();
+        say!("  dates read with: {}", quoted.join(", "));
     }
     if !r.observations.is_empty() {
         say!("  the first {} observations:", r.observations.len());
@@ -140,7 +145,13 @@ fn show(r: &TrialReport) -> Result<(), CliError> {
     match &r.rejected {
         Some(why) => say!("  cannot be read: {why}"),
         None if r.review == 0 => say!("  every row would become a mark ({} marks)", r.marks),
-        None => say!("  {} marks, {} rows for review", r.marks, r.review),
+        None => say!(
+            "  {} {}, {} {} for review",
+            r.marks,
+            if r.marks == 1 { "mark" } else { "marks" },
+            r.review,
+            if r.review == 1 { "row" } else { "rows" }
+        ),
     }
     Ok(())
 }

@@ -51,7 +51,7 @@ impl<'a> DateReader<'a> {
             .chain([ISO])
             .enumerate()
             .filter(|(i, _)| *i < 62 && used & (1 << i) != 0)
-            .map(|(_, p)| format!("`{p}`"))
+            .map(|(_, p)| p.to_string())
             .collect();
         if used & (1 << CELL_BIT) != 0 {
             out.push("spreadsheet date cells".to_string());
