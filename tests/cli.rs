@@ -497,7 +497,12 @@ fn format_try_story(s: &Setup) {
     let before = status_json(s);
     let out = try_(&[&file("BF_attendance_2026-03-02.csv"), "--rows", "2"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for says in [
         "header: line 1",
         "`Learner Ref`: identity.provider_ref",
@@ -518,11 +523,17 @@ fn format_try_story(s: &Setup) {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let report = &report[0];
     assert_eq!(report["header_at"], "line 1");
-    assert_eq!(report["columns"][6], serde_json::json!({"column": "Mark", "role": "layout.mark"}));
+    assert_eq!(
+        report["columns"][6],
+        serde_json::json!({"column": "Mark", "role": "layout.mark"})
+    );
     assert_eq!(report["date_patterns"], serde_json::json!(["%d/%m/%Y"]));
     assert_eq!(report["observations"].as_array().map(Vec::len), Some(7), "{report}");
     assert_eq!(report["observations"][0]["becomes"], "code B");
-    assert_eq!((report["marks"].as_u64(), report["review"].as_u64()), (Some(6), Some(1)));
+    assert_eq!(
+        (report["marks"].as_u64(), report["review"].as_u64()),
+        (Some(6), Some(1))
+    );
     let problem = &report["problems"][0];
     assert_eq!(problem["kind"], "unknown-pupil", "{report}");
 
@@ -530,7 +541,10 @@ fn format_try_story(s: &Setup) {
     std::fs::write(&junk, b"\x00\x01 not a return").unwrap();
     let out = try_(&[junk.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("cannot be read: `BF_attendance_2026-03-05.csv`: the file looks like binary data"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("cannot be read: `BF_attendance_2026-03-05.csv`: the file looks like binary data")
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was written"));
 
     let two_digit = s.path("BF_attendance_2026-03-04.csv");
@@ -556,7 +570,14 @@ fn format_try_story(s: &Setup) {
     s.done(&["import", "--provider", "bright-futures", &held]);
     let review = s.json(&["review", "list", "--format", "json"]);
     assert_eq!(review[0]["reason"], problem["reason"], "{review}");
-    let out = s.run(&["import", "--provider", "bright-futures", two_digit.to_str().unwrap(), "--format", "json"]);
+    let out = s.run(&[
+        "import",
+        "--provider",
+        "bright-futures",
+        two_digit.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let imported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(imported[0]["reason"].as_str(), Some(rejected.as_str()), "{imported}");
@@ -571,7 +592,9 @@ fn format_try_writes_nothing_and_exits_0_3_or_1_on_sqlite() {
 async fn format_try_writes_nothing_and_exits_0_3_or_1_on_postgres() {
     let db = support::postgres::test_database().await;
     let setup = Setup::new(Some(db.url().to_string()));
-    tokio::task::spawn_blocking(move || format_try_story(&setup)).await.unwrap();
+    tokio::task::spawn_blocking(move || format_try_story(&setup))
+        .await
+        .unwrap();
 }
 
 /// A row whose name is not the pupil its reference names goes to review, naming both; the
@@ -582,7 +605,11 @@ fn contradicting_name_story(s: &Setup) {
     let text = std::fs::read_to_string(sample).unwrap();
     assert!(text.contains("BF-104,,Clarke,Jayden,02/03/2026,AM"), "{text}");
     // The reference alone names Jayden, beside another pupil's name (no date of birth).
-    let wrong = text.replacen("BF-104,,Clarke,Jayden,02/03/2026,AM", "BF-104,,Hussain,Aaliyah,02/03/2026,AM", 1);
+    let wrong = text.replacen(
+        "BF-104,,Clarke,Jayden,02/03/2026,AM",
+        "BF-104,,Hussain,Aaliyah,02/03/2026,AM",
+        1,
+    );
     let file = s.path("BF_attendance_2026-03-02.csv");
     std::fs::write(&file, wrong).unwrap();
     let out = s.run(&["import", "--provider", "bright-futures", file.to_str().unwrap()]);
@@ -608,5 +635,7 @@ fn a_name_contradicting_its_reference_goes_to_review_on_sqlite() {
 async fn a_name_contradicting_its_reference_goes_to_review_on_postgres() {
     let db = support::postgres::test_database().await;
     let setup = Setup::new(Some(db.url().to_string()));
-    tokio::task::spawn_blocking(move || contradicting_name_story(&setup)).await.unwrap();
+    tokio::task::spawn_blocking(move || contradicting_name_story(&setup))
+        .await
+        .unwrap();
 }

@@ -335,7 +335,14 @@ async fn stream(
     let held = incoming.hold_for_review.is_some();
     let open = || incoming.content.open();
     // The header is found before anything is written: most unreadable files stop here.
-    let mut reading = or_reject!(Reading::open(surveyed, open, format, &incoming.file_name, normaliser, held));
+    let mut reading = or_reject!(Reading::open(
+        surveyed,
+        open,
+        format,
+        &incoming.file_name,
+        normaliser,
+        held
+    ));
     let mut tx = match begin {
         Begin::New(entry, checkpoint) => match store.begin_import(&entry, checkpoint, now).await? {
             Begun::Duplicate { summary, rejected } => return Ok(Streamed::Done(summary, rejected)),

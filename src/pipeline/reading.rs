@@ -42,7 +42,9 @@ impl<'a, R: Read> Reading<'a, R> {
         held: bool,
     ) -> Result<Self, ReadError> {
         let mut rows = windows(surveyed, open, format)?;
-        let prelude = rows.next_window(WINDOW_ROWS)?.unwrap_or_else(|| Table::new(Origin::Csv));
+        let prelude = rows
+            .next_window(WINDOW_ROWS)?
+            .unwrap_or_else(|| Table::new(Origin::Csv));
         let reader = Reader::new(&prelude, format, file_name).map_err(ReadError::Decode)?;
         Ok(Reading {
             rows,

@@ -60,7 +60,14 @@ fn outcome(reports: &[TrialReport], provider: &str) -> Result<(), CliError> {
     let held: Vec<String> = reports
         .iter()
         .filter(|r| r.review > 0)
-        .map(|r| format!("{} {} of {}", r.review, if r.review == 1 { "row" } else { "rows" }, r.file))
+        .map(|r| {
+            format!(
+                "{} {} of {}",
+                r.review,
+                if r.review == 1 { "row" } else { "rows" },
+                r.file
+            )
+        })
         .collect();
     if held.is_empty() {
         return Ok(());

@@ -429,14 +429,25 @@ mod tests {
             err.contains("no row has all of `Pupil`, `DOB` and a column like `{date} {session}` (the closest, line 1, has no column matching `{date} {session}`)"),
             "{err}"
         );
-        assert!(err.contains("line 1 and the row below it together have every column"), "{err}");
+        assert!(
+            err.contains("line 1 and the row below it together have every column"),
+            "{err}"
+        );
         assert!(err.contains("set `header_rows = 2`"), "{err}");
         assert!(!err.contains("``"), "{err}");
         // With two header rows the same file reads.
-        let two = format(&format!("header_rows = 2\n{}", "kind = \"csv\"\ndate_formats = [\"%d/%m/%Y\"]\n[identity]\nname = \"Pupil\"\nname_order = \"surname_first\"\ndate_of_birth = \"DOB\"\n[layout]\nstyle = \"wide\"\nsession_columns = \"{date} {session}\"\n[marks]\ncodes = \"dfe\""));
+        let two = format(&format!(
+            "header_rows = 2\n{}",
+            "kind = \"csv\"\ndate_formats = [\"%d/%m/%Y\"]\n[identity]\nname = \"Pupil\"\nname_order = \"surname_first\"\ndate_of_birth = \"DOB\"\n[layout]\nstyle = \"wide\"\nsession_columns = \"{date} {session}\"\n[marks]\ncodes = \"dfe\""
+        ));
         assert_eq!(decode(text.as_bytes(), "a.csv", &two).unwrap().observations.len(), 4);
         // A header that is simply wrong keeps the usual advice.
-        let err = decode(b"Pupil,Born,02/03/2026 AM\nx,y,/\n", "a.csv", &f).unwrap_err().to_string();
-        assert!(err.contains("lacks `DOB`") && err.contains("check the provider has not renamed a column"), "{err}");
+        let err = decode(b"Pupil,Born,02/03/2026 AM\nx,y,/\n", "a.csv", &f)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lacks `DOB`") && err.contains("check the provider has not renamed a column"),
+            "{err}"
+        );
     }
 }

@@ -131,7 +131,11 @@ impl RosterIndex {
                 None => {}
             }
         }
-        let by = evidence.iter().map(|(what, _)| what.as_str()).collect::<Vec<_>>().join(" and ");
+        let by = evidence
+            .iter()
+            .map(|(what, _)| what.as_str())
+            .collect::<Vec<_>>()
+            .join(" and ");
         let pupil = self.decide(evidence, id)?;
         if id.date_of_birth.is_none()
             && let Some(written) = written_name(id)
@@ -434,8 +438,17 @@ mod tests {
             ..Default::default()
         };
         // 2109 is Oliver Smith: his name in any case, spacing or order is him.
-        for (s, f) in [("Smith", "Oliver"), ("SMITH", "olly"), ("Oliver", "Smith"), (" smith ", "")] {
-            assert_eq!(upn_of(ix.find("boxing-academy", &row(s, f))), "R371432121156", "{s} {f}");
+        for (s, f) in [
+            ("Smith", "Oliver"),
+            ("SMITH", "olly"),
+            ("Oliver", "Smith"),
+            (" smith ", ""),
+        ] {
+            assert_eq!(
+                upn_of(ix.find("boxing-academy", &row(s, f))),
+                "R371432121156",
+                "{s} {f}"
+            );
         }
         let e = ix.find("boxing-academy", &row("Clarke", "Jayden")).unwrap_err();
         assert_eq!(e.kind, ReviewKind::AmbiguousPupil);
@@ -447,15 +460,25 @@ mod tests {
         // One column, in either order: BF-104 is Jayden Clarke.
         let full = |text: &str, order| IdentityFields {
             provider_ref: Some("BF-104".into()),
-            full_name: Some(FullName { text: text.into(), order }),
+            full_name: Some(FullName {
+                text: text.into(),
+                order,
+            }),
             ..Default::default()
         };
         let jayden = |text| upn_of(ix.find("bright-futures", &full(text, NameOrder::ForenameFirst)));
         assert_eq!(jayden("Jayden CLARKE"), "Q371432121107");
         assert_eq!(jayden("Clarke Jayden"), "Q371432121107");
-        assert!(jayden("Jayden Clarkson").starts_with("ambiguous-pupil"), "{}", jayden("Jayden Clarkson"));
+        assert!(
+            jayden("Jayden Clarkson").starts_with("ambiguous-pupil"),
+            "{}",
+            jayden("Jayden Clarkson")
+        );
         let surname_first = upn_of(ix.find("bright-futures", &full("Nowak, Kacper", NameOrder::SurnameFirst)));
-        assert!(surname_first.contains("`Nowak, Kacper` is not the pupil its provider reference BF-104 names"), "{surname_first}");
+        assert!(
+            surname_first.contains("`Nowak, Kacper` is not the pupil its provider reference BF-104 names"),
+            "{surname_first}"
+        );
     }
 
     #[test]

@@ -32,7 +32,11 @@ pub(crate) fn implausible_date(decoded: &Decoded, calendar: &SchoolCalendar, for
     Some(DecodeProblem::ImplausibleDate {
         at: obs.locator.clone(),
         date: obs.date.format("%a %-d %b %Y").to_string(),
-        terms: format!("{} to {}", first.start.format("%-d %b %Y"), last.end.format("%-d %b %Y")),
+        terms: format!(
+            "{} to {}",
+            first.start.format("%-d %b %Y"),
+            last.end.format("%-d %b %Y")
+        ),
         advice: advice(obs.date, format),
     })
 }
@@ -99,13 +103,22 @@ mod tests {
         let decoded = decode(TWO_DIGIT, "a.csv", &f).unwrap();
         let problem = implausible_date(&decoded, &calendar(), &f).unwrap();
         let text = problem.to_string();
-        assert!(text.starts_with("line 2 has the date Mon 16 Mar 0026, more than a year from every term"), "{text}");
+        assert!(
+            text.starts_with("line 2 has the date Mon 16 Mar 0026, more than a year from every term"),
+            "{text}"
+        );
         assert!(text.contains("5 Jan 2026 to 22 Jul 2026"), "{text}");
-        assert!(text.contains("put `%d/%m/%y` in the provider's `date_formats`, before `%d/%m/%Y`"), "{text}");
+        assert!(
+            text.contains("put `%d/%m/%y` in the provider's `date_formats`, before `%d/%m/%Y`"),
+            "{text}"
+        );
         // Read with the fix, every date is in term (four-digit years still read after it).
         let fixed = format("\"%d/%m/%y\", \"%d/%m/%Y\"");
         let decoded = decode(TWO_DIGIT, "a.csv", &fixed).unwrap();
-        assert_eq!(decoded.observations[0].date, NaiveDate::from_ymd_opt(2026, 3, 16).unwrap());
+        assert_eq!(
+            decoded.observations[0].date,
+            NaiveDate::from_ymd_opt(2026, 3, 16).unwrap()
+        );
         assert_eq!(implausible_date(&decoded, &calendar(), &fixed), None);
         let four = decode(b"UPN,Date,Session,Mark\nA1,16/03/2026,AM,/\n", "a.csv", &fixed).unwrap();
         assert_eq!(four.observations[0].date, NaiveDate::from_ymd_opt(2026, 3, 16).unwrap());
@@ -120,7 +133,10 @@ mod tests {
         assert_eq!(implausible_date(&decoded, &calendar(), &f), None);
         let far = decode(b"UPN,Date,Session,Mark\nA1,02/03/2029,AM,/\n", "a.csv", &f).unwrap();
         let text = implausible_date(&far, &calendar(), &f).unwrap().to_string();
-        assert!(text.contains("Fri 2 Mar 2029") && text.contains("is the day read as the month"), "{text}");
+        assert!(
+            text.contains("Fri 2 Mar 2029") && text.contains("is the day read as the month"),
+            "{text}"
+        );
         // No terms, nothing to tell by.
         let none = SchoolCalendar::new(Vec::new(), Vec::new()).unwrap();
         assert_eq!(implausible_date(&far, &none, &f), None);
