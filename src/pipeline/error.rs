@@ -98,12 +98,12 @@ pub enum DecodeProblem {
         /// The columns needed, by name.
         wanted: Vec<String>,
         /// The pattern a wide layout's session columns must match, when it has one.
-        pattern: Option<String>,
+        pattern: Option<Box<str>>,
         /// The row that came closest and what it lacks (`line 2, lacks `Session``).
         closest: Option<String>,
         /// Where two rows together make the header the format describes (`line 1`, the first
         /// of them), when the format reads one header row.
-        two_rows: Option<String>,
+        two_rows: Option<Box<str>>,
     },
     /// The file has no text at all: only blank lines, or a sheet with no filled cells.
     #[error("{what}, so there is nothing to import; ask the provider to send the return again")]
@@ -173,13 +173,14 @@ pub enum DecodeProblem {
     },
     /// A date more than a year from every term: the format reads the file's dates wrongly.
     #[error(
-        "{at} has the date {date}, more than a year from every term in the school calendar ({terms}), so the format reads the file's dates wrongly; {advice}"
+        "{at} has the date {}, more than a year from every term in the school calendar ({terms}), so the format reads the file's dates wrongly; {advice}",
+        .date.format("%a %-d %b %Y")
     )]
     ImplausibleDate {
         /// Where the first such date is: `line 2`.
         at: String,
-        /// The date as read: `Mon 16 Mar 0026`.
-        date: String,
+        /// The date as read (`Mon 16 Mar 0026`).
+        date: chrono::NaiveDate,
         /// The calendar's span of terms: `5 Jan 2026 to 22 Jul 2026`.
         terms: String,
         /// The likely fix.

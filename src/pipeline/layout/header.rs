@@ -115,10 +115,10 @@ pub(crate) fn find(table: &Table, format: &Format, also: &dyn Fn(&Header) -> boo
         })
         .flatten()
         .and_then(|start| table.rows.get(start))
-        .map(|row| table.locate(row));
+        .map(|row| table.locate(row).into_boxed_str());
     Err(DecodeProblem::HeaderNotFound {
         wanted: wanted.iter().map(|n| (*n).to_string()).collect(),
-        pattern: pattern.map(str::to_string),
+        pattern: pattern.map(Box::from),
         closest: closest.map(|(_, c)| c),
         two_rows,
     })

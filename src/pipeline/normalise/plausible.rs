@@ -31,7 +31,7 @@ pub(crate) fn implausible_date(decoded: &Decoded, calendar: &SchoolCalendar, for
     let obs = decoded.observations.iter().find(|o| far(o.date))?;
     Some(DecodeProblem::ImplausibleDate {
         at: obs.locator.clone(),
-        date: obs.date.format("%a %-d %b %Y").to_string(),
+        date: obs.date,
         terms: format!(
             "{} to {}",
             first.start.format("%-d %b %Y"),
