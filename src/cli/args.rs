@@ -54,6 +54,9 @@ pub enum Command {
     /// 0 when every row became a mark or was held already, 3 when some wait for review, 1 when a
     /// file could not be read.
     Import(ImportArgs),
+    /// Provider formats: try one on a file before it touches the register.
+    #[command(subcommand)]
+    Format(FormatCommand),
     /// Print the register: upn, date, session, code, provider.
     Marks(MarksArgs),
     /// Reports over the register.
@@ -280,6 +283,35 @@ pub struct ImportArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// How to print the summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `format ...`.
+#[derive(Debug, Subcommand)]
+pub enum FormatCommand {
+    /// Read files with the provider's current format and write nothing: where the header is
+    /// and each column's role, the layout and date patterns, the first rows with the mark each
+    /// becomes and the identifiers that matched the pupil, and every problem in import's
+    /// words. Exit 0 when every row would become a mark, 3 when some would go to review, 1
+    /// when a file cannot be read.
+    Try(FormatTryArgs),
+}
+
+/// `format try`.
+#[derive(Debug, Args)]
+pub struct FormatTryArgs {
+    /// The provider whose format reads the files.
+    #[arg(long, value_name = "ID")]
+    pub provider: String,
+    /// The files to read (nothing is imported).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// How many observations to show from each file.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub rows: usize,
+    /// How to print: a report for a person (`table`), the observations shown (`csv`), or
+    /// everything (`json`).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -169,6 +169,14 @@ impl Context {
         Context::with(crate::config::load_with_env(config_path, Vec::new())?, now).await
     }
 
+    /// Loads the configuration and opens the existing store for reading only: nothing is
+    /// migrated, synchronised or written (`format try`).
+    pub async fn read_only(config_path: &Path, now: DateTime<Utc>) -> Result<Context, CliError> {
+        let loaded = crate::config::load(config_path)?;
+        let store = connect_store(&loaded, true).await?;
+        Ok(Context { loaded, store, now })
+    }
+
     async fn with(loaded: LoadedConfig, now: DateTime<Utc>) -> Result<Context, CliError> {
         let store = open_store(&loaded).await?;
         store.sync_providers(&loaded.config.providers, now).await?;
@@ -178,6 +186,11 @@ impl Context {
 
 /// Opens the configured database, reading its password file if one is named.
 pub async fn open_store(loaded: &LoadedConfig) -> Result<Store, CliError> {
+    connect_store(loaded, false).await
+}
+
+/// Opens the configured database, for reading only or (migrated) for writing.
+async fn connect_store(loaded: &LoadedConfig, read_only: bool) -> Result<Store, CliError> {
     let db = &loaded.config.database;
     let password = match &db.password_file {
         Some(f) => {
@@ -192,7 +205,11 @@ pub async fn open_store(loaded: &LoadedConfig) -> Result<Store, CliError> {
     // The CA file is named relative to the configuration, like every file it names.
     let mut db = db.clone();
     db.tls.ca_file = db.tls.ca_file.map(|f| loaded.dir().join(f));
-    Ok(Store::open(&db, password.as_ref()).await?)
+    if read_only {
+        Ok(Store::open_read_only(&db, password.as_ref()).await?)
+    } else {
+        Ok(Store::open(&db, password.as_ref()).await?)
+    }
 }
 
 #[cfg(test)]

@@ -93,12 +93,17 @@ pub enum DecodeProblem {
         detail: String,
     },
     /// No row holds all the column names the format needs.
-    #[error("the header was not found: no row has all of {}{}; check the provider has not renamed a column, then correct the column names in its format", quoted(.wanted), .closest.as_ref().map(|c| format!(" (the closest, {c})")).unwrap_or_default())]
+    #[error("the header was not found: no row has all of {}{}; {}", wanted_columns(.wanted, .pattern.as_deref()), .closest.as_ref().map(|c| format!(" (the closest, {c})")).unwrap_or_default(), header_advice(.two_rows.as_deref()))]
     HeaderNotFound {
-        /// The columns needed.
+        /// The columns needed, by name.
         wanted: Vec<String>,
-        /// The row that came closest and what it lacks.
+        /// The pattern a wide layout's session columns must match, when it has one.
+        pattern: Option<Box<str>>,
+        /// The row that came closest and what it lacks (`line 2, lacks `Session``).
         closest: Option<String>,
+        /// Where two rows together make the header the format describes (`line 1`, the first
+        /// of them), when the format reads one header row.
+        two_rows: Option<Box<str>>,
     },
     /// The file has no text at all: only blank lines, or a sheet with no filled cells.
     #[error("{what}, so there is nothing to import; ask the provider to send the return again")]
@@ -166,6 +171,21 @@ pub enum DecodeProblem {
         /// The limit.
         limit: usize,
     },
+    /// A date more than a year from every term: the format reads the file's dates wrongly.
+    #[error(
+        "{at} has the date {}, more than a year from every term in the school calendar ({terms}), so the format reads the file's dates wrongly; {advice}",
+        .date.format("%a %-d %b %Y")
+    )]
+    ImplausibleDate {
+        /// Where the first such date is: `line 2`.
+        at: String,
+        /// The date as read (`Mon 16 Mar 0026`).
+        date: chrono::NaiveDate,
+        /// The calendar's span of terms: `5 Jan 2026 to 22 Jul 2026`.
+        terms: String,
+        /// The likely fix.
+        advice: String,
+    },
     /// The date for the whole file was needed and not found.
     #[error(
         "the file's date was not found: {detail}; check the return, or correct [document_date] in the provider's format"
@@ -174,6 +194,28 @@ pub enum DecodeProblem {
         /// Where it was looked for.
         detail: String,
     },
+}
+
+/// The columns a header must have: `` `Pupil`, `DOB` and a column like `{date} {session}` ``.
+fn wanted_columns(names: &[String], pattern: Option<&str>) -> String {
+    let mut parts: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    if let Some(p) = pattern {
+        parts.push(format!("a column like `{p}`"));
+    }
+    match parts.as_slice() {
+        [] => "the columns the format names".to_string(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+fn header_advice(two_rows: Option<&str>) -> String {
+    match two_rows {
+        Some(at) => format!(
+            "{at} and the row below it together have every column: the header spans two rows, so set `header_rows = 2` in the provider's format"
+        ),
+        None => "check the provider has not renamed a column, then correct the column names in its format".to_string(),
+    }
 }
 
 fn held_text(bytes: u64, counted_all: bool) -> String {

@@ -10,20 +10,14 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::decode::{ReadError, Survey, Table, survey, windows};
+use super::decode::{ReadError, Survey, survey};
 use super::error::{DecodeError, DecodeProblem};
-use super::fingerprint::Fingerprint;
-use super::layout::Reader;
+use super::format::Format;
 use super::normalise::{Normaliser, ProviderRules, RosterIndex};
+use super::reading::Reading;
 use crate::config::{Config, ProviderConfig};
 use crate::roster::PlacementRecord;
 use crate::store::{Begun, CheckpointUpdate, DocumentEntry, ImportSummary, ImportTx, PART_BYTES, Store, StoreError};
-
-/// Rows read (and normalised, and staged) at a time: enough for the header search in the
-/// first window, few enough that a window's rows, observations and marks stay a few MB.
-const WINDOW_ROWS: usize = 10_000;
-// The header (and a title cell with the file's date) is looked for in the first window only.
-const _: () = assert!(WINDOW_ROWS > super::layout::header::SEARCH_ROWS + 2);
 
 /// A document's bytes: in memory (a connector's download, an attachment) or in a file, read
 /// as it streams past (`apsync import`, the folder connector).
@@ -116,6 +110,23 @@ impl RosterSnapshot {
             placements,
         })
     }
+
+    /// The normaliser for `provider`'s rows (read with `format`), against this roster and the
+    /// school calendar; `hold` sends every mark to review, for that reason.
+    pub fn normaliser<'a>(
+        &'a self,
+        config: &'a Config,
+        provider: &'a ProviderConfig,
+        format: &'a Format,
+        hold: Option<&'a str>,
+    ) -> Normaliser<'a> {
+        let rules = ProviderRules {
+            id: &provider.id,
+            present_code: provider.present_code,
+            marks: &format.marks,
+        };
+        Normaliser::new(rules, &self.index, &self.placements, &config.calendar).holding_for_review(hold)
+    }
 }
 
 /// Decodes, normalises and stores one document of `provider`, moving the connector's checkpoint
@@ -155,13 +166,7 @@ pub async fn import(
         received_at: incoming.received_at,
         rejected,
     };
-    let rules = ProviderRules {
-        id: &provider.id,
-        present_code: provider.present_code,
-        marks: &format.marks,
-    };
-    let normaliser = Normaliser::new(rules, &roster.index, &roster.placements, &config.calendar)
-        .holding_for_review(incoming.hold_for_review.as_deref());
+    let normaliser = roster.normaliser(config, provider, format, incoming.hold_for_review.as_deref());
     let streamed = stream(
         store,
         &incoming,
@@ -252,13 +257,7 @@ pub async fn reread(
         source,
     };
     let surveyed = survey(|| incoming.content.open(), format.encoding).map_err(unreadable)?;
-    let rules = ProviderRules {
-        id: &provider.id,
-        present_code: provider.present_code,
-        marks: &format.marks,
-    };
-    let normaliser = Normaliser::new(rules, &roster.index, &roster.placements, &config.calendar)
-        .holding_for_review(incoming.hold_for_review.as_deref());
+    let normaliser = roster.normaliser(config, provider, format, incoming.hold_for_review.as_deref());
     let streamed = stream(store, &incoming, &surveyed, format, &normaliser, Begin::Reread(id), now).await?;
     let (summary, rejected) = match streamed {
         Streamed::Done(summary, rejected) => (summary, rejected),
@@ -315,7 +314,7 @@ async fn stream(
     store: &Store,
     incoming: &Incoming,
     surveyed: &Survey,
-    format: &crate::pipeline::Format,
+    format: &Format,
     normaliser: &Normaliser<'_>,
     begin: Begin<'_>,
     now: DateTime<Utc>,
@@ -333,11 +332,17 @@ async fn stream(
             }
         };
     }
-    let mut rows = or_reject!(windows(surveyed, || incoming.content.open(), format));
+    let held = incoming.hold_for_review.is_some();
+    let open = || incoming.content.open();
     // The header is found before anything is written: most unreadable files stop here.
-    let prelude = or_reject!(rows.next_window(WINDOW_ROWS)).unwrap_or_else(|| Table::new(super::decode::Origin::Csv));
-    let mut reader = or_reject!(Reader::new(&prelude, format, &incoming.file_name).map_err(ReadError::Decode));
-    let report_date = super::layout::report_date(&prelude, format, &incoming.file_name);
+    let mut reading = or_reject!(Reading::open(
+        surveyed,
+        open,
+        format,
+        &incoming.file_name,
+        normaliser,
+        held
+    ));
     let mut tx = match begin {
         Begin::New(entry, checkpoint) => match store.begin_import(&entry, checkpoint, now).await? {
             Begun::Duplicate { summary, rejected } => return Ok(Streamed::Done(summary, rejected)),
@@ -352,28 +357,14 @@ async fn stream(
         // Its bytes are in the ledger already.
         Begin::Reread(id) => store.begin_reread(id, now).await?,
     };
-    tx.set_report_date(report_date);
-    let mut fingerprint = Fingerprint::new(incoming.hold_for_review.is_some());
-    if let Some(date) = report_date {
-        fingerprint.add_report_date(date);
-    }
-    let decoded = reader.read(&prelude);
-    fingerprint.add(&decoded);
-    let mut normalised = normaliser.window(decoded);
-    drop(prelude);
+    tx.set_report_date(reading.report_date());
+    // The first window is the one the header was found in: always there, perhaps without rows.
+    let mut normalised = or_reject!(reading.next(&mut |_| {})).unwrap_or_default();
     loop {
         // The database stages this window while the next is read and normalised: the first
         // poll of the staging future hands its statement to the database (SQLite's worker
         // thread, or the PostgreSQL server), then the reading runs to completion beside it.
-        let (staged, next) = tokio::join!(tx.stage_marks(&normalised.marks), async {
-            rows.next_window(WINDOW_ROWS).map(|w| {
-                w.map(|table| {
-                    let decoded = reader.read(&table);
-                    fingerprint.add(&decoded);
-                    normaliser.window(decoded)
-                })
-            })
-        });
+        let (staged, next) = tokio::join!(tx.stage_marks(&normalised.marks), async { reading.next(&mut |_| {}) });
         staged?;
         tx.add_reviews(&normalised.reviews).await?;
         // Dropping the transaction rolls it back: a file unreadable half way leaves no rows.
@@ -382,9 +373,9 @@ async fn stream(
             None => break,
         }
     }
-    or_reject!(reader.finish().map_err(ReadError::Decode));
+    let fingerprint = or_reject!(reading.finish());
     // A return saying exactly what an earlier one said writes nothing (see `ImportTx::finish`).
-    Ok(Streamed::Done(tx.finish(Some(fingerprint.finish())).await?, None))
+    Ok(Streamed::Done(tx.finish(Some(fingerprint)).await?, None))
 }
 
 enum Kept {

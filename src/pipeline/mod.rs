@@ -25,6 +25,8 @@ pub mod import;
 pub(crate) mod layout;
 pub mod normalise;
 pub mod observation;
+pub(crate) mod reading;
+pub(crate) mod trial;
 
 #[cfg(test)]
 mod tests;

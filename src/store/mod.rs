@@ -108,18 +108,36 @@ pub(crate) use write_tx;
 impl Store {
     /// Opens (creating an SQLite file if needed) and brings the schema up to date.
     pub async fn open(config: &DatabaseConfig, password: Option<&Secret>) -> Result<Store, StoreError> {
-        let store = match &config.url {
+        let store = Store::connect(config, password, false).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for reading only, as it is: nothing is created or migrated,
+    /// and every write fails (SQLite opens the file read-only; PostgreSQL sessions default to
+    /// read-only transactions). For commands that must write nothing, such as `format try`.
+    pub async fn open_read_only(config: &DatabaseConfig, password: Option<&Secret>) -> Result<Store, StoreError> {
+        Store::connect(config, password, true).await
+    }
+
+    async fn connect(config: &DatabaseConfig, password: Option<&Secret>, read_only: bool) -> Result<Store, StoreError> {
+        Ok(match &config.url {
             DatabaseUrl::Sqlite(path) => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| StoreError::open(path.display(), e))?;
-                }
-                let options = SqliteConnectOptions::new()
+                let mut options = SqliteConnectOptions::new()
                     .filename(path)
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true);
+                options = if read_only {
+                    options.read_only(true)
+                } else {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir).map_err(|e| StoreError::open(path.display(), e))?;
+                    }
+                    options
+                        .create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                };
                 let pool = SqlitePoolOptions::new()
                     .max_connections(config.max_connections)
                     .connect_with(options)
@@ -133,6 +151,9 @@ impl Store {
                 let mut options = PgConnectOptions::from_str(url).map_err(|e| StoreError::open(redact(url), e))?;
                 if let Some(pw) = password {
                     options = options.password(pw.expose());
+                }
+                if read_only {
+                    options = options.options([("default_transaction_read_only", "on")]);
                 }
                 if let Some(mode) = config.tls.mode {
                     options = options.ssl_mode(match mode {
@@ -156,9 +177,7 @@ impl Store {
                     backend: Backend::Postgres(pool),
                 }
             }
-        };
-        store.migrate().await?;
-        Ok(store)
+        })
     }
 
     /// `sqlite` or `postgres`, for `status` and logs.

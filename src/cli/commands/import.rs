@@ -8,6 +8,7 @@ use super::print;
 use crate::cli::args::ImportArgs;
 use crate::cli::output::Listing;
 use crate::cli::{CliError, Context};
+use crate::config::{Config, ProviderConfig};
 use crate::pipeline::decode::check_size;
 use crate::pipeline::import::{Content, ImportOutcome, Incoming, RosterSnapshot, import};
 
@@ -76,6 +77,17 @@ pub fn for_review(held: &[(&str, u32)]) -> Option<CliError> {
     )))
 }
 
+/// The provider `--provider` names, or a usage error listing those there are.
+pub fn provider<'c>(config: &'c Config, provider_id: &str) -> Result<&'c ProviderConfig, CliError> {
+    config.provider(provider_id).ok_or_else(|| {
+        let known: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
+        CliError::Usage(format!(
+            "--provider {provider_id}: no such provider; the configuration has {}",
+            known.join(", ")
+        ))
+    })
+}
+
 /// Imports files of one provider in order, loading the roster once.
 pub async fn import_files(
     ctx: &Context,
@@ -83,13 +95,7 @@ pub async fn import_files(
     files: &[impl AsRef<Path>],
 ) -> Result<Vec<ImportOutcome>, CliError> {
     let config = &ctx.loaded.config;
-    let provider = config.provider(provider_id).ok_or_else(|| {
-        let known: Vec<&str> = config.providers.iter().map(|p| p.id.as_str()).collect();
-        CliError::Usage(format!(
-            "--provider {provider_id}: no such provider; the configuration has {}",
-            known.join(", ")
-        ))
-    })?;
+    let provider = provider(config, provider_id)?;
     let roster = RosterSnapshot::load(&ctx.store).await?;
     let mut outcomes = Vec::new();
     for path in files {

@@ -4,6 +4,7 @@ mod alerts;
 mod demo;
 mod demo_visits;
 mod documents;
+mod format_try;
 mod import;
 mod outbox;
 mod refused;
@@ -17,7 +18,7 @@ mod visits;
 
 use chrono::Utc;
 
-use super::args::{Cli, Command, ReportCommand, RosterCommand};
+use super::args::{Cli, Command, FormatCommand, ReportCommand, RosterCommand};
 use super::{CliError, Context};
 
 /// Runs the parsed command.
@@ -36,6 +37,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Sync(args) => sync::run(&Context::open(&cli.config, now).await?, args).await,
         Command::Import(args) => import::run(&Context::open(&cli.config, now).await?, args).await,
+        Command::Format(FormatCommand::Try(args)) => {
+            format_try::run(&Context::read_only(&cli.config, now).await?, args).await
+        }
         Command::Marks(args) => register::marks(&Context::open(&cli.config, now).await?, args).await,
         Command::Report(ReportCommand::Attendance {
             range,

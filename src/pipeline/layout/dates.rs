@@ -1,6 +1,7 @@
 //! Reading dates: the format's patterns, ISO dates, spreadsheet date cells and serial numbers.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::format::{Item, StrftimeItems};
 use chrono::{Datelike as _, Days, NaiveDate, Weekday};
@@ -13,7 +14,15 @@ pub(crate) struct DateReader<'a> {
     formats: &'a [String],
     serials: bool,
     date_1904: bool,
+    /// Which ways of reading a date have read one: a bit per pattern (the format's, then ISO),
+    /// then [`CELL_BIT`] and [`SERIAL_BIT`]. Shown by `format try`.
+    used: AtomicU64,
 }
+
+/// The bit of [`DateReader::used`] for a spreadsheet's own date cells.
+const CELL_BIT: u32 = 62;
+/// The bit of [`DateReader::used`] for spreadsheet serial numbers.
+const SERIAL_BIT: u32 = 63;
 
 impl<'a> DateReader<'a> {
     pub(crate) fn new(format: &'a Format, table: &Table) -> Self {
@@ -21,14 +30,49 @@ impl<'a> DateReader<'a> {
             formats: &format.date_formats,
             serials: format.excel_serial_dates,
             date_1904: table.date_1904,
+            used: AtomicU64::new(0),
         }
+    }
+
+    fn note(&self, bit: u32) {
+        if bit < 64 {
+            self.used.fetch_or(1 << bit, Ordering::Relaxed);
+        }
+    }
+
+    /// The ways dates have been read so far, for a person: the patterns, then
+    /// `spreadsheet date cells` and `spreadsheet serial numbers`.
+    pub(crate) fn used(&self) -> Vec<String> {
+        let used = self.used.load(Ordering::Relaxed);
+        let mut out: Vec<String> = self
+            .formats
+            .iter()
+            .map(String::as_str)
+            .chain([ISO])
+            .enumerate()
+            .filter(|(i, _)| *i < 62 && used & (1 << i) != 0)
+            .map(|(_, p)| p.to_string())
+            .collect();
+        if used & (1 << CELL_BIT) != 0 {
+            out.push("spreadsheet date cells".to_string());
+        }
+        if used & (1 << SERIAL_BIT) != 0 {
+            out.push("spreadsheet serial numbers".to_string());
+        }
+        out
     }
 
     /// A date cell, or why it is not one (for a person).
     pub(crate) fn cell(&self, cell: &Cell) -> Result<NaiveDate, String> {
         match cell {
-            Cell::Date(d) => Ok(*d),
-            Cell::DateTime(dt) => Ok(dt.date()),
+            Cell::Date(d) => {
+                self.note(CELL_BIT);
+                Ok(*d)
+            }
+            Cell::DateTime(dt) => {
+                self.note(CELL_BIT);
+                Ok(dt.date())
+            }
             Cell::Empty => Err("the date is blank".to_string()),
             // A number may be a date written without separators (20260302 with %Y%m%d) before
             // it is a spreadsheet serial.
@@ -36,7 +80,7 @@ impl<'a> DateReader<'a> {
                 .patterns(&cell.as_text())
                 .or_else(|| {
                     if self.serials {
-                        excel_serial(*n, self.date_1904)
+                        excel_serial(*n, self.date_1904).inspect(|_| self.note(SERIAL_BIT))
                     } else {
                         None
                     }
@@ -59,10 +103,16 @@ impl<'a> DateReader<'a> {
         if text.is_empty() || text.len() > 64 {
             return None;
         }
-        let patterns = || self.formats.iter().map(String::as_str).chain(["%Y-%m-%d"]);
-        patterns().find_map(|pattern| parse(text, pattern)).or_else(|| {
-            let plain = without_ordinals(text)?;
-            patterns().find_map(|pattern| parse(&plain, pattern))
+        let patterns = || self.formats.iter().map(String::as_str).chain([ISO]).enumerate();
+        let found = patterns()
+            .find_map(|(i, pattern)| parse(text, pattern).map(|d| (i, d)))
+            .or_else(|| {
+                let plain = without_ordinals(text)?;
+                patterns().find_map(|(i, pattern)| parse(&plain, pattern).map(|d| (i, d)))
+            });
+        found.map(|(i, date)| {
+            self.note(u32::try_from(i).unwrap_or(u32::MAX));
+            date
         })
     }
 
@@ -77,7 +127,7 @@ impl<'a> DateReader<'a> {
         if !looks_serial {
             return None;
         }
-        excel_serial(text.parse().ok()?, self.date_1904)
+        excel_serial(text.parse().ok()?, self.date_1904).inspect(|_| self.note(SERIAL_BIT))
     }
 
     fn explain(&self, text: &str) -> String {
@@ -112,6 +162,9 @@ impl<'a> DateReader<'a> {
     }
 }
 
+/// ISO dates, always understood after the format's patterns.
+const ISO: &str = "%Y-%m-%d";
+
 /// The text without ordinal suffixes after numbers (`2nd` to `2`), if it had any.
 fn without_ordinals(text: &str) -> Option<String> {
     let chars: Vec<char> = text.chars().collect();
@@ -142,6 +195,11 @@ fn parse(text: &str, pattern: &str) -> Option<NaiveDate> {
         return Some(d);
     }
     let (date, rest) = NaiveDate::parse_and_remainder(text, pattern).ok()?;
+    // A time follows the date after a `T` or a space: digits straight after it are more of the
+    // date (`16/03/2026` is not the year 20 with a time `26`, read with `%y`).
+    if !rest.starts_with(|c: char| c == 'T' || c.is_whitespace()) {
+        return None;
+    }
     let rest = rest.trim();
     let time_like = rest.starts_with(|c: char| c == 'T' || c.is_ascii_digit())
         && rest.chars().all(|c| c.is_ascii_digit() || ":.TZ+- ".contains(c));
@@ -250,7 +308,9 @@ mod tests {
             formats: &formats,
             serials: true,
             date_1904: false,
+            used: AtomicU64::new(0),
         };
+        assert_eq!(reader.used(), Vec::<String>::new());
         assert_eq!(reader.text("Monday 2nd March 2026"), Some(ymd(2026, 3, 2)));
         assert_eq!(reader.text("Tuesday 3RD March 2026"), Some(ymd(2026, 3, 3)));
         assert_eq!(reader.text("1st"), None);

@@ -78,6 +78,7 @@ pub(crate) fn find(table: &Table, format: &Format, also: &dyn Fn(&Header) -> boo
     } else {
         SEARCH_ROWS.min(table.rows.len())
     };
+    let pattern = format.layout.session_columns.as_deref();
     for start in 0..last_start {
         let Some(rows) = table.rows.get(start..start + height) else {
             break;
@@ -91,20 +92,35 @@ pub(crate) fn find(table: &Table, format: &Format, also: &dyn Fn(&Header) -> boo
         let found = wanted.len() - missing.len();
         if found > 0 && closest.as_ref().is_none_or(|(best, _)| found > *best) {
             let lacks = if missing.is_empty() {
-                "no column matching the session column pattern".to_string()
+                match pattern {
+                    Some(p) => format!("has no column matching `{p}`"),
+                    None => "is not a header the layout can read".to_string(),
+                }
             } else {
-                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+                format!("lacks {}", names.join(", "))
             };
-            closest = Some((found, format!("{}, lacks {lacks}", table.locate(&rows[0]))));
+            closest = Some((found, format!("{}, {lacks}", table.locate(&rows[0]))));
         }
     }
-    let mut wanted: Vec<String> = wanted.iter().map(|n| (*n).to_string()).collect();
-    if let Some(pattern) = &format.layout.session_columns {
-        wanted.push(format!("columns like `{pattern}`"));
-    }
+    // One header row asked for, where two together hold every column: a date above AM and PM.
+    let two_rows = (height == 1 && !table.header_given)
+        .then(|| {
+            (0..last_start).find(|&start| {
+                table.rows.get(start..start + 2).is_some_and(|rows| {
+                    let header = build(rows, start + 2);
+                    wanted.iter().all(|n| header.find(n).is_some()) && also(&header)
+                })
+            })
+        })
+        .flatten()
+        .and_then(|start| table.rows.get(start))
+        .map(|row| table.locate(row).into_boxed_str());
     Err(DecodeProblem::HeaderNotFound {
-        wanted,
+        wanted: wanted.iter().map(|n| (*n).to_string()).collect(),
+        pattern: pattern.map(Box::from),
         closest: closest.map(|(_, c)| c),
+        two_rows,
     })
 }
 

@@ -42,6 +42,18 @@ pub(crate) struct Reader<'f> {
     header_given: bool,
     first: bool,
     rows_seen: bool,
+    /// Each header column and what it is for.
+    roles: Vec<ColumnRole>,
+}
+
+/// A header column and what the format reads from it (for `format try`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ColumnRole {
+    /// The header text (a JSON path for JSON records).
+    pub column: String,
+    /// What it holds: `identity.upn`, `layout.mark`, `marks for Mon 2 Mar 2026 AM`, or
+    /// `not used`.
+    pub role: String,
 }
 
 enum Columns {
@@ -82,9 +94,11 @@ impl<'f> Reader<'f> {
             .checked_sub(1)
             .and_then(|i| prelude.rows.get(i))
             .map_or_else(|| "at the top".to_string(), |row| prelude.locate(row));
+        let roles = roles(&header, format, &columns);
         Ok(Reader {
             format,
             dates,
+            roles,
             named: header.named(format),
             columns,
             data_start: header.data_start,
@@ -120,6 +134,21 @@ impl<'f> Reader<'f> {
         out
     }
 
+    /// Where the header was found: `line 2`, `sheet Attendance row 3`, `at the top`.
+    pub(crate) fn header_at(&self) -> &str {
+        &self.header_at
+    }
+
+    /// Each header column and what it is for.
+    pub(crate) fn roles(&self) -> &[ColumnRole] {
+        &self.roles
+    }
+
+    /// The date patterns (and spreadsheet dates) that have read dates so far.
+    pub(crate) fn dates_used(&self) -> Vec<String> {
+        self.dates.used()
+    }
+
     /// Refuses a file whose header had no rows below it (other than repeats of the header and
     /// rows the format skips): an empty return is a mistake to ask the provider about, not a
     /// day without marks. JSON pages are exempt: an API page with no records is an ordinary
@@ -133,6 +162,49 @@ impl<'f> Reader<'f> {
             })
         }
     }
+}
+
+/// What each header column is for: the format's keys naming it, a wide layout's session, or
+/// nothing.
+fn roles(header: &Header, format: &Format, columns: &Columns) -> Vec<ColumnRole> {
+    let keyed: Vec<(String, &str)> = format
+        .identity
+        .keyed_columns()
+        .into_iter()
+        .map(|(k, name)| (format!("identity.{k}"), name))
+        .chain(
+            format
+                .layout
+                .keyed_columns()
+                .into_iter()
+                .map(|(k, name)| (format!("layout.{k}"), name)),
+        )
+        .collect();
+    header
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let keys: Vec<&str> = keyed
+                .iter()
+                .filter(|(_, name)| header.find(name) == Some(i))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            let role = if !keys.is_empty() {
+                keys.join(", ")
+            } else if let Columns::Wide(wide) = columns
+                && let Some(role) = wide.session_role(i)
+            {
+                role
+            } else {
+                "not used".to_string()
+            };
+            ColumnRole {
+                column: column.label.clone(),
+                role,
+            }
+        })
+        .collect()
 }
 
 /// The identity columns found in the header.
@@ -360,5 +432,38 @@ mod tests {
         );
         let decoded = decode(br#"{"data": []}"#, "page-9.json", &f).unwrap();
         assert!(decoded.observations.is_empty() && decoded.problems.is_empty());
+    }
+
+    #[test]
+    fn a_two_row_header_read_as_one_says_so_cleanly() {
+        let f = format(
+            "kind = \"csv\"\ndate_formats = [\"%d/%m/%Y\"]\n[identity]\nname = \"Pupil\"\nname_order = \"surname_first\"\ndate_of_birth = \"DOB\"\n[layout]\nstyle = \"wide\"\nsession_columns = \"{date} {session}\"\n[marks]\ncodes = \"dfe\"",
+        );
+        let text = "Pupil,DOB,02/03/2026,,03/03/2026,\n,,AM,PM,AM,PM\n\"Smith, Jo\",01/02/2011,/,/,N,/\n";
+        let err = decode(text.as_bytes(), "a.csv", &f).unwrap_err().to_string();
+        assert!(
+            err.contains("no row has all of `Pupil`, `DOB` and a column like `{date} {session}` (the closest, line 1, has no column matching `{date} {session}`)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("line 1 and the row below it together have every column"),
+            "{err}"
+        );
+        assert!(err.contains("set `header_rows = 2`"), "{err}");
+        assert!(!err.contains("``"), "{err}");
+        // With two header rows the same file reads.
+        let two = format(&format!(
+            "header_rows = 2\n{}",
+            "kind = \"csv\"\ndate_formats = [\"%d/%m/%Y\"]\n[identity]\nname = \"Pupil\"\nname_order = \"surname_first\"\ndate_of_birth = \"DOB\"\n[layout]\nstyle = \"wide\"\nsession_columns = \"{date} {session}\"\n[marks]\ncodes = \"dfe\""
+        ));
+        assert_eq!(decode(text.as_bytes(), "a.csv", &two).unwrap().observations.len(), 4);
+        // A header that is simply wrong keeps the usual advice.
+        let err = decode(b"Pupil,Born,02/03/2026 AM\nx,y,/\n", "a.csv", &f)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lacks `DOB`") && err.contains("check the provider has not renamed a column"),
+            "{err}"
+        );
     }
 }

@@ -68,6 +68,19 @@ pub(super) fn find_header(
 }
 
 impl WideColumns {
+    /// What column `index` holds, when it is a session column (for `format try`).
+    pub(super) fn session_role(&self, index: usize) -> Option<String> {
+        let column = self.columns.iter().find(|c| c.index == index)?;
+        let sessions = match column.sessions {
+            [one] => one.to_string(),
+            _ => "the whole day".to_string(),
+        };
+        Some(match &column.date {
+            Ok(date) => format!("marks for {} {sessions}", date.format("%a %-d %b %Y")),
+            Err(why) => format!("marks whose date cannot be read ({why}): they go to review"),
+        })
+    }
+
     /// One data row's observations, or its problems.
     pub(super) fn read_row(&self, table: &Table, row: &Row, dates: &DateReader<'_>, out: &mut Decoded) {
         let marked: Vec<(&SessionColumn, String)> = self

@@ -72,6 +72,15 @@ impl RosterIndex {
 
     /// The pupil a row of `provider`'s return names, or why it cannot be told.
     pub fn find(&self, provider: &str, id: &IdentityFields) -> Result<&PupilRecord, NoMatch> {
+        self.identify(provider, id).map(|m| m.pupil)
+    }
+
+    /// [`RosterIndex::find`], saying which identifiers matched the pupil.
+    ///
+    /// A name without a date of birth never identifies a pupil, but it must not contradict the
+    /// pupil the other identifiers name: a surname that differs (accents, case, hyphens and the
+    /// order of the names aside) sends the row to a person.
+    pub fn identify(&self, provider: &str, id: &IdentityFields) -> Result<Matched<'_>, NoMatch> {
         let mut evidence: Vec<(String, Vec<usize>)> = Vec::new();
         if let Some(text) = &id.upn {
             let upn = Upn::parse(text).map_err(|e| NoMatch {
@@ -122,7 +131,27 @@ impl RosterIndex {
                 None => {}
             }
         }
-        self.decide(evidence, id)
+        let by = evidence
+            .iter()
+            .map(|(what, _)| what.as_str())
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let pupil = self.decide(evidence, id)?;
+        if id.date_of_birth.is_none()
+            && let Some(written) = written_name(id)
+            && contradicts(&written, pupil)
+        {
+            return Err(NoMatch {
+                kind: ReviewKind::AmbiguousPupil,
+                reason: format!(
+                    "the row's name `{written}` is not the pupil its {by} names ({} {}, admission number {}): \
+                     check with the provider which pupil the row is for",
+                    pupil.legal_forename, pupil.legal_surname, pupil.admission_number
+                ),
+                identifier: None,
+            });
+        }
+        Ok(Matched { pupil, by })
     }
 
     fn decide(&self, evidence: Vec<(String, Vec<usize>)>, id: &IdentityFields) -> Result<&PupilRecord, NoMatch> {
@@ -192,6 +221,46 @@ impl RosterIndex {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// The pupil a row names, and by what.
+#[derive(Debug, Clone)]
+pub struct Matched<'a> {
+    /// The pupil.
+    pub pupil: &'a PupilRecord,
+    /// The identifiers that named them: `provider reference BF-104 and UPN ...`.
+    pub by: String,
+}
+
+/// The row's name as written, from one column or two (for messages).
+fn written_name(id: &IdentityFields) -> Option<String> {
+    if let Some(full) = &id.full_name {
+        return Some(full.text.clone());
+    }
+    match (&id.forename, &id.surname) {
+        (Some(f), Some(s)) => Some(format!("{f} {s}")),
+        (None, Some(n)) | (Some(n), None) => Some(n.clone()),
+        (None, None) => None,
+    }
+}
+
+/// Whether a written name clearly is not the pupil's: none of the parts of their surname (a
+/// hyphenated or double surname has several) is among the name's words, wherever they are, and
+/// the surname is not inside the name run together (`O Brien` for `O'Brien`).
+fn contradicts(written: &str, pupil: &PupilRecord) -> bool {
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| c.is_whitespace() || c == ',' || c == '-' || c == '/')
+            .map(fold)
+            .filter(|w| !w.is_empty())
+            .collect()
+    };
+    let said = words(written);
+    let surname = words(&pupil.legal_surname);
+    if said.is_empty() || surname.is_empty() {
+        return false;
+    }
+    let together = fold(written);
+    !surname.iter().any(|part| said.contains(part)) && !together.contains(&fold(&pupil.legal_surname))
 }
 
 /// The row's forename and surname, from one column or two.
@@ -357,5 +426,78 @@ mod tests {
         let e = index().find("bright-futures", &row).unwrap_err();
         assert_eq!(e.kind, ReviewKind::InvalidIdentifier);
         assert_eq!(e.identifier.as_deref(), Some("A371432121107"), "{}", e.reason);
+    }
+
+    #[test]
+    fn a_name_beside_an_identifier_must_not_contradict_its_pupil() {
+        let ix = index();
+        let row = |surname: &str, forename: &str| IdentityFields {
+            admission_number: Some("2109".into()),
+            surname: Some(surname.into()),
+            forename: Some(forename.into()),
+            ..Default::default()
+        };
+        // 2109 is Oliver Smith: his name in any case, spacing or order is him.
+        for (s, f) in [
+            ("Smith", "Oliver"),
+            ("SMITH", "olly"),
+            ("Oliver", "Smith"),
+            (" smith ", ""),
+        ] {
+            assert_eq!(
+                upn_of(ix.find("boxing-academy", &row(s, f))),
+                "R371432121156",
+                "{s} {f}"
+            );
+        }
+        let e = ix.find("boxing-academy", &row("Clarke", "Jayden")).unwrap_err();
+        assert_eq!(e.kind, ReviewKind::AmbiguousPupil);
+        assert!(
+            e.reason.contains("`Jayden Clarke` is not the pupil its admission number 2109 names (Oliver Smith, admission number 002109)"),
+            "{}",
+            e.reason
+        );
+        // One column, in either order: BF-104 is Jayden Clarke.
+        let full = |text: &str, order| IdentityFields {
+            provider_ref: Some("BF-104".into()),
+            full_name: Some(FullName {
+                text: text.into(),
+                order,
+            }),
+            ..Default::default()
+        };
+        let jayden = |text| upn_of(ix.find("bright-futures", &full(text, NameOrder::ForenameFirst)));
+        assert_eq!(jayden("Jayden CLARKE"), "Q371432121107");
+        assert_eq!(jayden("Clarke Jayden"), "Q371432121107");
+        assert!(
+            jayden("Jayden Clarkson").starts_with("ambiguous-pupil"),
+            "{}",
+            jayden("Jayden Clarkson")
+        );
+        let surname_first = upn_of(ix.find("bright-futures", &full("Nowak, Kacper", NameOrder::SurnameFirst)));
+        assert!(
+            surname_first.contains("`Nowak, Kacper` is not the pupil its provider reference BF-104 names"),
+            "{surname_first}"
+        );
+    }
+
+    #[test]
+    fn hyphens_and_accents_in_a_surname_do_not_contradict() {
+        let pupil = PupilRecord {
+            line: 2,
+            upn: Upn::parse("R371432121100").unwrap(),
+            admission_number: "1".into(),
+            legal_surname: "García-O’Brien".into(),
+            legal_forename: "Zoë".into(),
+            preferred_forename: None,
+            date_of_birth: NaiveDate::from_ymd_opt(2010, 7, 14).unwrap(),
+            year_group: None,
+        };
+        for written in ["Zoe Garcia", "OBRIEN, zoe", "Zoë García O Brien", "garcia-obrien zoe"] {
+            assert!(!contradicts(written, &pupil), "{written}");
+        }
+        for written in ["Zoe Smith", "Brien-Smith, Zoe"] {
+            assert!(contradicts(written, &pupil), "{written}");
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! whole document.)
 
 pub mod matcher;
+pub(crate) mod plausible;
 
 use std::collections::HashMap;
 
@@ -100,6 +101,11 @@ impl<'a> Normaliser<'a> {
         self
     }
 
+    /// The school calendar the rows are settled against.
+    pub fn calendar(&self) -> &SchoolCalendar {
+        self.calendar
+    }
+
     /// The marks and review rows of one window of a document's observations.
     pub fn window(&self, decoded: Decoded) -> Normalised {
         let mut out = Normalised::default();
@@ -117,17 +123,47 @@ impl<'a> Normaliser<'a> {
             });
         }
         for obs in decoded.observations {
-            match settle(obs, self.provider, self.roster, &self.placements, self.calendar) {
-                Ok(Some(mark)) => match self.hold {
-                    None => out.marks.push(mark),
-                    Some(reason) => out.reviews.push(held(mark, reason)),
-                },
-                Ok(None) => {}
-                Err(r) => out.reviews.push(*r),
+            match self.settle(obs) {
+                Settled::Mark(mark) => out.marks.push(mark),
+                Settled::NoMark => {}
+                Settled::Review(r) => out.reviews.push(*r),
             }
         }
         out
     }
+
+    /// What one observation becomes.
+    pub fn settle(&self, obs: Observation) -> Settled {
+        match settle(obs, self.provider, self.roster, &self.placements, self.calendar) {
+            Ok(Some(mark)) => match self.hold {
+                None => Settled::Mark(mark),
+                Some(reason) => Settled::Review(Box::new(held(mark, reason))),
+            },
+            Ok(None) => Settled::NoMark,
+            Err(r) => Settled::Review(r),
+        }
+    }
+
+    /// The roster rows are matched against.
+    pub fn roster(&self) -> &RosterIndex {
+        self.roster
+    }
+
+    /// The provider's id.
+    pub fn provider_id(&self) -> &str {
+        self.provider.id
+    }
+}
+
+/// What one observation becomes.
+#[derive(Debug, Clone)]
+pub enum Settled {
+    /// A mark for the register.
+    Mark(NewMark),
+    /// Nothing: the provider's vocabulary says the mark is no mark.
+    NoMark,
+    /// A row for a person to decide.
+    Review(Box<NewReview>),
 }
 
 /// One observation's mark, `None` for a vocabulary "no mark", or the review row instead.

@@ -227,3 +227,39 @@ fn json_that_cannot_be_read_is_refused() {
     );
     assert_eq!(d.observations[0].locator, "record 1 ([0])");
 }
+
+/// The example in docs/formats.md ("JSON pages"): one record per session, naming its session.
+#[test]
+fn json_with_one_record_per_session_reads_as_documented() {
+    let f = format(
+        r#"
+        kind = "json"
+        records = "results"
+        [identity]
+        provider_ref = "learner.id"
+        [layout]
+        style = "long"
+        date = "date"
+        session = "session"
+        mark = "attendance"
+        comment = "note"
+        [marks.map]
+        present = "present"
+        absent = "N"
+    "#,
+    );
+    let page = br#"{"results": [
+      {"learner": {"id": "NS-0042"}, "date": "2026-03-02", "session": "AM", "attendance": "present"},
+      {"learner": {"id": "NS-0042"}, "date": "2026-03-02", "session": "PM", "attendance": "absent",
+       "note": "called home"}
+     ]}"#;
+    let d = decode_ok(page, "page-1.json", &f);
+    assert_eq!(d.observations.len(), 2, "{:?}", d.problems);
+    let pm = find(&d, "NS-0042", ymd(2026, 3, 2), Pm);
+    assert_eq!(
+        (pm.mark.as_str(), pm.comment.as_deref()),
+        ("absent", Some("called home"))
+    );
+    assert_eq!(f.marks.resolve("absent", None), Resolution::Code("N".into()));
+    assert_eq!(find(&d, "NS-0042", ymd(2026, 3, 2), Am).mark, "present");
+}
