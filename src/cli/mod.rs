@@ -173,7 +173,11 @@ impl Context {
     /// migrated, synchronised or written (`format try`).
     pub async fn read_only(config_path: &Path, now: DateTime<Utc>) -> Result<Context, CliError> {
         let loaded = crate::config::load(config_path)?;
-        let store = connect_store(&loaded, true).await?;
+        let store = connect_store(&loaded, true).await.map_err(|e| {
+            CliError::Failed(format!(
+                "{e}; rows are matched against the roster in the database, so load it first with `apsync roster import`"
+            ))
+        })?;
         Ok(Context { loaded, store, now })
     }
 
