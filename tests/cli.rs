@@ -115,7 +115,7 @@ fn three_mistakes_exit_2_and_are_all_named() {
         "`school.motto`: unknown key",
         "`school.timezone`",
         "Europe/Londn",
-        "`provider[0].present_code`",
+        "`provider \"oak-farm\".present_code`",
         "`Q`",
     ] {
         assert!(err.contains(needle), "{needle} missing from: {err}");

@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod email;
+mod entries;
 mod error;
 pub mod raw;
 mod secret;
@@ -235,14 +236,17 @@ pub fn load_with_env(path: &Path, env: Vec<(String, String)>) -> Result<LoadedCo
         )])
     })?;
     let mut raw = parse(&text, env).map_err(fail)?;
+    let names = entries::EntryNames::of(&raw.0);
     let dir = path.parent().unwrap_or(Path::new("."));
     let format_problems = read_format_files(&mut raw.0, dir);
     raw.1.extend(format_problems);
     let config = validate::validate(raw.0).map_err(|mut errors| {
         errors.splice(0..0, raw.1.clone());
+        names.apply(&mut errors);
         fail(errors)
     })?;
     if !raw.1.is_empty() {
+        names.apply(&mut raw.1);
         return Err(fail(raw.1));
     }
     Ok(LoadedConfig {
