@@ -6,6 +6,10 @@
 
 mod support;
 
+/// The example configuration's connectors, secret files and old names.
+#[path = "cli/example_config.rs"]
+mod example_config;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -115,7 +119,7 @@ fn three_mistakes_exit_2_and_are_all_named() {
         "`school.motto`: unknown key",
         "`school.timezone`",
         "Europe/Londn",
-        "`provider \"oak-farm\".present_code`",
+        "`provider \"bright-futures\".present_code`",
         "`Q`",
     ] {
         assert!(err.contains(needle), "{needle} missing from: {err}");

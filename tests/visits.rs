@@ -532,7 +532,7 @@ async fn apsync_serve_takes_a_posted_visit_to_the_endpoint() {
     let install = install_with(&ep);
     let mut text = std::fs::read_to_string(install.config()).unwrap();
     text = text.replace("listen = \"127.0.0.1:8087\"", "listen = \"127.0.0.1:0\"");
-    text = text.replace("push_interval_secs = 5", "push_interval_secs = 1");
+    text = text.replace("push_interval_seconds = 5", "push_interval_seconds = 1");
     std::fs::write(install.config(), text).unwrap();
     let token = tokio::task::block_in_place(|| install.ok(&["token", "create", "visit-form"]));
     let mut child = Command::new(env!("CARGO_BIN_EXE_apsync"))

@@ -7,6 +7,7 @@ mod commands;
 #[cfg(test)]
 mod man_page;
 pub mod output;
+mod secret_check;
 mod unit;
 
 use std::path::{Path, PathBuf};
