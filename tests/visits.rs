@@ -601,6 +601,6 @@ fn the_demo_pushes_its_visits_to_a_local_endpoint_and_says_so() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("pushed 2 visit(s) to http://127.0.0.1:"), "{text}");
+    assert!(text.contains("pushed 2 visits to http://127.0.0.1:"), "{text}");
     assert_eq!(std::fs::read_dir(dir.path().join("endpoint")).unwrap().count(), 2);
 }

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::Parser;
 
 pub use args::{Cli, Command};
 
@@ -72,9 +71,34 @@ impl CliError {
 /// The most threads tokio starts for blocking work (its default is 512).
 const MAX_BLOCKING_THREADS: usize = 64;
 
+/// The command line's definition as `--help` and the man pages show it: [`Cli`], with the global
+/// `--config` hidden from `demo`, which writes a configuration of its own and never reads one.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    finish(Cli::command())
+}
+
+/// Hides `--config` from `demo`: a hidden option of its own takes the global one's place there
+/// (clap passes a global option only to commands without one of that name).
+fn finish(cmd: clap::Command) -> clap::Command {
+    cmd.mut_subcommand("demo", |demo| {
+        demo.arg(
+            clap::Arg::new("config")
+                .long("config")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .hide(true),
+        )
+    })
+}
+
 /// Parses the command line, runs the command, and returns the exit status.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::FromArgMatches as _;
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     init_logging(cli.log_format, matches!(cli.command, Command::Run));
     // Blocking threads (file I/O, spools) are bounded well under the unit's TasksMax=256, so a
     // burst of work waits for a thread rather than failing to start one.

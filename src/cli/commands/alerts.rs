@@ -53,8 +53,13 @@ pub async fn rules_then_email(ctx: &Context, send: bool) -> Result<(), CliError>
     let run = evaluate(&ctx.store, &ctx.loaded, ctx.now, send).await?;
     let c = run.counts;
     eprintln!(
-        "alerts: {} raised, {} escalated, {} resolved, {} lapsed; {} email(s) and {} digest(s) queued",
-        c.raised, c.escalated, c.resolved, c.lapsed, c.emails, run.digest
+        "alerts: {} raised, {} escalated, {} resolved, {} lapsed; {} and {} queued",
+        c.raised,
+        c.escalated,
+        c.resolved,
+        c.lapsed,
+        crate::cli::output::count(u64::try_from(c.emails).unwrap_or(0), "email"),
+        crate::cli::output::count(u64::try_from(run.digest).unwrap_or(0), "digest")
     );
     if !send {
         return Ok(());
