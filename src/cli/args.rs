@@ -66,7 +66,10 @@ pub enum Command {
     /// Deliveries (emails and endpoint pushes): pending, delivered, dead letters.
     #[command(subcommand)]
     Outbox(OutboxCommand),
-    /// Alerts: those open, and those closed recently.
+    /// Alerts: those open, and those closed recently. `level` is 0 normally and higher when it
+    /// is worse: a missing return escalated at the end of the day, attendance persistently or
+    /// severely low rather than below target, a provider's approval or policy expired rather
+    /// than expiring.
     Alerts(AlertsArgs),
     /// The ledger of documents received: list them, or read stored ones again after a format fix.
     #[command(subcommand)]

@@ -183,6 +183,13 @@ pub struct Context {
 }
 
 impl Context {
+    /// `t` in the school's time zone, to the second (`2026-06-10T10:30:00+01:00`): how listings
+    /// show a moment, as the school's clocks read it.
+    pub fn local(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.loaded.config.school.timezone)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    }
+
     /// Loads the configuration, opens the store and writes the configured providers to it.
     pub async fn open(config_path: &Path, now: DateTime<Utc>) -> Result<Context, CliError> {
         Context::with(crate::config::load(config_path)?, now).await

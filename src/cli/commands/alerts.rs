@@ -38,8 +38,8 @@ pub async fn list(ctx: &Context, args: AlertsArgs) -> Result<(), CliError> {
             json!(a.state),
             json!(a.level),
             json!(a.title),
-            json!(a.first_seen.to_rfc3339()),
-            json!(a.closed_at.map(|t| t.to_rfc3339())),
+            json!(ctx.local(a.first_seen)),
+            json!(a.closed_at.map(|t| ctx.local(t))),
         ]);
     }
     print(&listing, args.format)
