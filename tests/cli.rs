@@ -9,6 +9,10 @@ mod support;
 #[path = "cli/format_try.rs"]
 mod format_try;
 
+/// The example configuration's connectors, secret files and old names.
+#[path = "cli/example_config.rs"]
+mod example_config;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -118,7 +122,7 @@ fn three_mistakes_exit_2_and_are_all_named() {
         "`school.motto`: unknown key",
         "`school.timezone`",
         "Europe/Londn",
-        "`provider[0].present_code`",
+        "`provider \"bright-futures\".present_code`",
         "`Q`",
     ] {
         assert!(err.contains(needle), "{needle} missing from: {err}");
@@ -180,6 +184,7 @@ fn demo_runs_on_embedded_defaults() {
         .args(["demo", "--dir"])
         .arg(dir.path().join("demo"))
         .env_remove("APSYNC_CONFIG")
+        .env_remove("CARGO")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -201,13 +206,55 @@ fn demo_runs_on_embedded_defaults() {
             .join("demo/inbox/oak-farm/processed/OakFarm_Attendance_2026-06-08.csv")
             .exists()
     );
-    // Run twice: the same data again changes nothing and still succeeds.
+    // Without --now the demo runs on its data's last day, and says so; the commands it prints
+    // work from here (no `apsync` on the PATH); the marks read add up to the register's.
+    assert!(
+        text.contains("runs as at Friday 19 June 2026, 17:30 (school time)") && text.contains("--now"),
+        "{text}"
+    );
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_apsync")).unwrap();
+    assert!(
+        text.contains(&format!("The register: {} --config ", exe.display())),
+        "{text}"
+    );
+    assert!(!text.contains("\nThe register: apsync "), "{text}");
+    assert!(
+        text.contains("so the register holds") || text.contains("The register holds"),
+        "{text}"
+    );
+    let written = text
+        .lines()
+        .find(|l| l.contains(".eml file"))
+        .unwrap_or_else(|| panic!("no email line: {text}"));
+    assert!(
+        written.contains("written as") && !written.contains("file(s)"),
+        "{written}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let raised: u32 = stderr
+        .split("alerts: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no alerts line: {stderr}"));
+    assert!(
+        raised > 10,
+        "the last day's absences and missing returns raise alerts: {stderr}"
+    );
+    // Run twice: the same data again changes nothing and still succeeds, and writes no email.
     let again = Command::new(env!("CARGO_BIN_EXE_apsync"))
         .args(["demo", "--dir"])
         .arg(dir.path().join("demo"))
         .output()
         .unwrap();
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        !again.contains("written as") && again.contains("No new email"),
+        "{again}"
+    );
+    // Under `cargo run` in the project, the commands are cargo's.
+    assert!(again.contains("The register: cargo run -- --config "), "{again}");
 }
 
 /// The shipped unit: resource bounds set, and `systemd-analyze security` (offline, on the file)

@@ -49,7 +49,7 @@ fn world_holding_back(ep: &Endpoint, later: impl Fn(&Return) -> bool, schedule: 
     servers.add_connectors_on(&install, schedule);
     let mut text = std::fs::read_to_string(install.config()).unwrap();
     text = text.replace("listen = \"127.0.0.1:8087\"", "listen = \"127.0.0.1:0\"");
-    text = text.replace("push_interval_secs = 5", "push_interval_secs = 1");
+    text = text.replace("push_interval_seconds = 5", "push_interval_seconds = 1");
     text.push_str(&format!(
         "\n[[endpoint]]\nid = \"cpoms\"\nurl = \"{}\"\nallow_plaintext_loopback = true\n[endpoint.auth]\nkind = \"none\"\n",
         ep.url()
@@ -564,7 +564,7 @@ async fn a_run_killed_with_the_daemon_is_closed_as_interrupted_at_the_next_start
         "stuck-sftp",
         "skills-hub",
         &format!(
-            "[connector.sftp]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"x\"\npassword_file = \"/dev/null\"\npath = \"/\"\ntimeout_seconds = 3600\n"
+            "[connector.sftp]\nhost = \"127.0.0.1\"\nport = {port}\nusername = \"x\"\npassword_file = \"/dev/null\"\npath = \"/\"\ntimeout_seconds = 3600\n"
         ),
     );
     let text = std::fs::read_to_string(install.config())
@@ -635,7 +635,7 @@ fn install_with_http(extra: &str) -> Install {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flood_of_unfinished_requests_is_held_to_the_limit_and_readyz_still_answers() {
     use std::io::{Read, Write};
-    let install = install_with_http("max_connections = 8\nheader_timeout_secs = 2");
+    let install = install_with_http("max_connections = 8\nheader_timeout_seconds = 2");
     let daemon = tokio::task::block_in_place(|| Daemon::start(&install, 0, NOW));
     let addr = daemon.base.trim_start_matches("http://").to_string();
     // Four times the limit, each with headers begun and never finished (a slow-loris client).
@@ -718,7 +718,7 @@ async fn tokens_keep_to_their_scope_a_repeat_records_nothing_and_a_reloaded_endp
     let install = install_with_http("");
     let text = std::fs::read_to_string(install.config())
         .unwrap()
-        .replace("push_interval_secs = 5", "push_interval_secs = 1");
+        .replace("push_interval_seconds = 5", "push_interval_seconds = 1");
     std::fs::write(install.config(), text).unwrap();
     install.import_sample_roster();
     let form = install.ok(&["token", "create", "form"]).trim().to_string();

@@ -218,6 +218,11 @@ fn next_links_cursors_and_every_kind_of_auth() {
         )
     };
     let oauth = format!(
+        "auth = \"oauth2\"\n[connector.http.oauth2]\ntoken_url = \"{}\"\nclient_id = \"apsync\"\n",
+        api.url("/token")
+    );
+    // The old, flat names are still read (`check` warns about them).
+    let old_oauth = format!(
         "auth = \"oauth2\"\noauth2_token_url = \"{}\"\noauth2_client_id = \"apsync\"\n",
         api.url("/token")
     );
@@ -250,7 +255,7 @@ fn next_links_cursors_and_every_kind_of_auth() {
         "northstar",
         &table(
             "/cursor",
-            &format!("paging = \"cursor\"\n{oauth}oauth2_client_secret_file = \"secret\""),
+            &format!("paging = \"cursor\"\n{oauth}client_secret_file = \"secret\""),
         ),
     );
     install.add_connector(
@@ -258,7 +263,7 @@ fn next_links_cursors_and_every_kind_of_auth() {
         "northstar",
         &table(
             "/cursor",
-            &format!("paging = \"cursor\"\n{oauth}oauth2_client_secret_file = \"wrong\""),
+            &format!("paging = \"cursor\"\n{old_oauth}oauth2_client_secret_file = \"wrong\""),
         ),
     );
     install.add_connector("no-auth", "northstar", &table("/cursor", "paging = \"cursor\""));

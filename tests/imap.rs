@@ -113,8 +113,8 @@ fn implicit_tls_survives_people_reading_a_uidvalidity_change_and_a_restart() {
     let extra = "senders = [\"office@boxing-academy.test\"]\n";
     let install = installed(&dovecot, "boxing-mail", "boxing-academy", extra);
     let table = std::fs::read_to_string(install.config()).unwrap().replace(
-        &format!("port = {}\nsecurity = \"starttls\"", dovecot.port),
-        &format!("port = {}\nsecurity = \"implicit\"", dovecot.tls_port),
+        &format!("port = {}\ntls = \"starttls\"", dovecot.port),
+        &format!("port = {}\ntls = \"implicit\"", dovecot.tls_port),
     );
     std::fs::write(install.config(), table).unwrap();
     let rows = install.sync(None);
@@ -492,8 +492,8 @@ async fn a_dkim_signed_message_is_checked_here_with_the_signers_key() {
     let config = ImapConfig {
         host: Some("127.0.0.1".into()),
         port: Some(dovecot.port),
-        security: Some(Security::Starttls),
-        user: Some(support::dovecot::USER.into()),
+        tls: Some(Security::Starttls),
+        username: Some(support::dovecot::USER.into()),
         password_file: Some("unused".into()),
         senders: vec!["@bright-futures.test".into()],
         authentication: Some(Authentication::Dkim),
@@ -704,8 +704,8 @@ async fn a_message_nested_past_the_guard_is_refused_alone_and_the_others_go_on()
     let config = ImapConfig {
         host: Some("127.0.0.1".into()),
         port: Some(dovecot.port),
-        security: Some(Security::Starttls),
-        user: Some(support::dovecot::USER.into()),
+        tls: Some(Security::Starttls),
+        username: Some(support::dovecot::USER.into()),
         password_file: Some("unused".into()),
         senders: vec!["@bright-futures.test".into()],
         trusted_authserv_ids: vec![support::dovecot::AUTHSERV_ID.into()],

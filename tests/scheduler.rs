@@ -62,7 +62,7 @@ async fn connectors_run_on_schedule_without_overlap_and_failures_back_off() {
         "unreachable",
         "skills-hub",
         &format!(
-            "schedule = \"0 6 * * *\"\n[connector.sftp]\nhost = \"127.0.0.1\"\nport = {closed}\nuser = \"x\"\npassword_file = \"/dev/null\"\npath = \"/\"\n"
+            "schedule = \"0 6 * * *\"\n[connector.sftp]\nhost = \"127.0.0.1\"\nport = {closed}\nusername = \"x\"\npassword_file = \"/dev/null\"\npath = \"/\"\n"
         ),
     );
     install.ok(&["check"]);

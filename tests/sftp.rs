@@ -109,7 +109,7 @@ fn password_and_passphrase_protected_key_logins_work_and_a_wrong_password_is_an_
     std::fs::write(install.path("passphrase"), PASSPHRASE).unwrap();
     let table = |auth: &str| {
         format!(
-            "[connector.sftp]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"sftptest\"\nhost_key = \"{}\"\n{auth}\npath = \"{}\"\nmin_age_seconds = 60\n",
+            "[connector.sftp]\nhost = \"127.0.0.1\"\nport = {}\nusername = \"sftptest\"\nhost_key = \"{}\"\n{auth}\npath = \"{}\"\nmin_age_seconds = 60\n",
             sshd.port,
             sshd.host_key(),
             sshd.outgoing().display()

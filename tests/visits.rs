@@ -532,7 +532,7 @@ async fn apsync_serve_takes_a_posted_visit_to_the_endpoint() {
     let install = install_with(&ep);
     let mut text = std::fs::read_to_string(install.config()).unwrap();
     text = text.replace("listen = \"127.0.0.1:8087\"", "listen = \"127.0.0.1:0\"");
-    text = text.replace("push_interval_secs = 5", "push_interval_secs = 1");
+    text = text.replace("push_interval_seconds = 5", "push_interval_seconds = 1");
     std::fs::write(install.config(), text).unwrap();
     let token = tokio::task::block_in_place(|| install.ok(&["token", "create", "visit-form"]));
     let mut child = Command::new(env!("CARGO_BIN_EXE_apsync"))
@@ -601,6 +601,6 @@ fn the_demo_pushes_its_visits_to_a_local_endpoint_and_says_so() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("pushed 2 visit(s) to http://127.0.0.1:"), "{text}");
+    assert!(text.contains("pushed 2 visits to http://127.0.0.1:"), "{text}");
     assert_eq!(std::fs::read_dir(dir.path().join("endpoint")).unwrap().count(), 2);
 }

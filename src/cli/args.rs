@@ -46,9 +46,10 @@ pub enum Command {
     /// Load the school's MIS export of pupils, and the placements.
     #[command(subcommand)]
     Roster(RosterCommand),
-    /// Run connectors once now (all, or those named), importing what they find. Exit 0 when
-    /// every row became a mark or was held already, 3 when some wait for review, 1 when a
-    /// connector failed or a file could not be read.
+    /// Run connectors once now (all, or those named), importing what they find, then what the
+    /// daemon does after an import: read the visits CSV folder and push due visits to the
+    /// endpoints, run the rules (alerts) and send due email. Exit 0 when every row became a mark or was held already, 3 when some wait for
+    /// review, 1 when a connector failed or a file could not be read.
     Sync(SyncArgs),
     /// Import provider returns by hand, through the provider's format, in the order given. Exit
     /// 0 when every row became a mark or was held already, 3 when some wait for review, 1 when a
@@ -68,7 +69,10 @@ pub enum Command {
     /// Deliveries (emails and endpoint pushes): pending, delivered, dead letters.
     #[command(subcommand)]
     Outbox(OutboxCommand),
-    /// Alerts: those open, and those closed recently.
+    /// Alerts: those open, and those closed recently. `level` is 0 normally and higher when it
+    /// is worse: a missing return escalated at the end of the day, attendance persistently or
+    /// severely low rather than below target, a provider's approval or policy expired rather
+    /// than expiring.
     Alerts(AlertsArgs),
     /// The ledger of documents received: list them, or read stored ones again after a format fix.
     #[command(subcommand)]

@@ -7,13 +7,13 @@ mod commands;
 #[cfg(test)]
 mod man_page;
 pub mod output;
+mod secret_check;
 mod unit;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::Parser;
 
 pub use args::{Cli, Command};
 
@@ -71,9 +71,34 @@ impl CliError {
 /// The most threads tokio starts for blocking work (its default is 512).
 const MAX_BLOCKING_THREADS: usize = 64;
 
+/// The command line's definition as `--help` and the man pages show it: [`Cli`], with the global
+/// `--config` hidden from `demo`, which writes a configuration of its own and never reads one.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    finish(Cli::command())
+}
+
+/// Hides `--config` from `demo`: a hidden option of its own takes the global one's place there
+/// (clap passes a global option only to commands without one of that name).
+fn finish(cmd: clap::Command) -> clap::Command {
+    cmd.mut_subcommand("demo", |demo| {
+        demo.arg(
+            clap::Arg::new("config")
+                .long("config")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .hide(true),
+        )
+    })
+}
+
 /// Parses the command line, runs the command, and returns the exit status.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::FromArgMatches as _;
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     init_logging(cli.log_format, matches!(cli.command, Command::Run));
     // Blocking threads (file I/O, spools) are bounded well under the unit's TasksMax=256, so a
     // burst of work waits for a thread rather than failing to start one.
@@ -158,6 +183,13 @@ pub struct Context {
 }
 
 impl Context {
+    /// `t` in the school's time zone, to the second (`2026-06-10T10:30:00+01:00`): how listings
+    /// show a moment, as the school's clocks read it.
+    pub fn local(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.loaded.config.school.timezone)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    }
+
     /// Loads the configuration, opens the store and writes the configured providers to it.
     pub async fn open(config_path: &Path, now: DateTime<Utc>) -> Result<Context, CliError> {
         Context::with(crate::config::load(config_path)?, now).await

@@ -146,3 +146,13 @@ mod tests {
         assert_eq!(v[1]["code"], Value::Null);
     }
 }
+
+/// `1 visit`, `2 visits`: a count with its noun agreeing.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -81,6 +81,27 @@ pub fn writable_paths(unit: &str) -> Option<Vec<PathBuf>> {
     strict.then_some(paths)
 }
 
+/// The unit's `LoadCredential=NAME:PATH` settings in `[Service]`, as (NAME, PATH).
+pub fn credentials(unit: &str) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let mut in_service = false;
+    for line in unit.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_service = line == "[Service]";
+            continue;
+        }
+        if !in_service || line.starts_with('#') {
+            continue;
+        }
+        if let Some(("LoadCredential", value)) = line.split_once('=').map(|(k, v)| (k.trim(), v.trim()))
+            && let Some((name, path)) = value.split_once(':')
+        {
+            out.push((name.to_string(), PathBuf::from(path)));
+        }
+    }
+    out
+}
+
 /// Whether `folder` is inside one of `writable`.
 pub fn is_writable(folder: &Path, writable: &[PathBuf]) -> bool {
     writable.iter().any(|w| folder.starts_with(w))
@@ -98,6 +119,15 @@ mod tests {
         assert!(!is_writable(Path::new("/tmp/drop"), &paths), "its /tmp is private");
         assert!(!is_writable(Path::new("/srv/ap-returns"), &paths));
         assert!(is_writable(Path::new("/var/lib/apsync/inbox"), &paths));
+    }
+
+    #[test]
+    fn load_credentials_are_read_from_the_service_section_only() {
+        let unit = "[Service]\nLoadCredential=key:/etc/apsync/secrets/key\n#LoadCredential=no:/x\n[Install]\nLoadCredential=neither:/y\n";
+        assert_eq!(
+            credentials(unit),
+            [("key".to_string(), PathBuf::from("/etc/apsync/secrets/key"))]
+        );
     }
 
     #[test]

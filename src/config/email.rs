@@ -15,7 +15,8 @@ pub struct RawEmail {
     pub from: Option<String>,
     /// `smtp` or `file`.
     pub transport: Option<String>,
-    /// File transport: the folder .eml files are written to (relative to the configuration's folder).
+    /// File transport: the folder .eml files are written to (relative to the configuration's
+    /// folder). Default: `outgoing-mail` in the state directory (see `LoadedConfig::state_dir`).
     pub folder: Option<String>,
     /// SMTP server host name (also the name its certificate must carry).
     pub host: Option<String>,
@@ -32,10 +33,10 @@ pub struct RawEmail {
     /// Seconds to wait for the server before giving up on an attempt. Default 30.
     pub timeout_seconds: Option<u64>,
     /// XOAUTH2 with client-credentials tokens instead of a password.
-    pub oauth: Option<RawOAuth>,
+    pub oauth2: Option<RawOAuth>,
 }
 
-/// `[email.oauth]` as written.
+/// `[email.oauth2]` as written.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawOAuth {
     /// The token endpoint, e.g. `https://login.microsoftonline.com/TENANT/oauth2/v2.0/token`.
@@ -53,8 +54,9 @@ pub struct RawOAuth {
 pub enum EmailTransport {
     /// Each message as an .eml file in a folder (the demo, trying things out).
     File {
-        /// The folder, as written (relative to the configuration's folder).
-        folder: PathBuf,
+        /// The folder, as written (relative to the configuration's folder); `None` for the
+        /// default, `outgoing-mail` in the state directory.
+        folder: Option<PathBuf>,
     },
     /// A real SMTP server.
     Smtp(Box<SmtpConfig>),
@@ -92,7 +94,7 @@ pub struct SmtpConfig {
     pub timeout: std::time::Duration,
 }
 
-/// `[email.oauth]`, checked.
+/// `[email.oauth2]`, checked.
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
     /// Token endpoint.
@@ -126,9 +128,20 @@ pub(super) fn email(raw: &Option<RawEmail>, p: &mut Problems) -> Option<EmailCon
         p.push("email.from", format!("`{from}` is not an email address"));
     }
     let transport = match raw.transport.as_deref().unwrap_or("smtp").trim() {
-        "file" => EmailTransport::File {
-            folder: PathBuf::from(p.required(&raw.folder, "email.folder", "the folder .eml files are written to")?),
-        },
+        "file" => {
+            let folder = match raw.folder.as_deref().map(str::trim) {
+                None => None,
+                Some("") => {
+                    p.push(
+                        "email.folder",
+                        "empty: name the folder .eml files are written to, or leave it out for outgoing-mail in the state directory",
+                    );
+                    return None;
+                }
+                Some(f) => Some(PathBuf::from(f)),
+            };
+            EmailTransport::File { folder }
+        }
         "smtp" => EmailTransport::Smtp(Box::new(smtp(raw, p)?)),
         other => {
             p.push(
@@ -168,29 +181,29 @@ fn smtp(raw: &RawEmail, p: &mut Problems) -> Option<SmtpConfig> {
             return None;
         }
     };
-    let oauth = match &raw.oauth {
+    let oauth = match &raw.oauth2 {
         None => None,
         Some(o) => {
-            let token_url = p.required(&o.token_url, "email.oauth.token_url", "the token endpoint");
-            let client_id = p.required(&o.client_id, "email.oauth.client_id", "the application's client id");
+            let token_url = p.required(&o.token_url, "email.oauth2.token_url", "the token endpoint");
+            let client_id = p.required(&o.client_id, "email.oauth2.client_id", "the application's client id");
             let secret = p.required(
                 &o.client_secret_file,
-                "email.oauth.client_secret_file",
+                "email.oauth2.client_secret_file",
                 "a file holding the client secret",
             );
             let scope = p.required(
                 &o.scope,
-                "email.oauth.scope",
+                "email.oauth2.scope",
                 "the scope, e.g. https://outlook.office365.com/.default",
             );
             if raw.password_file.is_some() {
-                p.push("email.password_file", "give a password or [email.oauth], not both");
+                p.push("email.password_file", "give a password or [email.oauth2], not both");
             }
             // The client secret goes there: https, always.
             let token_url = token_url.filter(|t| match apsync_connector_core::web::check_web_url(t, false) {
                 Ok(_) => true,
                 Err(e) => {
-                    p.push("email.oauth.token_url", e);
+                    p.push("email.oauth2.token_url", e);
                     false
                 }
             });
@@ -199,7 +212,7 @@ fn smtp(raw: &RawEmail, p: &mut Problems) -> Option<SmtpConfig> {
                     token_url: t.to_string(),
                     client_id: c.to_string(),
                     client_secret_file: SecretFile {
-                        key: "email.oauth.client_secret_file".into(),
+                        key: "email.oauth2.client_secret_file".into(),
                         path: PathBuf::from(s),
                     },
                     scope: sc.to_string(),

@@ -6,10 +6,13 @@
 //! (pure); secrets named by `*_file` keys are read only when a component needs them.
 
 pub mod alerts;
+mod aliases;
 pub mod email;
+mod entries;
 mod error;
 pub mod raw;
 mod secret;
+mod secret_files;
 pub mod validate;
 pub mod visits;
 
@@ -21,6 +24,7 @@ pub use alerts::{AlertsConfig, ProviderAlerts, Role, Roles};
 pub use email::{EmailConfig, EmailTransport, SmtpConfig, TlsMode};
 pub use error::{ConfigError, ConfigErrors};
 pub use secret::{Secret, SecretError, SecretFile};
+pub use secret_files::secret_files;
 pub use visits::{EndpointAuth, EndpointConfig, HttpConfig, TlsFiles, VisitsConfig};
 
 use crate::domain::PresentCode;
@@ -206,12 +210,44 @@ pub struct LoadedConfig {
     pub config: Config,
     /// The file it came from.
     pub path: PathBuf,
+    /// What is accepted but should be written differently (an old name), each at its key.
+    pub warnings: Vec<ConfigError>,
 }
 
 impl LoadedConfig {
     /// The folder relative secret files and paths are read from.
     pub fn dir(&self) -> &Path {
         self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Where apsync keeps what it writes besides the database: systemd's `$STATE_DIRECTORY`
+    /// (`/var/lib/apsync` for the installed unit), else the SQLite file's folder, else
+    /// `/var/lib/apsync`. Never the configuration's folder, which the service cannot write.
+    pub fn state_dir(&self) -> PathBuf {
+        let from_systemd = std::env::var_os("STATE_DIRECTORY")
+            .and_then(|v| std::env::split_paths(&v).next())
+            .filter(|p| !p.as_os_str().is_empty());
+        if let Some(dir) = from_systemd {
+            return dir;
+        }
+        match &self.config.database.url {
+            DatabaseUrl::Sqlite(file) => match file.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                _ => PathBuf::from("."),
+            },
+            DatabaseUrl::Postgres(_) => PathBuf::from("/var/lib/apsync"),
+        }
+    }
+
+    /// Where the file transport writes its .eml files, when it is the one configured: the
+    /// `folder` written (relative to the configuration's folder), else `outgoing-mail` in the
+    /// [state directory](Self::state_dir).
+    pub fn mail_folder(&self) -> Option<PathBuf> {
+        match self.config.email.as_ref().map(|e| &e.transport) {
+            Some(EmailTransport::File { folder: Some(f) }) => Some(self.dir().join(f)),
+            Some(EmailTransport::File { folder: None }) => Some(self.state_dir().join("outgoing-mail")),
+            _ => None,
+        }
     }
 }
 
@@ -234,25 +270,48 @@ pub fn load_with_env(path: &Path, env: Vec<(String, String)>) -> Result<LoadedCo
             format!("cannot read the file: {e}. Give the path with --config or APSYNC_CONFIG"),
         )])
     })?;
-    let mut raw = parse(&text, env).map_err(fail)?;
+    let (raw, warnings) = parse_with_warnings(&text, env).map_err(fail)?;
+    let mut raw = raw;
+    let names = entries::EntryNames::of(&raw.0);
+    let mut warnings = warnings;
+    names.apply(&mut warnings);
     let dir = path.parent().unwrap_or(Path::new("."));
     let format_problems = read_format_files(&mut raw.0, dir);
     raw.1.extend(format_problems);
     let config = validate::validate(raw.0).map_err(|mut errors| {
         errors.splice(0..0, raw.1.clone());
+        names.apply(&mut errors);
         fail(errors)
     })?;
     if !raw.1.is_empty() {
+        names.apply(&mut raw.1);
         return Err(fail(raw.1));
     }
     Ok(LoadedConfig {
         config,
         path: path.to_path_buf(),
+        warnings,
     })
 }
 
 /// Parses TOML text plus overrides into the raw structure and the unknown keys found.
 pub fn parse(text: &str, env: Vec<(String, String)>) -> Result<(raw::RawConfig, Vec<ConfigError>), Vec<ConfigError>> {
+    parse_with_warnings(text, env).map(|(raw, _)| raw)
+}
+
+/// [`parse`], with the old names used as warnings (see `aliases`); an old name given beside
+/// its new one is among the problems.
+pub fn parse_with_warnings(text: &str, env: Vec<(String, String)>) -> Result<Parsed, Vec<ConfigError>> {
+    let renamed = aliases::rename(text);
+    let (raw, mut problems) = parse_text(renamed.text.as_deref().unwrap_or(text), env)?;
+    problems.splice(0..0, renamed.errors);
+    Ok(((raw, problems), renamed.warnings))
+}
+
+/// The raw configuration with its problems, and the warnings.
+pub type Parsed = ((raw::RawConfig, Vec<ConfigError>), Vec<ConfigError>);
+
+fn parse_text(text: &str, env: Vec<(String, String)>) -> Result<(raw::RawConfig, Vec<ConfigError>), Vec<ConfigError>> {
     let env_map: config::Map<String, String> = env.into_iter().collect();
     let built = config::Config::builder()
         .add_source(config::File::from_str(text, config::FileFormat::Toml))

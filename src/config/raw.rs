@@ -64,7 +64,7 @@ pub struct RawConnector {
     pub imap: Option<apsync_connector_imap::ImapConfig>,
     /// A provider's JSON API.
     pub http: Option<apsync_connector_http::HttpConfig>,
-    /// When to run, a cron expression in the school's time zone (default `*/30 6-18 * * *`).
+    /// When to run, a cron expression in the school's time zone (default `*/30 6-19 * * *`, five fields).
     pub schedule: Option<String>,
     /// After how many runs failing on the same item it is quarantined (default 3).
     pub quarantine_after: Option<u32>,

@@ -293,8 +293,8 @@ fn smtp_in_clear_only_to_a_parsed_loopback_and_oauth_token_urls_only_over_https(
         let found = email(remote, "tls = \"none\"").unwrap_or_default();
         assert!(found.iter().any(|k| k == "email.tls"), "{remote}: {found:?}");
     }
-    let oauth = "username = \"apsync@school.example\"\n[email.oauth]\ntoken_url = \"http://login.example/token\"\n\
+    let oauth = "username = \"apsync@school.example\"\n[email.oauth2]\ntoken_url = \"http://login.example/token\"\n\
                  client_id = \"c\"\nclient_secret_file = \"s\"\nscope = \"x\"";
     let found = email("smtp.school.example", oauth).unwrap_or_default();
-    assert!(found.iter().any(|k| k == "email.oauth.token_url"), "{found:?}");
+    assert!(found.iter().any(|k| k == "email.oauth2.token_url"), "{found:?}");
 }

@@ -20,11 +20,11 @@ pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// The most `[http] max_connections` may be (the unit allows 4096 open files in all).
 const MAX_CONNECTIONS_CEILING: usize = 2048;
-/// Seconds to send request headers when `[http] header_timeout_secs` is not given.
+/// Seconds to send request headers when `[http] header_timeout_seconds` is not given.
 pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
-/// Seconds a connection may idle when `[http] idle_timeout_secs` is not given.
+/// Seconds a connection may idle when `[http] idle_timeout_seconds` is not given.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
-/// How long an endpoint may take to answer when `timeout_secs` is not given.
+/// How long an endpoint may take to answer when `timeout_seconds` is not given.
 pub const DEFAULT_ENDPOINT_TIMEOUT_SECS: u64 = 30;
 /// How often `run` looks for due pushes and new CSV files when not configured.
 pub const DEFAULT_PUSH_INTERVAL_SECS: u64 = 5;
@@ -43,9 +43,9 @@ pub struct RawHttp {
     /// Connections open at once (default 256); more wait until one closes.
     pub max_connections: Option<usize>,
     /// Seconds a client has, from connecting, to send a request's headers (default 10).
-    pub header_timeout_secs: Option<u64>,
+    pub header_timeout_seconds: Option<u64>,
     /// Seconds a connection may sit with nothing to do before it is closed (default 60).
-    pub idle_timeout_secs: Option<u64>,
+    pub idle_timeout_seconds: Option<u64>,
 }
 
 /// `[visits]` as written.
@@ -54,7 +54,7 @@ pub struct RawVisits {
     /// `[visits.csv_folder]`: a folder CSV files of visits are dropped into (a form's export).
     pub csv_folder: Option<apsync_connector_folder::FolderConfig>,
     /// How often `run` pushes due visits and reads the CSV folder, in seconds.
-    pub push_interval_secs: Option<u64>,
+    pub push_interval_seconds: Option<u64>,
 }
 
 /// One `[[endpoint]]` as written.
@@ -65,7 +65,7 @@ pub struct RawEndpoint {
     /// The URL visits are POSTed to (https).
     pub url: Option<String>,
     /// Seconds to wait for an answer before retrying.
-    pub timeout_secs: Option<u64>,
+    pub timeout_seconds: Option<u64>,
     /// Allow `http://` when the host is loopback (tests, a local relay).
     pub allow_plaintext_loopback: Option<bool>,
     /// The field of the endpoint's JSON answer holding its id for the record. Default `id`.
@@ -94,14 +94,9 @@ pub struct RawAuth {
     pub username: Option<String>,
     /// basic: a file holding the password.
     pub password_file: Option<String>,
-    /// oauth2: the token endpoint (client credentials grant).
-    pub token_url: Option<String>,
-    /// oauth2: the client id.
-    pub client_id: Option<String>,
-    /// oauth2: a file holding the client secret.
-    pub client_secret_file: Option<String>,
-    /// oauth2: the scope asked for, if the server wants one.
-    pub scope: Option<String>,
+    /// oauth2: `[endpoint.auth.oauth2]`, the client-credentials settings (token_url,
+    /// client_id, client_secret_file, scope), shaped as everywhere else.
+    pub oauth2: Option<super::email::RawOAuth>,
 }
 
 /// `[endpoint.payload]` as written.
@@ -259,11 +254,15 @@ pub(super) fn http(raw: &RawHttp, p: &mut Problems) -> HttpConfig {
     }
     for (key, value, slot) in [
         (
-            "http.header_timeout_secs",
-            raw.header_timeout_secs,
+            "http.header_timeout_seconds",
+            raw.header_timeout_seconds,
             &mut out.header_timeout,
         ),
-        ("http.idle_timeout_secs", raw.idle_timeout_secs, &mut out.idle_timeout),
+        (
+            "http.idle_timeout_seconds",
+            raw.idle_timeout_seconds,
+            &mut out.idle_timeout,
+        ),
     ] {
         match value {
             Some(n) if !(1..=3600).contains(&n) => p.push(key, "must be between 1 and 3600 seconds"),
@@ -291,9 +290,9 @@ pub(super) fn http(raw: &RawHttp, p: &mut Problems) -> HttpConfig {
 
 /// Checks `[visits]`.
 pub(super) fn visits(raw: &RawVisits, p: &mut Problems) -> VisitsConfig {
-    let secs = raw.push_interval_secs.unwrap_or(DEFAULT_PUSH_INTERVAL_SECS);
+    let secs = raw.push_interval_seconds.unwrap_or(DEFAULT_PUSH_INTERVAL_SECS);
     if secs == 0 {
-        p.push("visits.push_interval_secs", "must be at least 1");
+        p.push("visits.push_interval_seconds", "must be at least 1");
     }
     if let Some(folder) = &raw.csv_folder {
         for (k, message) in folder.validate() {
@@ -326,9 +325,9 @@ pub(super) fn endpoints(raw: &[RawEndpoint], p: &mut Problems) -> Vec<EndpointCo
         let url = p
             .required(&r.url, &format!("{key}.url"), "the https:// URL visits are POSTed to")
             .and_then(|u| endpoint_url(u, plain_ok, &format!("{key}.url"), p));
-        let timeout = r.timeout_secs.unwrap_or(DEFAULT_ENDPOINT_TIMEOUT_SECS);
+        let timeout = r.timeout_seconds.unwrap_or(DEFAULT_ENDPOINT_TIMEOUT_SECS);
         if !(1..=600).contains(&timeout) {
-            p.push(format!("{key}.timeout_secs"), "must be between 1 and 600");
+            p.push(format!("{key}.timeout_seconds"), "must be between 1 and 600");
         }
         let health_url = r
             .health_url
@@ -412,25 +411,33 @@ fn auth(raw: Option<&RawAuth>, plain_ok: bool, key: &str, p: &mut Problems) -> O
             )
         }
         "oauth2" => {
-            let token_url = need(&raw.token_url, "token_url", "the OAuth 2 token endpoint");
-            let client_id = need(&raw.client_id, "client_id", "the client id");
+            // Without an [endpoint.auth.oauth2] table each of its keys is reported missing.
+            let o = raw.oauth2.as_ref();
+            let none = None;
+            let field = |f: fn(&super::email::RawOAuth) -> &Option<String>| o.map_or(&none, f);
+            let token_url = need(
+                field(|o| &o.token_url),
+                "oauth2.token_url",
+                "the OAuth 2 token endpoint",
+            );
+            let client_id = need(field(|o| &o.client_id), "oauth2.client_id", "the client id");
             let secret_file = need(
-                &raw.client_secret_file,
-                "client_secret_file",
+                field(|o| &o.client_secret_file),
+                "oauth2.client_secret_file",
                 "a file holding the client secret",
             );
-            let token_url = token_url.and_then(|u| endpoint_url(&u, plain_ok, &format!("{key}.token_url"), p));
+            let token_url = token_url.and_then(|u| endpoint_url(&u, plain_ok, &format!("{key}.oauth2.token_url"), p));
             (
                 match (token_url, client_id, secret_file) {
                     (Some(token_url), Some(client_id), Some(f)) => Some(EndpointAuth::OAuth2 {
                         token_url,
                         client_id,
-                        client_secret: file("client_secret_file", f),
-                        scope: raw.scope.clone(),
+                        client_secret: file("oauth2.client_secret_file", f),
+                        scope: field(|o| &o.scope).clone(),
                     }),
                     _ => None,
                 },
-                &["token_url", "client_id", "client_secret_file", "scope"],
+                &["oauth2"],
             )
         }
         "" => {
@@ -451,10 +458,7 @@ fn auth(raw: Option<&RawAuth>, plain_ok: bool, key: &str, p: &mut Problems) -> O
         ("key_file", raw.key_file.is_some()),
         ("username", raw.username.is_some()),
         ("password_file", raw.password_file.is_some()),
-        ("token_url", raw.token_url.is_some()),
-        ("client_id", raw.client_id.is_some()),
-        ("client_secret_file", raw.client_secret_file.is_some()),
-        ("scope", raw.scope.is_some()),
+        ("oauth2", raw.oauth2.is_some()),
     ];
     for (name, _) in given.iter().filter(|(name, set)| *set && !used.contains(name)) {
         p.push(

@@ -70,7 +70,7 @@ pub(super) async fn accept_loop(
                     tracing::warn!(
                         limit = max,
                         "the HTTP server has {max} connections open, its limit ([http] max_connections): new ones wait until one closes. \
-                         Unfinished requests are closed after [http] header_timeout_secs; if this is ordinary load, raise the limit"
+                         Unfinished requests are closed after [http] header_timeout_seconds; if this is ordinary load, raise the limit"
                     );
                     warned = Some(Instant::now());
                 }

@@ -250,7 +250,7 @@ pub(crate) fn classify(e: &lettre::transport::smtp::Error) -> Attempt {
         return Attempt::Retry {
             reason: format!(
                 "the SMTP server refused apsync's credentials ({e}): check email.username and email.password_file \
-                 (or [email.oauth]); nothing can be sent until then"
+                 (or [email.oauth2]); nothing can be sent until then"
             ),
             after: None,
             slow: true,

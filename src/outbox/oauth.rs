@@ -52,19 +52,19 @@ pub async fn fetch_token(
         .body(token_request_body(cfg, &secret))
         .send()
         .await
-        .map_err(|e| format!("cannot reach email.oauth.token_url {}: {e}", cfg.token_url))?;
+        .map_err(|e| format!("cannot reach email.oauth2.token_url {}: {e}", cfg.token_url))?;
     let status = response.status();
     let body: serde_json::Value = response
         .json()
         .await
-        .map_err(|e| format!("email.oauth.token_url answered {status} with something that is not JSON: {e}"))?;
+        .map_err(|e| format!("email.oauth2.token_url answered {status} with something that is not JSON: {e}"))?;
     if !status.is_success() {
         let why = body["error_description"]
             .as_str()
             .or(body["error"].as_str())
             .unwrap_or("no reason given");
         return Err(format!(
-            "the token endpoint refused apsync ({status}: {why}): check email.oauth.client_id, client_secret_file and scope"
+            "the token endpoint refused apsync ({status}: {why}): check email.oauth2.client_id, client_secret_file and scope"
         ));
     }
     body["access_token"]
@@ -119,7 +119,7 @@ mod tests {
             token_url: format!("http://127.0.0.1:{port}/token"),
             client_id: "app id".into(),
             client_secret_file: SecretFile {
-                key: "email.oauth.client_secret_file".into(),
+                key: "email.oauth2.client_secret_file".into(),
                 path: "secret".into(),
             },
             scope: "https://outlook.office365.com/.default".into(),

@@ -128,10 +128,7 @@ pub async fn evaluate(
 
 /// Where the file transport writes, when it is the one configured.
 pub fn mail_folder(loaded: &LoadedConfig) -> Option<PathBuf> {
-    match loaded.config.email.as_ref().map(|e| &e.transport) {
-        Some(EmailTransport::File { folder }) => Some(loaded.dir().join(folder)),
-        _ => None,
-    }
+    loaded.mail_folder()
 }
 
 /// Hands every due email to the configured transport once. `None` when no `[email]` is set.
@@ -144,7 +141,7 @@ pub async fn dispatch(
         return Ok(None);
     };
     let sink: Box<dyn Sink> = match &email.transport {
-        EmailTransport::File { folder } => Box::new(FileSink::new(loaded.dir().join(folder))),
+        EmailTransport::File { .. } => Box::new(FileSink::new(mail_folder(loaded).unwrap_or_default())),
         EmailTransport::Smtp(cfg) => {
             let creds = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
             match SmtpSink::new(cfg, creds.as_deref(), loaded.dir()).await {

@@ -56,6 +56,24 @@ fn required(secret: Option<Secret>) -> Result<Secret, SourceError> {
     })
 }
 
+/// The client-credentials settings of a connector's `[connector.TRANSPORT.oauth2]`, with the
+/// secret read.
+fn client_credentials(
+    connector: &ConnectorConfig,
+    transport: &str,
+    oauth2: Option<&apsync_connector_core::OAuth2Config>,
+    dir: &Path,
+) -> Result<ClientCredentials, SourceError> {
+    let oauth2 = oauth2.cloned().unwrap_or_default();
+    let key = format!("{transport}.oauth2.client_secret_file");
+    Ok(ClientCredentials {
+        token_url: oauth2.token_url.unwrap_or_default(),
+        client_id: oauth2.client_id.unwrap_or_default(),
+        client_secret: required(secret(connector, &key, oauth2.client_secret_file.as_ref(), dir)?)?,
+        scope: oauth2.scope,
+    })
+}
+
 /// Builds the source a connector's configuration describes, reading its secrets; `dir` is the
 /// configuration file's folder.
 pub fn build_source(
@@ -84,19 +102,9 @@ pub fn build_source(
             Box::new(SftpSource::new(sftp, secrets, max_bytes))
         }
         Transport::Imap(imap) => {
-            let auth = match (&imap.password_file, &imap.oauth2_client_secret_file) {
+            let auth = match (&imap.password_file, &imap.oauth2) {
                 (Some(pw), _) => ImapAuth::Password(required(secret(connector, "imap.password_file", Some(pw), dir)?)?),
-                (None, secret_file) => ImapAuth::OAuth2(ClientCredentials {
-                    token_url: imap.oauth2_token_url.clone().unwrap_or_default(),
-                    client_id: imap.oauth2_client_id.clone().unwrap_or_default(),
-                    client_secret: required(secret(
-                        connector,
-                        "imap.oauth2_client_secret_file",
-                        secret_file.as_ref(),
-                        dir,
-                    )?)?,
-                    scope: imap.oauth2_scope.clone(),
-                }),
+                (None, oauth2) => ImapAuth::OAuth2(client_credentials(connector, "imap", oauth2.as_ref(), dir)?),
             };
             let ca = match &imap.ca_file {
                 None => None,
@@ -130,12 +138,7 @@ pub fn build_source(
                     http.username.clone().unwrap_or_default(),
                     read("http.password_file", &http.password_file)?,
                 ),
-                AuthKind::Oauth2 => HttpAuth::OAuth2(ClientCredentials {
-                    token_url: http.oauth2_token_url.clone().unwrap_or_default(),
-                    client_id: http.oauth2_client_id.clone().unwrap_or_default(),
-                    client_secret: read("http.oauth2_client_secret_file", &http.oauth2_client_secret_file)?,
-                    scope: http.oauth2_scope.clone(),
-                }),
+                AuthKind::Oauth2 => HttpAuth::OAuth2(client_credentials(connector, "http", http.oauth2.as_ref(), dir)?),
             };
             Box::new(HttpSource::new(http, auth, max_bytes)?.with_today(today))
         }

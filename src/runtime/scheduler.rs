@@ -46,6 +46,14 @@ impl Schedule {
     /// Parses a cron expression, or the default when none is given; the error names the problem.
     pub fn parse(text: Option<&str>) -> Result<Schedule, String> {
         let text = text.unwrap_or(DEFAULT_SCHEDULE).trim();
+        // croner would also take seconds and years (6 or 7 fields); the documented form is 5.
+        let fields = text.split_whitespace().count();
+        if fields != 5 {
+            return Err(format!(
+                "`{text}` has {fields} field{}: a schedule has exactly 5, `minute hour day month weekday`, e.g. `*/30 6-19 * * 1-5`",
+                if fields == 1 { "" } else { "s" }
+            ));
+        }
         croner::Cron::from_str(text)
             .map(|cron| Schedule {
                 cron,

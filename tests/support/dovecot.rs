@@ -217,7 +217,7 @@ impl Dovecot {
             format!("trusted_authserv_ids = [\"{AUTHSERV_ID}\"]\n")
         };
         format!(
-            "[connector.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nca_file = \"{}\"\nuser = \"{USER}\"\n\
+            "[connector.imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"starttls\"\nca_file = \"{}\"\nusername = \"{USER}\"\n\
              password_file = \"{password_file}\"\ntimeout_seconds = 10\n{trusted}{extra}\n",
             self.port,
             self.ca_file().display()

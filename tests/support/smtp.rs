@@ -236,15 +236,15 @@ impl SmtpServer {
         std::fs::write(dir.join("smtp-password"), format!("{password}\n")).unwrap();
         std::fs::copy(self.cert(), dir.join("smtp-ca.pem")).unwrap();
         let text = std::fs::read_to_string(config).unwrap().replace(
-            "transport = \"file\"\nfolder = \"outgoing-mail\"\n",
+            "\ntransport = \"file\"\n",
             &format!(
-                "transport = \"smtp\"\nhost = \"localhost\"\nport = {}\ntls = \"starttls\"\nca_file = \"smtp-ca.pem\"\n\
+                "\ntransport = \"smtp\"\nhost = \"localhost\"\nport = {}\ntls = \"starttls\"\nca_file = \"smtp-ca.pem\"\n\
                  username = \"{USER}\"\npassword_file = \"smtp-password\"\ntimeout_seconds = 20\n",
                 self.port
             ),
         );
         assert!(
-            text.contains("transport = \"smtp\""),
+            text.contains("\ntransport = \"smtp\"\n"),
             "the example configuration's [email] section changed"
         );
         std::fs::write(config, text).unwrap();

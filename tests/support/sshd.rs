@@ -179,7 +179,7 @@ impl Sshd {
     /// The `[connector.sftp]` table for this server with key login; `extra` lines are appended.
     pub fn connector_toml(&self, extra: &str) -> String {
         format!(
-            "[connector.sftp]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{USER}\"\nhost_key = \"{}\"\n\
+            "[connector.sftp]\nhost = \"127.0.0.1\"\nport = {}\nusername = \"{USER}\"\nhost_key = \"{}\"\n\
              private_key_file = \"{}\"\npath = \"{}\"\nmin_age_seconds = 60\ntimeout_seconds = 10\n{extra}\n",
             self.port,
             self.host_key(),

@@ -10,6 +10,7 @@ pub mod digest;
 mod document;
 mod error;
 mod glob;
+mod oauth2;
 mod secret;
 pub mod spool;
 mod text;
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 pub use document::{Body, Checkpoint, Document, Fetched, ItemRef, Refusal};
 pub use error::{ErrorKind, SourceError};
 pub use glob::matches as glob_matches;
+pub use oauth2::OAuth2Config;
 pub use secret::Secret;
 pub use text::printable;
 

@@ -8,6 +8,7 @@ mod source;
 
 use std::path::PathBuf;
 
+use apsync_connector_core::OAuth2Config;
 use apsync_connector_core::web::check_web_url;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -70,14 +71,8 @@ pub struct HttpConfig {
     pub username: Option<String>,
     /// File holding the password (`auth = "basic"`).
     pub password_file: Option<PathBuf>,
-    /// OAuth2 token endpoint (`auth = "oauth2"`).
-    pub oauth2_token_url: Option<String>,
-    /// OAuth2 client id.
-    pub oauth2_client_id: Option<String>,
-    /// File holding the OAuth2 client secret.
-    pub oauth2_client_secret_file: Option<PathBuf>,
-    /// OAuth2 scope.
-    pub oauth2_scope: Option<String>,
+    /// The client-credentials settings (`auth = "oauth2"`): `[connector.http.oauth2]`.
+    pub oauth2: Option<OAuth2Config>,
     /// `none` (default), `page`, `next_link` or `cursor`.
     pub paging: Option<Paging>,
     /// Dotted path to the page's records, e.g. `data`. Default `data`.
@@ -121,11 +116,6 @@ impl HttpConfig {
                     ));
                 }
             }
-        }
-        if let Some(t) = &self.oauth2_token_url
-            && let Err(e) = check_web_url(t, self.allow_plaintext == Some(true))
-        {
-            p.push(("oauth2_token_url", e));
         }
         if let Some(f) = &self.date_format
             && (f.is_empty() || chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error)))
@@ -171,26 +161,14 @@ impl HttpConfig {
                     &mut p,
                 );
             }
-            AuthKind::Oauth2 => {
-                missing(
-                    self.oauth2_token_url.is_some(),
-                    "oauth2_token_url",
-                    "the OAuth2 token endpoint",
-                    &mut p,
-                );
-                missing(
-                    self.oauth2_client_id.is_some(),
-                    "oauth2_client_id",
-                    "the client id",
-                    &mut p,
-                );
-                missing(
-                    self.oauth2_client_secret_file.is_some(),
-                    "oauth2_client_secret_file",
-                    "a file holding the client secret",
-                    &mut p,
-                );
-            }
+            AuthKind::Oauth2 => match &self.oauth2 {
+                None => p.push((
+                    "oauth2",
+                    "missing: a [connector.http.oauth2] table with token_url, client_id, client_secret_file and scope"
+                        .to_string(),
+                )),
+                Some(o) => p.extend(o.validate(self.allow_plaintext == Some(true))),
+            },
         }
         let paging = self.paging.unwrap_or_default();
         if matches!(paging, Paging::NextLink | Paging::Cursor) && self.next_path.is_none() {

@@ -18,7 +18,7 @@ mod parts;
 mod screen;
 mod source;
 
-use apsync_connector_core::web;
+use apsync_connector_core::{OAuth2Config, web};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -59,24 +59,19 @@ pub struct ImapConfig {
     pub host: Option<String>,
     /// Its port: default 993 with implicit TLS, else 143.
     pub port: Option<u16>,
-    /// `implicit` (default), `starttls` or `none`.
-    pub security: Option<Security>,
-    /// Must be true for `security = "none"`, which is refused unless the host is loopback.
+    /// `implicit` (default), `starttls` or `none` (old name: `security`).
+    pub tls: Option<Security>,
+    /// Must be true for `tls = "none"`, which is refused unless the host is loopback; also lets
+    /// the OAuth2 token endpoint be plain http on this machine.
     pub allow_plaintext: Option<bool>,
     /// A PEM file of extra certificate authorities to trust (a school's own mail server).
     pub ca_file: Option<PathBuf>,
-    /// The mailbox account.
-    pub user: Option<String>,
+    /// The mailbox account (old name: `user`).
+    pub username: Option<String>,
     /// A file holding the password (password login).
     pub password_file: Option<PathBuf>,
-    /// OAuth2 token endpoint, for XOAUTH2 login with the client-credentials flow.
-    pub oauth2_token_url: Option<String>,
-    /// OAuth2 application (client) id.
-    pub oauth2_client_id: Option<String>,
-    /// A file holding the OAuth2 client secret.
-    pub oauth2_client_secret_file: Option<PathBuf>,
-    /// OAuth2 scope, e.g. `https://outlook.office365.com/.default`.
-    pub oauth2_scope: Option<String>,
+    /// XOAUTH2 login with a client-credentials token: `[connector.imap.oauth2]`.
+    pub oauth2: Option<OAuth2Config>,
     /// The folder to read. Default `INBOX`.
     pub mailbox: Option<String>,
     /// Accepted senders: addresses, or domains (`provider.org.uk` or `@provider.org.uk`). Mail
@@ -118,50 +113,30 @@ impl ImapConfig {
         if self.port == Some(0) {
             p.push(("port", "0 is not a port: leave it out for the usual one".to_string()));
         }
-        if self.security == Some(Security::None) {
+        if self.tls == Some(Security::None) {
             if self.allow_plaintext != Some(true) {
                 p.push((
-                    "security",
+                    "tls",
                     "`none` sends the password unencrypted: use `implicit` or `starttls`, or set allow_plaintext = true for a server on this machine".to_string(),
                 ));
             } else if !self.host.as_deref().is_some_and(web::is_loopback_host) {
                 p.push((
-                    "security",
+                    "tls",
                     "`none` is only allowed for a server on this machine (127.0.0.1, ::1, localhost)".to_string(),
                 ));
             }
         }
-        if blank(&self.user) {
-            p.push(("user", "missing: the mailbox account".to_string()));
+        if blank(&self.username) {
+            p.push(("username", "missing: the mailbox account".to_string()));
         }
-        let oauth = [&self.oauth2_token_url, &self.oauth2_client_id]
-            .iter()
-            .any(|v| v.is_some())
-            || self.oauth2_client_secret_file.is_some();
-        match (self.password_file.is_some(), oauth) {
-            (false, false) => p.push((
+        match (self.password_file.is_some(), &self.oauth2) {
+            (false, None) => p.push((
                 "password_file",
-                "missing: name a file holding the password, or set oauth2_token_url, oauth2_client_id and oauth2_client_secret_file for XOAUTH2".to_string(),
+                "missing: name a file holding the password, or add [connector.imap.oauth2] (token_url, client_id, client_secret_file, scope) for XOAUTH2".to_string(),
             )),
-            (true, true) => p.push(("password_file", "give password_file or the oauth2_* keys, not both".to_string())),
-            (false, true) => {
-                match self.oauth2_token_url.as_deref().map(str::trim) {
-                    None | Some("") => p.push(("oauth2_token_url", "missing: the OAuth2 token endpoint".to_string())),
-                    // The client secret goes there: https, always.
-                    Some(url) => {
-                        if let Err(e) = web::check_web_url(url, false) {
-                            p.push(("oauth2_token_url", e));
-                        }
-                    }
-                }
-                if blank(&self.oauth2_client_id) {
-                    p.push(("oauth2_client_id", "missing: the application (client) id".to_string()));
-                }
-                if self.oauth2_client_secret_file.is_none() {
-                    p.push(("oauth2_client_secret_file", "missing: a file holding the client secret".to_string()));
-                }
-            }
-            (true, false) => {}
+            (true, Some(_)) => p.push(("password_file", "give password_file or [connector.imap.oauth2], not both".to_string())),
+            (false, Some(o)) => p.extend(o.validate(self.allow_plaintext == Some(true))),
+            (true, None) => {}
         }
         if self.senders.is_empty() || self.senders.iter().any(|s| s.trim().is_empty() || s.contains(' ')) {
             p.push((

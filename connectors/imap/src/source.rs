@@ -119,7 +119,7 @@ impl ImapSource {
         ca_pem: Option<&[u8]>,
         max_bytes: u64,
     ) -> Result<Self, SourceError> {
-        let security = config.security.unwrap_or_default();
+        let security = config.tls.unwrap_or_default();
         let extra_roots = match ca_pem {
             None => Vec::new(),
             Some(pem) => crate::net::parse_roots(pem).map_err(|e| {
@@ -141,7 +141,7 @@ impl ImapSource {
                 timeout: Duration::from_secs(config.timeout_seconds.unwrap_or(30)),
                 max_nesting: crate::nesting::MAX_NESTING,
             },
-            user: config.user.clone().unwrap_or_default(),
+            user: config.username.clone().unwrap_or_default(),
             auth,
             mailbox: config.mailbox.clone().unwrap_or_else(|| "INBOX".into()),
             senders: config.senders.clone(),

@@ -3,7 +3,7 @@ use super::*;
 fn valid() -> ImapConfig {
     ImapConfig {
         host: Some("imap.example.test".into()),
-        user: Some("returns@school.test".into()),
+        username: Some("returns@school.test".into()),
         password_file: Some("pw".into()),
         senders: vec!["@provider.test".into()],
         trusted_authserv_ids: vec!["mx.school.test".into()],
@@ -37,12 +37,12 @@ fn a_complete_table_is_valid() {
 #[test]
 fn plaintext_needs_an_explicit_yes_and_loopback() {
     let mut c = ImapConfig {
-        security: Some(Security::None),
+        tls: Some(Security::None),
         ..valid()
     };
-    assert_eq!(keys(&c), ["security"]);
+    assert_eq!(keys(&c), ["tls"]);
     c.allow_plaintext = Some(true);
-    assert_eq!(keys(&c), ["security"], "not loopback");
+    assert_eq!(keys(&c), ["tls"], "not loopback");
     c.host = Some("127.0.0.1".into());
     assert!(keys(&c).is_empty());
 }
@@ -51,7 +51,10 @@ fn plaintext_needs_an_explicit_yes_and_loopback() {
 fn every_problem_is_named_at_once() {
     let c = ImapConfig {
         port: Some(0),
-        oauth2_client_id: Some("app".into()),
+        oauth2: Some(OAuth2Config {
+            client_id: Some("app".into()),
+            ..Default::default()
+        }),
         glob: Some(" ".into()),
         media_types: Some(vec!["csv".into()]),
         after: Some(After::Move),
@@ -63,9 +66,9 @@ fn every_problem_is_named_at_once() {
         [
             "host",
             "port",
-            "user",
-            "oauth2_token_url",
-            "oauth2_client_secret_file",
+            "username",
+            "oauth2.token_url",
+            "oauth2.client_secret_file",
             "senders",
             "trusted_authserv_ids",
             "glob",
@@ -80,16 +83,21 @@ fn every_problem_is_named_at_once() {
 fn the_oauth_token_url_must_be_https() {
     let mut c = valid();
     c.password_file = None;
-    c.oauth2_token_url = Some("http://login.example/token".into());
-    c.oauth2_client_id = Some("apsync".into());
-    c.oauth2_client_secret_file = Some("secret".into());
+    c.oauth2 = Some(OAuth2Config {
+        token_url: Some("http://login.example/token".into()),
+        client_id: Some("apsync".into()),
+        client_secret_file: Some("secret".into()),
+        scope: None,
+    });
     let problems = c.validate();
     assert!(
         problems
             .iter()
-            .any(|(k, m)| *k == "oauth2_token_url" && m.contains("https")),
+            .any(|(k, m)| *k == "oauth2.token_url" && m.contains("https")),
         "{problems:?}"
     );
-    c.oauth2_token_url = Some("https://login.microsoftonline.com/t/oauth2/v2.0/token".into());
-    assert!(!c.validate().iter().any(|(k, _)| *k == "oauth2_token_url"));
+    if let Some(o) = c.oauth2.as_mut() {
+        o.token_url = Some("https://login.microsoftonline.com/t/oauth2/v2.0/token".into());
+    }
+    assert!(!c.validate().iter().any(|(k, _)| *k == "oauth2.token_url"));
 }

@@ -32,8 +32,8 @@ pub struct SftpConfig {
     pub host: Option<String>,
     /// Its port, default 22.
     pub port: Option<u16>,
-    /// The account to log in as.
-    pub user: Option<String>,
+    /// The account to log in as (old name: `user`).
+    pub username: Option<String>,
     /// The server's host key as `ssh-ed25519 AAAA...` (from the provider, or from the error
     /// `apsync check --online` shows). A different key, or none, refuses the connection.
     pub host_key: Option<String>,
@@ -69,8 +69,11 @@ impl SftpConfig {
         if self.port == Some(0) {
             problems.push(("port", "0 is not a port: leave it out for 22".to_string()));
         }
-        if blank(&self.user) {
-            problems.push(("user", "missing: the account the provider gave the school".to_string()));
+        if blank(&self.username) {
+            problems.push((
+                "username",
+                "missing: the account the provider gave the school".to_string(),
+            ));
         }
         if let Some(k) = &self.host_key
             && connect::parse_host_key(k).is_none()

@@ -86,7 +86,7 @@ impl SftpSource {
             target: Target {
                 host: config.host.clone().unwrap_or_default(),
                 port: config.port.unwrap_or(22),
-                user: config.user.clone().unwrap_or_default(),
+                user: config.username.clone().unwrap_or_default(),
                 host_key: config.host_key.clone(),
                 key: secrets.private_key,
                 passphrase: secrets.passphrase,

@@ -5,7 +5,7 @@ const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsab
 fn valid() -> SftpConfig {
     SftpConfig {
         host: Some("sftp.example.test".into()),
-        user: Some("school".into()),
+        username: Some("school".into()),
         host_key: Some(KEY.into()),
         private_key_file: Some("bf-key".into()),
         path: Some("/outgoing".into()),
@@ -38,7 +38,7 @@ fn validation_names_each_key_at_once() {
         [
             "host",
             "port",
-            "user",
+            "username",
             "host_key",
             "password_file",
             "path",

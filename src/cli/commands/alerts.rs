@@ -38,8 +38,8 @@ pub async fn list(ctx: &Context, args: AlertsArgs) -> Result<(), CliError> {
             json!(a.state),
             json!(a.level),
             json!(a.title),
-            json!(a.first_seen.to_rfc3339()),
-            json!(a.closed_at.map(|t| t.to_rfc3339())),
+            json!(ctx.local(a.first_seen)),
+            json!(a.closed_at.map(|t| ctx.local(t))),
         ]);
     }
     print(&listing, args.format)
@@ -53,8 +53,13 @@ pub async fn rules_then_email(ctx: &Context, send: bool) -> Result<(), CliError>
     let run = evaluate(&ctx.store, &ctx.loaded, ctx.now, send).await?;
     let c = run.counts;
     eprintln!(
-        "alerts: {} raised, {} escalated, {} resolved, {} lapsed; {} email(s) and {} digest(s) queued",
-        c.raised, c.escalated, c.resolved, c.lapsed, c.emails, run.digest
+        "alerts: {} raised, {} escalated, {} resolved, {} lapsed; {} and {} queued",
+        c.raised,
+        c.escalated,
+        c.resolved,
+        c.lapsed,
+        crate::cli::output::count(u64::from(c.emails), "email"),
+        crate::cli::output::count(u64::from(run.digest), "digest")
     );
     if !send {
         return Ok(());

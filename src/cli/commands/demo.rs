@@ -23,6 +23,55 @@ const DEMO_CONFIG: &str = include_str!("../../../fixtures/apsync.toml");
 const EXAMPLE_DATABASE: &str = "url = \"sqlite:///var/lib/apsync/apsync.db\"";
 const PUPILS: &[u8] = include_bytes!("../../../fixtures/roster/pupils.csv");
 const PLACEMENTS: &[u8] = include_bytes!("../../../fixtures/roster/placements.csv");
+/// The demo's returns cover the school fortnight of 8 to 19 June 2026 (scripts/make-fixtures.py,
+/// `FIRST_DAY, LAST_DAY`): without `--now` the demo runs as at the end of its last day, so a
+/// newcomer on any date sees its absences, missing returns and a full digest.
+pub const DEMO_NOW: &str = "2026-06-19T16:30:00Z";
+
+/// The moment the demo runs at: `--now`, else the end of its data's last day (said on screen).
+fn demo_now(now: Option<DateTime<Utc>>) -> Result<(DateTime<Utc>, Option<String>), CliError> {
+    if let Some(now) = now {
+        return Ok((now, None));
+    }
+    let last = DateTime::parse_from_rfc3339(DEMO_NOW)
+        .map_err(|e| CliError::Failed(format!("the demo's own date {DEMO_NOW} does not parse: {e}")))?
+        .with_timezone(&Utc);
+    let local = last.with_timezone(&chrono_tz::Europe::London);
+    Ok((
+        last,
+        Some(format!(
+            "The demo's returns cover 8 to 19 June 2026, so it runs as at {} (school time), the end of \
+             its last day, not today; give --now (RFC 3339) to choose another moment.",
+            local.format("%A %-d %B %Y, %H:%M")
+        )),
+    ))
+}
+
+/// How to run apsync from where the user is: `cargo run --` under cargo, `apsync` when that is
+/// this program on the PATH, else this program's full path.
+fn invocation() -> String {
+    let under_cargo = std::env::var_os("CARGO").is_some()
+        && std::env::var_os("CARGO_MANIFEST_DIR")
+            .zip(std::env::current_dir().ok())
+            .is_some_and(|(project, here)| here.starts_with(project));
+    if under_cargo {
+        return "cargo run --".into();
+    }
+    let Ok(me) = std::env::current_exe().and_then(std::fs::canonicalize) else {
+        return "apsync".into();
+    };
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("apsync"))
+            .find(|p| p.is_file())
+            .and_then(|p| std::fs::canonicalize(p).ok())
+    });
+    if on_path.as_deref() == Some(me.as_path()) {
+        "apsync".into()
+    } else {
+        me.display().to_string()
+    }
+}
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     if let Some(dir) = path.parent() {
@@ -110,7 +159,8 @@ fn claim(dir: &Path) -> Result<PathBuf, CliError> {
     Ok(resolved)
 }
 
-pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
+pub async fn run(dir: &Path, now: Option<DateTime<Utc>>) -> Result<(), CliError> {
+    let (now, said) = demo_now(now)?;
     let dir = claim(dir)?;
     let config = dir.join("apsync.toml");
     write(&config, demo_config(&dir).as_bytes())?;
@@ -127,6 +177,9 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
         "apsync demo in {}: a school, 16 pupils, five providers sending returns in five formats",
         dir.display()
     );
+    if let Some(said) = said {
+        say!("{said}");
+    }
     say!("\n== apsync check");
     super::status::valid(&config, crate::config::load_with_env(&config, Vec::new())?)?;
     let ctx = Context::open_ignoring_env(&config, now).await?;
@@ -139,19 +192,7 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
     )
     .await?;
 
-    say!("\n== apsync sync   (each provider's inbox folder; files move to processed/ once imported)");
-    let reports = super::sync::sync(&ctx, &[]).await?;
-    let mut listing = Listing::new(&["provider", "files", "marks", "for review", "problem"]);
-    for r in &reports {
-        listing.push(vec![
-            json!(r.provider),
-            json!(r.documents),
-            json!(r.marks),
-            json!(r.review_items),
-            json!(r.error),
-        ]);
-    }
-    print(&listing, Format::Table)?;
+    demo_sync(&ctx).await?;
 
     say!("\n== apsync review list   (rows apsync would not guess: a person decides)");
     let mut listing = Listing::new(&["id", "provider", "file", "pupil as written", "why"]);
@@ -202,31 +243,75 @@ pub async fn run(dir: &Path, now: DateTime<Utc>) -> Result<(), CliError> {
         }
     }
     print(&listing, Format::Table)?;
-    say!(
-        "\nThe register: apsync --config {0} marks\nThe report:   apsync --config {0} report attendance\nEverything:   apsync --config {0} status",
-        config.display()
-    );
+    let apsync = format!("{} --config {}", invocation(), config.display());
+    say!("\nThe register: {apsync} marks\nThe report:   {apsync} report attendance\nEverything:   {apsync} status");
 
     // --- Visit logs: a block of its own (src/cli/commands/demo_visits.rs). ---
     super::demo_visits::run(&ctx, &dir).await?;
-    say!("The visits: apsync --config {} visits", config.display());
-    demo_email(&ctx).await
+    say!("The visits: {apsync} visits");
+    demo_email(&ctx, &apsync).await
+}
+
+/// Syncs every inbox folder and shows what each provider's returns gave, and how the marks read
+/// add up to the register's (a later return replaces an earlier mark for the same session).
+async fn demo_sync(ctx: &Context) -> Result<(), CliError> {
+    say!("\n== apsync sync   (each provider's inbox folder; files move to processed/ once imported)");
+    let reports = super::sync::sync(ctx, &[]).await?;
+    let mut listing = Listing::new(&["provider", "files", "marks", "for review", "problem"]);
+    for r in &reports {
+        listing.push(vec![
+            json!(r.provider),
+            json!(r.documents),
+            json!(r.marks),
+            json!(r.review_items),
+            json!(r.error),
+        ]);
+    }
+    print(&listing, Format::Table)?;
+    let read: i64 = reports.iter().map(|r| r.marks).sum();
+    let held = i64::try_from(ctx.store.marks(&MarkFilter::default()).await?.len()).unwrap_or(i64::MAX);
+    match read.checked_sub(held) {
+        Some(..=0) | None => say!("The register holds {held} marks."),
+        Some(replaced) => say!(
+            "{read} marks read; {replaced} of them replaced an earlier mark for the same session (a later return wins; the earlier one is kept in the pupil's history), so the register holds {held}."
+        ),
+    }
+    Ok(())
 }
 
 // --- Alerts by email (the example configuration's file transport) --------------------------------
 
 /// Runs the rules once more as `sync` would (with the weekly digest) and delivers the emails as
 /// .eml files, saying where they are.
-async fn demo_email(ctx: &Context) -> Result<(), CliError> {
+async fn demo_email(ctx: &Context, apsync: &str) -> Result<(), CliError> {
     say!("\n== apsync alerts (rules, then email through the file transport)");
+    let folder = crate::runtime::alerts::mail_folder(&ctx.loaded);
+    let count = |folder: &Option<PathBuf>| {
+        folder.as_ref().and_then(|f| std::fs::read_dir(f).ok()).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+    };
+    let before = count(&folder);
     super::alerts::rules_then_email(ctx, true).await?;
-    if let Some(folder) = crate::runtime::alerts::mail_folder(&ctx.loaded) {
-        let count = std::fs::read_dir(&folder).map(|d| d.flatten().count()).unwrap_or(0);
-        say!(
-            "The alerts and the weekly digest were written as {count} .eml file(s) in {} (open them in any mail program).",
-            folder.display()
-        );
+    let written = count(&folder).saturating_sub(before);
+    if let Some(folder) = &folder {
+        let files = |n: usize| if n == 1 { "file" } else { "files" };
+        if written == 0 {
+            say!(
+                "No new email: each alert and this week's digest were already written by an earlier run ({before} .eml {} in {}).",
+                files(before),
+                folder.display()
+            );
+        } else {
+            say!(
+                "The alerts and the weekly digest were written as {written} .eml {} in {} (open them in any mail program).",
+                files(written),
+                folder.display()
+            );
+        }
     }
-    say!("Alerts: apsync --config {} alerts", ctx.loaded.path.display());
+    say!("Alerts: {apsync} alerts");
     Ok(())
 }

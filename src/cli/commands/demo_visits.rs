@@ -94,7 +94,8 @@ pub async fn run(ctx: &Context, dir: &Path) -> Result<(), CliError> {
     let recorded = ctx.store.record_visits(&new, &intake.endpoints, ctx.now).await?;
     let recorded = recorded.iter().filter(|r| r.is_some()).count();
     say!(
-        "recorded {recorded} visit(s) ({} already recorded by an earlier demo run)",
+        "recorded {} ({} already recorded by an earlier demo run)",
+        crate::cli::output::count(u64::try_from(recorded).unwrap_or(0), "visit"),
         new.len() - recorded
     );
 
@@ -113,8 +114,8 @@ pub async fn run(ctx: &Context, dir: &Path) -> Result<(), CliError> {
     let report = dispatch_pushes(&ctx.store, &[sink], ctx.now).await?;
     server.abort();
     say!(
-        "pushed {} visit(s) to {url} with their Idempotency-Key; the endpoint wrote each to {}",
-        report.delivered,
+        "pushed {} to {url} with their Idempotency-Key; the endpoint wrote each to {}",
+        crate::cli::output::count(u64::try_from(report.delivered).unwrap_or(0), "visit"),
         received.display()
     );
     say!("\n== apsync visits");

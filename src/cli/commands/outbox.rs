@@ -26,13 +26,13 @@ pub async fn run(ctx: &Context, cmd: OutboxCommand) -> Result<(), CliError> {
                 listing.push(vec![
                     json!(d.id),
                     json!(d.channel),
-                    json!(d.sink),
+                    json!(sink_label(ctx, &d.sink)),
                     json!(d.subject),
                     json!(d.status),
                     json!(d.attempts),
-                    json!((d.status == "pending").then(|| d.next_attempt_at.to_rfc3339())),
+                    json!((d.status == "pending").then(|| ctx.local(d.next_attempt_at))),
                     json!(d.last_error),
-                    json!(d.delivered_at.map(|t| t.to_rfc3339())),
+                    json!(d.delivered_at.map(|t| ctx.local(t))),
                 ]);
             }
             print(&listing, format)
@@ -42,5 +42,17 @@ pub async fn run(ctx: &Context, cmd: OutboxCommand) -> Result<(), CliError> {
             say!("delivery {id} is queued to be sent again now");
             Ok(())
         }
+    }
+}
+
+/// The email sink as the configuration sends it: `email (smtp)` or `email (file)`; an endpoint's
+/// sink as its id.
+fn sink_label(ctx: &Context, sink: &str) -> String {
+    if sink != crate::email::SINK {
+        return sink.to_string();
+    }
+    match ctx.loaded.config.email.as_ref().map(|e| &e.transport) {
+        Some(crate::config::EmailTransport::File { .. }) => "email (file)".into(),
+        _ => "email (smtp)".into(),
     }
 }

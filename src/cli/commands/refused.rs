@@ -23,7 +23,7 @@ pub async fn list(ctx: &Context, args: RefusedArgs) -> Result<(), CliError> {
     ]);
     for r in ctx.store.refusals_since(since).await? {
         listing.push(vec![
-            json!(r.recorded_at.to_rfc3339()),
+            json!(ctx.local(r.recorded_at)),
             json!(r.connector),
             json!(r.code),
             json!(r.sender),

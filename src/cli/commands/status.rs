@@ -15,7 +15,12 @@ use crate::outbox::email::SmtpSink;
 /// server (TLS and login, nothing sent) and each endpoint (a request that creates nothing), one
 /// line each, every failure saying what to do; exit 1 if any failed.
 pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
-    let loaded = valid(config, crate::config::load(config)?)?;
+    let loaded = crate::config::load(config)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: `{}`: {}", w.key, w.message);
+    }
+    crate::cli::secret_check::check_secret_files(&loaded)?;
+    let loaded = valid(config, loaded)?;
     let c = &loaded.config;
     warn_unwritable_folders(&loaded);
     warn_risky_formats(&loaded.config);

@@ -51,9 +51,9 @@ pub async fn run(ctx: &Context, cmd: TokenCommand) -> Result<(), CliError> {
                 listing.push(vec![
                     json!(t.name),
                     json!(t.scopes),
-                    json!(t.created_at.to_rfc3339()),
-                    json!(t.revoked_at.map(|t| t.to_rfc3339())),
-                    json!(t.last_used_at.map(|t| t.to_rfc3339())),
+                    json!(ctx.local(t.created_at)),
+                    json!(t.revoked_at.map(|t| ctx.local(t))),
+                    json!(t.last_used_at.map(|t| ctx.local(t))),
                 ]);
             }
             print(&listing, format)

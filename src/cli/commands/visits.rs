@@ -37,7 +37,7 @@ pub async fn add(ctx: &Context, cmd: VisitCommand) -> Result<(), CliError> {
     let visit = recorded
         .into_visit()
         .ok_or_else(|| CliError::Failed("the visit was recorded before".into()))?;
-    print(&listing(std::slice::from_ref(&visit)), a.format)?;
+    print(&listing(ctx, std::slice::from_ref(&visit)), a.format)?;
     if intake.endpoints.is_empty() {
         eprintln!(
             "visit {} recorded; no [[endpoint]] is configured, so it is not pushed anywhere",
@@ -66,11 +66,11 @@ pub async fn list(ctx: &Context, args: VisitsArgs) -> Result<(), CliError> {
         },
     };
     let visits = ctx.store.visits(upn.as_deref(), args.limit).await?;
-    print(&listing(&visits), args.format)
+    print(&listing(ctx, &visits), args.format)
 }
 
 /// One row per visit: the overall state, and each endpoint's.
-fn listing(visits: &[StoredVisit]) -> Listing {
+fn listing(ctx: &Context, visits: &[StoredVisit]) -> Listing {
     let mut listing = Listing::new(&[
         "id",
         "occurred_at",
@@ -95,7 +95,7 @@ fn listing(visits: &[StoredVisit]) -> Listing {
         let doc = &v.document;
         listing.push(vec![
             json!(v.id),
-            json!(doc.occurred_at.to_rfc3339()),
+            json!(ctx.local(doc.occurred_at)),
             json!(doc.admission_number),
             json!(doc.provider),
             json!(doc.staff),

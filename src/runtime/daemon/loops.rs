@@ -165,7 +165,7 @@ pub async fn email(mut s: Shared) -> Result<(), String> {
 }
 
 /// The push sender: reads the visits CSV folder, then pushes due visits every
-/// `[visits] push_interval_secs`.
+/// `[visits] push_interval_seconds`.
 pub async fn pushes(mut s: Shared) -> Result<(), String> {
     let mut built: Option<(Arc<LoadedConfig>, Vec<PushSink>, VisitIntake)> = None;
     loop {

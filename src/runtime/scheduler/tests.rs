@@ -130,5 +130,12 @@ fn a_bad_schedule_says_how_to_write_one() {
     let e = Schedule::parse(Some("every morning")).unwrap_err();
     assert!(e.contains("every morning") && e.contains("minute hour"), "{e}");
     assert_eq!(Schedule::parse(None).unwrap().as_str(), DEFAULT_SCHEDULE);
+    // The field count said agrees with the docs: exactly 5, never "between 5 and 7".
+    for six in ["0 */30 6-19 * * 1-5", "0 0 6 * * * 2026"] {
+        let e = Schedule::parse(Some(six)).unwrap_err();
+        assert!(e.contains("exactly 5") && !e.contains("between"), "{e}");
+    }
+    let e = Schedule::parse(Some("61 * * * *")).unwrap_err();
+    assert!(!e.contains("between 5 and 7"), "{e}");
     let _ = London.with_ymd_and_hms(2026, 1, 1, 0, 0, 0);
 }
