@@ -760,3 +760,87 @@ async fn a_message_nested_past_the_guard_is_refused_alone_and_the_others_go_on()
     let flags = dovecot.flags("INBOX");
     assert!(flags[1].contains("$ApsyncRefused"), "{flags:?}");
 }
+
+/// XOAUTH2 as apsync logs in to Microsoft 365: a token from the client-credentials flow (here an
+/// in-process token endpoint), sent to a real Dovecot, which checks it with the same endpoint's
+/// introspection; a refused client secret is an auth error naming the token endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn xoauth2_logs_in_with_a_client_credentials_token() {
+    use apsync_connector_core::{Checkpoint, Secret, Source};
+    use apsync_connector_http::oauth::ClientCredentials;
+    use apsync_connector_imap::{ImapAuth, ImapConfig, ImapSource, Security};
+    use axum::routing::post;
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    let token = post(move |body: String| {
+        let log = log.clone();
+        async move {
+            log.lock().unwrap().push(body.clone());
+            if body.contains("grant_type=client_credentials") && body.contains("client_secret=s3cret") {
+                (
+                    axum::http::StatusCode::OK,
+                    r#"{"access_token":"tok-apsync-1","token_type":"Bearer","expires_in":3600}"#,
+                )
+            } else {
+                (axum::http::StatusCode::UNAUTHORIZED, r#"{"error":"invalid_client"}"#)
+            }
+        }
+    });
+    let introspect = post(|body: String| async move {
+        if body.contains("token=tok-apsync-1") {
+            format!(r#"{{"active":true,"username":"{}"}}"#, support::dovecot::USER)
+        } else {
+            r#"{"active":false}"#.to_string()
+        }
+    });
+    let api = support::api::Api::serve(
+        axum::Router::new()
+            .route("/token", token)
+            .route("/introspect", introspect),
+    );
+    let dovecot = Dovecot::start_with_oauth2(&api.url("/introspect"));
+    dovecot.deliver("INBOX", &message(BF_FROM, "register", &[]));
+    let config = ImapConfig {
+        host: Some("127.0.0.1".into()),
+        port: Some(dovecot.port),
+        tls: Some(Security::Starttls),
+        username: Some(support::dovecot::USER.into()),
+        senders: vec!["@bright-futures.test".into()],
+        trusted_authserv_ids: vec!["mx.school.test".into()],
+        allow_plaintext: Some(true),
+        oauth2: Some(apsync_connector_core::OAuth2Config {
+            token_url: Some(api.url("/token")),
+            client_id: Some("apsync".into()),
+            client_secret_file: Some("secret".into()),
+            scope: Some("https://outlook.office365.com/.default".into()),
+        }),
+        timeout_seconds: Some(10),
+        ..Default::default()
+    };
+    assert!(config.validate().is_empty(), "{:?}", config.validate());
+    let ca = std::fs::read(dovecot.ca_file()).unwrap();
+    let credentials = |secret: &str| ClientCredentials {
+        token_url: api.url("/token"),
+        client_id: "apsync".into(),
+        client_secret: Secret::new(secret.into()),
+        scope: Some("https://outlook.office365.com/.default".into()),
+    };
+    let mut source = ImapSource::new(&config, ImapAuth::OAuth2(credentials("s3cret")), Some(&ca), 1 << 20).unwrap();
+    source
+        .check()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", dovecot.log()));
+    let items = source.discover(&Checkpoint::start(), 10).await.unwrap();
+    assert_eq!(items.len(), 1, "logged in and listed: {items:?}");
+    let asked = seen.lock().unwrap().clone();
+    assert!(
+        asked
+            .iter()
+            .all(|b| b.contains("scope=https%3A%2F%2Foutlook.office365.com%2F.default")),
+        "{asked:?}"
+    );
+    let mut refused = ImapSource::new(&config, ImapAuth::OAuth2(credentials("wrong")), Some(&ca), 1 << 20).unwrap();
+    let e = refused.check().await.unwrap_err();
+    assert_eq!(e.code, "IMAP-AUTH", "{e:?}");
+}

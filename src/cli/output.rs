@@ -106,6 +106,16 @@ fn cell(v: &Value) -> String {
     }
 }
 
+/// `1 visit`, `2 visits`: a count with its noun agreeing.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,15 +154,5 @@ mod tests {
         let v: Value = serde_json::from_str(&render(Format::Json)).unwrap();
         assert_eq!(v[0]["code"], "B");
         assert_eq!(v[1]["code"], Value::Null);
-    }
-}
-
-/// `1 visit`, `2 visits`: a count with its noun agreeing.
-pub fn count(n: impl Into<u64>, noun: &str) -> String {
-    let n = n.into();
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }

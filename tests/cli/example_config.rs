@@ -171,3 +171,97 @@ fn connector_errors_name_the_connector_by_id() {
     assert!(err.contains("exactly 5"), "{err}");
     assert!(!err.contains("connector["), "{err}");
 }
+
+/// `scripts/package` builds the .deb (here around the test build's binary): its file list is the
+/// one the README describes, every man page the main one refers to is in it, and
+/// `systemd-analyze verify` accepts the unit it installs (skipped, saying so, without
+/// systemd-analyze or dpkg-deb).
+#[test]
+fn the_package_builds_with_the_files_it_should_and_a_unit_systemd_accepts() {
+    let have = |tool: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !have("dpkg-deb") {
+        eprintln!("SKIPPED: dpkg-deb is not installed, so the package cannot be built here");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    let built = Command::new(root.join("scripts/package"))
+        .env("APSYNC_BINARY", env!("CARGO_BIN_EXE_apsync"))
+        .env("APSYNC_PACKAGE_DIR", out.path())
+        .env("APSYNC_DEB_COMPRESSION", "none")
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let deb = PathBuf::from(String::from_utf8(built.stdout).unwrap().trim());
+    let listing = Command::new("dpkg-deb").arg("-c").arg(&deb).output().unwrap();
+    let files: Vec<String> = String::from_utf8(listing.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(5)
+                .map(|f| f.trim_start_matches('.').to_string())
+        })
+        .collect();
+    for want in [
+        "/usr/bin/apsync",
+        "/lib/systemd/system/apsync.service",
+        "/usr/lib/sysusers.d/apsync.conf",
+        "/usr/lib/tmpfiles.d/apsync.conf",
+        "/etc/apsync/apsync.toml.example",
+        "/etc/apsync/formats/northstar.toml",
+        "/usr/share/doc/apsync/README.md",
+        "/usr/share/doc/apsync/mailboxes.md",
+        "/usr/share/man/man1/apsync.1.gz",
+        "/usr/share/man/man1/apsync-sync.1.gz",
+        "/usr/share/man/man1/apsync-review-resolve.1.gz",
+    ] {
+        assert!(
+            files.iter().any(|f| f == want),
+            "{want} missing from the package: {files:?}"
+        );
+    }
+    let man = std::fs::read_to_string(root.join("docs/apsync.1")).unwrap();
+    for word in man.split_whitespace() {
+        if let Some(page) = word.strip_suffix("(1)").filter(|w| w.starts_with("apsync\\-")) {
+            let file = format!("/usr/share/man/man1/{}.1.gz", page.replace("\\-", "-"));
+            assert!(
+                files.contains(&file),
+                "apsync(1) refers to {page}(1), not in the package"
+            );
+        }
+    }
+    let tree = tempfile::tempdir().unwrap();
+    let unpacked = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(tree.path())
+        .status()
+        .unwrap();
+    assert!(unpacked.success());
+    if !have("systemd-analyze") {
+        eprintln!("SKIPPED: systemd-analyze is not installed, so the unit is not verified");
+        return;
+    }
+    // Verified on this host (its targets and /bin/kill), with the unit's /usr/bin/apsync pointed
+    // at the binary the package holds, which is not installed here.
+    let unit = std::fs::read_to_string(tree.path().join("lib/systemd/system/apsync.service")).unwrap();
+    let binary = tree.path().join("usr/bin/apsync");
+    let copy = tree.path().join("apsync.service");
+    std::fs::write(&copy, unit.replace("/usr/bin/apsync", binary.to_str().unwrap())).unwrap();
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert!(
+        verify.status.success(),
+        "systemd-analyze verify refused the unit: {said}"
+    );
+}

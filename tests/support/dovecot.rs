@@ -41,6 +41,17 @@ fn run(cmd: &mut Command) -> String {
 impl Dovecot {
     /// Starts a fresh server with an empty INBOX.
     pub fn start() -> Dovecot {
+        Dovecot::start_with(None)
+    }
+
+    /// [`Dovecot::start`], also taking XOAUTH2 logins whose bearer token it checks by POSTing it
+    /// to `introspection_url` (RFC 7662: `{"active": true, "username": ...}`), as a mail server
+    /// checks a token from its identity provider.
+    pub fn start_with_oauth2(introspection_url: &str) -> Dovecot {
+        Dovecot::start_with(Some(introspection_url))
+    }
+
+    fn start_with(introspection_url: Option<&str>) -> Dovecot {
         let dir = tempfile::tempdir().unwrap();
         let t = dir.path();
         run(Command::new("chmod").arg("755").arg(t));
@@ -67,14 +78,34 @@ impl Dovecot {
             .arg("-out")
             .arg(t.join("cert.pem")));
         let (port, tls_port) = (free_port().unwrap(), free_port().unwrap());
+        let (mechanisms, oauth2_passdb) = match introspection_url {
+            None => ("plain login", String::new()),
+            Some(url) => {
+                std::fs::write(
+                    t.join("oauth2.conf.ext"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {url}\nforce_introspection = yes\n\
+                         username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+                    ),
+                )
+                .unwrap();
+                (
+                    "plain login xoauth2",
+                    format!(
+                        "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  args = {}/oauth2.conf.ext\n}}\n",
+                        t.display()
+                    ),
+                )
+            }
+        };
         let name = t.file_name().unwrap().to_string_lossy().into_owned();
         std::fs::write(
             t.join("dovecot.conf"),
             format!(
                 "base_dir = {t}/run\nstate_dir = {t}/state\ninstance_name = imap-test-{name}\nlog_path = {t}/dovecot.log\n\
                  protocols = imap\nlisten = 127.0.0.1\nssl = yes\nssl_cert = <{t}/cert.pem\nssl_key = <{t}/key.pem\n\
-                 ssl_min_protocol = TLSv1.2\nauth_mechanisms = plain login\ndisable_plaintext_auth = no\nauth_failure_delay = 0\n\
-                 mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n\
+                 ssl_min_protocol = TLSv1.2\nauth_mechanisms = {mechanisms}\ndisable_plaintext_auth = no\nauth_failure_delay = 0\n\
+                 mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n{oauth2_passdb}\
                  passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {t}/users\n}}\n\
                  userdb {{\n  driver = static\n  args = uid=65534 gid=65534 home={t}/mail/%u\n}}\n\
                  service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\

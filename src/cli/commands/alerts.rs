@@ -58,8 +58,8 @@ pub async fn rules_then_email(ctx: &Context, send: bool) -> Result<(), CliError>
         c.escalated,
         c.resolved,
         c.lapsed,
-        crate::cli::output::count(u64::from(c.emails), "email"),
-        crate::cli::output::count(u64::from(run.digest), "digest")
+        crate::cli::output::count(c.emails, "email"),
+        crate::cli::output::count(run.digest, "digest")
     );
     if !send {
         return Ok(());

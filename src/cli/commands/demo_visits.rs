@@ -115,7 +115,7 @@ pub async fn run(ctx: &Context, dir: &Path) -> Result<(), CliError> {
     server.abort();
     say!(
         "pushed {} to {url} with their Idempotency-Key; the endpoint wrote each to {}",
-        crate::cli::output::count(u64::try_from(report.delivered).unwrap_or(0), "visit"),
+        crate::cli::output::count(report.delivered, "visit"),
         received.display()
     );
     say!("\n== apsync visits");
