@@ -270,6 +270,7 @@ fn an_over_limit_file_is_refused_with_its_digest_and_memory_stays_bounded() {
     put_large(&sshd, "BF_attendance_2026-03-05.csv", 19 << 20);
     let install = installed(&sshd, "");
     let (out, peak) = install.run_measured(&["sync", "--format", "json"]);
+    eprintln!("peak RSS of the SFTP sync: {peak} KiB");
     // The under-limit file was read through the decoder and rejected for its endless field
     // (which fails this run: a person must look at it).
     let said = String::from_utf8_lossy(&out.stdout);
