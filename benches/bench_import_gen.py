@@ -9,6 +9,9 @@ Writes into DIR:
   pupils.csv           the MIS export: N pupils with valid UPNs
   placements.csv       N bright-futures placements, refs BF-00001..., Mon-Fri, covering the range
   bright-futures.csv   ONE long return: N pupils x D school days x AM/PM = 2*N*D rows
+  bright-futures-corrections.csv
+                       the same return sent again with 10% of the marks changed (a present
+                       mark becomes N, an absence becomes present): the provider's corrections
   meta.json            what was generated (counts, first and last day, bytes)
 
 The D days are the first D school days of the configuration's calendar (weekdays inside a term,
@@ -164,9 +167,16 @@ def main() -> None:
     # The UPN is often blank (about 1 row in 5 carries it). Marks: mostly / and \, some L, I, N.
     counts: dict[str, int] = {}
     rows = 0
+    corrected = 0
+    fix = random.Random(a.seed + 1)  # its own stream: the first file is as before
     lines: list[str] = []
-    with open(out / "bright-futures.csv", "w", encoding="utf-8", newline="") as f:
-        f.write("Learner Ref,UPN,Surname,Forename,Date,Session,Mark,Notes\n")
+    fixed: list[str] = []
+    header = "Learner Ref,UPN,Surname,Forename,Date,Session,Mark,Notes\n"
+    with open(out / "bright-futures.csv", "w", encoding="utf-8", newline="") as f, open(
+        out / "bright-futures-corrections.csv", "w", encoding="utf-8", newline=""
+    ) as fc:
+        f.write(header)
+        fc.write(header)
         for d in days:
             ds = d.strftime("%d/%m/%Y")
             for i, (u, _adno, sn, fn, _dob, _y) in enumerate(pupils):
@@ -185,17 +195,26 @@ def main() -> None:
                     counts[mark] = counts.get(mark, 0) + 1
                     sn_csv = f'"{sn}"' if "," in sn else sn
                     lines.append(f"{ref},{shown},{sn_csv},{fn},{ds},{session},{mark},{note}\n")
+                    if fix.random() < 0.1:
+                        corrected += 1
+                        present = "/" if session == "AM" else "\\"
+                        mark = "N" if mark in ("/", "\\", "L") else present
+                    fixed.append(f"{ref},{shown},{sn_csv},{fn},{ds},{session},{mark},{note}\n")
                     rows += 1
             if len(lines) >= 100_000:
                 f.write("".join(lines))
+                fc.write("".join(fixed))
                 lines.clear()
+                fixed.clear()
         f.write("".join(lines))
+        fc.write("".join(fixed))
 
     meta = {
         "pupils": a.pupils,
         "days": a.days,
         "rows": rows,
         "expected_marks": rows,
+        "corrected_marks": corrected,
         "first_day": days[0].isoformat(),
         "last_day": days[-1].isoformat(),
         "bytes": (out / "bright-futures.csv").stat().st_size,
