@@ -10,7 +10,7 @@ use crate::cli::output::{Format, Listing};
 use crate::cli::{CliError, Context};
 use crate::domain::{AttendanceSummary, Code, Upn, format_pct};
 use crate::rules::Periods;
-use crate::store::{MarkFilter, MarkRow, StoredPupil};
+use crate::store::{MarkFilter, MarkRow, PupilLookup};
 
 /// Bounds standing for "no limit" in a date range.
 const EARLIEST: Option<chrono::NaiveDate> = chrono::NaiveDate::from_ymd_opt(1900, 1, 1);
@@ -45,30 +45,23 @@ pub async fn marks(ctx: &Context, args: MarksArgs) -> Result<(), CliError> {
     print(&listing, args.format)
 }
 
-/// The pupil `text` names: a UPN, or an admission number as the MIS writes it (leading zeros
-/// optional, as providers often drop them).
+/// The pupil `text` names: a UPN, or an admission number (leading zeros optional, as providers
+/// often drop them), resolved as `visits --pupil` resolves it.
 async fn pupil_named(ctx: &Context, text: &str) -> Result<Upn, CliError> {
-    let text = text.trim();
-    let pupils = ctx.store.pupils().await?;
-    if let Ok(upn) = Upn::parse(text)
-        && pupils.iter().any(|p| p.record.upn == upn)
-    {
-        return Ok(upn);
-    }
-    let digits = text.trim_start_matches('0');
-    let found: Vec<&StoredPupil> = pupils
-        .iter()
-        .filter(|p| p.record.admission_number.trim_start_matches('0') == digits && !digits.is_empty())
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one.record.upn.clone()),
-        [] => Err(CliError::Usage(format!(
-            "--pupil {text}: no pupil on the roster has that UPN or admission number"
-        ))),
-        _ => Err(CliError::Usage(format!(
-            "--pupil {text}: several pupils have that admission number; give the UPN"
-        ))),
-    }
+    let found = match ctx.store.pupil_for_visit(text, ctx.now.date_naive()).await? {
+        PupilLookup::Placed { upn, .. } | PupilLookup::NotPlaced { upn } => upn,
+        PupilLookup::Unknown => {
+            return Err(CliError::Usage(format!(
+                "--pupil {text}: no pupil on the roster has that UPN or admission number"
+            )));
+        }
+        PupilLookup::Ambiguous => {
+            return Err(CliError::Usage(format!(
+                "--pupil {text}: several pupils have that admission number; give the UPN"
+            )));
+        }
+    };
+    Upn::parse(&found).map_err(|e| CliError::Usage(format!("--pupil {text}: the roster holds `{found}`: {e}")))
 }
 
 async fn history(ctx: &Context, pupil: &str, range: DateRange, format: Format) -> Result<(), CliError> {
