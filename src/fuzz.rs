@@ -7,9 +7,9 @@
 //! properties the daemon relies on (a file read a window at a time gives what reading it whole
 //! gives; a refused visit names a field), so a failing one is a bug like a panic.
 
-use std::io::Read;
 use std::sync::LazyLock;
 
+use apsync_core::testing::Trickle;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::config::parse_format_file;
@@ -280,22 +280,6 @@ impl Shape {
             window: 1 + n % 4,
             step: 1 + n % 7,
         }
-    }
-}
-
-/// Hands over at most `step` bytes per read, so every buffer boundary of the reader is crossed
-/// (also used by the pipeline's streaming proptests).
-pub(crate) struct Trickle<'a> {
-    pub(crate) bytes: &'a [u8],
-    pub(crate) step: usize,
-}
-
-impl Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.step.min(buf.len()).min(self.bytes.len());
-        buf[..n].copy_from_slice(&self.bytes[..n]);
-        self.bytes = &self.bytes[n..];
-        Ok(n)
     }
 }
 

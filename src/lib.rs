@@ -18,19 +18,16 @@
 //! (`fuzz` holds the fuzz targets' entry points, shared with the corpus replay test.)
 
 mod bundled;
+pub use apsync_core::{domain, email, register, roster, rules, schedule, settings, sha256, visits};
 pub mod cli;
 pub mod config;
-pub mod digest;
-pub mod domain;
-pub mod email;
+
 #[doc(hidden)]
 pub mod fuzz;
 pub mod http;
 pub mod outbox;
 pub mod pipeline;
-pub mod register;
-pub mod roster;
-pub mod rules;
 pub mod runtime;
 pub mod store;
-pub mod visits;
+#[cfg(test)]
+mod tests;

@@ -345,7 +345,7 @@ fn an_endless_page_is_refused_at_the_providers_limit_without_holding_it() {
 fn a_finite_page_over_the_limit_is_refused_with_its_digest() {
     const SIZE: usize = 25 << 20;
     let page: Vec<u8> = (0..SIZE).map(|i| b"abcdefghij"[i % 10]).collect();
-    let expected = apsync::digest::sha256_hex(&page);
+    let expected = apsync::sha256::sha256_hex(&page);
     let page = axum::body::Bytes::from(page);
     let (announced, streamed) = (page.clone(), page);
     let router = axum::Router::new()

@@ -172,7 +172,7 @@ fn a_file_over_the_size_limit_is_recorded_with_its_digest_moved_aside_and_fails_
     assert_eq!(refused[0]["code"], "FOLDER-TOO-BIG", "{refused}");
     assert_eq!(refused[0]["size"], 25_000_000);
     // The SHA-256 of 25,000,000 zero bytes.
-    let mut zeros = apsync::digest::Sha256Hex::default();
+    let mut zeros = apsync::sha256::Sha256Hex::default();
     for _ in 0..25 {
         zeros.update(&[0u8; 1_000_000]);
     }

@@ -4,52 +4,11 @@
 
 use std::path::PathBuf;
 
-use chrono::{NaiveDate, NaiveTime, Weekday};
-use serde::{Deserialize, Serialize};
+use apsync_core::settings::{AlertsConfig, ProviderAlerts, Role, Roles, Route};
+use chrono::{NaiveTime, Weekday};
+use serde::Deserialize;
 
 use super::validate::Problems;
-
-/// A role of the school's policy that receives email.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Updates the register daily; first-day calling.
-    AttendanceAdministrator,
-    /// Arranges and oversees placements and interventions.
-    ApCoordinator,
-    /// The Designated Safeguarding Lead.
-    Dsl,
-    /// The head teacher.
-    HeadTeacher,
-    /// Whoever runs apsync.
-    It,
-}
-
-impl Role {
-    /// Every role, in the policy's order.
-    pub const ALL: [Role; 5] = [
-        Role::AttendanceAdministrator,
-        Role::ApCoordinator,
-        Role::Dsl,
-        Role::HeadTeacher,
-        Role::It,
-    ];
-
-    /// As written in the configuration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::AttendanceAdministrator => "attendance_administrator",
-            Role::ApCoordinator => "ap_coordinator",
-            Role::Dsl => "dsl",
-            Role::HeadTeacher => "head_teacher",
-            Role::It => "it",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == text.trim())
-    }
-}
 
 /// `[roles]` as written: each role's addresses.
 #[derive(Debug, Default, Deserialize)]
@@ -64,21 +23,6 @@ pub struct RawRoles {
     pub head_teacher: Option<Vec<String>>,
     /// IT addresses.
     pub it: Option<Vec<String>>,
-}
-
-/// The checked `[roles]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Roles(pub Vec<(Role, Vec<String>)>);
-
-impl Roles {
-    /// The addresses of `role` (none when unconfigured).
-    pub fn addresses(&self, role: Role) -> &[String] {
-        self.0
-            .iter()
-            .find(|(r, _)| *r == role)
-            .map(|(_, a)| a.as_slice())
-            .unwrap_or(&[])
-    }
 }
 
 /// A rule's table with no thresholds of its own (`[alerts.absence]`): on or off, and who is told.
@@ -229,95 +173,6 @@ pub struct RawAlerts {
     /// `[alerts.digest]`.
     #[serde(default)]
     pub digest: RawDigest,
-}
-
-/// A rule's switch and audience.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    /// Whether it runs.
-    pub enabled: bool,
-    /// Who is told.
-    pub roles: Vec<Role>,
-}
-
-/// The checked `[alerts]`; defaults follow the school's policy and the DfE guidance.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertsConfig {
-    /// A dashboard link for emails.
-    pub dashboard_url: Option<String>,
-    /// Template overrides.
-    pub templates_folder: Option<PathBuf>,
-    /// Absence today.
-    pub absence: Route,
-    /// Missing return.
-    pub missing_return: Route,
-    /// Told at the end of the day.
-    pub missing_escalate_to: Vec<Role>,
-    /// AM deadline default.
-    pub am_deadline: NaiveTime,
-    /// PM deadline default.
-    pub pm_deadline: NaiveTime,
-    /// End of the school day.
-    pub end_of_day: NaiveTime,
-    /// N sessions in a row.
-    pub consecutive: Route,
-    /// How many.
-    pub consecutive_sessions: u32,
-    /// Below target.
-    pub below_target: Route,
-    /// Window, school days.
-    pub below_window_days: u32,
-    /// Minimum possible sessions.
-    pub below_min_sessions: u32,
-    /// Hysteresis points.
-    pub hysteresis: f64,
-    /// Persistent threshold (attendance %).
-    pub persistent: f64,
-    /// Severe threshold (attendance %).
-    pub severe: f64,
-    /// Stale N.
-    pub stale_n: Route,
-    /// School days an N may stand.
-    pub stale_n_days: u32,
-    /// Unauthorised sessions.
-    pub unauthorised: Route,
-    /// How many.
-    pub unauthorised_sessions: u32,
-    /// Within how many school weeks.
-    pub unauthorised_weeks: u32,
-    /// Provider compliance.
-    pub compliance: Route,
-    /// Days ahead.
-    pub compliance_warn_days: u32,
-    /// Visit overdue.
-    pub visit_overdue: Route,
-    /// Calendar days allowed between visits (or from the placement's start to the first).
-    pub visit_interval_days: u32,
-    /// Operations.
-    pub operations: Route,
-    /// Failed runs in a row.
-    pub connector_failures: u32,
-    /// Review queue limit.
-    pub review_queue_max: u32,
-    /// Review age limit, hours.
-    pub review_max_age_hours: u32,
-    /// The weekly digest.
-    pub digest: Route,
-    /// Its weekday.
-    pub digest_weekday: Weekday,
-    /// Its time.
-    pub digest_time: NaiveTime,
-}
-
-/// A provider's alert-relevant dates, from `[[provider]]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProviderAlerts {
-    /// The AM return deadline, if the provider has its own.
-    pub am_deadline: Option<NaiveTime>,
-    /// The PM return deadline.
-    pub pm_deadline: Option<NaiveTime>,
-    /// Policy and agreement expiry dates: (what, when).
-    pub expiries: Vec<(String, NaiveDate)>,
 }
 
 pub(super) fn time(text: &Option<String>, default: &str, key: &str, p: &mut Problems) -> NaiveTime {

@@ -18,18 +18,17 @@ pub mod visits;
 
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
-
-pub use alerts::{AlertsConfig, ProviderAlerts, Role, Roles};
+pub use apsync_core::settings::{AlertsConfig, ProviderAlerts, ProviderConfig, Role, Roles, Route, School};
 pub use email::{EmailConfig, EmailTransport, SmtpConfig, TlsMode};
 pub use error::{ConfigError, ConfigErrors};
 pub use secret::{Secret, SecretError, SecretFile};
 pub use secret_files::secret_files;
 pub use visits::{EndpointAuth, EndpointConfig, HttpConfig, TlsFiles, VisitsConfig};
 
-use crate::domain::PresentCode;
 use crate::pipeline::format::Format;
 use crate::roster::RosterColumns;
+use apsync_core::email::EmailSettings;
+use apsync_core::rules::RuleSettings;
 
 /// The school calendar, as checked from `[calendar]`.
 pub use crate::domain::SchoolCalendar as Calendar;
@@ -76,7 +75,7 @@ pub struct ConnectorConfig {
     /// The transport and its settings.
     pub transport: Transport,
     /// When the scheduler runs it.
-    pub schedule: crate::runtime::scheduler::Schedule,
+    pub schedule: apsync_core::schedule::Schedule,
     /// After how many runs failing on the same item (a file that can never be read, a download
     /// that always breaks off) that item is quarantined, so the rest are not held up.
     pub quarantine_after: u32,
@@ -98,24 +97,33 @@ pub enum Transport {
 impl Config {
     /// The provider with this id.
     pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
-        self.providers.iter().find(|p| p.id == id)
+        self.rule_settings().provider(id)
+    }
+
+    /// What the alert rules read.
+    pub fn rule_settings(&self) -> RuleSettings<'_> {
+        RuleSettings {
+            school: &self.school,
+            calendar: &self.calendar,
+            alerts: &self.alerts,
+            providers: &self.providers,
+        }
+    }
+
+    /// What rendering emails reads; `None` when `[email]` is absent (alerts stay in the store).
+    pub fn email_settings(&self) -> Option<EmailSettings<'_>> {
+        let email = self.email.as_ref()?;
+        Some(EmailSettings {
+            from: &email.from,
+            roles: &self.roles,
+            rules: self.rule_settings(),
+        })
     }
 
     /// The endpoint with this id.
     pub fn endpoint(&self, id: &str) -> Option<&EndpointConfig> {
         self.endpoints.iter().find(|e| e.id == id)
     }
-}
-
-/// `[school]`.
-#[derive(Debug, Clone)]
-pub struct School {
-    /// The school's name.
-    pub name: String,
-    /// The school's time zone; "today" and deadlines are in it.
-    pub timezone: chrono_tz::Tz,
-    /// The attendance target in percent.
-    pub attendance_target: f64,
 }
 
 /// `[database]`.
@@ -178,29 +186,6 @@ pub enum DatabaseUrl {
     Sqlite(PathBuf),
     /// A PostgreSQL URL without a password.
     Postgres(String),
-}
-
-/// One approved provider.
-#[derive(Debug, Clone)]
-pub struct ProviderConfig {
-    /// Short stable identifier.
-    pub id: String,
-    /// Name as staff know it.
-    pub name: String,
-    /// The code recorded when the provider reports the pupil present.
-    pub present_code: PresentCode,
-    /// Ofsted URN.
-    pub urn: Option<String>,
-    /// UKPRN.
-    pub ukprn: Option<String>,
-    /// When the provider's QA approval expires.
-    pub qa_approval_expires: Option<NaiveDate>,
-    /// Contact email.
-    pub contact_email: Option<String>,
-    /// How the provider's returns read, when it sends files.
-    pub format: Option<Format>,
-    /// Return deadlines and policy dates, for the rules.
-    pub alerts: ProviderAlerts,
 }
 
 /// A configuration read from a file, with where it came from.

@@ -396,10 +396,10 @@ fn connectors(raw: Vec<RawConnector>, providers: &[ProviderConfig], p: &mut Prob
             ],
             p,
         );
-        let schedule = match crate::runtime::scheduler::Schedule::parse(r.schedule.as_deref()) {
+        let schedule = match apsync_core::schedule::Schedule::parse(r.schedule.as_deref()) {
             Ok(s) => Some(s),
             Err(message) => {
-                p.push(format!("{key}.schedule"), message);
+                p.push(format!("{key}.schedule"), message.to_string());
                 None
             }
         };

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::auth::{Caller, Scope};
 use super::error::ApiError;
-use crate::digest::sha256_hex;
 use crate::runtime::visits::{IntakeError, Recorded};
+use crate::sha256::sha256_hex;
 use crate::store::{Origin, StoredVisit, VisitFilter};
 use crate::visits::{FIELDS, Problem, VisitInput, control_characters};
 

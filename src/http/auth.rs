@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::digest::hex;
+use crate::sha256::hex;
 
 /// The token's prefix, so a leaked one is recognisable in a scan.
 const PREFIX: &str = "aps_";

@@ -17,7 +17,22 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::{Attempt, Sink};
 use crate::config::{SmtpConfig, TlsMode};
-use crate::store::{Channel, Delivery};
+use crate::store::{Channel, Delivery, NewDelivery};
+
+/// The sink name of email rows in the outbox (one sink sends all email, SMTP or the file transport).
+pub const SINK: &str = "smtp";
+
+impl From<apsync_core::email::Email> for NewDelivery {
+    fn from(email: apsync_core::email::Email) -> NewDelivery {
+        NewDelivery {
+            channel: Channel::Email,
+            sink: SINK.to_string(),
+            payload: email.payload(),
+            idempotency_key: email.idempotency_key,
+            subject: email.subject,
+        }
+    }
+}
 
 /// Sends email rows to an SMTP server.
 pub struct SmtpSink {
@@ -284,7 +299,7 @@ impl Sink for SmtpSink {
     }
 
     fn id(&self) -> &str {
-        crate::email::SINK
+        SINK
     }
 
     async fn deliver(&self, delivery: &Delivery) -> Attempt {

@@ -3,6 +3,7 @@
 //! delay out, with deterministic full jitter so restarts and replicas spread out.
 
 pub mod email;
+pub mod file;
 pub mod oauth;
 pub mod owner;
 pub mod receipts;

@@ -1,37 +1,13 @@
-//! The import pipeline's first stage: decoding a provider's file into observations.
+//! Importing a return: the I/O around the core's pure pipeline (`apsync_core::pipeline`, whose
+//! items are re-exported here, so `pipeline::format` and `pipeline::decode` read as one pipeline).
 //!
-//! A provider's [`Format`] (written by IT in the config, see `docs/formats.md`) says how its
-//! returns are read. [`decode()`] takes a file's bytes and name and yields [`Decoded`]: an
-//! [`Observation`] per non-blank mark (raw identity fields, date, session, the provider's mark,
-//! reason and comment, the raw row) and a [`RowProblem`] per row whose date or session cannot be
-//! read. A file that cannot be read at all is a [`DecodeError`].
-//!
-//! The stages:
-//! 1. [`decode`] reads bytes into a [`Table`] of cells: [`decode::text`] (encoding detection),
-//!    [`decode::csv`], [`decode::xlsx`] (zip bomb checks first), [`decode::json`];
-//! 2. `layout` finds the header and turns rows into observations (long or wide layouts).
-//!
-//! Matching pupils and mapping marks to statutory codes happen in the next stage, with the
-//! format's [`Identity`](format::Identity) and [`Marks`](format::Marks) parts.
-//!
-//! Everything here is pure: no I/O, no clock.
+//! - [`import`]: a document's bytes, read a window at a time, through the core's decode and
+//!   normalise stages into one store transaction, with the ledger and the raw bytes kept;
+//! - `reading`: the shared read path (survey, windows) used by import and by `format try`;
+//! - `trial`: `apsync format try`, the same read path with nothing written.
 
-pub mod decode;
-pub mod error;
-pub mod excerpt;
-pub mod fingerprint;
-pub mod format;
+pub use apsync_core::pipeline::*;
+
 pub mod import;
-pub(crate) mod layout;
-pub mod normalise;
-pub mod observation;
 pub(crate) mod reading;
 pub(crate) mod trial;
-
-#[cfg(test)]
-mod tests;
-
-pub use decode::{Table, decode, decode_table};
-pub use error::{DecodeError, DecodeProblem};
-pub use format::{Format, FormatIssue};
-pub use observation::{DateOfBirth, Decoded, FullName, IdentityFields, Observation, RowProblem};

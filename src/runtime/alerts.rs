@@ -3,19 +3,19 @@
 //! `sync` and in the daemon, hand due emails to the configured transport.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::{EmailTransport, LoadedConfig};
 use crate::email::digest::{DigestFacts, digest_emails};
-use crate::email::file::FileSink;
-use crate::email::{EmailError, SINK, Templates, alert_emails};
-use crate::outbox::email::SmtpSink;
+use crate::email::{EmailError, Templates, alert_emails};
+use crate::outbox::email::{SINK, SmtpSink};
+use crate::outbox::file::FileSink;
 use crate::outbox::{DispatchReport, RetryPolicy, Sink, dispatch_once};
 use crate::rules::{Facts, diff, digest_due, evaluate as evaluate_rules};
-use crate::store::{AlertCounts, MarkFilter, Store, StoreError};
+use crate::store::{AlertCounts, MarkFilter, NewDelivery, Store, StoreError};
 
 /// Running the rules failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,9 +54,11 @@ pub async fn evaluate(
 ) -> Result<AlertRun, AlertsError> {
     let config = &loaded.config;
     let folder = config.alerts.templates_folder.as_ref().map(|f| loaded.dir().join(f));
-    let templates = Templates::load(folder.as_deref())?;
-    let today = crate::rules::local(config, now).0;
-    let mut from = Facts::marks_from(config, now);
+    let templates = load_templates(folder.as_deref())?;
+    let settings = config.rule_settings();
+    let emailing = config.email_settings();
+    let today = crate::rules::local(settings, now).0;
+    let mut from = Facts::marks_from(settings, now);
     if let Some(term) = config.calendar.term_of(today) {
         from = from.min(term.start);
     }
@@ -70,16 +72,13 @@ pub async fn evaluate(
                 to: None,
                 upn: None,
             })
-            .await?
-            .into_iter()
-            .map(|m| (m.upn, m.date, m.session, m.code, m.provider))
-            .collect();
+            .await?;
         let open = store.open_alerts().await?;
         let mut ops = store.ops_facts().await?;
         ops.refused_today = refused_today(store, config, today).await?;
         let last_visits = store.last_visit_per_placed_pupil(today).await?;
         let facts = Facts {
-            config,
+            settings,
             now,
             pupils: &pupils,
             placements: &placements,
@@ -89,7 +88,13 @@ pub async fn evaluate(
             last_visits: &last_visits,
         };
         let changes = diff(evaluate_rules(&facts), &open);
-        let emails = alert_emails(&changes, config, &templates, now)?;
+        let emails: Vec<NewDelivery> = match &emailing {
+            Some(e) => alert_emails(&changes, e, &templates, now)?
+                .into_iter()
+                .map(NewDelivery::from)
+                .collect(),
+            None => Vec::new(),
+        };
         match store.apply_alert_changes(&changes, &emails, now).await {
             Ok(counts) => run.counts = counts,
             Err(StoreError::Conflict(why)) if attempt < ATTEMPTS => {
@@ -98,8 +103,8 @@ pub async fn evaluate(
             }
             Err(e) => return Err(e.into()),
         }
-        if let Some(key) = digest_due(config, now).filter(|_| digest)
-            && config.email.is_some()
+        if let Some(key) = digest_due(settings, now).filter(|_| digest)
+            && let Some(emailing) = &emailing
             && !store.has_delivery_prefixed(SINK, &format!("{key}:")).await?
         {
             let open = store.open_alerts().await?;
@@ -115,8 +120,8 @@ pub async fn evaluate(
                 review_waiting,
                 last_visits: &last_visits,
             };
-            for d in digest_emails(&key, config, &facts, &templates, now)? {
-                if store.enqueue(&d, now).await? {
+            for d in digest_emails(&key, emailing, &facts, &templates, now)? {
+                if store.enqueue(&NewDelivery::from(d), now).await? {
                     run.digest += 1;
                 }
             }
@@ -124,6 +129,20 @@ pub async fn evaluate(
         break;
     }
     Ok(run)
+}
+
+/// The built-in email templates, each replaced by a file of the same name in `folder` (IT's
+/// `[alerts] templates_folder`).
+pub fn load_templates(folder: Option<&Path>) -> Result<Templates, EmailError> {
+    Templates::new(|name| {
+        let Some(path) = folder.map(|f| f.join(name)).filter(|p| p.exists()) else {
+            return Ok(None);
+        };
+        std::fs::read_to_string(&path).map(Some).map_err(|e| EmailError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    })
 }
 
 /// Where the file transport writes, when it is the one configured.

@@ -1,141 +1,29 @@
 //! Running each connector on its cron schedule, in the school's time zone.
 //!
-//! The planning is pure ([`Schedule`], [`next_due`]): croner finds occurrences in the school's
-//! zone, so a daily 01:30 runs once on the spring-forward day (at 02:00 BST) and once on the
-//! fall-back day. The loop ([`run_scheduler`]) sleeps at most a minute at a time and rechecks the
+//! The planning is pure and the core's (`apsync_core::schedule`: [`Schedule`], [`next_due`]). The loop ([`run_scheduler`]) sleeps at most a minute at a time and rechecks the
 //! clock, runs a connector missed while the daemon was down as soon as it starts, never runs one
 //! connector twice at once, and retries a failed run with backoff without holding up the others.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::runs::{RunPanicked, close_interrupted_runs};
 use super::sync::{RunReport, run_connector_with};
 use super::{ConfiguredSources, SourceBuilder};
+pub use apsync_core::schedule::{ConnectorState, DEFAULT_SCHEDULE, Schedule, ScheduleError, backoff, jitter, next_due};
+
 use crate::config::LoadedConfig;
 use crate::outbox::owner;
 use crate::store::{RunStatus, Store, StoreError};
 
-/// When a connector runs if its configuration says nothing: every half hour through the school day.
-pub const DEFAULT_SCHEDULE: &str = "*/30 6-19 * * *";
-
 /// The loop never sleeps longer than this, so a changed wall clock is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
-
-/// The largest delay added to a connector's scheduled time, so providers shared by many schools
-/// are not all called at :00.
-const MAX_JITTER_SECONDS: u64 = 45;
-
-/// A cron schedule (`minute hour day-of-month month day-of-week`).
-#[derive(Debug, Clone)]
-pub struct Schedule {
-    cron: croner::Cron,
-    text: String,
-}
-
-impl Schedule {
-    /// Parses a cron expression, or the default when none is given; the error names the problem.
-    pub fn parse(text: Option<&str>) -> Result<Schedule, String> {
-        let text = text.unwrap_or(DEFAULT_SCHEDULE).trim();
-        // croner would also take seconds and years (6 or 7 fields); the documented form is 5.
-        let fields = text.split_whitespace().count();
-        if fields != 5 {
-            return Err(format!(
-                "`{text}` has {fields} field{}: a schedule has exactly 5, `minute hour day month weekday`, e.g. `*/30 6-19 * * 1-5`",
-                if fields == 1 { "" } else { "s" }
-            ));
-        }
-        croner::Cron::from_str(text)
-            .map(|cron| Schedule {
-                cron,
-                text: text.to_string(),
-            })
-            .map_err(|e| {
-                format!("`{text}` is not a cron schedule ({e}); write `minute hour day month weekday`, e.g. `*/30 6-19 * * 1-5`")
-            })
-    }
-
-    /// As written.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// The first scheduled moment strictly after `after`, reckoned in `zone`.
-    pub fn next_after(&self, after: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
-        self.cron
-            .find_next_occurrence(&after.with_timezone(&zone), false)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
-    }
-}
-
-/// What the scheduler knows about one connector.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ConnectorState {
-    /// When its last run started (from `connector_runs` at start-up).
-    pub last_start: Option<DateTime<Utc>>,
-    /// When its last run ended.
-    pub last_end: Option<DateTime<Utc>>,
-    /// Failed runs in a row that are worth retrying (transient, auth).
-    pub retryable_failures: u32,
-}
-
-/// The delay before retry number `failures` (1 = the first retry): exponential from one minute,
-/// capped at an hour.
-pub fn backoff(failures: u32) -> Duration {
-    let steps = usize::try_from(failures.saturating_sub(1)).unwrap_or(usize::MAX);
-    ExponentialBuilder::new()
-        .with_min_delay(Duration::from_secs(60))
-        .with_max_delay(Duration::from_secs(3600))
-        .with_factor(2.0)
-        .without_max_times()
-        .build()
-        .nth(steps)
-        .unwrap_or(Duration::from_secs(3600))
-}
-
-/// A stable delay for a connector in `0..MAX_JITTER_SECONDS` s, so a restart keeps its slot.
-pub fn jitter(connector: &str) -> Duration {
-    // FNV-1a: stable across builds, unlike the standard library's hasher.
-    let hash = connector.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    Duration::from_secs(hash % MAX_JITTER_SECONDS)
-}
-
-/// When the connector should next run, given what happened so far. Never run → now. A scheduled
-/// time passed since the last run (the daemon was down) → now, once, however many were missed.
-/// After a retryable failure, the backoff may bring the next run forward.
-pub fn next_due(
-    schedule: &Schedule,
-    zone: Tz,
-    state: &ConnectorState,
-    jitter: Duration,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let Some(last) = state.last_start else { return Some(now) };
-    let scheduled = schedule.next_after(last, zone)?;
-    let due = if scheduled <= now {
-        now
-    } else {
-        scheduled + chrono::Duration::from_std(jitter).unwrap_or_default()
-    };
-    if state.retryable_failures == 0 {
-        return Some(due);
-    }
-    let failed_at = state.last_end.unwrap_or(last);
-    let retry = failed_at + chrono::Duration::from_std(backoff(state.retryable_failures)).unwrap_or_default();
-    Some(due.min(retry.max(now)))
-}
 
 /// What the scheduler makes of a connector's latest recorded run: `None` when it was cut short
 /// (still marked running, or closed as interrupted), so it runs again at once.
@@ -419,6 +307,3 @@ fn record(state: &mut ConnectorState, report: Result<RunReport, StoreError>, end
         );
     }
 }
-
-#[cfg(test)]
-mod tests;

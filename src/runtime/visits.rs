@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::outbox::push::PushSink;
 use crate::outbox::{DispatchReport, RetryPolicy, dispatch_once};
 use crate::store::{NewVisit, Origin, PupilLookup, Store, StoreError, StoredVisit, VisitFilter};
-use crate::visits::{Problem, VisitDocument, VisitInput, check, csv, new_external_id};
+use crate::visits::{Problem, VisitDocument, VisitInput, check, csv, external_id};
 
 /// The largest CSV file of visits read.
 const MAX_CSV_BYTES: u64 = 5 * 1024 * 1024;
@@ -97,7 +97,7 @@ impl VisitIntake {
             }
         };
         Ok(VisitDocument {
-            external_id: new_external_id().map_err(|e| IntakeError::Random(e.to_string()))?,
+            external_id: new_external_id()?,
             upn,
             admission_number,
             provider: Some(provider),
@@ -253,7 +253,7 @@ pub async fn read_csv_folder(
                 continue;
             }
         };
-        let sha = crate::digest::sha256_hex(&bytes);
+        let sha = crate::sha256::sha256_hex(&bytes);
         let mut visits = Vec::new();
         match csv::parse(&bytes) {
             Err(problems) => report.problems.extend(problems.iter().map(ToString::to_string)),
@@ -351,4 +351,12 @@ pub async fn dispatch_pushes(
         }
     }
     Ok(total)
+}
+
+/// A fresh visit id, from 128 bits of the operating system's randomness. Errors only if it has
+/// none to give.
+fn new_external_id() -> Result<String, IntakeError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| IntakeError::Random(e.to_string()))?;
+    Ok(external_id(bytes))
 }

@@ -8,7 +8,7 @@ use apsync_connector_core::Checkpoint;
 
 use super::import::{Begun, DocumentEntry, PART_BYTES};
 use super::{Store, StoreError, with_pool};
-use crate::domain::{Code, Session, Upn};
+use crate::domain::{Session, Upn};
 use crate::register::{NewMark, NewReview};
 
 /// How much of a document became marks.
@@ -60,7 +60,7 @@ pub struct NewDocument {
 impl NewDocument {
     /// The SHA-256 of the bytes, hex: the same bytes from any route import once.
     pub fn sha256(&self) -> String {
-        crate::digest::sha256_hex(&self.bytes)
+        crate::sha256::sha256_hex(&self.bytes)
     }
 
     /// The ledger entry, without the bytes.
@@ -119,20 +119,8 @@ pub struct MarkFilter {
     pub upn: Option<Upn>,
 }
 
-/// One row of the register.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MarkRow {
-    /// The pupil.
-    pub upn: String,
-    /// The school day.
-    pub date: NaiveDate,
-    /// AM or PM.
-    pub session: Session,
-    /// The statutory code.
-    pub code: Code,
-    /// Who reported it.
-    pub provider: String,
-}
+/// One row of the register (the core's [`Mark`](crate::register::Mark)).
+pub use crate::register::Mark as MarkRow;
 
 /// Bounds that stand for "no limit" and that both backends' date types can hold.
 const EARLIEST: Option<NaiveDate> = NaiveDate::from_ymd_opt(1900, 1, 1);

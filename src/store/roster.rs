@@ -9,6 +9,7 @@ use sqlx::Row;
 use super::{Store, StoreError, with_pool, write_tx};
 use crate::config::ProviderConfig;
 use crate::domain::{Upn, Weekdays};
+pub use crate::roster::StoredPupil;
 use crate::roster::{PlacementRecord, PupilRecord, normalise_admission_number};
 
 /// What a roster import changed.
@@ -40,16 +41,6 @@ impl RosterChanges {
             + self.placements_updated
             == 0
     }
-}
-
-/// A pupil as stored, with whether they are still on roll.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StoredPupil {
-    /// The pupil's details from the last export that held them.
-    #[serde(flatten)]
-    pub record: PupilRecord,
-    /// False once an export no longer lists them.
-    pub on_roll: bool,
 }
 
 type PupilKey = (String, String, String, Option<String>, NaiveDate, Option<i32>);

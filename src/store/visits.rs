@@ -11,6 +11,7 @@ use super::outbox::insert_delivery;
 use super::{Channel, NewDelivery, Store, StoreError, with_pool, write_tx};
 use crate::domain::Upn;
 use crate::roster::normalise_admission_number;
+pub use crate::visits::LastVisit;
 use crate::visits::{VisitDocument, VisitKind};
 
 /// Who a visit's `pupil` field names, and whether they were placed on the day.
@@ -145,19 +146,6 @@ impl StoredVisit {
             "pending"
         }
     }
-}
-
-/// A placed pupil and their latest visit: the input of the "visit overdue" rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LastVisit {
-    /// The pupil.
-    pub upn: String,
-    /// Their admission number.
-    pub admission_number: String,
-    /// Where they are placed.
-    pub provider_id: String,
-    /// Their latest visit, if any.
-    pub last_visit: Option<DateTime<Utc>>,
 }
 
 impl Store {

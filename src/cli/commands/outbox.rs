@@ -48,7 +48,7 @@ pub async fn run(ctx: &Context, cmd: OutboxCommand) -> Result<(), CliError> {
 /// The email sink as the configuration sends it: `email (smtp)` or `email (file)`; an endpoint's
 /// sink as its id.
 fn sink_label(ctx: &Context, sink: &str) -> String {
-    if sink != crate::email::SINK {
+    if sink != crate::outbox::email::SINK {
         return sink.to_string();
     }
     match ctx.loaded.config.email.as_ref().map(|e| &e.transport) {

@@ -114,7 +114,7 @@ async fn history(ctx: &Context, pupil: &str, range: DateRange, format: Format) -
 pub fn range_of(ctx: &Context, range: DateRange, period: Option<AttendancePeriod>) -> DateRange {
     let Some(period) = period else { return range };
     let config = &ctx.loaded.config;
-    let (today, _) = crate::rules::local(config, ctx.now);
+    let (today, _) = crate::rules::local(config.rule_settings(), ctx.now);
     match Periods::on(&config.calendar, today, config.alerts.below_window_days) {
         Some(p) => {
             let span = match period {
