@@ -25,6 +25,7 @@ pub mod config;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod http;
+pub mod intake;
 pub mod outbox;
 pub mod pipeline;
 pub mod runtime;

@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::PresentCode;
-use crate::pipeline::Format;
+use crate::pipeline::CheckedFormat;
 
 /// `[school]`.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ pub struct ProviderConfig {
     /// Contact email.
     pub contact_email: Option<String>,
     /// How the provider's returns read, when it sends files.
-    pub format: Option<Format>,
+    pub format: Option<CheckedFormat>,
     /// Return deadlines and policy dates, for the rules.
     pub alerts: ProviderAlerts,
 }

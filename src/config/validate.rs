@@ -332,11 +332,17 @@ fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
                 format!("`{email}` is not an email address"),
             );
         }
-        if let Some(Err(issues)) = r.format.as_ref().map(|f| f.validate()) {
-            for issue in issues {
-                p.push(format!("{key}.{}", issue.key), issue.message);
+        // Checked once here: the runtime decodes with the checked format, never re-validating.
+        let format = match r.format.clone().map(crate::pipeline::Format::check) {
+            Some(Ok(checked)) => Some(checked),
+            Some(Err(issues)) => {
+                for issue in issues {
+                    p.push(format!("{key}.{}", issue.key), issue.message);
+                }
+                None
             }
-        }
+            None => None,
+        };
         let alerts = super::alerts::provider(&r, &key, p);
         if let (Some(id), Some(name), Some(present_code)) = (id, name, present_code) {
             out.push(ProviderConfig {
@@ -347,7 +353,7 @@ fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
                 ukprn: r.ukprn.clone(),
                 qa_approval_expires: qa,
                 contact_email: r.contact_email.clone(),
-                format: r.format,
+                format,
                 alerts,
             });
         }

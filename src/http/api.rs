@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::auth::{Caller, Scope};
 use super::error::ApiError;
-use crate::runtime::visits::{IntakeError, Recorded};
+use crate::intake::{IntakeError, Recorded};
 use crate::sha256::sha256_hex;
 use crate::store::{Origin, StoredVisit, VisitFilter};
 use crate::visits::{FIELDS, Problem, VisitInput, control_characters};

@@ -26,7 +26,7 @@ pub use api::{BodyVisit, visit_from_json, visit_json};
 pub use serve::ConnectionLimits;
 
 use crate::config::HttpConfig;
-use crate::runtime::visits::VisitIntake;
+use crate::intake::VisitIntake;
 use crate::store::Store;
 
 /// The OpenAPI 3.1 description served at `/api/v1/openapi.json`.
@@ -84,7 +84,7 @@ async fn metrics_page(axum::extract::State(state): axum::extract::State<AppState
     match state.store.metrics().await {
         Ok(m) => (
             [(CONTENT_TYPE, metrics::CONTENT_TYPE)],
-            metrics::render(&m, chrono::Utc::now()),
+            metrics::render(&m, state.now()),
         )
             .into_response(),
         Err(e) => {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::decode::{ReadError, Survey, survey};
 use super::error::{DecodeError, DecodeProblem};
-use super::format::Format;
+use super::format::CheckedFormat;
 use super::normalise::{Normaliser, ProviderRules, RosterIndex};
 use super::reading::Reading;
 use crate::config::{Config, ProviderConfig};
@@ -117,7 +117,7 @@ impl RosterSnapshot {
         &'a self,
         config: &'a Config,
         provider: &'a ProviderConfig,
-        format: &'a Format,
+        format: &'a CheckedFormat,
         hold: Option<&'a str>,
     ) -> Normaliser<'a> {
         let rules = ProviderRules {
@@ -314,7 +314,7 @@ async fn stream(
     store: &Store,
     incoming: &Incoming,
     surveyed: &Survey,
-    format: &Format,
+    format: &CheckedFormat,
     normaliser: &Normaliser<'_>,
     begin: Begin<'_>,
     now: DateTime<Utc>,

@@ -7,7 +7,7 @@ use std::io::Read;
 
 use super::decode::{Origin, ReadError, Survey, Table, Windows, windows};
 use super::fingerprint::Fingerprint;
-use super::format::Format;
+use super::format::CheckedFormat;
 use super::layout::Reader;
 use super::normalise::plausible::implausible_date;
 use super::normalise::{Normalised, Normaliser};
@@ -23,7 +23,7 @@ const _: () = assert!(WINDOW_ROWS > super::layout::header::SEARCH_ROWS + 2);
 pub(crate) struct Reading<'a, R: Read> {
     rows: Windows<R>,
     reader: Reader<'a>,
-    format: &'a Format,
+    format: &'a CheckedFormat,
     /// The first window, read to find the header and not yet normalised.
     prelude: Option<Table>,
     normaliser: &'a Normaliser<'a>,
@@ -38,7 +38,7 @@ impl<'a, R: Read> Reading<'a, R> {
     pub(crate) fn open(
         surveyed: &Survey,
         open: impl Fn() -> std::io::Result<R>,
-        format: &'a Format,
+        format: &'a CheckedFormat,
         file_name: &str,
         normaliser: &'a Normaliser<'a>,
         held: bool,

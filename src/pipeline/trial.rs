@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::decode::{ReadError, survey};
 use super::error::DecodeError;
-use super::format::{Format, LayoutStyle};
+use super::format::{CheckedFormat, Format, LayoutStyle};
 use super::import::{Content, ImportError, RosterSnapshot};
 use super::layout::ColumnRole;
 use super::normalise::{Normaliser, Settled};
@@ -117,7 +117,7 @@ pub(crate) fn try_file(
 pub(crate) fn try_format(
     file_name: &str,
     content: &Content,
-    format: &Format,
+    format: &CheckedFormat,
     normaliser: &Normaliser<'_>,
     rows: usize,
 ) -> std::io::Result<TrialReport> {

@@ -109,7 +109,7 @@ pub async fn run(
         tokio::select! {
             _ = term.recv() => break None,
             _ = int.recv() => break None,
-            _ = hup.recv() => reload(config_path, &config_tx, &store, &http_config).await,
+            _ = hup.recv() => reload(config_path, &config_tx, &store, &http_config, shared.now()).await,
             _ = tick.tick() => supervise(&store, &shared.beats, watchdog.is_some()).await,
             Some(ended) = tasks.join_next() => {
                 let why = match ended {
@@ -164,6 +164,7 @@ async fn reload(
     config: &watch::Sender<Arc<LoadedConfig>>,
     store: &Store,
     http: &crate::config::HttpConfig,
+    now: chrono::DateTime<chrono::Utc>,
 ) {
     tell(&[NotifyState::Status("reloading the configuration")]);
     let loaded = match crate::config::load(path) {
@@ -176,7 +177,7 @@ async fn reload(
             return;
         }
     };
-    if let Err(e) = store.sync_providers(&loaded.config.providers, chrono::Utc::now()).await {
+    if let Err(e) = store.sync_providers(&loaded.config.providers, now).await {
         tracing::error!("SIGHUP: the providers could not be saved, so the old configuration stays in use: {e}");
         return;
     }
@@ -195,6 +196,7 @@ async fn reload(
 /// One supervisor tick: the store answers and no loop is stuck → ping the watchdog; always
 /// refresh `STATUS=`.
 async fn supervise(store: &Store, beats: &Heartbeats, watchdog: bool) {
+    // Liveness is real time, whatever `--now` says: the heartbeats are stamped by the wall clock.
     let stuck = plan::stuck(&beats.all(), chrono::Utc::now(), plan::STUCK_AFTER)
         .into_iter()
         .map(str::to_string)

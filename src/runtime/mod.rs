@@ -177,7 +177,11 @@ impl SourceBuilder for ConfiguredSources {
 
 /// Connects to a connector's server and proves it can list returns, changing nothing; the error
 /// names the precise fault (DNS, refused, TLS, host key, auth, path, permission).
-pub async fn check_connector(loaded: &LoadedConfig, connector: &ConnectorConfig) -> Result<(), SourceError> {
+pub async fn check_connector(
+    loaded: &LoadedConfig,
+    connector: &ConnectorConfig,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), SourceError> {
     let provider = loaded.config.provider(&connector.provider).ok_or_else(|| {
         SourceError::new(
             ErrorKind::Config,
@@ -185,9 +189,7 @@ pub async fn check_connector(loaded: &LoadedConfig, connector: &ConnectorConfig)
             format!("provider `{}` is not configured", connector.provider),
         )
     })?;
-    let today = chrono::Utc::now()
-        .with_timezone(&loaded.config.school.timezone)
-        .date_naive();
+    let today = now.with_timezone(&loaded.config.school.timezone).date_naive();
     let mut source = build_source(connector, provider, loaded.dir(), today)?;
     tokio::time::timeout(CHECK_TIMEOUT, source.check()).await.map_err(|_| {
         SourceError::new(

@@ -9,12 +9,16 @@
 //! `flatten`: the config loader reports unknown keys for the whole tree at once with
 //! `serde_ignored`, which only sees keys that pass through plain structs and maps.
 
+mod date_pattern;
 mod identity;
 mod items;
 mod layout;
 mod marks;
+pub mod template;
 mod times;
 mod validate;
+
+pub use date_pattern::{DatePatternError, check_date_pattern};
 
 use serde::{Deserialize, Serialize};
 
@@ -241,6 +245,12 @@ impl Format {
         validate::validate(self)
     }
 
+    /// The format, validated: the only kind decoding accepts.
+    pub fn check(self) -> Result<CheckedFormat, Vec<FormatIssue>> {
+        self.validate()?;
+        Ok(CheckedFormat(self))
+    }
+
     /// The delimiter byte the format gives, if any (`"\t"` and `"tab"` both mean a tab).
     pub fn delimiter_byte(&self) -> Option<u8> {
         let d = self.delimiter.as_deref()?;
@@ -266,5 +276,26 @@ impl Format {
             out.push((name, required));
         }
         out
+    }
+}
+
+/// A format that passed [`Format::validate`]. Decoding takes only this, so a format is checked
+/// once, when the configuration (or `format try`'s file) is read, never again per document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct CheckedFormat(Format);
+
+impl CheckedFormat {
+    /// The format itself.
+    pub fn format(&self) -> &Format {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for CheckedFormat {
+    type Target = Format;
+
+    fn deref(&self) -> &Format {
+        &self.0
     }
 }

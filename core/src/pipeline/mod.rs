@@ -29,7 +29,23 @@ pub mod observation;
 #[cfg(test)]
 mod tests;
 
-pub use decode::{Table, decode, decode_table};
+pub use decode::{Table, decode_table};
 pub use error::{DecodeError, DecodeProblem};
-pub use format::{Format, FormatIssue};
+pub use format::{CheckedFormat, Format, FormatIssue};
 pub use observation::{DateOfBirth, Decoded, FullName, IdentityFields, Observation, RowProblem};
+
+/// Decodes one provider file into observations (a raw mark per pupil, date and session) and
+/// row problems, through the provider's format.
+///
+/// Pure: bytes in, data out. A file that cannot be read at all (wrong kind, too big, a zip
+/// bomb, invalid JSON, no header) is a [`DecodeError`] naming the file and what to do; a row
+/// whose date or session cannot be read is a [`crate::pipeline::RowProblem`] and the rest of
+/// the file still decodes.
+pub fn decode(bytes: &[u8], file_name: &str, format: &CheckedFormat) -> Result<Decoded, DecodeError> {
+    let fail = |problem| DecodeError {
+        file: file_name.to_string(),
+        problem,
+    };
+    let table = decode_table(bytes, file_name, format)?;
+    layout::extract(&table, format, file_name).map_err(fail)
+}

@@ -25,7 +25,7 @@ use super::{CliError, Context};
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let now = cli.now.unwrap_or_else(Utc::now);
     match cli.command {
-        Command::Check(args) => status::check(&cli.config, args.online).await,
+        Command::Check(args) => status::check(&cli.config, args.online, now).await,
         Command::Demo(args) => demo::run(&args.dir, cli.now).await,
         Command::Roster(RosterCommand::Import {
             pupils,

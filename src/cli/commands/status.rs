@@ -14,7 +14,7 @@ use crate::outbox::email::SmtpSink;
 /// `check [--online]`: the file, then (online) each connector's server, the database, the SMTP
 /// server (TLS and login, nothing sent) and each endpoint (a request that creates nothing), one
 /// line each, every failure saying what to do; exit 1 if any failed.
-pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
+pub async fn check(config: &Path, online: bool, now: chrono::DateTime<chrono::Utc>) -> Result<(), CliError> {
     let loaded = crate::config::load(config)?;
     for w in &loaded.warnings {
         eprintln!("warning: `{}`: {}", w.key, w.message);
@@ -30,7 +30,7 @@ pub async fn check(config: &Path, online: bool) -> Result<(), CliError> {
     let mut failed = Vec::new();
     for connector in &c.connectors {
         let what = format!("connector {} ({})", connector.id, connector.provider);
-        let result = crate::runtime::check_connector(&loaded, connector)
+        let result = crate::runtime::check_connector(&loaded, connector, now)
             .await
             .map(|()| String::new())
             .map_err(|e| format!("{} ({}): {}", e.code, e.kind, e.message));
@@ -89,7 +89,7 @@ pub fn valid(config: &Path, loaded: crate::config::LoadedConfig) -> Result<crate
 /// item (a session's mark read by its place in a JSON list).
 fn warn_risky_formats(c: &crate::config::Config) {
     for provider in &c.providers {
-        for warning in provider.format.iter().flat_map(crate::pipeline::Format::warnings) {
+        for warning in provider.format.iter().flat_map(|f| f.warnings()) {
             eprintln!("warning: provider {}: {warning}", provider.id);
         }
     }

@@ -14,28 +14,7 @@ pub use table::{Cell, Origin, Row, Table};
 use std::io::Read;
 
 use crate::pipeline::error::{DecodeError, DecodeProblem};
-use crate::pipeline::format::{FileKind, Format};
-use crate::pipeline::layout;
-use crate::pipeline::observation::Decoded;
-
-/// Decodes one provider file into observations (a raw mark per pupil, date and session) and
-/// row problems, through the provider's format.
-///
-/// Pure: bytes in, data out. A file that cannot be read at all (wrong kind, too big, a zip
-/// bomb, invalid JSON, no header) is a [`DecodeError`] naming the file and what to do; a row
-/// whose date or session cannot be read is a [`crate::pipeline::RowProblem`] and the rest of
-/// the file still decodes.
-pub fn decode(bytes: &[u8], file_name: &str, format: &Format) -> Result<Decoded, DecodeError> {
-    let fail = |problem| DecodeError {
-        file: file_name.to_string(),
-        problem,
-    };
-    format
-        .validate()
-        .map_err(|issues| fail(DecodeProblem::InvalidFormat(issues)))?;
-    let table = read_table(bytes, format).map_err(fail)?;
-    layout::extract(&table, format, file_name).map_err(fail)
-}
+use crate::pipeline::format::{CheckedFormat, FileKind, Format};
 
 /// Reads one file into a table of cells through the format's kind, encoding and limits,
 /// without looking for the header or marks.
@@ -115,11 +94,8 @@ impl<R: Read> Windows<R> {
 pub fn windows<R: Read>(
     survey: &Survey,
     open: impl Fn() -> std::io::Result<R>,
-    format: &Format,
+    format: &CheckedFormat,
 ) -> Result<Windows<R>, ReadError> {
-    format
-        .validate()
-        .map_err(|issues| ReadError::Decode(DecodeProblem::InvalidFormat(issues)))?;
     check_kind(survey.size, &survey.head, format).map_err(ReadError::Decode)?;
     if format.kind == FileKind::Csv {
         let bytes = open().map_err(ReadError::Io)?;

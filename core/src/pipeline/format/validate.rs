@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::check_date_pattern;
 use super::marks::{MarkRule, normalise_key};
+use super::template::{Placeholder, Template};
 use super::{FileKind, Format, LayoutStyle, TextEncoding, TimeRange};
-use crate::pipeline::layout::dates::check_date_pattern;
-use crate::pipeline::layout::template::{Placeholder, Template};
 
 /// One problem in a format: the key it concerns (`format.layout.session`) and what is wrong,
 /// in words that say what to write instead.
@@ -110,7 +110,7 @@ fn file_kind(f: &Format, issues: &mut Issues) {
 fn dates(f: &Format, issues: &mut Issues) {
     for (i, pattern) in f.date_formats.iter().enumerate() {
         if let Err(message) = check_date_pattern(pattern) {
-            issues.add(format!("date_formats[{i}]"), message);
+            issues.add(format!("date_formats[{i}]"), message.to_string());
         }
     }
 }

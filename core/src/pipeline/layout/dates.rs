@@ -1,9 +1,7 @@
 //! Reading dates: the format's patterns, ISO dates, spreadsheet date cells and serial numbers.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::format::{Item, StrftimeItems};
 use chrono::{Datelike as _, Days, NaiveDate, Weekday};
 
 use crate::pipeline::decode::{Cell, Table};
@@ -248,31 +246,6 @@ pub fn weekday_in_week_of(date: NaiveDate, day: Weekday) -> Option<NaiveDate> {
     monday.checked_add_days(Days::new(u64::from(day.num_days_from_monday())))
 }
 
-/// Checks a strftime-style date pattern: it must be valid and name the year, month and day, so
-/// that a date written with it reads back as the same date.
-pub fn check_date_pattern(pattern: &str) -> Result<(), String> {
-    let items: Vec<Item<'_>> = StrftimeItems::new(pattern).collect();
-    if items.iter().any(|i| matches!(i, Item::Error)) {
-        return Err(format!(
-            "`{pattern}` is not a valid date pattern: use strftime fields such as %d/%m/%Y"
-        ));
-    }
-    for sample in [(2026, 3, 2), (2027, 11, 23)] {
-        let Some(date) = NaiveDate::from_ymd_opt(sample.0, sample.1, sample.2) else {
-            continue;
-        };
-        let mut written = String::new();
-        if write!(written, "{}", date.format_with_items(items.iter())).is_err()
-            || NaiveDate::parse_from_str(&written, pattern) != Ok(date)
-        {
-            return Err(format!(
-                "`{pattern}` does not read back a whole date: it must include the year, month and day (such as %d/%m/%Y)"
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -291,15 +264,6 @@ mod tests {
         assert_eq!(excel_serial(0.0, false), None);
         assert_eq!(excel_serial(f64::NAN, false), None);
         assert_eq!(excel_serial(44621.0, true), Some(ymd(2026, 3, 2)));
-    }
-
-    #[test]
-    fn patterns_are_checked() {
-        assert!(check_date_pattern("%d/%m/%Y").is_ok());
-        assert!(check_date_pattern("%d %B %Y").is_ok());
-        assert!(check_date_pattern("%d/%m/%y").is_ok());
-        assert!(check_date_pattern("%d/%m").unwrap_err().contains("year"));
-        assert!(check_date_pattern("%Q").unwrap_err().contains("not a valid"));
     }
 
     #[test]

@@ -5,7 +5,6 @@ pub mod clock;
 pub mod dates;
 pub mod header;
 mod long;
-pub mod template;
 mod wide;
 
 use chrono::NaiveDate;
@@ -13,11 +12,11 @@ use chrono::NaiveDate;
 use crate::domain::Session;
 use crate::pipeline::decode::{Cell, Origin, Row, Table};
 use crate::pipeline::error::DecodeProblem;
+use crate::pipeline::format::template::{Placeholder, Template, strip_label};
 use crate::pipeline::format::{Format, Identity, LayoutStyle, NameOrder, normalise_key};
 use crate::pipeline::observation::{DateOfBirth, Decoded, FullName, IdentityFields, Observation, RowProblem};
 use dates::DateReader;
 use header::Header;
-use template::{Placeholder, Template, strip_label};
 
 /// Reads a whole table's observations with the format's layout.
 pub fn extract(table: &Table, format: &Format, file_name: &str) -> Result<Decoded, DecodeProblem> {
@@ -410,10 +409,10 @@ fn labelled_date(table: &Table, label: &str, dates: &DateReader<'_>) -> Result<N
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use crate::pipeline::{DecodeProblem, Format, decode};
+    use crate::pipeline::{CheckedFormat, DecodeProblem, Format, decode};
 
-    fn format(text: &str) -> Format {
-        toml::from_str(text).unwrap()
+    fn format(text: &str) -> CheckedFormat {
+        toml::from_str::<Format>(text).unwrap().check().unwrap()
     }
 
     const CSV: &str = "kind = \"csv\"\nskip_rows_starting_with = [\"Total\"]\n[identity]\nupn = \"UPN\"\n[layout]\nstyle = \"long\"\ndate = \"Date\"\nmark = \"Mark\"\n[marks]\ncodes = \"dfe\"";

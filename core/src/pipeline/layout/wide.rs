@@ -5,11 +5,11 @@ use chrono::NaiveDate;
 
 use super::dates::{DateReader, weekday, weekday_in_week_of};
 use super::header::{self, Header};
-use super::template::{Placeholder, Template};
 use super::{IdentityColumns, RowFacts, document_date, text_of};
 use crate::domain::Session;
 use crate::pipeline::decode::{Row, Table};
 use crate::pipeline::error::DecodeProblem;
+use crate::pipeline::format::template::{Placeholder, Template};
 use crate::pipeline::format::{Format, Layout};
 use crate::pipeline::observation::Decoded;
 

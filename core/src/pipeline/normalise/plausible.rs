@@ -88,10 +88,12 @@ mod tests {
         SchoolCalendar::new(terms, Vec::<Closure>::new()).unwrap()
     }
 
-    fn format(patterns: &str) -> Format {
-        toml::from_str(&format!(
+    fn format(patterns: &str) -> crate::pipeline::CheckedFormat {
+        toml::from_str::<Format>(&format!(
             "kind = \"csv\"\ndate_formats = [{patterns}]\n[identity]\nupn = \"UPN\"\n[layout]\nstyle = \"long\"\ndate = \"Date\"\nsession = \"Session\"\nmark = \"Mark\"\n[marks]\ncodes = \"dfe\""
         ))
+        .unwrap()
+        .check()
         .unwrap()
     }
 

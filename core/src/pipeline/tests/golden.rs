@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{decode_ok, find, format, ymd};
 use crate::domain::Session::{self, Am, Pm};
 use crate::pipeline::format::{NameOrder, Resolution, normalise_key};
-use crate::pipeline::{DateOfBirth, Decoded, Format, IdentityFields};
+use crate::pipeline::{CheckedFormat, DateOfBirth, Decoded, IdentityFields};
 
 /// The repository root: the core crate's parent folder.
 fn root() -> PathBuf {
@@ -32,7 +32,7 @@ const PROVIDERS: [(&str, &str); 5] = [
 ];
 
 /// Every provider's files, decoded in name order: `(provider, file name, decoded)`.
-fn decode_samples() -> Vec<(&'static str, String, Decoded, Format)> {
+fn decode_samples() -> Vec<(&'static str, String, Decoded, CheckedFormat)> {
     let mut out = Vec::new();
     for (provider, text) in PROVIDERS {
         let f = format(text);
@@ -49,7 +49,7 @@ fn decode_samples() -> Vec<(&'static str, String, Decoded, Format)> {
     out
 }
 
-fn decoded<'a>(all: &'a [(&str, String, Decoded, Format)], file: &str) -> &'a Decoded {
+fn decoded<'a>(all: &'a [(&str, String, Decoded, CheckedFormat)], file: &str) -> &'a Decoded {
     &all.iter().find(|(_, name, _, _)| name == file).unwrap().2
 }
 

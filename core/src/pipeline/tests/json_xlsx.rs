@@ -1,6 +1,6 @@
 //! Workbooks (date cells, serial numbers, merged header cells) and JSON pages.
 
-use super::{decode_ok, find, format, n, row, s, xlsx, ymd};
+use super::{checked, decode_ok, find, format, n, raw_format, row, s, xlsx, ymd};
 use crate::domain::Session::{Am, Pm};
 use crate::pipeline::format::Resolution;
 use crate::pipeline::{DateOfBirth, DecodeProblem, decode};
@@ -110,11 +110,12 @@ fn xlsx_first_sheet_by_default_and_missing_sheets_named() {
     ]
     .concat();
     let book = xlsx(&[("Sheet1", &data)]);
-    let mut f = format(LONG_XLSX);
+    let mut f = raw_format(LONG_XLSX);
     f.sheet = None;
-    let d = decode_ok(&book, "r.xlsx", &f);
+    let d = decode_ok(&book, "r.xlsx", &checked(f.clone()));
     assert_eq!(find(&d, "A B", ymd(2026, 3, 2), Pm).mark, "Y");
     f.sheet = Some("Attendance".into());
+    let f = checked(f);
     let err = decode(&book, "r.xlsx", &f).unwrap_err();
     assert!(
         err.to_string()
@@ -218,8 +219,9 @@ fn json_that_cannot_be_read_is_refused() {
     );
     let err = decode(b"{\"result\": {\"items\": 3}}", "p.json", &f).unwrap_err();
     assert!(err.to_string().contains("found a number instead"), "{err}");
-    let mut root = format(NORTHSTAR);
+    let mut root = raw_format(NORTHSTAR);
     root.records = None;
+    let root = checked(root);
     let d = decode_ok(
         br#"[{"pupil": {"id": "N2"}, "when": "2026-03-02", "session": "AM", "attendance": {"status": "present"}}]"#,
         "p.json",

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{format, n, row, s, xlsx};
+use super::{checked, format, n, raw_format, row, s, xlsx};
 use crate::pipeline::decode::Cell;
 use crate::pipeline::{DecodeProblem, decode, decode_table};
 
@@ -46,8 +46,9 @@ fn too_many_rows_or_cells_are_refused() {
     let f = format(CSV);
     let err = decode(b"UPN,Date,Mark\nA,x,/\nB,x,/\nC,x,/\n", "rows.csv", &f).unwrap_err();
     assert_eq!(err.problem, DecodeProblem::TooManyRows { limit: 3 });
-    let mut f = format(CSV);
+    let mut f = raw_format(CSV);
     f.limits.max_cells = 5;
+    let f = checked(f);
     let err = decode(b"UPN,Date,Mark\nA,x,/\n", "cells.csv", &f).unwrap_err();
     assert_eq!(err.problem, DecodeProblem::TooManyCells { limit: 5 });
 }
@@ -143,10 +144,11 @@ fn a_workbook_under_the_limits_still_reads() {
 
 #[test]
 fn a_field_over_the_limit_or_a_line_of_too_many_fields_is_refused_with_its_line() {
-    let mut f = format(CSV);
+    let mut f = raw_format(CSV);
     f.limits.max_file_bytes = 1 << 20;
     f.limits.max_field_bytes = 10;
     f.limits.max_cells_per_row = 4;
+    let f = checked(f);
     let err = decode(b"UPN,Date,Mark\n\nA,x,\"12345678901\"\n", "field.csv", &f).unwrap_err();
     assert_eq!(
         err.problem,
@@ -207,7 +209,7 @@ fn cells_of_one_shared_string_share_one_copy() {
 
 #[test]
 fn text_is_counted_per_cell_against_the_limit() {
-    let mut f = format(XLSX);
+    let mut f = raw_format(XLSX);
     // The header's 11 bytes, then 10 bytes per data cell.
     f.limits.max_text_bytes = 11 + 10 * 4;
     assert!(decode_table(&shared(4, "0123456789"), "four.xlsx", &f).is_ok());

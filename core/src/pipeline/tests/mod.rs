@@ -15,18 +15,29 @@ mod validation;
 use chrono::NaiveDate;
 
 use crate::domain::Session;
-use crate::pipeline::{Decoded, Format, Observation, decode};
+use crate::pipeline::{CheckedFormat, Decoded, Format, Observation, decode};
 
-/// Parses a format written as IT would (the keys of `[provider.format]`).
-pub(super) fn format(toml_text: &str) -> Format {
+/// Parses a format written as IT would (the keys of `[provider.format]`), unchecked.
+pub(super) fn raw_format(toml_text: &str) -> Format {
     toml::from_str(toml_text).unwrap_or_else(|e| panic!("format does not parse: {e}"))
+}
+
+/// Parses and checks a format, as the configuration does.
+pub(super) fn format(toml_text: &str) -> CheckedFormat {
+    checked(raw_format(toml_text))
+}
+
+/// Checks a format built in a test.
+pub(super) fn checked(f: Format) -> CheckedFormat {
+    f.check()
+        .unwrap_or_else(|issues| panic!("format is not valid: {issues:?}"))
 }
 
 pub(super) fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-pub(super) fn decode_ok(bytes: &[u8], name: &str, f: &Format) -> Decoded {
+pub(super) fn decode_ok(bytes: &[u8], name: &str, f: &CheckedFormat) -> Decoded {
     decode(bytes, name, f).unwrap_or_else(|e| panic!("{e}"))
 }
 

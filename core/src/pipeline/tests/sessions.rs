@@ -2,7 +2,7 @@
 //! AM/PM ranges), sessions as a list inside a JSON record, and the checks on formats that
 //! would otherwise read every row wrongly.
 
-use super::{decode_ok, find, format, n, row, s, xlsx, ymd};
+use super::{decode_ok, find, format, n, raw_format, row, s, xlsx, ymd};
 use crate::domain::Session::{Am, Pm};
 
 const DATETIME: &str = r#"
@@ -239,7 +239,7 @@ fn a_list_item_with_a_start_time_gives_its_session() {
 
 #[test]
 fn a_column_plays_one_role_unless_it_is_a_datetime() {
-    let f = format(
+    let f = raw_format(
         r#"
         kind = "csv"
         [identity]
@@ -265,14 +265,14 @@ fn a_column_plays_one_role_unless_it_is_a_datetime() {
         issues[0].message
     );
     assert_eq!(format(DATETIME).validate(), Ok(()));
-    let mark_is_upn = format(&DATETIME.replace("mark = \"Attendance\"", "mark = \"Learner\""));
+    let mark_is_upn = raw_format(&DATETIME.replace("mark = \"Attendance\"", "mark = \"Learner\""));
     let issues = mark_is_upn.validate().unwrap_err();
     assert_eq!(issues[0].key, "format.layout.mark", "{issues:#?}");
 }
 
 #[test]
 fn time_and_list_keys_are_checked_all_at_once() {
-    let f = format(
+    let f = raw_format(
         r#"
         kind = "json"
         [identity]
@@ -303,11 +303,11 @@ fn time_and_list_keys_are_checked_all_at_once() {
     ] {
         assert!(keys.contains(&key), "{key} missing from {issues:#?}");
     }
-    let overlap = format(&format!("{DATETIME}\n[layout.session_times]\nam = \"08:00-13:00\"\n"));
+    let overlap = raw_format(&format!("{DATETIME}\n[layout.session_times]\nam = \"08:00-13:00\"\n"));
     let issues = overlap.validate().unwrap_err();
     assert_eq!(issues.len(), 1, "{issues:#?}");
     assert!(issues[0].message.contains("overlap"), "{}", issues[0].message);
-    let unused = format(&format!(
+    let unused = raw_format(&format!(
         "{}\n[layout.session_times]\nam = \"08:00-12:00\"\n",
         DATETIME.replace("datetime = ", "date = ")
     ));

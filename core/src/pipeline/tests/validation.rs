@@ -1,12 +1,12 @@
 //! Format validation reports every problem at once, and the marks vocabulary resolves as the
 //! providers mean it.
 
-use super::format;
+use super::{format, raw_format};
 use crate::pipeline::format::{MarkRule, Resolution};
 
 #[test]
 fn every_problem_is_reported_at_once_with_its_key() {
-    let f = format(
+    let f = raw_format(
         r#"
         kind = "json"
         delimiter = ";;"
@@ -66,7 +66,7 @@ fn every_problem_is_reported_at_once_with_its_key() {
 
 #[test]
 fn long_layouts_need_a_mark_and_a_date() {
-    let f = format(
+    let f = raw_format(
         r#"
         kind = "csv"
         [identity]
@@ -94,7 +94,7 @@ fn long_layouts_need_a_mark_and_a_date() {
 
 #[test]
 fn weekday_headers_need_a_document_date() {
-    let f = format(
+    let f = raw_format(
         r#"
         kind = "csv"
         [identity]
@@ -175,7 +175,7 @@ fn the_example_formats_are_valid_and_round_trip_through_toml() {
 
 #[test]
 fn a_report_date_is_checked_like_a_document_date_and_read_from_a_title_cell() {
-    let mut f = format(include_str!("../../../../config/formats/bright-futures.toml"));
+    let mut f = raw_format(include_str!("../../../../config/formats/bright-futures.toml"));
     f.report_date = Some(crate::pipeline::format::DocumentDate {
         label: None,
         file_name: Some("BF_{any}.csv".into()),
