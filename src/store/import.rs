@@ -540,13 +540,12 @@ where
     for<'c> Option<NaiveDate>: sqlx::Decode<'c, R::Database> + sqlx::Type<R::Database>,
     for<'c> Option<DateTime<Utc>>: sqlx::Decode<'c, R::Database> + sqlx::Type<R::Database>,
 {
-    let Some(mine) = report_date else { return Ok(false) };
     let theirs: Option<NaiveDate> = replacing.try_get("replacing_report_date")?;
     let received: Option<DateTime<Utc>> = replacing.try_get("replacing_received_at")?;
-    Ok(match theirs.or(received.map(|t| t.date_naive())) {
-        Some(theirs) => mine > theirs,
-        None => false,
-    })
+    Ok(crate::register::repeat_is_newer(
+        report_date,
+        theirs.or(received.map(|t| t.date_naive())),
+    ))
 }
 
 fn stale_review(m: StagedMark, held: &str, by: Option<&str>) -> NewReview {
