@@ -40,7 +40,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use crate::register::{NewMark, NewReview};
 pub use alerts::{AlertCounts, AlertRow};
 pub use documents::{DocumentFilter, DocumentRow};
-pub use error::StoreError;
+pub use error::{QueryFailure, StoreError};
 pub use history::HistoryRow;
 pub use import::{ImportTx, NewOrDuplicate};
 pub use ledger::{CheckpointUpdate, DocumentEntry, DocumentStatus, ImportSummary, NewDocument, PART_BYTES};
