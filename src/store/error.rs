@@ -24,7 +24,10 @@ pub enum StoreError {
     #[error("{}. Detail: {}", QueryFailure::of(.0).words(), .0)]
     Query(#[from] sqlx::Error),
     /// Stored data could not be read back (e.g. a code this version does not know).
-    #[error("unexpected value in the database: {0}")]
+    #[error(
+        "the database holds a value this version of apsync cannot read ({0}): if the database was changed by hand or \
+         by a newer apsync, restore the last backup or run that version"
+    )]
     Corrupt(String),
     /// The request refers to something that does not exist.
     #[error("{0}")]
