@@ -74,23 +74,14 @@ impl ImportTx {
                     let mut keys = std::collections::BTreeSet::new();
                     for r in &rows {
                         let mark = staged_mark(r, "code")?;
-                        let review = NewReview {
-                            kind: ReviewKind::Conflict,
-                            reason: format!(
-                                "the file gives this pupil's {} {} session more than one mark: decide which is right",
-                                mark.date, mark.session
-                            ),
-                            identifier: Some(mark.upn.to_string()),
-                            upn: Some(mark.upn.clone()),
-                            date: Some(mark.date),
-                            session: Some(mark.session),
-                            raw_mark: Some(mark.raw_mark),
-                            locator: mark.locator,
-                            raw_row: mark.raw_row,
-                        };
+                        let reason = format!(
+                            "the file gives this pupil's {} {} session more than one mark: decide which is right",
+                            mark.date, mark.session
+                        );
+                        keys.insert((mark.upn.to_string(), mark.date, mark.session.as_str()));
+                        let review = mark.review(ReviewKind::Conflict, reason);
                         insert_review!(conn, &review, id, &provider, now);
                         s.review_items += 1;
-                        keys.insert((mark.upn.to_string(), mark.date, mark.session.as_str()));
                     }
                     for (upn, date, session) in keys {
                         sqlx::query(UNSTAGE).bind(upn).bind(date).bind(session).execute(&mut *conn).await?;
@@ -193,17 +184,7 @@ fn stale_review(m: StagedMark, held: &str, by: Option<&str>) -> NewReview {
          the register keeps {held}. If {} is right after all, resolve this item with it",
         m.code, m.date, m.session, m.code
     );
-    NewReview {
-        kind: ReviewKind::RepeatsReplaced,
-        locator: m.locator,
-        identifier: Some(m.upn.to_string()),
-        raw_row: m.raw_row,
-        reason,
-        upn: Some(m.upn.clone()),
-        date: Some(m.date),
-        session: Some(m.session),
-        raw_mark: Some(m.raw_mark),
-    }
+    m.review(ReviewKind::RepeatsReplaced, reason)
 }
 
 /// A staged mark read back, for the review row it becomes.
@@ -215,6 +196,23 @@ struct StagedMark {
     raw_mark: String,
     locator: String,
     raw_row: Vec<String>,
+}
+
+impl StagedMark {
+    /// The review row the mark becomes, for `kind` and why.
+    fn review(self, kind: ReviewKind, reason: String) -> NewReview {
+        NewReview {
+            kind,
+            identifier: Some(self.upn.to_string()),
+            upn: Some(self.upn),
+            date: Some(self.date),
+            session: Some(self.session),
+            raw_mark: Some(self.raw_mark),
+            locator: self.locator,
+            raw_row: self.raw_row,
+            reason,
+        }
+    }
 }
 
 fn staged_mark<R>(r: &R, code_column: &str) -> Result<StagedMark, StoreError>
@@ -259,15 +257,5 @@ fn conflict_review(m: StagedMark, provider: &str, holder: &str, code: &str) -> N
             m.code, m.date, m.session
         )
     };
-    NewReview {
-        kind: ReviewKind::Conflict,
-        locator: m.locator,
-        identifier: Some(m.upn.to_string()),
-        raw_row: m.raw_row,
-        reason,
-        upn: Some(m.upn.clone()),
-        date: Some(m.date),
-        session: Some(m.session),
-        raw_mark: Some(m.raw_mark),
-    }
+    m.review(ReviewKind::Conflict, reason)
 }

@@ -101,14 +101,7 @@ impl Store {
         checkpoint: Option<CheckpointUpdate<'_>>,
         now: DateTime<Utc>,
     ) -> Result<NewOrDuplicate, StoreError> {
-        let mut tx = match &self.backend {
-            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        };
-        let stage = match &tx {
-            Tx::Sqlite(_) => STAGE_SQLITE,
-            Tx::Postgres(_) => STAGE_POSTGRES,
-        };
+        let (mut tx, stage) = self.begin_write().await?;
         let status = if doc.rejected.is_some() {
             DocumentStatus::Rejected
         } else {
@@ -168,22 +161,9 @@ impl Store {
                 return Ok(NewOrDuplicate::Duplicate { summary, rejected });
             }
         };
-        Ok(NewOrDuplicate::New(ImportTx {
-            tx,
-            provider_id: doc.provider_id.clone(),
-            received_at: doc.received_at,
-            now,
-            rejected: doc.rejected.is_some(),
-            summary: ImportSummary {
-                document_id: id,
-                ..ImportSummary::default()
-            },
-            parts: 0,
-            staged: 0,
-            repeats: false,
-            reread: false,
-            report_date: None,
-        }))
+        let mut tx = ImportTx::new(tx, id, doc.provider_id.clone(), doc.received_at, now);
+        tx.rejected = doc.rejected.is_some();
+        Ok(NewOrDuplicate::New(tx))
     }
 
     /// Opens the transaction for reading document `id`'s stored bytes again (after its
@@ -192,14 +172,7 @@ impl Store {
     /// closed as superseded. The new read's marks and review rows then go in as for a new
     /// document, and [`ImportTx::finish`] records it on the document's row.
     pub async fn begin_reread(&self, id: i64, now: DateTime<Utc>) -> Result<ImportTx, StoreError> {
-        let mut tx = match &self.backend {
-            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        };
-        let stage = match &tx {
-            Tx::Sqlite(_) => STAGE_SQLITE,
-            Tx::Postgres(_) => STAGE_POSTGRES,
-        };
+        let (mut tx, stage) = self.begin_write().await?;
         let found: Option<(String, DateTime<Utc>)> = on_tx!(&mut tx, conn => {
             let found: Option<(String, DateTime<Utc>)> =
                 sqlx::query_as("SELECT provider_id, received_at FROM documents WHERE id = $1")
@@ -229,22 +202,9 @@ impl Store {
         let (provider_id, received_at) = found.ok_or_else(|| {
             StoreError::NotFound(format!("no document {id}: `apsync documents list` shows the ledger"))
         })?;
-        Ok(ImportTx {
-            tx,
-            provider_id,
-            received_at,
-            now,
-            rejected: false,
-            summary: ImportSummary {
-                document_id: id,
-                ..ImportSummary::default()
-            },
-            parts: 0,
-            staged: 0,
-            repeats: false,
-            reread: true,
-            report_date: None,
-        })
+        let mut tx = ImportTx::new(tx, id, provider_id, received_at, now);
+        tx.reread = true;
+        Ok(tx)
     }
 
     /// Records that reading document `id` again failed as well: the earlier read is kept in
@@ -262,6 +222,15 @@ impl Store {
                 .await?;
             tx.commit().await?;
             Ok(())
+        })
+    }
+
+    /// A write transaction for one document (SQLite takes its lock up front, as in
+    /// [`write_tx!`](super::write_tx)), with the statement that makes its staging tables.
+    async fn begin_write(&self) -> Result<(Tx, &'static str), StoreError> {
+        Ok(match &self.backend {
+            Backend::Sqlite(pool) => (Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?), STAGE_SQLITE),
+            Backend::Postgres(pool) => (Tx::Postgres(pool.begin().await?), STAGE_POSTGRES),
         })
     }
 
@@ -286,6 +255,26 @@ impl Store {
 }
 
 impl ImportTx {
+    /// Document `id`'s transaction, nothing written through it yet.
+    fn new(tx: Tx, id: i64, provider_id: String, received_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        ImportTx {
+            tx,
+            provider_id,
+            received_at,
+            now,
+            rejected: false,
+            summary: ImportSummary {
+                document_id: id,
+                ..ImportSummary::default()
+            },
+            parts: 0,
+            staged: 0,
+            repeats: false,
+            reread: false,
+            report_date: None,
+        }
+    }
+
     /// Records when the provider made the return (its format's `report_date`): with it, a
     /// return that repeats a mark a later return replaced proves it is newer when its date is
     /// after that return's (or after the day that one was received, when it has none).
