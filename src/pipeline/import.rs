@@ -17,7 +17,9 @@ use super::normalise::{Normaliser, ProviderRules, RosterIndex};
 use super::reading::Reading;
 use crate::config::{Config, ProviderConfig};
 use crate::roster::PlacementRecord;
-use crate::store::{Begun, CheckpointUpdate, DocumentEntry, ImportSummary, ImportTx, PART_BYTES, Store, StoreError};
+use crate::store::{
+    CheckpointUpdate, DocumentEntry, ImportSummary, ImportTx, NewOrDuplicate, PART_BYTES, Store, StoreError,
+};
 
 /// A document's bytes: in memory (a connector's download, an attachment) or in a file, read
 /// as it streams past (`apsync import`, the folder connector).
@@ -189,8 +191,8 @@ pub async fn import(
                 .begin_import(&entry(Some(reason.clone())), checkpoint, now)
                 .await?
             {
-                Begun::Duplicate { summary, .. } => summary,
-                Begun::New(mut tx) => {
+                NewOrDuplicate::Duplicate { summary, .. } => summary,
+                NewOrDuplicate::New(mut tx) => {
                     keep_bytes(&mut tx, &incoming.content).await.map_err(|e| match e {
                         Kept::Read(e) => unreadable(e),
                         Kept::Store(e) => ImportError::Store(e),
@@ -345,8 +347,8 @@ async fn stream(
     ));
     let mut tx = match begin {
         Begin::New(entry, checkpoint) => match store.begin_import(&entry, checkpoint, now).await? {
-            Begun::Duplicate { summary, rejected } => return Ok(Streamed::Done(summary, rejected)),
-            Begun::New(mut tx) => {
+            NewOrDuplicate::Duplicate { summary, rejected } => return Ok(Streamed::Done(summary, rejected)),
+            NewOrDuplicate::New(mut tx) => {
                 keep_bytes(&mut tx, &incoming.content).await.map_err(|e| match e {
                     Kept::Read(e) => unreadable(e),
                     Kept::Store(e) => ImportError::Store(e),

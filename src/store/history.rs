@@ -37,10 +37,14 @@ pub struct HistoryRow {
     pub decision_note: Option<String>,
 }
 
+/// One statement for both backends. The value held now has no `replaced_at`: its NULL is cast
+/// to a timestamp, so that on PostgreSQL every branch of the union gives the column the same
+/// type without a second text of the query; SQLite takes any type name in a cast, and NULL
+/// stays NULL.
 const HISTORY: &str = "SELECT date, session, code, provider_id, raw_mark, document_id, file_name, received_at,
     recorded_at, replaced_at, decided_by, decision_note FROM (
   SELECT m.date, m.session, m.code, m.provider_id, m.raw_mark, m.document_id, d.file_name, m.received_at,
-    m.recorded_at, NULL AS replaced_at, r.decided_by, r.decision_note, 1 AS current_value, 0 AS seq
+    m.recorded_at, CAST(NULL AS TIMESTAMPTZ) AS replaced_at, r.decided_by, r.decision_note, 1 AS current_value, 0 AS seq
   FROM marks m LEFT JOIN documents d ON d.id = m.document_id LEFT JOIN review r ON r.id = m.review_id
   WHERE m.upn = $1 AND m.date >= $2 AND m.date <= $3
   UNION ALL
@@ -59,14 +63,8 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<HistoryRow>, StoreError> {
-        // PostgreSQL types a bare NULL in a UNION as text; the column is a timestamp.
-        let query = if matches!(self.backend, super::Backend::Postgres(_)) {
-            HISTORY.replace("NULL AS replaced_at", "NULL::timestamptz AS replaced_at")
-        } else {
-            HISTORY.to_string()
-        };
         with_pool!(self, pool => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(query.clone()))
+            let rows = sqlx::query(HISTORY)
                 .bind(upn.as_str())
                 .bind(from)
                 .bind(to)

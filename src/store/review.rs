@@ -7,6 +7,7 @@ use sqlx::Row;
 use super::shared::archive_mark;
 use super::{Store, StoreError, with_pool, write_tx};
 use crate::domain::Code;
+use crate::register::ReviewKind;
 
 /// Whether a review item still waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -152,8 +153,10 @@ impl Store {
             if status != "open" {
                 return Err(StoreError::Conflict(format!("review item {id} is already {status}")));
             }
-            let kind: String = row.try_get("kind")?;
-            if kind == crate::register::ReviewKind::NotASchoolDay.as_str() {
+            // Typed, so the refusal cannot drift from the kind's stored name. A kind this version
+            // does not know refuses nothing, as before: the item can still be decided.
+            let kind = row.try_get::<String, _>("kind")?.parse::<ReviewKind>().ok();
+            if kind == Some(ReviewKind::NotASchoolDay) {
                 return Err(StoreError::Conflict(format!(
                     "review item {id} is about a day that is not a school day, where a mark would count as a possible session: \
                      dismiss it (`apsync review dismiss {id}`); or, if the calendar is wrong, add the day to [calendar] and \

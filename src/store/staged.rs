@@ -1,10 +1,11 @@
 //! Writing a document's marks as a set: staged into a temporary table in batches, then compared
 //! with the register and applied with a few statements, instead of a round trip per mark.
 //!
-//! The register's rule, in SQL: a later return from the same provider replaces its earlier mark
-//! (which goes to history); the same code again changes nothing; another provider's mark, or a
-//! mark a person decided and the return now contradicts, is never overwritten: it becomes a
-//! conflict for review.
+//! The register's rule ([`crate::register::meet`]), in SQL: a later return from the same
+//! provider replaces its earlier mark (which goes to history); the same code again changes
+//! nothing; another provider's mark, or a mark a person decided and the return now
+//! contradicts, is never overwritten: it becomes a conflict for review. The rule is written
+//! once, as the [`meeting!`] fragment every statement that needs it is built from.
 
 /// Rows staged per statement: one JSON parameter carries them (a statement per row, or
 /// thousands of bound parameters, cost far more than the database's own work).
@@ -151,33 +152,74 @@ pub(super) const CONTRADICTED: &str = "WITH keys AS (
 /// Drops a contradicted session from the staged marks (its marks are review rows now).
 pub(super) const UNSTAGE: &str = "DELETE FROM staged_marks WHERE upn = $1 AND date = $2 AND session = $3";
 
+/// The register's rule ([`crate::register::meet`]) as one SQL expression, written once for
+/// every statement below that needs it: what the incoming mark in `$new` does to the session's
+/// mark in `$held` (whose columns are NULL when the session has none), for the provider
+/// `$provider`. It gives the outcome's name ([`crate::register::Meeting::as_str`]):
+/// `'insert'`, `'unchanged'`, `'replace'` or `'conflict'`. (A literal, so that `concat!` can
+/// build the statements as constants.)
+macro_rules! meeting {
+    ($held:ident, $new:ident, $provider:literal) => {
+        concat!(
+            "(CASE WHEN ",
+            stringify!($held),
+            ".upn IS NULL THEN 'insert' WHEN ",
+            stringify!($held),
+            ".provider_id = ",
+            $provider,
+            " AND ",
+            stringify!($held),
+            ".code = ",
+            stringify!($new),
+            ".code THEN 'unchanged' WHEN ",
+            stringify!($held),
+            ".provider_id = ",
+            $provider,
+            " AND ",
+            stringify!($held),
+            ".review_id IS NULL THEN 'replace' ELSE 'conflict' END)"
+        )
+    };
+}
+
 /// What the staged marks do, counted before anything changes. `$1` is the provider.
-pub(super) const CLASSIFY: &str = "SELECT
-    COUNT(*) FILTER (WHERE m.upn IS NULL) AS added,
-    COUNT(*) FILTER (WHERE m.provider_id = $1 AND m.code = s.code) AS unchanged,
-    COUNT(*) FILTER (WHERE m.provider_id = $1 AND m.review_id IS NULL AND m.code <> s.code) AS replaced,
-    COUNT(m.upn) AS held
-  FROM staged_marks s LEFT JOIN marks m ON m.upn = s.upn AND m.date = s.date AND m.session = s.session";
+pub(super) const CLASSIFY: &str = concat!(
+    "SELECT COUNT(*) FILTER (WHERE ",
+    meeting!(m, s, "$1"),
+    " = 'insert') AS added, COUNT(*) FILTER (WHERE ",
+    meeting!(m, s, "$1"),
+    " = 'unchanged') AS unchanged, COUNT(*) FILTER (WHERE ",
+    meeting!(m, s, "$1"),
+    " = 'replace') AS replaced, COUNT(m.upn) AS held
+  FROM staged_marks s LEFT JOIN marks m ON m.upn = s.upn AND m.date = s.date AND m.session = s.session"
+);
 
 /// Staged marks that must not overwrite what is held. `$1` is the provider.
-pub(super) const CONFLICTS: &str = "SELECT s.seq, s.upn, s.date, s.session, s.code AS new_code, s.raw_mark,
+pub(super) const CONFLICTS: &str = concat!(
+    "SELECT s.seq, s.upn, s.date, s.session, s.code AS new_code, s.raw_mark,
     s.locator, s.raw_row, m.code, m.provider_id
   FROM staged_marks s JOIN marks m ON m.upn = s.upn AND m.date = s.date AND m.session = s.session
-  WHERE m.provider_id <> $1 OR (m.review_id IS NOT NULL AND m.code <> s.code)
-  ORDER BY s.seq";
+  WHERE ",
+    meeting!(m, s, "$1"),
+    " = 'conflict' ORDER BY s.seq"
+);
 
 /// Staged marks that would put back a value of the provider's own that a later return already
 /// replaced (the session's history holds that value, replaced by a document): a re-sent old
 /// return never undoes a correction. `$1` is the provider.
-pub(super) const STALE_REPEATS: &str = "SELECT s.seq, s.upn, s.date, s.session, s.code AS new_code, s.raw_mark,
+pub(super) const STALE_REPEATS: &str = concat!(
+    "SELECT s.seq, s.upn, s.date, s.session, s.code AS new_code, s.raw_mark,
     s.locator, s.raw_row, m.code, d.file_name, d.report_date AS replacing_report_date,
     d.received_at AS replacing_received_at
   FROM staged_marks s JOIN marks m ON m.upn = s.upn AND m.date = s.date AND m.session = s.session
   LEFT JOIN documents d ON d.id = m.document_id
-  WHERE m.provider_id = $1 AND m.review_id IS NULL AND m.code <> s.code AND EXISTS (
+  WHERE ",
+    meeting!(m, s, "$1"),
+    " = 'replace' AND EXISTS (
     SELECT 1 FROM mark_history h WHERE h.upn = s.upn AND h.date = s.date AND h.session = s.session
       AND h.provider_id = $1 AND h.code = s.code AND h.replaced_by_document IS NOT NULL)
-  ORDER BY s.seq";
+  ORDER BY s.seq"
+);
 
 /// An earlier document of the provider saying exactly what this one says (the same
 /// fingerprint), not rejected and not itself a repeat. `$1` provider, `$2` fingerprint, `$3`
@@ -187,23 +229,31 @@ pub(super) const SAME_RETURN: &str = "SELECT id FROM documents
   ORDER BY id LIMIT 1";
 
 /// The marks about to be replaced go to history. `$1` provider, `$2` now, `$3` the document.
-pub(super) const ARCHIVE_REPLACED: &str = "INSERT INTO mark_history (upn, date, session, code, provider_id, raw_mark,
+pub(super) const ARCHIVE_REPLACED: &str = concat!(
+    "INSERT INTO mark_history (upn, date, session, code, provider_id, raw_mark,
     comment, document_id, review_id, received_at, recorded_at, replaced_at, replaced_by_document, replaced_by_review)
   SELECT m.upn, m.date, m.session, m.code, m.provider_id, m.raw_mark, m.comment, m.document_id, m.review_id,
     m.received_at, m.recorded_at, $2, $3, NULL
   FROM marks m JOIN staged_marks s ON m.upn = s.upn AND m.date = s.date AND m.session = s.session
-  WHERE m.provider_id = $1 AND m.review_id IS NULL AND m.code <> s.code";
+  WHERE ",
+    meeting!(m, s, "$1"),
+    " = 'replace'"
+);
 
 /// New sessions inserted, the provider's own earlier marks replaced, everything else left.
 /// `$1` provider, `$2` document, `$3` received, `$4` now. (`WHERE true` lets SQLite parse the
 /// upsert after a SELECT.)
-pub(super) const APPLY: &str = "INSERT INTO marks (upn, date, session, code, provider_id, raw_mark, comment,
+pub(super) const APPLY: &str = concat!(
+    "INSERT INTO marks (upn, date, session, code, provider_id, raw_mark, comment,
     document_id, review_id, received_at, recorded_at)
   SELECT s.upn, s.date, s.session, s.code, $1, s.raw_mark, s.comment, $2, NULL, $3, $4 FROM staged_marks s WHERE true
   ON CONFLICT (upn, date, session) DO UPDATE SET code = excluded.code, raw_mark = excluded.raw_mark,
     comment = excluded.comment, document_id = excluded.document_id, received_at = excluded.received_at,
     recorded_at = excluded.recorded_at
-  WHERE marks.provider_id = excluded.provider_id AND marks.review_id IS NULL AND marks.code <> excluded.code";
+  WHERE ",
+    meeting!(marks, excluded, "$1"),
+    " = 'replace'"
+);
 
 /// [`APPLY`] when the register holds none of the staged sessions: a plain insert, without the
 /// upsert's per-row check. Same parameters.

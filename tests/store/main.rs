@@ -10,6 +10,7 @@ mod support;
 mod alerts;
 mod outbox;
 mod register;
+mod rule;
 mod runs;
 mod text;
 mod visits;
@@ -45,6 +46,7 @@ stories!(
     register::marks_are_listed_in_register_order_and_filtered,
     register::checkpoints_compare_and_swap,
     register::status_counts_everything,
+    rule::the_stores_sql_applies_the_registers_rule,
     outbox::outbox_delivers_once_and_dead_letters_keep_the_payload,
     outbox::leases_of_senders_gone_from_this_host_are_released_and_no_others,
     outbox::an_acceptance_written_down_before_a_crash_is_not_sent_again,

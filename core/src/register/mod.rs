@@ -152,6 +152,75 @@ pub struct NewReview {
     pub raw_mark: Option<String>,
 }
 
+/// The mark a session holds, as the register's rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldMark<'a> {
+    /// The provider whose return (or whose row, when a person decided it) gave it.
+    pub provider: &'a str,
+    /// Its code.
+    pub code: Code,
+    /// A person decided it (a review item resolved), so no return overwrites it.
+    pub decided: bool,
+}
+
+/// What a provider's mark does to a session, by the register's rule ([`meet`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Meeting {
+    /// The session holds no mark: the new one is written.
+    Insert,
+    /// The session holds the provider's own mark with the same code: nothing changes.
+    Unchanged,
+    /// The session holds the provider's own earlier mark with another code, and no person
+    /// decided it: a later return corrects an earlier one, so the new mark replaces it and the
+    /// earlier one goes to history.
+    Replace,
+    /// The session holds another provider's mark, or a person's decision the return
+    /// contradicts: neither is ever overwritten by a return, so the new mark waits for review.
+    Conflict,
+}
+
+impl Meeting {
+    /// Every outcome, for tests that walk them all.
+    pub const ALL: [Meeting; 4] = [Meeting::Insert, Meeting::Unchanged, Meeting::Replace, Meeting::Conflict];
+
+    /// The outcome as the store's SQL names it: `insert`, `unchanged`, `replace`, `conflict`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Meeting::Insert => "insert",
+            Meeting::Unchanged => "unchanged",
+            Meeting::Replace => "replace",
+            Meeting::Conflict => "conflict",
+        }
+    }
+}
+
+/// The register's rule: what `provider`'s mark `code` does to a session that holds `held`.
+///
+/// The store applies the same rule to a whole return at once, in SQL (`store/staged.rs`, its
+/// `meeting!` fragment); the store suite drives every case of this function through that SQL
+/// on both backends, so the two cannot drift apart.
+pub fn meet(held: Option<HeldMark<'_>>, provider: &str, code: Code) -> Meeting {
+    match held {
+        None => Meeting::Insert,
+        Some(h) if h.provider == provider && h.code == code => Meeting::Unchanged,
+        Some(h) if h.provider == provider && !h.decided => Meeting::Replace,
+        Some(_) => Meeting::Conflict,
+    }
+}
+
+/// Whether a return that would put back a value its provider's later return already replaced
+/// (a [`Meeting::Replace`] that repeats a corrected value) proves it is newer than that
+/// correction, and so replaces it after all: only when it says when it was made
+/// (`report_date`) and that is after the correcting return's date (its own report date, or
+/// the day it was received when it names none). Otherwise a re-sent old return would undo a
+/// correction, so the mark waits for review ([`ReviewKind::RepeatsReplaced`]).
+pub fn repeat_is_newer(report_date: Option<NaiveDate>, correction_date: Option<NaiveDate>) -> bool {
+    match (report_date, correction_date) {
+        (Some(mine), Some(theirs)) => mine > theirs,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +231,32 @@ mod tests {
             assert_eq!(k.as_str().parse::<ReviewKind>(), Ok(k));
         }
         assert!("nonsense".parse::<ReviewKind>().is_err());
+    }
+
+    #[test]
+    fn a_mark_meets_the_held_one_by_the_rule() {
+        let held = |provider, code, decided| {
+            Some(HeldMark {
+                provider,
+                code,
+                decided,
+            })
+        };
+        assert_eq!(meet(None, "a", Code::B), Meeting::Insert);
+        assert_eq!(meet(held("a", Code::B, false), "a", Code::B), Meeting::Unchanged);
+        assert_eq!(meet(held("a", Code::B, true), "a", Code::B), Meeting::Unchanged);
+        assert_eq!(meet(held("a", Code::N, false), "a", Code::B), Meeting::Replace);
+        assert_eq!(meet(held("a", Code::N, true), "a", Code::B), Meeting::Conflict);
+        assert_eq!(meet(held("b", Code::B, false), "a", Code::B), Meeting::Conflict);
+        assert_eq!(meet(held("b", Code::N, true), "a", Code::B), Meeting::Conflict);
+    }
+
+    #[test]
+    fn only_a_later_report_date_undoes_a_correction() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d);
+        assert!(repeat_is_newer(day(5), day(4)));
+        assert!(!repeat_is_newer(day(4), day(4)));
+        assert!(!repeat_is_newer(None, day(4)));
+        assert!(!repeat_is_newer(day(5), None));
     }
 }

@@ -10,7 +10,7 @@ use crate::cli::output::{Format, Listing};
 use crate::cli::{CliError, Context};
 use crate::domain::{AttendanceSummary, Code, Upn, format_pct};
 use crate::rules::Periods;
-use crate::store::{MarkFilter, MarkRow, PupilLookup};
+use crate::store::{Mark, MarkFilter, PupilLookup};
 
 /// Bounds standing for "no limit" in a date range.
 const EARLIEST: Option<chrono::NaiveDate> = chrono::NaiveDate::from_ymd_opt(1900, 1, 1);
@@ -197,7 +197,7 @@ pub async fn attendance(ctx: &Context, range: DateRange, by: AttendanceBy, forma
                 let mut row = vec![json!(provider), json!("all"), json!(null)];
                 row.extend(summary(codes));
                 listing.push(row);
-                let theirs: Vec<MarkRow> = rows.iter().filter(|m| m.provider == provider).cloned().collect();
+                let theirs: Vec<Mark> = rows.iter().filter(|m| m.provider == provider).cloned().collect();
                 for (upn, codes) in codes_by(&theirs, |m| m.upn.clone()) {
                     let mut row = vec![json!(provider), json!(upn), json!(names.get(&upn))];
                     row.extend(summary(codes));
@@ -210,7 +210,7 @@ pub async fn attendance(ctx: &Context, range: DateRange, by: AttendanceBy, forma
 }
 
 /// The marks' codes grouped by `key`, in key order.
-fn codes_by(rows: &[MarkRow], key: impl Fn(&MarkRow) -> String) -> BTreeMap<String, Vec<Code>> {
+fn codes_by(rows: &[Mark], key: impl Fn(&Mark) -> String) -> BTreeMap<String, Vec<Code>> {
     let mut out: BTreeMap<String, Vec<Code>> = BTreeMap::new();
     for m in rows {
         out.entry(key(m)).or_default().push(m.code);
