@@ -19,7 +19,7 @@ pub mod web;
 use async_trait::async_trait;
 
 pub use document::{Body, Checkpoint, Document, Fetched, ItemRef, Refusal};
-pub use error::{ErrorKind, SourceError};
+pub use error::{ErrorCode, ErrorKind, SourceError};
 pub use glob::matches as glob_matches;
 pub use oauth2::OAuth2Config;
 pub use secret::Secret;

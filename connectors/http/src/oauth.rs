@@ -2,7 +2,7 @@
 //! provider APIs want it: the token is fetched by hand, keeping to one HTTP client and one TLS
 //! stack.
 
-use apsync_connector_core::{ErrorKind, Secret, SourceError};
+use apsync_connector_core::{ErrorCode, ErrorKind, Secret, SourceError};
 use serde::Deserialize;
 
 /// Where and as whom to ask for a token.
@@ -27,7 +27,7 @@ struct TokenResponse {
 pub async fn fetch_token(
     client: &reqwest::Client,
     c: &ClientCredentials,
-    code: &'static str,
+    code: ErrorCode,
 ) -> Result<Secret, SourceError> {
     let mut form = vec![
         ("grant_type", "client_credentials"),

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use apsync_connector_core::printable;
+use apsync_connector_core::{ErrorCode, printable};
 use mailrs_dkim::DkimResult;
 pub use mailrs_dkim::{DkimError, DkimResolver};
 
@@ -57,7 +57,7 @@ pub async fn judge_dkim(resolver: &dyn DkimResolver, raw: &[u8], from_domain: &s
         )
     };
     DkimOutcome::Decided(Judgement::Refused {
-        code: "IMAP-DKIM",
+        code: ErrorCode::ImapDkim,
         reason,
         verdict: (!seen.is_empty()).then(|| seen.join("; ")),
     })

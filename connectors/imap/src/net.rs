@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apsync_connector_core::{ErrorKind, Secret, SourceError};
+use apsync_connector_core::{ErrorCode, ErrorKind, Secret, SourceError};
 use async_imap::{Client, Session};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -43,7 +43,7 @@ fn guarded(io: Box<dyn Io>, max_nesting: usize) -> Box<dyn Io> {
     Box::new(NestingGuard::new(io, max_nesting))
 }
 
-pub(crate) fn fail(kind: ErrorKind, code: &'static str, message: String) -> SourceError {
+pub(crate) fn fail(kind: ErrorKind, code: ErrorCode, message: String) -> SourceError {
     SourceError::new(kind, code, message)
 }
 
@@ -67,7 +67,7 @@ impl Endpoint {
         tokio::time::timeout(self.timeout, f).await.map_err(|_| {
             fail(
                 ErrorKind::Transient,
-                "IMAP-TIMEOUT",
+                ErrorCode::ImapTimeout,
                 format!(
                     "{}: no answer within {} s while {what}",
                     self.at(),
@@ -87,7 +87,7 @@ impl Endpoint {
             .map_err(|e| {
                 fail(
                     ErrorKind::Transient,
-                    "IMAP-DNS",
+                    ErrorCode::ImapDns,
                     format!(
                         "cannot find the address of `{}` (DNS): {e}; check the host name",
                         self.host
@@ -99,9 +99,9 @@ impl Endpoint {
             .await?
             .map_err(|e| {
                 let code = if e.kind() == std::io::ErrorKind::ConnectionRefused {
-                    "IMAP-REFUSED"
+                    ErrorCode::ImapRefused
                 } else {
-                    "IMAP-CONNECT"
+                    ErrorCode::ImapConnect
                 };
                 fail(
                     ErrorKind::Transient,
@@ -121,7 +121,7 @@ impl Endpoint {
         let tls_fail = |e: String| {
             fail(
                 ErrorKind::Config,
-                "IMAP-TLS",
+                ErrorCode::ImapTls,
                 format!(
                     "TLS with {} failed: {e}; check the server's certificate is valid for `{}` (or name its authority in ca_file)",
                     self.at(),
@@ -154,7 +154,7 @@ impl Endpoint {
         let io_fail = |e: &dyn std::fmt::Display| {
             fail(
                 ErrorKind::Transient,
-                "IMAP-IO",
+                ErrorCode::ImapIo,
                 format!(
                     "{}: the IMAP conversation failed: {e}; check this is an IMAP server and the security setting",
                     self.at()
@@ -174,7 +174,7 @@ impl Endpoint {
                     .map_err(|e| {
                         fail(
                             ErrorKind::Config,
-                            "IMAP-TLS",
+                            ErrorCode::ImapTls,
                             format!(
                                 "{} does not offer STARTTLS ({e}); try security = \"implicit\" on port 993",
                                 self.at()
@@ -207,7 +207,7 @@ impl Endpoint {
         result.map_err(|(e, _)| {
             fail(
                 ErrorKind::Auth,
-                "IMAP-AUTH",
+                ErrorCode::ImapAuth,
                 format!(
                     "{} refused the login of `{user}`: {e}; check the account and its password or OAuth2 grant",
                     self.at()

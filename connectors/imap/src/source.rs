@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apsync_connector_core::{Checkpoint, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError};
+use apsync_connector_core::{Checkpoint, ErrorCode, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError};
 use apsync_connector_http::oauth::{ClientCredentials, fetch_token};
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -125,7 +125,7 @@ impl ImapSource {
             Some(pem) => crate::net::parse_roots(pem).map_err(|e| {
                 fail(
                     ErrorKind::Config,
-                    "IMAP-TLS",
+                    ErrorCode::ImapTls,
                     format!("ca_file is not a PEM certificate file: {e}"),
                 )
             })?,
@@ -183,7 +183,7 @@ impl ImapSource {
     fn imap_fail(&self, what: &str, e: impl std::fmt::Display) -> SourceError {
         fail(
             ErrorKind::Transient,
-            "IMAP-IO",
+            ErrorCode::ImapIo,
             format!("{}: cannot {what}: {e}", self.at()),
         )
     }
@@ -197,7 +197,7 @@ impl ImapSource {
                     .timeout(self.endpoint.timeout)
                     .build()
                     .map_err(|e| self.imap_fail("start an HTTP client", e))?;
-                Login::Bearer(self.user.clone(), fetch_token(&client, cc, "IMAP-AUTH").await?)
+                Login::Bearer(self.user.clone(), fetch_token(&client, cc, ErrorCode::ImapAuth).await?)
             }
         };
         let mut session = self.endpoint.open(&login).await?;
@@ -208,7 +208,7 @@ impl ImapSource {
             .map_err(|e| {
                 fail(
                     ErrorKind::Config,
-                    "IMAP-MAILBOX",
+                    ErrorCode::ImapMailbox,
                     format!(
                         "{}: cannot open the mailbox `{}`: {e}; check its name (folders are case-sensitive)",
                         self.at(),
@@ -260,7 +260,7 @@ impl Source for ImapSource {
                 r.map_err(|e| {
                     fail(
                         ErrorKind::Transient,
-                        "IMAP-IO",
+                        ErrorCode::ImapIo,
                         format!("{at}: cannot search the mailbox: {e}"),
                     )
                 })
@@ -282,7 +282,7 @@ impl Source for ImapSource {
             Some(found) => Ok(found),
             None => Err(fail(
                 ErrorKind::Transient,
-                "IMAP-IO",
+                ErrorCode::ImapIo,
                 format!(
                     "{} was not found in this run; it is read again next run",
                     item.display_name
@@ -361,7 +361,7 @@ impl ImapSource {
                         r.map_err(|e| {
                             fail(
                                 ErrorKind::Transient,
-                                "IMAP-IO",
+                                ErrorCode::ImapIo,
                                 format!("{at}: cannot move message {uid} to `{folder}`: {e}"),
                             )
                         })
@@ -382,7 +382,7 @@ impl ImapSource {
                     r.map_err(|e| {
                         fail(
                             ErrorKind::Transient,
-                            "IMAP-IO",
+                            ErrorCode::ImapIo,
                             format!("{at}: cannot flag message {uid}: {e}"),
                         )
                     })

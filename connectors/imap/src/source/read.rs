@@ -3,7 +3,7 @@
 //! refusal).
 
 use apsync_connector_core::{
-    Body, Document, ErrorKind, Fetched, ItemRef, Refusal, SourceError, digest::sha256_hex, printable,
+    Body, Document, ErrorCode, ErrorKind, Fetched, ItemRef, Refusal, SourceError, digest::sha256_hex, printable,
 };
 use chrono::Utc;
 use futures_util::TryStreamExt;
@@ -168,7 +168,11 @@ impl ImapSource {
     }
 
     fn imap_fail_at(&self, at: &str, what: &str, e: impl std::fmt::Display) -> SourceError {
-        fail(ErrorKind::Transient, "IMAP-IO", format!("{at}: cannot {what}: {e}"))
+        fail(
+            ErrorKind::Transient,
+            ErrorCode::ImapIo,
+            format!("{at}: cannot {what}: {e}"),
+        )
     }
 
     fn policy(&self) -> Policy<'_> {
@@ -198,7 +202,7 @@ impl ImapSource {
         let refusal = Refusal {
             external_id: format!("{base}:refused"),
             display_name: title.clone(),
-            code: turned.code,
+            code: turned.code.as_str(),
             reason: turned.reason,
             sender: turned.sender,
             verdict: turned.verdict,
@@ -258,7 +262,7 @@ impl ImapSource {
             Ok(a) => a,
             Err(e) => {
                 let reason = format!("it cannot be read as an email: {e}");
-                return self.refuse(items, base, head, turned("IMAP-MIME", reason));
+                return self.refuse(items, base, head, turned(ErrorCode::ImapMime, reason));
             }
         };
         if attachments.is_empty() {
@@ -266,7 +270,7 @@ impl ImapSource {
                 "no attachment matching glob `{}` and the accepted media types; nothing to import",
                 self.glob
             );
-            return self.refuse(items, base, head, turned("IMAP-NO-ATTACHMENT", reason));
+            return self.refuse(items, base, head, turned(ErrorCode::ImapNoAttachment, reason));
         }
         let n = attachments.len();
         for (i, a) in attachments.into_iter().enumerate() {
@@ -276,7 +280,7 @@ impl ImapSource {
                 Fetched::Refused(Refusal {
                     external_id: external_id.clone(),
                     display_name: format!("{title}: {name}"),
-                    code: "IMAP-TOO-BIG",
+                    code: ErrorCode::ImapTooBig.as_str(),
                     reason: format!(
                         "an attachment is {} bytes, over the provider's limit of {} bytes; ask the provider for a smaller file, or raise limits.max_file_bytes in its format",
                         a.bytes.len(),
@@ -333,7 +337,7 @@ impl ImapSource {
             };
             if let Some(depth) = head.too_deep {
                 let turned = Turned {
-                    code: "IMAP-NESTED",
+                    code: ErrorCode::ImapNested,
                     reason: format!(
                         "the server describes this message as nested {depth} levels deep (over {}), as only a message built to crash mail readers is; \
                          it was not read. If the provider really sent it, ask them to send the file as a plain attachment",
@@ -387,7 +391,9 @@ impl ImapSource {
             if self.authentication == Authentication::Dkim {
                 let resolver = match &self.dkim {
                     Some(r) => r.clone(),
-                    None => crate::dkim::system_resolver().map_err(|e| fail(ErrorKind::Config, "IMAP-DKIM", e))?,
+                    None => {
+                        crate::dkim::system_resolver().map_err(|e| fail(ErrorKind::Config, ErrorCode::ImapDkim, e))?
+                    }
                 };
                 match check_dkim(resolver, &self.at(), &raw, &envelope).await {
                     Ok(Ok(how)) => envelope.authenticated = Some(how),
@@ -426,7 +432,11 @@ async fn check_dkim(
             subject: envelope.subject.clone(),
             verdict,
         })),
-        DkimOutcome::TryLater(why) => Err(fail(ErrorKind::Transient, "IMAP-DKIM-DNS", format!("{at}: {why}"))),
+        DkimOutcome::TryLater(why) => Err(fail(
+            ErrorKind::Transient,
+            ErrorCode::ImapDkimDns,
+            format!("{at}: {why}"),
+        )),
     }
 }
 
