@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use apsync_connector_core::digest::Sha256Hex;
+use apsync_connector_core::oauth2::{ClientCredentials, fetch_token};
 use apsync_connector_core::spool::Spool;
 use apsync_connector_core::{
     Body, Checkpoint, Document, ErrorCode, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
@@ -17,7 +18,6 @@ use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::oauth::{ClientCredentials, fetch_token};
 use crate::{HttpConfig, Paging, sample_url};
 
 /// How to authenticate, with secrets already read.

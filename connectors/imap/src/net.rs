@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use apsync_connector_core::net::ReachCodes;
 use apsync_connector_core::{ErrorCode, ErrorKind, Secret, SourceError};
 use async_imap::{Client, Session};
 use rustls::pki_types::pem::PemObject;
@@ -12,6 +13,13 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::Security;
 use crate::nesting::NestingGuard;
+
+/// The codes of failures to reach the mail server.
+const REACH: ReachCodes = ReachCodes {
+    dns: ErrorCode::ImapDns,
+    refused: ErrorCode::ImapRefused,
+    connect: ErrorCode::ImapConnect,
+};
 
 /// The byte stream under IMAP, TLS or (loopback only) not.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
@@ -47,14 +55,34 @@ pub(crate) fn fail(kind: ErrorKind, code: ErrorCode, message: String) -> SourceE
     SourceError::new(kind, code, message)
 }
 
+/// An IMAP step that failed on the account `at` (`user@host:port`): `IMAP-IO`, transient, saying
+/// what could not be done (`what`, e.g. "search the mailbox") and why.
+pub(crate) fn io_error(at: &str, what: &str, e: impl std::fmt::Display) -> SourceError {
+    fail(
+        ErrorKind::Transient,
+        ErrorCode::ImapIo,
+        format!("{at}: cannot {what}: {e}"),
+    )
+}
+
+/// Why a `ca_file` gives no certificate authority.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CaFileError {
+    /// It is PEM without a certificate.
+    #[error("no certificate in it")]
+    Empty,
+    /// It is not PEM.
+    #[error("{0}")]
+    Pem(#[from] rustls::pki_types::pem::Error),
+}
+
 /// Reads extra certificate authorities from PEM text.
-pub(crate) fn parse_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    let roots: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
-    match roots {
-        Ok(r) if !r.is_empty() => Ok(r),
-        Ok(_) => Err("no certificate in it".into()),
-        Err(e) => Err(e.to_string()),
+pub(crate) fn parse_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, CaFileError> {
+    let roots = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>()?;
+    if roots.is_empty() {
+        return Err(CaFileError::Empty);
     }
+    Ok(roots)
 }
 
 impl Endpoint {
@@ -77,6 +105,18 @@ impl Endpoint {
         })
     }
 
+    /// Runs an IMAP command within the timeout (`waiting` names it if the time runs out); its
+    /// failure is an [`io_error`] on `at` saying what could not be done.
+    pub async fn command<T, E: std::fmt::Display>(
+        &self,
+        at: &str,
+        waiting: &str,
+        what: &str,
+        f: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, SourceError> {
+        self.within(waiting, f).await?.map_err(|e| io_error(at, what, e))
+    }
+
     async fn tcp(&self) -> Result<tokio::net::TcpStream, SourceError> {
         let addrs: Vec<_> = self
             .within(
@@ -84,34 +124,11 @@ impl Endpoint {
                 tokio::net::lookup_host((self.host.as_str(), self.port)),
             )
             .await?
-            .map_err(|e| {
-                fail(
-                    ErrorKind::Transient,
-                    ErrorCode::ImapDns,
-                    format!(
-                        "cannot find the address of `{}` (DNS): {e}; check the host name",
-                        self.host
-                    ),
-                )
-            })?
+            .map_err(|e| REACH.lookup_failed(&self.host, &e))?
             .collect();
         self.within("connecting", tokio::net::TcpStream::connect(&addrs[..]))
             .await?
-            .map_err(|e| {
-                let code = if e.kind() == std::io::ErrorKind::ConnectionRefused {
-                    ErrorCode::ImapRefused
-                } else {
-                    ErrorCode::ImapConnect
-                };
-                fail(
-                    ErrorKind::Transient,
-                    code,
-                    format!(
-                        "cannot connect to {}: {e}; check the port and that the server is running",
-                        self.at()
-                    ),
-                )
-            })
+            .map_err(|e| REACH.connect_failed(&self.at(), &e))
     }
 
     async fn tls<S: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug + 'static>(

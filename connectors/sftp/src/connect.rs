@@ -3,11 +3,19 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use apsync_connector_core::net::ReachCodes;
 use apsync_connector_core::{ErrorCode, ErrorKind, Secret, SourceError};
 use russh::client;
 use russh::keys::{PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use russh_sftp::client::SftpSession;
 use russh_sftp::protocol::StatusCode;
+
+/// The codes of failures to reach the SFTP server.
+const REACH: ReachCodes = ReachCodes {
+    dns: ErrorCode::SftpDns,
+    refused: ErrorCode::SftpRefused,
+    connect: ErrorCode::SftpConnect,
+};
 
 /// Where and how to log in.
 pub(crate) struct Target {
@@ -111,33 +119,11 @@ pub(crate) async fn connect(t: &Target) -> Result<Connection, SourceError> {
         tokio::net::lookup_host((t.host.as_str(), t.port)),
     )
     .await?
-    .map_err(|e| {
-        fail(
-            ErrorKind::Transient,
-            ErrorCode::SftpDns,
-            format!(
-                "cannot find the address of `{}` (DNS): {e}; check the host name",
-                t.host
-            ),
-        )
-    })?
+    .map_err(|e| REACH.lookup_failed(&t.host, &e))?
     .collect();
     let stream = within(t.timeout, "connecting", t, tokio::net::TcpStream::connect(&addrs[..]))
         .await?
-        .map_err(|e| {
-            let (code, hint) = match e.kind() {
-                std::io::ErrorKind::ConnectionRefused => (
-                    ErrorCode::SftpRefused,
-                    "nothing listens there: check the port and that the server is running",
-                ),
-                _ => (ErrorCode::SftpConnect, "check the network path to the server"),
-            };
-            fail(
-                ErrorKind::Transient,
-                code,
-                format!("cannot connect to {at}: {e}; {hint}"),
-            )
-        })?;
+        .map_err(|e| REACH.connect_failed(&at, &e))?;
     let offered = Arc::new(Mutex::new(None));
     let handler = Pinned {
         expected: t.host_key.as_deref().and_then(parse_host_key),

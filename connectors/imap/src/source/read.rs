@@ -15,7 +15,7 @@ use crate::dkim::{DkimOutcome, DkimResolver, judge_dkim};
 use async_imap::imap_proto::SectionPath;
 
 use crate::mime;
-use crate::net::fail;
+use crate::net::{fail, io_error};
 use crate::screen::{Envelope, HEADER_LIMIT, Policy, Turned, screen};
 
 impl ImapSource {
@@ -87,7 +87,7 @@ impl ImapSource {
             self.session = None;
             return Ok(Err(depth));
         }
-        let fetched = fetched.and_then(|r| r.map_err(|e| self.imap_fail_at(&at, "read message headers", e)));
+        let fetched = fetched.and_then(|r| r.map_err(|e| io_error(&at, "read message headers", e)));
         let heads = self
             .step(fetched)
             .await?
@@ -115,19 +115,24 @@ impl ImapSource {
         let numbers = section.map(|s| s.iter().map(u32::to_string).collect::<Vec<_>>().join("."));
         let query = format!("(UID BODY.PEEK[{}])", numbers.as_deref().unwrap_or(""));
         let Some(session) = self.session.as_mut() else {
-            return Err(self.imap_fail("download a message", "not connected"));
+            return Err(io_error(&at, "download a message", "not connected"));
+        };
+        let downloading = async {
+            session
+                .uid_fetch(uid.to_string(), &query)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
         };
         let fetched = self
             .endpoint
-            .within(&format!("downloading message {uid}"), async {
-                session
-                    .uid_fetch(uid.to_string(), &query)
-                    .await?
-                    .try_collect::<Vec<_>>()
-                    .await
-            })
-            .await
-            .and_then(|r| r.map_err(|e| self.imap_fail_at(&at, "download a message", e)));
+            .command(
+                &at,
+                &format!("downloading message {uid}"),
+                "download a message",
+                downloading,
+            )
+            .await;
         let fetched = self.step(fetched).await?;
         Ok(fetched
             .iter()
@@ -165,14 +170,6 @@ impl ImapSource {
             }
         }
         Ok((Ok(attachments), downloaded))
-    }
-
-    fn imap_fail_at(&self, at: &str, what: &str, e: impl std::fmt::Display) -> SourceError {
-        fail(
-            ErrorKind::Transient,
-            ErrorCode::ImapIo,
-            format!("{at}: cannot {what}: {e}"),
-        )
     }
 
     fn policy(&self) -> Policy<'_> {
@@ -391,9 +388,8 @@ impl ImapSource {
             if self.authentication == Authentication::Dkim {
                 let resolver = match &self.dkim {
                     Some(r) => r.clone(),
-                    None => {
-                        crate::dkim::system_resolver().map_err(|e| fail(ErrorKind::Config, ErrorCode::ImapDkim, e))?
-                    }
+                    None => crate::dkim::system_resolver()
+                        .map_err(|e| fail(ErrorKind::Config, ErrorCode::ImapDkim, e.to_string()).with_source(e))?,
                 };
                 match check_dkim(resolver, &self.at(), &raw, &envelope).await {
                     Ok(Ok(how)) => envelope.authenticated = Some(how),
