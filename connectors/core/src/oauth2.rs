@@ -148,8 +148,12 @@ impl ClientCredentials {
         }
         let response = request.send().await.map_err(TokenError::Unreachable)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(TokenError::Unreachable)?;
-        token_from_answer(status, &body)
+        match response.bytes().await {
+            Ok(body) => token_from_answer(status, &body),
+            // A refusal is one whatever became of its body.
+            Err(_) if !status.is_success() => Err(TokenError::Refused { status, reason: None }),
+            Err(e) => Err(TokenError::Unreachable(e)),
+        }
     }
 }
 
