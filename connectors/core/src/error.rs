@@ -279,6 +279,40 @@ mod tests {
         );
     }
 
+    /// Every `.rs` file under `dir`.
+    fn sources(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+
+    /// A connector names a code by its variant, never by its text, so no code exists outside the
+    /// enum (and the README).
+    #[test]
+    fn connectors_write_no_code_as_text() {
+        let connectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        sources(&connectors, &mut files);
+        files.retain(|f| !f.ends_with("core/src/error.rs") && !f.components().any(|c| c.as_os_str() == "target"));
+        assert!(files.len() > 20, "{files:?}");
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for code in ErrorCode::ALL {
+                let quoted = format!("\"{code}\"");
+                assert!(
+                    !text.contains(&quoted),
+                    "{}: write ErrorCode::{code:?} instead of {quoted}",
+                    file.display()
+                );
+            }
+        }
+    }
+
     #[test]
     fn codes_are_distinct_and_read_back() {
         for (i, code) in ErrorCode::ALL.iter().enumerate() {

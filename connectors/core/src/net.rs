@@ -57,13 +57,19 @@ mod tests {
     #[test]
     fn a_refusal_is_told_from_other_connect_failures() {
         let refused = CODES.connect_failed("h:22", &io::Error::from(io::ErrorKind::ConnectionRefused));
-        assert_eq!((refused.code, refused.kind), ("SFTP-REFUSED", ErrorKind::Transient));
+        assert_eq!(
+            (refused.code, refused.kind),
+            (ErrorCode::SftpRefused.as_str(), ErrorKind::Transient)
+        );
         assert!(refused.message.contains("nothing listens there"), "{refused}");
         let reset = CODES.connect_failed("h:22", &io::Error::from(io::ErrorKind::ConnectionReset));
-        assert_eq!((reset.code, reset.kind), ("SFTP-CONNECT", ErrorKind::Transient));
+        assert_eq!(
+            (reset.code, reset.kind),
+            (ErrorCode::SftpConnect.as_str(), ErrorKind::Transient)
+        );
         assert!(reset.message.starts_with("cannot connect to h:22: "), "{reset}");
         let dns = CODES.lookup_failed("nowhere.invalid", &io::Error::other("no such host"));
-        assert_eq!(dns.code, "SFTP-DNS");
+        assert_eq!(dns.code, ErrorCode::SftpDns.as_str());
         assert!(dns.message.contains("`nowhere.invalid` (DNS): no such host"), "{dns}");
     }
 }
