@@ -1,38 +1,16 @@
-//! OAuth 2 client-credentials tokens for SMTP XOAUTH2 (Microsoft 365, Google Workspace): one
-//! POST to the token endpoint, the client secret read from its file at the moment of use.
+//! OAuth 2 client-credentials tokens for SMTP XOAUTH2 (Microsoft 365, Google Workspace), from the
+//! one client ([`apsync_connector_core::oauth2`]), the client secret read from its file at the
+//! moment of use.
 
 use std::path::Path;
+
+use apsync_connector_core::oauth2::{ClientAuthentication, ClientCredentials, TokenError};
 
 use crate::config::Secret;
 use crate::config::email::OAuthConfig;
 
-/// `application/x-www-form-urlencoded` escaping of one value.
-fn form_escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            b' ' => "+".to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The request body for a client-credentials grant.
-pub(crate) fn token_request_body(cfg: &OAuthConfig, secret: &Secret) -> String {
-    [
-        ("grant_type", "client_credentials"),
-        ("client_id", cfg.client_id.as_str()),
-        ("client_secret", secret.expose()),
-        ("scope", cfg.scope.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| format!("{k}={}", form_escape(v)))
-    .collect::<Vec<_>>()
-    .join("&")
-}
-
-/// Fetches an access token. Errors name the key to fix and never contain the secret.
+/// Fetches an access token, the client id and secret in the request's body. Errors name the key
+/// to fix and never contain the secret.
 pub async fn fetch_token(
     cfg: &OAuthConfig,
     credentials_dir: Option<&Path>,
@@ -46,31 +24,24 @@ pub async fn fetch_token(
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
-    let response = client
-        .post(&cfg.token_url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(token_request_body(cfg, &secret))
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach email.oauth2.token_url {}: {e}", cfg.token_url))?;
-    let status = response.status();
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|e| format!("email.oauth2.token_url answered {status} with something that is not JSON: {e}"))?;
-    if !status.is_success() {
-        let why = body["error_description"]
-            .as_str()
-            .or(body["error"].as_str())
-            .unwrap_or("no reason given");
-        return Err(format!(
-            "the token endpoint refused apsync ({status}: {why}): check email.oauth2.client_id, client_secret_file and scope"
-        ));
+    let credentials = ClientCredentials {
+        token_url: cfg.token_url.clone(),
+        client_id: cfg.client_id.clone(),
+        client_secret: secret,
+        scope: Some(cfg.scope.clone()),
+    };
+    match credentials.request(&client, ClientAuthentication::InBody).await {
+        Ok(issued) => Ok(issued.token),
+        Err(TokenError::Unreachable(e)) => Err(format!("cannot reach email.oauth2.token_url {}: {e}", cfg.token_url)),
+        Err(TokenError::NotJson { status, error }) => Err(format!(
+            "email.oauth2.token_url answered {status} with something that is not JSON: {error}"
+        )),
+        Err(TokenError::Refused { status, reason }) => Err(format!(
+            "the token endpoint refused apsync ({status}: {}): check email.oauth2.client_id, client_secret_file and scope",
+            reason.as_deref().unwrap_or("no reason given")
+        )),
+        Err(TokenError::NoAccessToken) => Err("the token endpoint's answer has no access_token".to_string()),
     }
-    body["access_token"]
-        .as_str()
-        .map(|t| Secret::new(t.to_string()))
-        .ok_or_else(|| "the token endpoint's answer has no access_token".to_string())
 }
 
 #[cfg(test)]

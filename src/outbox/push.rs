@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use reqwest::header::{CONTENT_TYPE, HeaderName, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderName, LOCATION, RETRY_AFTER};
+
+use apsync_connector_core::oauth2::{ClientAuthentication, ClientCredentials, TokenError};
 
 use super::{Attempt, Sink};
 use crate::config::{EndpointAuth, EndpointConfig, Secret, SecretFile};
@@ -28,12 +30,8 @@ enum Auth {
     Bearer(Secret),
     ApiKey(HeaderName, Secret),
     Basic(String, Secret),
-    OAuth2 {
-        token_url: url::Url,
-        client_id: String,
-        client_secret: Secret,
-        scope: Option<String>,
-    },
+    /// The client id and secret go to the token endpoint by HTTP basic.
+    OAuth2(ClientCredentials),
 }
 
 /// Sends visits to one endpoint.
@@ -83,12 +81,12 @@ impl PushSink {
                 client_id,
                 client_secret,
                 scope,
-            } => Auth::OAuth2 {
-                token_url: token_url.clone(),
+            } => Auth::OAuth2(ClientCredentials {
+                token_url: token_url.to_string(),
                 client_id: client_id.clone(),
                 client_secret: read(client_secret)?,
                 scope: scope.clone(),
-            },
+            }),
         };
         // The shared policy (no redirects, https unless to this machine), as the HTTP connector's.
         let client = apsync_connector_core::web::client_for(&config.url, config.timeout)
@@ -181,19 +179,13 @@ impl PushSink {
             Auth::Bearer(token) => req.bearer_auth(token.expose()),
             Auth::ApiKey(header, key) => req.header(header, key.expose()),
             Auth::Basic(user, password) => req.basic_auth(user, Some(password.expose())),
-            Auth::OAuth2 { .. } => req.bearer_auth(self.oauth_token().await?.expose()),
+            Auth::OAuth2(_) => req.bearer_auth(self.oauth_token().await?.expose()),
         })
     }
 
     /// The cached OAuth token, or a new one from the token endpoint (client credentials grant).
     async fn oauth_token(&self) -> Result<Secret, Attempt> {
-        let Auth::OAuth2 {
-            token_url,
-            client_id,
-            client_secret,
-            scope,
-        } = &self.auth
-        else {
+        let Auth::OAuth2(credentials) = &self.auth else {
             return Err(slow("no OAuth configuration".into()));
         };
         let mut cache = self.oauth.lock().await;
@@ -202,44 +194,25 @@ impl PushSink {
         {
             return Ok(token.clone());
         }
-        let form = {
-            let mut form = url::form_urlencoded::Serializer::new(String::new());
-            form.append_pair("grant_type", "client_credentials");
-            if let Some(scope) = scope {
-                form.append_pair("scope", scope);
+        let issued = match credentials.request(&self.client, ClientAuthentication::Basic).await {
+            Ok(issued) => issued,
+            Err(TokenError::Unreachable(e)) => return Err(retry(format!("token endpoint: {}", describe(&e)), None)),
+            Err(TokenError::Refused { status, .. }) => {
+                let reason = format!("token endpoint answered HTTP {status}");
+                return Err(match status.as_u16() {
+                    408 | 429 | 500..=599 => retry(reason, None),
+                    _ => slow(format!("{reason}: check client_id and client_secret_file")),
+                });
             }
-            form.finish()
+            Err(TokenError::NotJson { error, .. }) => {
+                return Err(retry(format!("token endpoint: unreadable answer: {error}"), None));
+            }
+            Err(TokenError::NoAccessToken) => {
+                return Err(slow("the token endpoint's answer has no access_token".into()));
+            }
         };
-        let resp = self
-            .client
-            .post(token_url.clone())
-            .basic_auth(client_id, Some(client_secret.expose()))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .map_err(|e| retry(format!("token endpoint: {}", describe(&e)), None))?;
-        let status = resp.status();
-        if !status.is_success() {
-            let reason = format!("token endpoint answered HTTP {status}");
-            return Err(match status.as_u16() {
-                408 | 429 | 500..=599 => retry(reason, None),
-                _ => slow(format!("{reason}: check client_id and client_secret_file")),
-            });
-        }
-        let body: serde_json::Value = resp
-            .json()
-            .await
-            .map_err(|e| retry(format!("token endpoint: unreadable answer: {}", describe(&e)), None))?;
-        let Some(token) = body.get("access_token").and_then(|t| t.as_str()) else {
-            return Err(slow("the token endpoint's answer has no access_token".into()));
-        };
-        let lifetime = Duration::from_secs(
-            body.get("expires_in")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(300),
-        );
-        let token = Secret::new(token.to_string());
+        let lifetime = issued.expires_in.unwrap_or(Duration::from_secs(300));
+        let token = issued.token;
         *cache = Some((token.clone(), Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN)));
         Ok(token)
     }
@@ -313,7 +286,7 @@ impl Sink for PushSink {
             Err(e) => return retry(describe(&e), None),
         };
         let status = resp.status().as_u16();
-        if status == 401 && matches!(self.auth, Auth::OAuth2 { .. }) {
+        if status == 401 && matches!(self.auth, Auth::OAuth2(_)) {
             *self.oauth.lock().await = None;
         }
         let after = resp

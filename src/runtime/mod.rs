@@ -10,9 +10,9 @@ pub mod visits;
 
 use std::path::{Path, PathBuf};
 
+use apsync_connector_core::oauth2::ClientCredentials;
 use apsync_connector_core::{ErrorKind, Source, SourceError};
 use apsync_connector_folder::FolderSource;
-use apsync_connector_http::oauth::ClientCredentials;
 use apsync_connector_http::{AuthKind, HttpAuth, HttpSource};
 use apsync_connector_imap::{ImapAuth, ImapSource};
 use apsync_connector_sftp::{SftpSecrets, SftpSource};

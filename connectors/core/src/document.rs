@@ -77,7 +77,7 @@ pub struct Refusal {
     pub external_id: String,
     /// What a person recognises it by, made printable (no raw control characters).
     pub display_name: String,
-    /// A stable code, e.g. `IMAP-UNAUTHENTICATED`, listed in the README.
+    /// Its stable code, e.g. `IMAP-UNAUTHENTICATED`: an [`ErrorCode`](crate::ErrorCode)'s text.
     pub code: &'static str,
     /// Why, and what to do, for IT.
     pub reason: String,

@@ -10,7 +10,8 @@ pub mod digest;
 mod document;
 mod error;
 mod glob;
-mod oauth2;
+pub mod net;
+pub mod oauth2;
 mod secret;
 pub mod spool;
 mod text;
@@ -19,7 +20,7 @@ pub mod web;
 use async_trait::async_trait;
 
 pub use document::{Body, Checkpoint, Document, Fetched, ItemRef, Refusal};
-pub use error::{ErrorKind, SourceError};
+pub use error::{ErrorCode, ErrorKind, SourceError};
 pub use glob::matches as glob_matches;
 pub use oauth2::OAuth2Config;
 pub use secret::Secret;

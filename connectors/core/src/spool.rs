@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use crate::{ErrorKind, SourceError};
+use crate::{ErrorCode, ErrorKind, SourceError};
 
 /// Spool files made by this process, numbered.
 static MADE: AtomicU64 = AtomicU64::new(0);
@@ -43,7 +43,7 @@ impl Spool {
         tokio::fs::create_dir_all(&self.dir).await.map_err(|e| {
             SourceError::new(
                 ErrorKind::Config,
-                "SPOOL",
+                ErrorCode::Spool,
                 format!(
                     "cannot create the spool folder {}: {e}; check the apsync user may write there",
                     self.dir.display()
@@ -63,7 +63,7 @@ impl Spool {
         tokio::fs::write(&path, bytes).await.map_err(|e| {
             SourceError::new(
                 ErrorKind::Transient,
-                "SPOOL",
+                ErrorCode::Spool,
                 format!("cannot write the spool file {}: {e}; is the disk full?", path.display()),
             )
         })?;

@@ -35,18 +35,49 @@ pub fn is_loopback_host(host: &str) -> bool {
     }
 }
 
+/// Why a URL is not one apsync sends credentials or pupils' data to; the message says what to
+/// write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebUrlError {
+    /// The text does not parse as a URL.
+    #[error("`{text}` is not a URL ({reason}): write https://HOST/PATH")]
+    NotAUrl {
+        /// The text as written.
+        text: String,
+        /// What the parser found.
+        reason: url::ParseError,
+    },
+    /// Plain http to another machine, where plain http to this one is allowed.
+    #[error("plain http is allowed only to this machine (127.0.0.1, ::1, localhost): use https")]
+    PlainNotLoopback,
+    /// Plain http, where only https is allowed.
+    #[error("use https: credentials and pupils' data never cross the network in clear")]
+    Plain,
+    /// Another scheme (`ftp`, `file`, ...).
+    #[error("`{0}` is not a web scheme: use https")]
+    NotWeb(String),
+}
+
+/// The message, for configuration checks that collect problems as text.
+impl From<WebUrlError> for String {
+    fn from(e: WebUrlError) -> String {
+        e.to_string()
+    }
+}
+
 /// Checks a URL apsync will send credentials or pupils' data to: https, or plain http to this
-/// machine when `plain_loopback_ok`. The error says what to write instead.
-pub fn check_web_url(text: &str, plain_loopback_ok: bool) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e}): write https://HOST/PATH"))?;
+/// machine when `plain_loopback_ok`.
+pub fn check_web_url(text: &str, plain_loopback_ok: bool) -> Result<Url, WebUrlError> {
+    let url = Url::parse(text).map_err(|reason| WebUrlError::NotAUrl {
+        text: text.to_string(),
+        reason,
+    })?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if plain_loopback_ok && url.host_str().is_some_and(is_loopback_host) => Ok(url),
-        "http" if plain_loopback_ok => {
-            Err("plain http is allowed only to this machine (127.0.0.1, ::1, localhost): use https".into())
-        }
-        "http" => Err("use https: credentials and pupils' data never cross the network in clear".into()),
-        other => Err(format!("`{other}` is not a web scheme: use https")),
+        "http" if plain_loopback_ok => Err(WebUrlError::PlainNotLoopback),
+        "http" => Err(WebUrlError::Plain),
+        other => Err(WebUrlError::NotWeb(other.to_string())),
     }
 }
 
@@ -142,17 +173,22 @@ mod tests {
     fn urls_are_https_or_plain_to_this_machine_when_allowed() {
         assert!(check_web_url("https://api.provider.example/v1", false).is_ok());
         assert!(check_web_url("http://127.0.0.1:8080/x", true).is_ok());
-        assert!(
-            check_web_url("http://127.0.0.1:8080/x", false)
-                .unwrap_err()
-                .contains("use https")
+        let plain = check_web_url("http://127.0.0.1:8080/x", false).unwrap_err();
+        assert_eq!(plain, WebUrlError::Plain);
+        assert!(plain.to_string().starts_with("use https"), "{plain}");
+        let elsewhere = check_web_url("http://127.evil.example/x", true).unwrap_err();
+        assert_eq!(elsewhere, WebUrlError::PlainNotLoopback);
+        assert!(elsewhere.to_string().contains("only to this machine"), "{elsewhere}");
+        assert_eq!(
+            check_web_url("ftp://x.example/", true),
+            Err(WebUrlError::NotWeb("ftp".into()))
         );
-        assert!(
-            check_web_url("http://127.evil.example/x", true)
-                .unwrap_err()
-                .contains("only to this machine")
+        let garbled = check_web_url("not a url", true).unwrap_err();
+        assert!(matches!(garbled, WebUrlError::NotAUrl { .. }), "{garbled:?}");
+        assert_eq!(
+            String::from(garbled),
+            "`not a url` is not a URL (relative URL without a base): write https://HOST/PATH"
         );
-        assert!(check_web_url("ftp://x.example/", true).is_err());
         let a = Url::parse("https://api.provider.example/v1?page=2").unwrap();
         assert!(same_origin(&a, &Url::parse("https://api.provider.example/v2").unwrap()));
         assert!(!same_origin(&a, &Url::parse("https://evil.example/v1").unwrap()));

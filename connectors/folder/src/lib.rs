@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use apsync_connector_core::digest::Sha256Hex;
 use apsync_connector_core::{
-    Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Source, SourceError, printable,
+    Body, Checkpoint, Document, ErrorCode, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Source, SourceError,
+    printable,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -131,7 +132,7 @@ impl FolderSource {
         };
         SourceError::new(
             kind,
-            "FOLDER-IO",
+            ErrorCode::FolderIo,
             format!(
                 "cannot {what} {}: {e}; check the folder exists and the apsync user may read and write it",
                 names::shown(path.as_os_str())
@@ -223,7 +224,7 @@ impl Source for FolderSource {
             return Ok(Fetched::Refused(Refusal {
                 external_id: item.external_id.clone(),
                 display_name: printable(&item.display_name, 200),
-                code: "FOLDER-TOO-BIG",
+                code: ErrorCode::FolderTooBig.as_str(),
                 reason: format!(
                     "the file is {size} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not imported: ask the provider for a smaller file or raise the limit",
                     self.max_bytes
@@ -293,7 +294,7 @@ impl FolderSource {
             if n > 1000 {
                 return Err(SourceError::new(
                     ErrorKind::Config,
-                    "FOLDER-IO",
+                    ErrorCode::FolderIo,
                     format!(
                         "{} already holds {} and 1000 numbered copies of it; clear that folder",
                         names::shown(dir.as_os_str()),

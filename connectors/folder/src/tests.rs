@@ -79,7 +79,10 @@ async fn young_files_wait_and_big_files_are_refused_with_their_digest() {
     let Fetched::Refused(r) = s.fetch(big_item).await.unwrap() else {
         panic!("refused")
     };
-    assert_eq!((r.code, r.size), ("FOLDER-TOO-BIG", Some(5 << 20)));
+    assert_eq!(
+        (r.code, r.size),
+        (apsync_connector_core::ErrorCode::FolderTooBig.as_str(), Some(5 << 20))
+    );
     assert_eq!(
         r.sha256.as_deref(),
         Some(apsync_connector_core::digest::sha256_hex(&vec![0u8; 5 << 20]).as_str())

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use apsync_connector_core::digest::Sha256Hex;
+use apsync_connector_core::oauth2::{ClientCredentials, fetch_token};
 use apsync_connector_core::spool::Spool;
 use apsync_connector_core::{
-    Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
+    Body, Checkpoint, Document, ErrorCode, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
 };
 use apsync_connector_core::{printable, web};
 use async_trait::async_trait;
@@ -17,7 +18,6 @@ use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::oauth::{ClientCredentials, fetch_token};
 use crate::{HttpConfig, Paging, sample_url};
 
 /// How to authenticate, with secrets already read.
@@ -110,14 +110,19 @@ impl HttpSource {
     /// A source over a validated configuration; pages over `max_bytes` are refused.
     pub fn new(config: &HttpConfig, auth: HttpAuth, max_bytes: u64) -> Result<Self, SourceError> {
         let template = config.url.clone().unwrap_or_default();
-        let base = Url::parse(&sample_url(&template))
-            .map_err(|e| SourceError::new(ErrorKind::Config, "HTTP-URL", format!("`{template}` is not a URL: {e}")))?;
+        let base = Url::parse(&sample_url(&template)).map_err(|e| {
+            SourceError::new(
+                ErrorKind::Config,
+                ErrorCode::HttpUrl,
+                format!("`{template}` is not a URL: {e}"),
+            )
+        })?;
         // The shared policy: no redirect is followed, so the key never goes to another server.
         let timeout = Duration::from_secs(config.timeout_seconds.unwrap_or(30));
         let client = web::client_for(&base, timeout).map_err(|e| {
             SourceError::new(
                 ErrorKind::Config,
-                "HTTP-CLIENT",
+                ErrorCode::HttpClient,
                 format!("cannot start the HTTP client: {e}"),
             )
         })?;
@@ -162,8 +167,13 @@ impl HttpSource {
             .url
             .replace("{from}", &from.format(&self.date_format).to_string())
             .replace("{to}", &to.format(&self.date_format).to_string());
-        Url::parse(&text)
-            .map_err(|e| SourceError::new(ErrorKind::Config, "HTTP-URL", format!("`{text}` is not a URL: {e}")))
+        Url::parse(&text).map_err(|e| {
+            SourceError::new(
+                ErrorKind::Config,
+                ErrorCode::HttpUrl,
+                format!("`{text}` is not a URL: {e}"),
+            )
+        })
     }
 
     /// A page over the provider's limit, as a refusal: recorded (not held; with its digest when
@@ -182,7 +192,7 @@ impl HttpSource {
         let refusal = Refusal {
             external_id: external_id.clone(),
             display_name: display_name.clone(),
-            code: "HTTP-TOO-BIG",
+            code: ErrorCode::HttpTooBig.as_str(),
             reason: format!(
                 "GET {url}: {how_big}, over the provider's limit of {} bytes (format.limits.max_file_bytes); \
                  it was not downloaded, and the window from {from} to {to} waits: ask the provider for smaller pages, or raise the limit",
@@ -208,14 +218,14 @@ impl HttpSource {
         let next = url.join(link).map_err(|e| {
             SourceError::new(
                 ErrorKind::Permanent,
-                "HTTP-JSON",
+                ErrorCode::HttpJson,
                 format!("GET {url}: the next link `{}` is not a URL: {e}", printable(link, 200)),
             )
         })?;
         if !web::same_origin(url, &next) {
             return Err(SourceError::new(
                 ErrorKind::Permanent,
-                "HTTP-NEXT-ORIGIN",
+                ErrorCode::HttpNextOrigin,
                 format!(
                     "GET {url}: the next link points to {}, another server; apsync sends the provider's credentials only to {}: ask the provider why its API links elsewhere",
                     next.origin().ascii_serialization(),
@@ -228,7 +238,7 @@ impl HttpSource {
 
     async fn token(&self) -> Result<Option<Secret>, SourceError> {
         match &self.auth {
-            HttpAuth::OAuth2(cc) => fetch_token(&self.client, cc, "HTTP-AUTH").await.map(Some),
+            HttpAuth::OAuth2(cc) => fetch_token(&self.client, cc, ErrorCode::HttpAuth).await.map(Some),
             _ => Ok(None),
         }
     }
@@ -248,11 +258,11 @@ impl HttpSource {
         };
         let response = request.send().await.map_err(|e| {
             let (code, what) = if e.is_timeout() {
-                ("HTTP-TIMEOUT", "no complete answer in time")
+                (ErrorCode::HttpTimeout, "no complete answer in time")
             } else if e.is_connect() {
-                ("HTTP-CONNECT", "cannot connect (refused, DNS or TLS)")
+                (ErrorCode::HttpConnect, "cannot connect (refused, DNS or TLS)")
             } else {
-                ("HTTP-IO", "the request failed")
+                (ErrorCode::HttpIo, "the request failed")
             };
             transient(
                 SourceError::new(ErrorKind::Transient, code, format!("GET {url}: {what}: {e}")),
@@ -269,7 +279,7 @@ impl HttpSource {
                 .map(Duration::from_secs);
             let e = SourceError::new(
                 ErrorKind::Transient,
-                "HTTP-STATUS",
+                ErrorCode::HttpStatus,
                 format!("GET {url}: the API answered {status}; will retry"),
             );
             return Err(transient(e, retry_after));
@@ -283,7 +293,7 @@ impl HttpSource {
                 .map_or_else(|| "somewhere else".to_string(), |u| u.origin().ascii_serialization());
             let e = SourceError::new(
                 ErrorKind::Config,
-                "HTTP-REDIRECT",
+                ErrorCode::HttpRedirect,
                 format!(
                     "GET {url}: the API answered {status}, redirecting to {to}; apsync follows no redirect (it could carry the provider's key to another server): set the connector's url to the final address"
                 ),
@@ -303,9 +313,9 @@ impl HttpSource {
                 _ => (ErrorKind::Config, "check the URL and parameters with the provider"),
             };
             let code = if kind == ErrorKind::Auth {
-                "HTTP-AUTH"
+                ErrorCode::HttpAuth
             } else {
-                "HTTP-STATUS"
+                ErrorCode::HttpStatus
             };
             let e = SourceError::new(kind, code, format!("GET {url}: the API answered {status}; {hint}"));
             return Err(Failure {
@@ -334,7 +344,7 @@ impl HttpSource {
                 transient(
                     SourceError::new(
                         ErrorKind::Transient,
-                        "HTTP-IO",
+                        ErrorCode::HttpIo,
                         format!("GET {url}: the answer broke off: {e}"),
                     ),
                     None,
@@ -399,7 +409,7 @@ impl Source for HttpSource {
             let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
                 SourceError::new(
                     ErrorKind::Transient,
-                    "HTTP-JSON",
+                    ErrorCode::HttpJson,
                     format!("GET {url}: the answer is not JSON ({e}); will retry"),
                 )
             })?;
@@ -462,7 +472,7 @@ impl Source for HttpSource {
         self.found.remove(&item.external_id).ok_or_else(|| {
             SourceError::new(
                 ErrorKind::Transient,
-                "HTTP-IO",
+                ErrorCode::HttpIo,
                 format!(
                     "{} was not fetched in this run; it is fetched again next run",
                     item.display_name

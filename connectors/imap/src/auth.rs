@@ -9,7 +9,7 @@
 //!
 //! Everything here is pure: headers in, a [`Judgement`] out.
 
-use apsync_connector_core::printable;
+use apsync_connector_core::{ErrorCode, printable};
 use serde::{Deserialize, Serialize};
 
 /// How a connector decides that a message is genuine: `[connector.imap] authentication`.
@@ -153,7 +153,7 @@ pub enum Judgement {
     /// Not shown genuine: why, in words for IT, and the verdict seen (if any), escaped.
     Refused {
         /// A stable code: `IMAP-UNAUTHENTICATED`, `IMAP-UNTRUSTED-VERDICT`, `IMAP-NO-VERDICT`.
-        code: &'static str,
+        code: ErrorCode,
         /// What happened and what to do.
         reason: String,
         /// The verdict header that decided it, if one did.
@@ -215,7 +215,7 @@ pub fn judge_verdict(headers: &[String], trusted: &[String], from_domain: &str) 
         .map(|r| format!("{}={}", r.method, r.result))
         .collect();
     Judgement::Refused {
-        code: "IMAP-UNAUTHENTICATED",
+        code: ErrorCode::ImapUnauthenticated,
         reason: format!(
             "{by} did not authenticate the sender ({}): it needs dmarc=pass, or dkim=pass signed by the sender's domain {}",
             if summary.is_empty() {
@@ -236,7 +236,7 @@ fn refuse_without_trusted(parsed: &[ResultsHeader], headers: &[String], trusted:
         .collect();
     if others.is_empty() {
         return Judgement::Refused {
-            code: "IMAP-NO-VERDICT",
+            code: ErrorCode::ImapNoVerdict,
             reason: format!(
                 "the message has no Authentication-Results header from {}: the school's mail system did not vouch for the sender",
                 trusted.join(" or ")
@@ -245,7 +245,7 @@ fn refuse_without_trusted(parsed: &[ResultsHeader], headers: &[String], trusted:
         };
     }
     Judgement::Refused {
-        code: "IMAP-UNTRUSTED-VERDICT",
+        code: ErrorCode::ImapUntrustedVerdict,
         reason: format!(
             "its Authentication-Results come only from {}, not from trusted_authserv_ids ({}); anyone can write such a header, so it proves nothing. If that is the school's own mail system, add its id to trusted_authserv_ids",
             printable(&others.join(", "), 200),
@@ -276,7 +276,7 @@ mod tests {
         let Judgement::Refused { code, reason, verdict } = j else {
             panic!("{j:?}")
         };
-        assert_eq!(code, "IMAP-UNAUTHENTICATED");
+        assert_eq!(code, ErrorCode::ImapUnauthenticated);
         assert!(reason.contains("dmarc=fail"), "{reason}");
         assert!(verdict.is_some_and(|v| v.contains("spf=fail")));
     }
@@ -297,7 +297,7 @@ mod tests {
         assert!(matches!(
             judge(&["mx.school.example; dkim=pass header.d=bulkmailer.example; dmarc=none"]),
             Judgement::Refused {
-                code: "IMAP-UNAUTHENTICATED",
+                code: ErrorCode::ImapUnauthenticated,
                 ..
             }
         ));
@@ -325,7 +325,7 @@ mod tests {
                 "mx.school.example; dmarc=fail",
             ]),
             Judgement::Refused {
-                code: "IMAP-UNAUTHENTICATED",
+                code: ErrorCode::ImapUnauthenticated,
                 ..
             }
         ));
@@ -336,7 +336,7 @@ mod tests {
         assert!(matches!(
             judge(&["mx.evil.example; dmarc=pass header.from=oakfarm.example"]),
             Judgement::Refused {
-                code: "IMAP-UNTRUSTED-VERDICT",
+                code: ErrorCode::ImapUntrustedVerdict,
                 ..
             }
         ));
@@ -344,14 +344,14 @@ mod tests {
         assert!(matches!(
             judge(&["dmarc=pass action=none header.from=oakfarm.example"]),
             Judgement::Refused {
-                code: "IMAP-UNTRUSTED-VERDICT",
+                code: ErrorCode::ImapUntrustedVerdict,
                 ..
             }
         ));
         assert!(matches!(
             judge(&[]),
             Judgement::Refused {
-                code: "IMAP-NO-VERDICT",
+                code: ErrorCode::ImapNoVerdict,
                 ..
             }
         ));

@@ -4,18 +4,30 @@
 
 use std::sync::Arc;
 
-use apsync_connector_core::printable;
+use apsync_connector_core::{ErrorCode, printable};
+use hickory_resolver::net::NetError;
 use mailrs_dkim::DkimResult;
 pub use mailrs_dkim::{DkimError, DkimResolver};
 
 use crate::auth::{Judgement, aligned};
 
+/// Why the system's resolver cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolverError {
+    /// The system's DNS configuration cannot be read.
+    #[error("cannot read the system's DNS configuration: {0}")]
+    Configuration(#[source] NetError),
+    /// The resolver cannot be started.
+    #[error("cannot start a DNS resolver: {0}")]
+    Start(#[source] NetError),
+}
+
 /// The resolver used in service: the system's DNS configuration (`/etc/resolv.conf`).
-pub fn system_resolver() -> Result<Arc<dyn DkimResolver>, String> {
+pub fn system_resolver() -> Result<Arc<dyn DkimResolver>, ResolverError> {
     let inner = hickory_resolver::TokioResolver::builder_tokio()
-        .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?
+        .map_err(ResolverError::Configuration)?
         .build()
-        .map_err(|e| format!("cannot start a DNS resolver: {e}"))?;
+        .map_err(ResolverError::Start)?;
     Ok(Arc::new(mailrs_dkim::HickoryDkimResolver::new(inner)))
 }
 
@@ -57,7 +69,7 @@ pub async fn judge_dkim(resolver: &dyn DkimResolver, raw: &[u8], from_domain: &s
         )
     };
     DkimOutcome::Decided(Judgement::Refused {
-        code: "IMAP-DKIM",
+        code: ErrorCode::ImapDkim,
         reason,
         verdict: (!seen.is_empty()).then(|| seen.join("; ")),
     })

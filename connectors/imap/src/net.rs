@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apsync_connector_core::{ErrorKind, Secret, SourceError};
+use apsync_connector_core::net::ReachCodes;
+use apsync_connector_core::{ErrorCode, ErrorKind, Secret, SourceError};
 use async_imap::{Client, Session};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -12,6 +13,13 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::Security;
 use crate::nesting::NestingGuard;
+
+/// The codes of failures to reach the mail server.
+const REACH: ReachCodes = ReachCodes {
+    dns: ErrorCode::ImapDns,
+    refused: ErrorCode::ImapRefused,
+    connect: ErrorCode::ImapConnect,
+};
 
 /// The byte stream under IMAP, TLS or (loopback only) not.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
@@ -43,18 +51,38 @@ fn guarded(io: Box<dyn Io>, max_nesting: usize) -> Box<dyn Io> {
     Box::new(NestingGuard::new(io, max_nesting))
 }
 
-pub(crate) fn fail(kind: ErrorKind, code: &'static str, message: String) -> SourceError {
+pub(crate) fn fail(kind: ErrorKind, code: ErrorCode, message: String) -> SourceError {
     SourceError::new(kind, code, message)
 }
 
+/// An IMAP step that failed on the account `at` (`user@host:port`): `IMAP-IO`, transient, saying
+/// what could not be done (`what`, e.g. "search the mailbox") and why.
+pub(crate) fn io_error(at: &str, what: &str, e: impl std::fmt::Display) -> SourceError {
+    fail(
+        ErrorKind::Transient,
+        ErrorCode::ImapIo,
+        format!("{at}: cannot {what}: {e}"),
+    )
+}
+
+/// Why a `ca_file` gives no certificate authority.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CaFileError {
+    /// It is PEM without a certificate.
+    #[error("no certificate in it")]
+    Empty,
+    /// It is not PEM.
+    #[error("{0}")]
+    Pem(#[from] rustls::pki_types::pem::Error),
+}
+
 /// Reads extra certificate authorities from PEM text.
-pub(crate) fn parse_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    let roots: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
-    match roots {
-        Ok(r) if !r.is_empty() => Ok(r),
-        Ok(_) => Err("no certificate in it".into()),
-        Err(e) => Err(e.to_string()),
+pub(crate) fn parse_roots(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, CaFileError> {
+    let roots = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>()?;
+    if roots.is_empty() {
+        return Err(CaFileError::Empty);
     }
+    Ok(roots)
 }
 
 impl Endpoint {
@@ -67,7 +95,7 @@ impl Endpoint {
         tokio::time::timeout(self.timeout, f).await.map_err(|_| {
             fail(
                 ErrorKind::Transient,
-                "IMAP-TIMEOUT",
+                ErrorCode::ImapTimeout,
                 format!(
                     "{}: no answer within {} s while {what}",
                     self.at(),
@@ -77,6 +105,18 @@ impl Endpoint {
         })
     }
 
+    /// Runs an IMAP command within the timeout (`waiting` names it if the time runs out); its
+    /// failure is an [`io_error`] on `at` saying what could not be done.
+    pub async fn command<T, E: std::fmt::Display>(
+        &self,
+        at: &str,
+        waiting: &str,
+        what: &str,
+        f: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, SourceError> {
+        self.within(waiting, f).await?.map_err(|e| io_error(at, what, e))
+    }
+
     async fn tcp(&self) -> Result<tokio::net::TcpStream, SourceError> {
         let addrs: Vec<_> = self
             .within(
@@ -84,34 +124,11 @@ impl Endpoint {
                 tokio::net::lookup_host((self.host.as_str(), self.port)),
             )
             .await?
-            .map_err(|e| {
-                fail(
-                    ErrorKind::Transient,
-                    "IMAP-DNS",
-                    format!(
-                        "cannot find the address of `{}` (DNS): {e}; check the host name",
-                        self.host
-                    ),
-                )
-            })?
+            .map_err(|e| REACH.lookup_failed(&self.host, &e))?
             .collect();
         self.within("connecting", tokio::net::TcpStream::connect(&addrs[..]))
             .await?
-            .map_err(|e| {
-                let code = if e.kind() == std::io::ErrorKind::ConnectionRefused {
-                    "IMAP-REFUSED"
-                } else {
-                    "IMAP-CONNECT"
-                };
-                fail(
-                    ErrorKind::Transient,
-                    code,
-                    format!(
-                        "cannot connect to {}: {e}; check the port and that the server is running",
-                        self.at()
-                    ),
-                )
-            })
+            .map_err(|e| REACH.connect_failed(&self.at(), &e))
     }
 
     async fn tls<S: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug + 'static>(
@@ -121,7 +138,7 @@ impl Endpoint {
         let tls_fail = |e: String| {
             fail(
                 ErrorKind::Config,
-                "IMAP-TLS",
+                ErrorCode::ImapTls,
                 format!(
                     "TLS with {} failed: {e}; check the server's certificate is valid for `{}` (or name its authority in ca_file)",
                     self.at(),
@@ -154,7 +171,7 @@ impl Endpoint {
         let io_fail = |e: &dyn std::fmt::Display| {
             fail(
                 ErrorKind::Transient,
-                "IMAP-IO",
+                ErrorCode::ImapIo,
                 format!(
                     "{}: the IMAP conversation failed: {e}; check this is an IMAP server and the security setting",
                     self.at()
@@ -174,7 +191,7 @@ impl Endpoint {
                     .map_err(|e| {
                         fail(
                             ErrorKind::Config,
-                            "IMAP-TLS",
+                            ErrorCode::ImapTls,
                             format!(
                                 "{} does not offer STARTTLS ({e}); try security = \"implicit\" on port 993",
                                 self.at()
@@ -207,7 +224,7 @@ impl Endpoint {
         result.map_err(|(e, _)| {
             fail(
                 ErrorKind::Auth,
-                "IMAP-AUTH",
+                ErrorCode::ImapAuth,
                 format!(
                     "{} refused the login of `{user}`: {e}; check the account and its password or OAuth2 grant",
                     self.at()

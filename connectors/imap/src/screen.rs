@@ -2,7 +2,7 @@
 //! with one address, an accepted sender, a size the provider's limit allows, and (with
 //! `authentication = "verdict"`) the school's mail system vouching for it.
 
-use apsync_connector_core::printable;
+use apsync_connector_core::{ErrorCode, printable};
 use mailparse::{MailAddr, MailHeaderMap};
 
 use crate::auth::{Authentication, Judgement, judge_verdict};
@@ -40,7 +40,7 @@ pub(crate) struct Envelope {
 /// A message turned away by its header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Turned {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub reason: String,
     /// The claimed sender, printable, when there was one.
     pub sender: Option<String>,
@@ -63,11 +63,11 @@ pub(crate) fn screen(header: &[u8], size: u64, policy: &Policy<'_>) -> Result<En
             "its header is over {} KiB, which no provider's return needs",
             HEADER_LIMIT / 1024
         );
-        return Err(turned("IMAP-HEADER", reason, None, String::new()));
+        return Err(turned(ErrorCode::ImapHeader, reason, None, String::new()));
     }
     let (headers, _) = mailparse::parse_headers(header).map_err(|e| {
         turned(
-            "IMAP-MIME",
+            ErrorCode::ImapMime,
             format!(
                 "its header cannot be read as an email's: {}",
                 printable(&e.to_string(), 200)
@@ -97,19 +97,19 @@ pub(crate) fn screen(header: &[u8], size: u64, policy: &Policy<'_>) -> Result<En
             froms.len(),
             addresses.len()
         );
-        return Err(turned("IMAP-FROM", reason, shown, subject));
+        return Err(turned(ErrorCode::ImapFrom, reason, shown, subject));
     }
     let sender = addresses[0].clone();
     if !sender_allowed(policy.senders, &sender) {
         let reason = "the sender is not in senders, so nothing was imported from it; if the provider really sends from there, add the address to [connector.imap] senders".to_string();
-        return Err(turned("IMAP-SENDER", reason, shown, subject));
+        return Err(turned(ErrorCode::ImapSender, reason, shown, subject));
     }
     if size > policy.max_message_bytes {
         let reason = format!(
             "the message is {size} bytes, more than an attachment within the provider's limit needs ({} bytes); ask the provider to send a smaller file, or raise limits.max_file_bytes in its format",
             policy.max_message_bytes
         );
-        return Err(turned("IMAP-TOO-BIG", reason, shown, subject));
+        return Err(turned(ErrorCode::ImapTooBig, reason, shown, subject));
     }
     let domain = sender.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
     let mut envelope = Envelope {
@@ -192,12 +192,12 @@ mod tests {
             &format!("{PASS}From: a@oakfarm.example\r\nFrom: b@evil.example\r\n\r\n"),
             Authentication::Verdict,
         );
-        assert_eq!(two.unwrap_err().code, "IMAP-FROM");
+        assert_eq!(two.unwrap_err().code, ErrorCode::ImapFrom);
         let pair = run(
             &format!("{PASS}From: a@oakfarm.example, b@evil.example\r\n\r\n"),
             Authentication::Verdict,
         );
-        assert_eq!(pair.unwrap_err().code, "IMAP-FROM");
+        assert_eq!(pair.unwrap_err().code, ErrorCode::ImapFrom);
     }
 
     #[test]
@@ -207,7 +207,7 @@ mod tests {
             Authentication::Verdict,
         )
         .unwrap_err();
-        assert_eq!(t.code, "IMAP-SENDER");
+        assert_eq!(t.code, ErrorCode::ImapSender);
         assert!(!t.subject.contains('\n') && !t.subject.contains('\r'), "{}", t.subject);
     }
 

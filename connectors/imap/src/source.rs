@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apsync_connector_core::{Checkpoint, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError};
-use apsync_connector_http::oauth::{ClientCredentials, fetch_token};
+use apsync_connector_core::oauth2::{ClientCredentials, fetch_token};
+use apsync_connector_core::{Checkpoint, ErrorCode, ErrorKind, Fetched, ItemRef, Outcome, Secret, Source, SourceError};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use apsync_connector_core::spool::Spool;
 use crate::auth::Authentication;
 use crate::dkim::DkimResolver;
 use crate::mime::DEFAULT_MEDIA_TYPES;
-use crate::net::{Endpoint, ImapSession, Login, fail};
+use crate::net::{Endpoint, ImapSession, Login, fail, io_error};
 use crate::{After, ImapConfig, Security};
 
 mod read;
@@ -125,7 +125,7 @@ impl ImapSource {
             Some(pem) => crate::net::parse_roots(pem).map_err(|e| {
                 fail(
                     ErrorKind::Config,
-                    "IMAP-TLS",
+                    ErrorCode::ImapTls,
                     format!("ca_file is not a PEM certificate file: {e}"),
                 )
             })?,
@@ -180,14 +180,6 @@ impl ImapSource {
         format!("{}@{}:{}", self.user, self.endpoint.host, self.endpoint.port)
     }
 
-    fn imap_fail(&self, what: &str, e: impl std::fmt::Display) -> SourceError {
-        fail(
-            ErrorKind::Transient,
-            "IMAP-IO",
-            format!("{}: cannot {what}: {e}", self.at()),
-        )
-    }
-
     /// Logs in and selects the mailbox, returning its UIDVALIDITY.
     async fn connect(&mut self) -> Result<u32, SourceError> {
         let login = match &self.auth {
@@ -196,8 +188,8 @@ impl ImapSource {
                 let client = reqwest::Client::builder()
                     .timeout(self.endpoint.timeout)
                     .build()
-                    .map_err(|e| self.imap_fail("start an HTTP client", e))?;
-                Login::Bearer(self.user.clone(), fetch_token(&client, cc, "IMAP-AUTH").await?)
+                    .map_err(|e| io_error(&self.at(), "start an HTTP client", e))?;
+                Login::Bearer(self.user.clone(), fetch_token(&client, cc, ErrorCode::ImapAuth).await?)
             }
         };
         let mut session = self.endpoint.open(&login).await?;
@@ -208,7 +200,7 @@ impl ImapSource {
             .map_err(|e| {
                 fail(
                     ErrorKind::Config,
-                    "IMAP-MAILBOX",
+                    ErrorCode::ImapMailbox,
                     format!(
                         "{}: cannot open the mailbox `{}`: {e}; check its name (folders are case-sensitive)",
                         self.at(),
@@ -254,17 +246,13 @@ impl Source for ImapSource {
         };
         let searched = self
             .endpoint
-            .within("searching", session.uid_search(format!("UID {}:*", after + 1)))
-            .await
-            .and_then(|r| {
-                r.map_err(|e| {
-                    fail(
-                        ErrorKind::Transient,
-                        "IMAP-IO",
-                        format!("{at}: cannot search the mailbox: {e}"),
-                    )
-                })
-            });
+            .command(
+                &at,
+                "searching",
+                "search the mailbox",
+                session.uid_search(format!("UID {}:*", after + 1)),
+            )
+            .await;
         let mut uids: Vec<u32> = self.step(searched).await?.into_iter().filter(|u| *u > after).collect();
         uids.sort_unstable();
         uids.truncate(limit.max(1));
@@ -282,7 +270,7 @@ impl Source for ImapSource {
             Some(found) => Ok(found),
             None => Err(fail(
                 ErrorKind::Transient,
-                "IMAP-IO",
+                ErrorCode::ImapIo,
                 format!(
                     "{} was not found in this run; it is read again next run",
                     item.display_name
@@ -354,39 +342,23 @@ impl ImapSource {
                     .endpoint
                     .within("creating the folder", session.create(&folder))
                     .await;
+                let what = format!("move message {uid} to `{folder}`");
                 self.endpoint
-                    .within("moving the message", session.uid_mv(&uid, &folder))
+                    .command(&at, "moving the message", &what, session.uid_mv(&uid, &folder))
                     .await
-                    .and_then(|r| {
-                        r.map_err(|e| {
-                            fail(
-                                ErrorKind::Transient,
-                                "IMAP-IO",
-                                format!("{at}: cannot move message {uid} to `{folder}`: {e}"),
-                            )
-                        })
-                    })
             }
-            _ => self
-                .endpoint
-                .within("flagging the message", async {
+            _ => {
+                let what = format!("flag message {uid}");
+                let flagged = async {
                     session
                         .uid_store(&uid, format!("+FLAGS ({keyword})"))
                         .await?
                         .collect::<Vec<_>>()
                         .await;
                     Ok::<_, async_imap::error::Error>(())
-                })
-                .await
-                .and_then(|r| {
-                    r.map_err(|e| {
-                        fail(
-                            ErrorKind::Transient,
-                            "IMAP-IO",
-                            format!("{at}: cannot flag message {uid}: {e}"),
-                        )
-                    })
-                }),
+                };
+                self.endpoint.command(&at, "flagging the message", &what, flagged).await
+            }
         };
         self.step(result).await
     }

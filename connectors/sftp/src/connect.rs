@@ -3,11 +3,19 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apsync_connector_core::{ErrorKind, Secret, SourceError};
+use apsync_connector_core::net::ReachCodes;
+use apsync_connector_core::{ErrorCode, ErrorKind, Secret, SourceError};
 use russh::client;
 use russh::keys::{PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use russh_sftp::client::SftpSession;
 use russh_sftp::protocol::StatusCode;
+
+/// The codes of failures to reach the SFTP server.
+const REACH: ReachCodes = ReachCodes {
+    dns: ErrorCode::SftpDns,
+    refused: ErrorCode::SftpRefused,
+    connect: ErrorCode::SftpConnect,
+};
 
 /// Where and how to log in.
 pub(crate) struct Target {
@@ -77,7 +85,7 @@ impl Pinned {
     }
 }
 
-fn fail(kind: ErrorKind, code: &'static str, message: String) -> SourceError {
+fn fail(kind: ErrorKind, code: ErrorCode, message: String) -> SourceError {
     SourceError::new(kind, code, message)
 }
 
@@ -90,7 +98,7 @@ async fn within<T, E>(
     tokio::time::timeout(limit, f).await.map_err(|_| {
         fail(
             ErrorKind::Transient,
-            "SFTP-TIMEOUT",
+            ErrorCode::SftpTimeout,
             format!(
                 "{}:{}: no answer within {} s while {what}; check the server is up and reachable from this machine (firewall)",
                 target.host,
@@ -111,33 +119,11 @@ pub(crate) async fn connect(t: &Target) -> Result<Connection, SourceError> {
         tokio::net::lookup_host((t.host.as_str(), t.port)),
     )
     .await?
-    .map_err(|e| {
-        fail(
-            ErrorKind::Transient,
-            "SFTP-DNS",
-            format!(
-                "cannot find the address of `{}` (DNS): {e}; check the host name",
-                t.host
-            ),
-        )
-    })?
+    .map_err(|e| REACH.lookup_failed(&t.host, &e))?
     .collect();
     let stream = within(t.timeout, "connecting", t, tokio::net::TcpStream::connect(&addrs[..]))
         .await?
-        .map_err(|e| {
-            let (code, hint) = match e.kind() {
-                std::io::ErrorKind::ConnectionRefused => (
-                    "SFTP-REFUSED",
-                    "nothing listens there: check the port and that the server is running",
-                ),
-                _ => ("SFTP-CONNECT", "check the network path to the server"),
-            };
-            fail(
-                ErrorKind::Transient,
-                code,
-                format!("cannot connect to {at}: {e}; {hint}"),
-            )
-        })?;
+        .map_err(|e| REACH.connect_failed(&at, &e))?;
     let offered = Arc::new(Mutex::new(None));
     let handler = Pinned {
         expected: t.host_key.as_deref().and_then(parse_host_key),
@@ -162,7 +148,7 @@ pub(crate) async fn connect(t: &Target) -> Result<Connection, SourceError> {
                 Some(line) if matches!(e, russh::Error::UnknownKey) => host_key_error(t, &at, &line),
                 _ => fail(
                     ErrorKind::Transient,
-                    "SFTP-SSH",
+                    ErrorCode::SftpSsh,
                     format!("SSH with {at} failed: {e}; check this is an SSH server"),
                 ),
             });
@@ -180,7 +166,7 @@ pub(crate) async fn connect(t: &Target) -> Result<Connection, SourceError> {
         .map_err(|e| {
             fail(
                 ErrorKind::Config,
-                "SFTP-SUBSYSTEM",
+                ErrorCode::SftpSubsystem,
                 format!("{at} accepted the login but not SFTP: {e}; ask the provider to enable SFTP for the account"),
             )
         })?;
@@ -205,7 +191,7 @@ fn host_key_error(t: &Target, at: &str, offered: &str) -> SourceError {
     let line = offered.split('`').next().unwrap_or(offered);
     fail(
         ErrorKind::Config,
-        "SFTP-HOSTKEY",
+        ErrorCode::SftpHostkey,
         format!(
             "{at} offered the host key `{offered}, but {what}; refused. If the provider confirms the offered \
              fingerprint (ask them to run `ssh-keygen -lf` on their host key and read it out), set in \
@@ -215,7 +201,12 @@ fn host_key_error(t: &Target, at: &str, offered: &str) -> SourceError {
 }
 
 fn ssh_error(at: &str, what: &str, e: russh::Error) -> SourceError {
-    fail(ErrorKind::Transient, "SFTP-SSH", format!("{at}: cannot {what}: {e}")).with_source(e)
+    fail(
+        ErrorKind::Transient,
+        ErrorCode::SftpSsh,
+        format!("{at}: cannot {what}: {e}"),
+    )
+    .with_source(e)
 }
 
 async fn authenticate(handle: &mut client::Handle<Pinned>, t: &Target, at: &str) -> Result<(), SourceError> {
@@ -223,7 +214,7 @@ async fn authenticate(handle: &mut client::Handle<Pinned>, t: &Target, at: &str)
         let key = russh::keys::decode_secret_key(key.expose(), t.passphrase.as_ref().map(Secret::expose)).map_err(|e| {
             fail(
                 ErrorKind::Config,
-                "SFTP-KEY",
+                ErrorCode::SftpKey,
                 format!(
                     "cannot read the private key (private_key_file): {e}; it must be an OpenSSH private key (ed25519), with private_key_passphrase_file if it has a passphrase"
                 ),
@@ -242,7 +233,7 @@ async fn authenticate(handle: &mut client::Handle<Pinned>, t: &Target, at: &str)
         let how = if t.key.is_some() { "key" } else { "password" };
         Err(fail(
             ErrorKind::Auth,
-            "SFTP-AUTH",
+            ErrorCode::SftpAuth,
             format!(
                 "{at} refused the login of `{}` by {how}; check the user name and that the provider installed the school's public key (or the password)",
                 t.user
@@ -258,20 +249,20 @@ pub(crate) fn sftp_error(at: &str, what: &str, path: &str, e: russh_sftp::client
     let (kind, code, hint) = match &e {
         E::Status(s) if s.status_code == StatusCode::NoSuchFile => (
             ErrorKind::Config,
-            "SFTP-PATH",
+            ErrorCode::SftpPath,
             "it does not exist: check the path with the provider",
         ),
         E::Status(s) if s.status_code == StatusCode::PermissionDenied => (
             ErrorKind::Config,
-            "SFTP-PERMISSION",
+            ErrorCode::SftpPermission,
             "the account may not do this: ask the provider to grant it",
         ),
         E::Timeout => (
             ErrorKind::Transient,
-            "SFTP-TIMEOUT",
+            ErrorCode::SftpTimeout,
             "the server did not answer in time",
         ),
-        _ => (ErrorKind::Transient, "SFTP-IO", "will retry"),
+        _ => (ErrorKind::Transient, ErrorCode::SftpIo, "will retry"),
     };
     fail(kind, code, format!("{at}: cannot {what} `{path}`: {e}; {hint}"))
 }

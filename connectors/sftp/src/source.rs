@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use apsync_connector_core::{
-    Body, Checkpoint, Document, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
+    Body, Checkpoint, Document, ErrorCode, ErrorKind, Fetched, ItemRef, Outcome, Refusal, Secret, Source, SourceError,
     glob_matches, printable,
 };
 use async_trait::async_trait;
@@ -120,7 +120,11 @@ impl SftpSource {
         }
         match &self.connection {
             Some(c) => Ok(&c.sftp),
-            None => Err(SourceError::new(ErrorKind::Transient, "SFTP-SSH", "not connected")),
+            None => Err(SourceError::new(
+                ErrorKind::Transient,
+                ErrorCode::SftpSsh,
+                "not connected",
+            )),
         }
     }
 
@@ -150,7 +154,7 @@ impl SftpSource {
             let n = file.read(&mut part).await.map_err(|e| {
                 SourceError::new(
                     ErrorKind::Transient,
-                    "SFTP-IO",
+                    ErrorCode::SftpIo,
                     format!("{at}: reading `{remote}` for its digest broke off: {e}"),
                 )
             })?;
@@ -240,7 +244,7 @@ impl Source for SftpSource {
         if external_id(&name, size, mtime) != item.external_id {
             return Err(SourceError::new(
                 ErrorKind::Transient,
-                "SFTP-CHANGED",
+                ErrorCode::SftpChanged,
                 format!(
                     "{at}: `{remote}` changed since it was listed (still being written?); it is left for the next run"
                 ),
@@ -254,7 +258,7 @@ impl Source for SftpSource {
             return Ok(Fetched::Refused(Refusal {
                 external_id: item.external_id.clone(),
                 display_name: printable(&name, 200),
-                code: "SFTP-TOO-BIG",
+                code: ErrorCode::SftpTooBig.as_str(),
                 reason: format!(
                     "the file is {size} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not downloaded: ask the provider for a smaller file or raise the limit",
                     self.max_bytes
@@ -280,7 +284,7 @@ impl Source for SftpSource {
             let broke = |e: std::io::Error| {
                 SourceError::new(
                     ErrorKind::Transient,
-                    "SFTP-IO",
+                    ErrorCode::SftpIo,
                     format!("{at}: the download of `{remote}` broke off: {e}"),
                 )
             };
@@ -309,7 +313,7 @@ impl Source for SftpSource {
             after?;
             return Err(SourceError::new(
                 ErrorKind::Transient,
-                "SFTP-CHANGED",
+                ErrorCode::SftpChanged,
                 format!(
                     "{at}: `{remote}` changed while it was downloaded (still being written?); it is left for the next run"
                 ),
@@ -386,7 +390,7 @@ impl SftpSource {
                 if n > MAX_RENAME_TRIES {
                     return Err(SourceError::new(
                         ErrorKind::Config,
-                        "SFTP-MOVE",
+                        ErrorCode::SftpMove,
                         format!(
                             "{at}: `{dir}` already holds `{}` and {MAX_RENAME_TRIES} numbered copies of it; clear that folder",
                             item.display_name

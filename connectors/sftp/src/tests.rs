@@ -84,6 +84,9 @@ async fn a_closed_port_is_reported_as_refused() {
     let err = apsync_connector_core::Source::check(&mut s).await.unwrap_err();
     assert_eq!(
         (err.code, err.kind),
-        ("SFTP-REFUSED", apsync_connector_core::ErrorKind::Transient)
+        (
+            apsync_connector_core::ErrorCode::SftpRefused.as_str(),
+            apsync_connector_core::ErrorKind::Transient
+        )
     );
 }

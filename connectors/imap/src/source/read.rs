@@ -3,7 +3,7 @@
 //! refusal).
 
 use apsync_connector_core::{
-    Body, Document, ErrorKind, Fetched, ItemRef, Refusal, SourceError, digest::sha256_hex, printable,
+    Body, Document, ErrorCode, ErrorKind, Fetched, ItemRef, Refusal, SourceError, digest::sha256_hex, printable,
 };
 use chrono::Utc;
 use futures_util::TryStreamExt;
@@ -15,7 +15,7 @@ use crate::dkim::{DkimOutcome, DkimResolver, judge_dkim};
 use async_imap::imap_proto::SectionPath;
 
 use crate::mime;
-use crate::net::fail;
+use crate::net::{fail, io_error};
 use crate::screen::{Envelope, HEADER_LIMIT, Policy, Turned, screen};
 
 impl ImapSource {
@@ -87,7 +87,7 @@ impl ImapSource {
             self.session = None;
             return Ok(Err(depth));
         }
-        let fetched = fetched.and_then(|r| r.map_err(|e| self.imap_fail_at(&at, "read message headers", e)));
+        let fetched = fetched.and_then(|r| r.map_err(|e| io_error(&at, "read message headers", e)));
         let heads = self
             .step(fetched)
             .await?
@@ -115,19 +115,24 @@ impl ImapSource {
         let numbers = section.map(|s| s.iter().map(u32::to_string).collect::<Vec<_>>().join("."));
         let query = format!("(UID BODY.PEEK[{}])", numbers.as_deref().unwrap_or(""));
         let Some(session) = self.session.as_mut() else {
-            return Err(self.imap_fail("download a message", "not connected"));
+            return Err(io_error(&at, "download a message", "not connected"));
+        };
+        let downloading = async {
+            session
+                .uid_fetch(uid.to_string(), &query)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
         };
         let fetched = self
             .endpoint
-            .within(&format!("downloading message {uid}"), async {
-                session
-                    .uid_fetch(uid.to_string(), &query)
-                    .await?
-                    .try_collect::<Vec<_>>()
-                    .await
-            })
-            .await
-            .and_then(|r| r.map_err(|e| self.imap_fail_at(&at, "download a message", e)));
+            .command(
+                &at,
+                &format!("downloading message {uid}"),
+                "download a message",
+                downloading,
+            )
+            .await;
         let fetched = self.step(fetched).await?;
         Ok(fetched
             .iter()
@@ -167,10 +172,6 @@ impl ImapSource {
         Ok((Ok(attachments), downloaded))
     }
 
-    fn imap_fail_at(&self, at: &str, what: &str, e: impl std::fmt::Display) -> SourceError {
-        fail(ErrorKind::Transient, "IMAP-IO", format!("{at}: cannot {what}: {e}"))
-    }
-
     fn policy(&self) -> Policy<'_> {
         Policy {
             senders: &self.senders,
@@ -198,7 +199,7 @@ impl ImapSource {
         let refusal = Refusal {
             external_id: format!("{base}:refused"),
             display_name: title.clone(),
-            code: turned.code,
+            code: turned.code.as_str(),
             reason: turned.reason,
             sender: turned.sender,
             verdict: turned.verdict,
@@ -258,7 +259,7 @@ impl ImapSource {
             Ok(a) => a,
             Err(e) => {
                 let reason = format!("it cannot be read as an email: {e}");
-                return self.refuse(items, base, head, turned("IMAP-MIME", reason));
+                return self.refuse(items, base, head, turned(ErrorCode::ImapMime, reason));
             }
         };
         if attachments.is_empty() {
@@ -266,7 +267,7 @@ impl ImapSource {
                 "no attachment matching glob `{}` and the accepted media types; nothing to import",
                 self.glob
             );
-            return self.refuse(items, base, head, turned("IMAP-NO-ATTACHMENT", reason));
+            return self.refuse(items, base, head, turned(ErrorCode::ImapNoAttachment, reason));
         }
         let n = attachments.len();
         for (i, a) in attachments.into_iter().enumerate() {
@@ -276,7 +277,7 @@ impl ImapSource {
                 Fetched::Refused(Refusal {
                     external_id: external_id.clone(),
                     display_name: format!("{title}: {name}"),
-                    code: "IMAP-TOO-BIG",
+                    code: ErrorCode::ImapTooBig.as_str(),
                     reason: format!(
                         "an attachment is {} bytes, over the provider's limit of {} bytes; ask the provider for a smaller file, or raise limits.max_file_bytes in its format",
                         a.bytes.len(),
@@ -333,7 +334,7 @@ impl ImapSource {
             };
             if let Some(depth) = head.too_deep {
                 let turned = Turned {
-                    code: "IMAP-NESTED",
+                    code: ErrorCode::ImapNested,
                     reason: format!(
                         "the server describes this message as nested {depth} levels deep (over {}), as only a message built to crash mail readers is; \
                          it was not read. If the provider really sent it, ask them to send the file as a plain attachment",
@@ -387,7 +388,8 @@ impl ImapSource {
             if self.authentication == Authentication::Dkim {
                 let resolver = match &self.dkim {
                     Some(r) => r.clone(),
-                    None => crate::dkim::system_resolver().map_err(|e| fail(ErrorKind::Config, "IMAP-DKIM", e))?,
+                    None => crate::dkim::system_resolver()
+                        .map_err(|e| fail(ErrorKind::Config, ErrorCode::ImapDkim, e.to_string()).with_source(e))?,
                 };
                 match check_dkim(resolver, &self.at(), &raw, &envelope).await {
                     Ok(Ok(how)) => envelope.authenticated = Some(how),
@@ -426,7 +428,11 @@ async fn check_dkim(
             subject: envelope.subject.clone(),
             verdict,
         })),
-        DkimOutcome::TryLater(why) => Err(fail(ErrorKind::Transient, "IMAP-DKIM-DNS", format!("{at}: {why}"))),
+        DkimOutcome::TryLater(why) => Err(fail(
+            ErrorKind::Transient,
+            ErrorCode::ImapDkimDns,
+            format!("{at}: {why}"),
+        )),
     }
 }
 
