@@ -2,26 +2,20 @@
 //! `status`, and the listing formats. The roster story runs on SQLite and on PostgreSQL (through the
 //! `APSYNC__DATABASE__URL` override IT would use).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
-#[path = "cli/format_try.rs"]
 mod format_try;
 
 /// What the register knows: each mark's history, who decided, reports by provider, and which
 /// re-sent return wins.
-#[path = "cli/register.rs"]
 mod register;
 
 /// The example configuration's connectors, secret files and old names.
-#[path = "cli/example_config.rs"]
 mod example_config;
 
 use std::path::Path;
 use std::process::Command;
 
-use support::install::{Install as Setup, root};
+use crate::support;
+use crate::support::install::{Install as Setup, root};
 
 fn status_json(s: &Setup) -> serde_json::Value {
     serde_json::from_str(&s.ok(&["status", "--format", "json"])).unwrap()

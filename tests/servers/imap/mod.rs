@@ -2,12 +2,9 @@
 //! implicit TLS, a message from a stranger, nested attachments, a Windows-1252 file name, a
 //! UIDVALIDITY change, and messages already read by a person.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
-use support::dovecot::{Dovecot, PASSWORD, message, message_with};
-use support::install::{Install, root};
+use crate::support;
+use crate::support::dovecot::{Dovecot, PASSWORD, message, message_with};
+use crate::support::install::{Install, root};
 
 fn sample(provider: &str) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(root().join("samples/returns").join(provider))

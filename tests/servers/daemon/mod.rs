@@ -6,10 +6,6 @@
 //! (SMTP has no idempotency: an email may be repeated, with the same Message-ID, but only one
 //! its row shows was in flight at a kill).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -17,10 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::endpoint::Endpoint;
-use support::install::{Install, root};
-use support::sample_servers::{Return, SampleServers, sample_files};
-use support::smtp::{self, SmtpServer};
+
+use crate::support::endpoint::Endpoint;
+use crate::support::install::{Install, root};
+use crate::support::sample_servers::{Return, SampleServers, sample_files};
+use crate::support::smtp::{self, SmtpServer};
 
 /// The afternoon of the last sample day: the day's absences are due to be called.
 const NOW: &str = "2026-03-13T16:30:00Z";

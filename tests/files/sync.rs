@@ -1,11 +1,8 @@
 //! `apsync sync` with folder connectors: returns dropped into folders become the register, files
 //! move to `processed` only after they are committed, and a second run finds nothing to do.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
-use support::install::{Install, root};
+use crate::support;
+use crate::support::install::{Install, root};
 
 const PROVIDERS: [&str; 5] = [
     "boxing-academy",

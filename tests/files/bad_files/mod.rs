@@ -13,11 +13,6 @@
 //! format's limits with `apsync` staying under 256 MiB; and a long mark under the limits, kept
 //! in review as a bounded excerpt.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
-#[path = "bad_files/memory.rs"]
 mod memory;
 
 use std::io::{Read, Write};
@@ -25,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
-use support::install::{Install, root};
+
+use crate::support::install::{Install, root};
 
 /// Two real sample returns of a provider, imported around the bad file.
 fn goods(provider: &str) -> [PathBuf; 2] {

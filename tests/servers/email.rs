@@ -1,15 +1,12 @@
 //! Alerts by email, end to end: the real binary, the sample roster and returns, and a real SMTP
 //! server (aiosmtpd with STARTTLS and AUTH) started by the test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::collections::HashSet;
 use std::process::Stdio;
 
-use support::install::{Install, root};
-use support::smtp::{Captured, PASSWORD, SmtpServer};
+use crate::support;
+use crate::support::install::{Install, root};
+use crate::support::smtp::{Captured, PASSWORD, SmtpServer};
 
 /// The sample fortnight's last day: returns arrive in the morning, sync runs after school.
 const MORNING: &str = "2026-03-13T09:00:00Z";

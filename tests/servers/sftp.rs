@@ -2,14 +2,11 @@
 //! password logins, a pinned host key that does not match, a file still being written, files
 //! moved after import, and the server restarted between runs.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::time::Duration;
 
-use support::install::{Install, root};
-use support::sshd::{PASSPHRASE, PASSWORD, Sshd};
+use crate::support;
+use crate::support::install::{Install, root};
+use crate::support::sshd::{PASSPHRASE, PASSWORD, Sshd};
 
 const HOUR: Duration = Duration::from_secs(3600);
 

@@ -3,15 +3,11 @@
 //! nothing twice — and the server going away and coming back is survived.
 //! (Killing the process between fetch and commit is not yet covered here; see the issue note.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::time::Duration;
 
-use support::dovecot::{Dovecot, PASSWORD, message};
-use support::install::{Install, root};
-use support::sshd::Sshd;
+use crate::support::dovecot::{Dovecot, PASSWORD, message};
+use crate::support::install::{Install, root};
+use crate::support::sshd::Sshd;
 
 fn bf(n: usize) -> (String, Vec<u8>) {
     let mut files: Vec<_> = std::fs::read_dir(root().join("samples/returns/bright-futures"))
