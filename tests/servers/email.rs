@@ -18,26 +18,7 @@ fn install(server: &SmtpServer, password: &str) -> Install {
     let install = Install::new(None);
     server.configure(&install.config(), password);
     install.import_sample_roster();
-    let returns = root().join("samples/returns");
-    let mut providers: Vec<_> = std::fs::read_dir(&returns)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    providers.sort();
-    for dir in providers {
-        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        let provider = dir.file_name().unwrap().to_str().unwrap().to_string();
-        let mut args = vec![
-            "--now".to_string(),
-            MORNING.into(),
-            "import".into(),
-            "--provider".into(),
-            provider,
-        ];
-        args.extend(files.iter().map(|f| f.to_str().unwrap().to_string()));
-        install.done(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    }
+    install.import_sample_returns_at(Some(MORNING));
     install
 }
 

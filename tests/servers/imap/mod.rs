@@ -11,21 +11,7 @@ mod senders;
 use crate::support;
 use crate::support::dovecot::{Dovecot, PASSWORD, message};
 use crate::support::install::{Install, root};
-
-fn sample(provider: &str) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(root().join("samples/returns").join(provider))
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
+use crate::support::sample_servers::sample_files;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -61,7 +47,7 @@ fn bf_return(day: &str) -> (String, Vec<u8>, Vec<u8>) {
 #[test]
 fn starttls_imports_accepted_senders_only_and_moves_messages_after_commit() {
     let dovecot = Dovecot::start();
-    for (name, bytes) in sample("riverside-farm") {
+    for (name, bytes) in sample_files("riverside-farm") {
         dovecot.deliver(
             "INBOX",
             &message(
@@ -71,7 +57,7 @@ fn starttls_imports_accepted_senders_only_and_moves_messages_after_commit() {
             ),
         );
     }
-    let (name, bytes) = &sample("riverside-farm")[0];
+    let (name, bytes) = &sample_files("riverside-farm")[0];
     let mut forged = bytes.clone();
     forged.extend_from_slice(b"tampered");
     dovecot.deliver(
@@ -122,7 +108,7 @@ fn starttls_imports_accepted_senders_only_and_moves_messages_after_commit() {
 #[test]
 fn implicit_tls_survives_people_reading_a_uidvalidity_change_and_a_restart() {
     let mut dovecot = Dovecot::start();
-    let files = sample("boxing-academy");
+    let files = sample_files("boxing-academy");
     // Both weeks in one message, each attachment nested in its own multipart.
     let attachments: Vec<(&str, &str, &[u8])> = files
         .iter()
@@ -174,7 +160,7 @@ fn implicit_tls_survives_people_reading_a_uidvalidity_change_and_a_restart() {
 #[test]
 fn a_windows_1252_file_name_and_a_bad_password_and_check_online() {
     let dovecot = Dovecot::start();
-    let (_, bytes) = &sample("bright-futures")[0];
+    let (_, bytes) = &sample_files("bright-futures")[0];
     dovecot.deliver(
         "INBOX",
         &message(
