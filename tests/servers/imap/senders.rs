@@ -79,7 +79,7 @@ fn an_emailed_return_counts_only_when_the_school_mail_system_authenticated_its_s
         "a stranger's subject forged a line: {stderr}"
     );
     assert!(
-        stderr.contains("win\\\\r\\\\nlevel=ERROR") || stderr.contains("win\\r\\nlevel=ERROR"),
+        stderr.contains("message 7 from spam@evil.example (win\\r\\nlevel=ERROR forged line)"),
         "the subject is logged escaped: {stderr}"
     );
 
