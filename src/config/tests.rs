@@ -152,8 +152,19 @@ fn environment_overrides_the_file() {
 
 #[test]
 fn toml_dates_and_quoted_dates_both_work() {
-    let text = MINIMAL.replace("start = \"2026-01-05\"", "start = 2026-01-05");
-    assert!(check(&text, &[]).is_ok());
+    let toml_date = MINIMAL.replace("start = \"2026-01-05\"", "start = 2026-01-05");
+    assert_ne!(toml_date, MINIMAL, "the start is written as a TOML date");
+    let day = |m, d| chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    for text in [MINIMAL, toml_date.as_str()] {
+        let c = check(text, &[]).unwrap();
+        let terms: Vec<_> = c
+            .calendar
+            .terms()
+            .iter()
+            .map(|t| (t.name.as_str(), t.start, t.end))
+            .collect();
+        assert_eq!(terms, [("Spring 2026", day(1, 5), day(3, 27))], "{text}");
+    }
 }
 
 #[test]

@@ -54,7 +54,14 @@ pub(crate) async fn alerts_are_raised_once_with_their_email_and_resolved_by_occu
     // Escalated (level 0 -> 1), then resolved; a stale escalation decided on level 0 is refused.
     let escalate = [Change::Escalate(open[0].clone(), condition("k1", 1))];
     store.apply_alert_changes(&escalate, &[email("e2")], now).await.unwrap();
-    assert!(store.apply_alert_changes(&escalate, &[], now).await.is_err());
+    let err = store.apply_alert_changes(&escalate, &[], now).await.unwrap_err();
+    let id = open[0].id;
+    assert!(
+        matches!(&err, apsync::store::StoreError::Conflict(m) if *m == format!(
+            "alert {id} was changed by another evaluation at the same time; nothing was written and the rules run again"
+        )),
+        "{err:?}"
+    );
     let open = store.open_alerts().await.unwrap();
     assert_eq!(open[0].level, 1);
     store

@@ -1,6 +1,9 @@
 //! The store story suite: every story runs on SQLite (a temp file) and on PostgreSQL (a fresh
 //! database on the server the harness finds or starts), in every test run. One file per part of
-//! the data model.
+//! the data model. `support_smoke` proves the harness's databases the stories stand on.
+//!
+//! One test binary per kind of need (see also `files`, `servers` and `library`), so the harness in
+//! `tests/support/` is compiled once for each rather than once per file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -12,6 +15,7 @@ mod outbox;
 mod register;
 mod rule;
 mod runs;
+mod support_smoke;
 mod text;
 mod visits;
 

@@ -165,10 +165,16 @@ impl Install {
 
     /// Imports every sample return, each provider's files in name order.
     pub fn import_sample_returns(&self) {
+        self.import_sample_returns_at(None);
+    }
+
+    /// [`Install::import_sample_returns`] with the clock at `now` (`--now`) when given.
+    pub fn import_sample_returns_at(&self, now: Option<&str>) {
         let returns = root().join("samples/returns");
         for dir in sorted(&returns) {
             let provider = dir.file_name().unwrap().to_str().unwrap().to_string();
-            let mut args = vec!["import".to_string(), "--provider".into(), provider];
+            let mut args: Vec<String> = now.iter().flat_map(|n| ["--now".to_string(), n.to_string()]).collect();
+            args.extend(["import".to_string(), "--provider".into(), provider]);
             args.extend(sorted(&dir).iter().map(|f| f.to_str().unwrap().to_string()));
             self.done(&args.iter().map(String::as_str).collect::<Vec<_>>());
         }

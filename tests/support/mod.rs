@@ -1,4 +1,5 @@
-//! Test harness shared by the integration tests: every test file says `mod support;`.
+//! Test harness shared by the integration tests: each test binary's `tests/<name>/main.rs` says
+//! `#[path = "../support/mod.rs"] mod support;`, and its modules `use crate::support`.
 //!
 //! - [`install`]: a temp installation of apsync (example configuration, formats) and the real binary;
 //! - [`postgres`]: a fresh, uniquely named PostgreSQL database per test (an existing server if one
@@ -11,7 +12,7 @@
 //! same shape: `sshd` (SFTP) and `dovecot` (IMAP). [`smtp`]: the aiosmtpd capture with STARTTLS and AUTH.
 //! Recipes: `shared/reference/test-servers.md`.
 
-// Each integration test is its own crate and uses only part of the harness.
+// Each test binary uses only part of the harness.
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -4,7 +4,8 @@
 //! (envelope, authenticated user, TLS). The server is a child process stopped when dropped;
 //! restarting on the same port and folder keeps the captured messages and numbering, so a test
 //! can take it down and bring it back. `stall_after` makes it accept that many messages and then
-//! hang on the next DATA without answering, to stop a sender mid-send.
+//! hang on the next DATA without answering, to stop a sender mid-send; it then leaves `out/stalled`
+//! ([`SmtpServer::stalled`]), so a test can wait for that moment instead of guessing it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ accepted = [0]
 class Capture:
     async def handle_DATA(self, server, session, envelope):
         if a.stall_after >= 0 and accepted[0] >= a.stall_after:
+            open(os.path.join(a.out, 'stalled'), 'w').close()
             await asyncio.sleep(3600)
         accepted[0] += 1
         n = next(seq)
@@ -176,6 +178,10 @@ impl SmtpServer {
     /// Starts it again on the same port and folder (after [`SmtpServer::stop`]).
     pub fn restart(&mut self, stall_after: Option<u32>) {
         self.stop();
+        match std::fs::remove_file(self.stalled_marker()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("removing the stall marker: {e}"),
+            _ => {}
+        }
         let p = self.dir.path();
         let mut cmd = Command::new("/usr/bin/python3");
         cmd.arg(p.join("capture.py"))
@@ -211,6 +217,16 @@ impl SmtpServer {
             let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
             let _ = child.wait();
         }
+    }
+
+    fn stalled_marker(&self) -> PathBuf {
+        self.out().join("stalled")
+    }
+
+    /// Whether the server (restarted with `stall_after`) has received the whole DATA of the message
+    /// past its limit and holds it unanswered: the sender is waiting inside that send.
+    pub fn stalled(&self) -> bool {
+        self.stalled_marker().exists()
     }
 
     /// Every captured message, in the order accepted.

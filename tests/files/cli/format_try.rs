@@ -2,8 +2,9 @@
 //! and PostgreSQL.
 
 use super::status_json;
-use super::support;
-use super::support::install::{Install as Setup, root};
+
+use crate::support;
+use crate::support::install::{Install as Setup, root};
 
 /// `format try` reads files as an import would and writes nothing: a clean return exits 0, one
 /// with a row for review 3 (in import's words), an unreadable one and one whose two-digit years

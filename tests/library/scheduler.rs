@@ -3,17 +3,15 @@
 //! their schedule without overlapping, and a failing connector backs off without holding up the
 //! others.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apsync::runtime::scheduler::{Clock, backoff, run_scheduler_with_clock};
 use chrono::{DateTime, Utc};
-use support::install::Install;
 use tokio::sync::watch;
+
+use crate::support;
+use crate::support::install::Install;
 
 /// Time that passes only when the scheduler sleeps, and ends the test at `end`.
 struct JumpingClock {

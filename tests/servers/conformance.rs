@@ -3,28 +3,12 @@
 //! nothing twice — and the server going away and coming back is survived.
 //! (Killing the process between fetch and commit is not yet covered here; see the issue note.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::time::Duration;
 
-use support::dovecot::{Dovecot, PASSWORD, message};
-use support::install::{Install, root};
-use support::sshd::Sshd;
-
-fn bf(n: usize) -> (String, Vec<u8>) {
-    let mut files: Vec<_> = std::fs::read_dir(root().join("samples/returns/bright-futures"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let p = &files[n];
-    (
-        p.file_name().unwrap().to_string_lossy().into_owned(),
-        std::fs::read(p).unwrap(),
-    )
-}
+use crate::support::dovecot::{Dovecot, PASSWORD, message};
+use crate::support::install::Install;
+use crate::support::sample_servers::sample_files;
+use crate::support::sshd::Sshd;
 
 /// Runs sync twice with the server stopped in between; asserts each return once, no error at the end.
 fn story(install: &Install, stop: &mut dyn FnMut(), start: &mut dyn FnMut()) {
@@ -51,7 +35,7 @@ fn story(install: &Install, stop: &mut dyn FnMut(), start: &mut dyn FnMut()) {
 #[test]
 fn sftp_failed_move_is_harmless_and_a_server_restart_is_survived() {
     let sshd = std::cell::RefCell::new(Sshd::start());
-    let (name, bytes) = bf(0);
+    let (name, bytes) = sample_files("bright-futures").swap_remove(0);
     sshd.borrow().put(&name, &bytes, Duration::from_secs(3600));
     let install = Install::new(None);
     install.import_sample_roster();
@@ -72,7 +56,7 @@ fn sftp_failed_move_is_harmless_and_a_server_restart_is_survived() {
 #[test]
 fn imap_failed_move_is_harmless_and_a_server_restart_is_survived() {
     let dovecot = std::cell::RefCell::new(Dovecot::start());
-    let (name, bytes) = bf(0);
+    let (name, bytes) = sample_files("bright-futures").swap_remove(0);
     dovecot
         .borrow()
         .deliver("INBOX", &message("r@bf.test", "x", &[(&name, "text/csv", &bytes)]));

@@ -2,17 +2,14 @@
 //! configuration in name order, must produce exactly the expected register, review queue and
 //! attendance report, on SQLite and on PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
-use support::install::{Install, root};
+use crate::support;
+use crate::support::install::{Install, root};
 
 fn expected(name: &str) -> String {
     support::golden::expected(&root().join("samples/expected"), name)
 }
 
-use support::golden::{assert_lines, without_column};
+use crate::support::golden::{assert_lines, without_column};
 
 /// `file,locator,kind` from `review list --format csv`, as samples/expected/review.csv has it.
 fn review_summary(csv_text: &str) -> String {

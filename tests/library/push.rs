@@ -2,10 +2,6 @@
 //! process scripted to fail as real ones do. Every story asserts the endpoint stored each visit
 //! once and saw the same idempotency key on every attempt. The clock is passed in, never waited on.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,9 +12,10 @@ use apsync::runtime::visits::{VisitIntake, dispatch_pushes};
 use apsync::store::{Delivery, Origin, Store, StoredVisit};
 use apsync::visits::{PayloadTemplate, VisitInput};
 use chrono::{DateTime, Utc};
-use support::endpoint::{Endpoint, Reply};
-use support::install::Install;
-use support::store::{Guard, postgres_store, sqlite_store, t, with_roster};
+
+use crate::support::endpoint::{Endpoint, Reply};
+use crate::support::install::Install;
+use crate::support::store::{Guard, postgres_store, sqlite_store, t, with_roster};
 
 const TZ: chrono_tz::Tz = chrono_tz::Europe::London;
 

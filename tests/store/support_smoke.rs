@@ -1,16 +1,14 @@
 //! Proves the shared test harness (`tests/support/`) works: test databases on whichever server the
 //! harness picks, the throwaway-cluster path on every run, and its cleanup even when the test
 //! process is killed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
-use support::postgres::{process_alive, server_kind, sqlite_url, start_throwaway_cluster, test_database};
+
+use crate::support::postgres::{process_alive, server_kind, sqlite_url, start_throwaway_cluster, test_database};
 
 async fn database_exists(admin_url: &str, name: &str) -> bool {
     let mut conn = PgConnection::connect(admin_url).await.unwrap();
@@ -119,8 +117,13 @@ async fn throwaway_cluster_helper() {
 
 #[test]
 fn throwaway_cluster_dies_with_a_killed_test_process() {
+    // The helper's name as the test binary knows it: its module path without the crate's name.
+    let helper = match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::throwaway_cluster_helper"),
+        None => "throwaway_cluster_helper".to_string(),
+    };
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["throwaway_cluster_helper", "--exact", "--ignored", "--nocapture"])
+        .args([helper.as_str(), "--exact", "--ignored", "--nocapture"])
         .env("APSYNC_SMOKE_HELPER", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

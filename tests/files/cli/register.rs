@@ -2,8 +2,8 @@
 //! `marks history`, review decisions `--by`, `report attendance --by provider`, and a re-sent
 //! return that proves it is newer by its report date.
 
-use super::support;
-use super::support::install::{Install as Setup, root};
+use crate::support;
+use crate::support::install::{Install as Setup, root};
 
 /// What the register knows, and who decided: a review item resolved `--by` a named person shows in
 /// `review list --all` and in the pupil's `marks history` (found by admission number as well as

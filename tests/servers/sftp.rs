@@ -2,32 +2,14 @@
 //! password logins, a pinned host key that does not match, a file still being written, files
 //! moved after import, and the server restarted between runs.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::time::Duration;
 
-use support::install::{Install, root};
-use support::sshd::{PASSPHRASE, PASSWORD, Sshd};
+use crate::support;
+use crate::support::install::Install;
+use crate::support::sample_servers::sample_files;
+use crate::support::sshd::{PASSPHRASE, PASSWORD, Sshd};
 
 const HOUR: Duration = Duration::from_secs(3600);
-
-fn bright_futures_files() -> Vec<(String, Vec<u8>)> {
-    let dir = root().join("samples/returns/bright-futures");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
 
 /// A key line's SHA256 fingerprint, by OpenSSH's own `ssh-keygen -l`.
 fn fingerprint(key_line: &str) -> String {
@@ -65,7 +47,7 @@ fn documents(rows: &[serde_json::Value]) -> i64 {
 #[test]
 fn key_login_imports_each_file_once_and_moves_it_after_commit() {
     let mut sshd = Sshd::start();
-    for (name, bytes) in bright_futures_files() {
+    for (name, bytes) in sample_files("bright-futures") {
         sshd.put(&name, &bytes, HOUR);
     }
     let install = installed(&sshd, "after = \"move\"\nmove_to = \"done\"");
@@ -90,7 +72,7 @@ fn key_login_imports_each_file_once_and_moves_it_after_commit() {
         (0, serde_json::Value::Null)
     );
     // The same bytes under another name import nothing: the ledger knows them.
-    let (_, bytes) = &bright_futures_files()[0];
+    let (_, bytes) = &sample_files("bright-futures")[0];
     sshd.put("resent.csv", bytes, HOUR);
     let resent = install.sync(None);
     assert_eq!(resent[0]["marks"], 0);
@@ -100,7 +82,7 @@ fn key_login_imports_each_file_once_and_moves_it_after_commit() {
 #[test]
 fn password_and_passphrase_protected_key_logins_work_and_a_wrong_password_is_an_auth_fault() {
     let sshd = Sshd::start();
-    let (name, bytes) = &bright_futures_files()[0];
+    let (name, bytes) = &sample_files("bright-futures")[0];
     sshd.put(name, bytes, HOUR);
     let install = Install::new(None);
     install.import_sample_roster();
@@ -179,7 +161,7 @@ fn a_host_key_that_does_not_match_refuses_the_connection_and_shows_the_line_to_a
 #[test]
 fn a_file_still_being_written_waits_for_the_next_run() {
     let sshd = Sshd::start();
-    let files = bright_futures_files();
+    let files = sample_files("bright-futures");
     let (name, bytes) = &files[0];
     // Half written, modified just now.
     sshd.put(name, &bytes[..bytes.len() / 2], Duration::ZERO);

@@ -1,10 +1,6 @@
 //! The visit intake: the HTTP API over real HTTP (and HTTPS), `apsync visit add` / `visits` /
 //! `token` through the real binary, and the CSV drop folder, all through the same checks.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +13,10 @@ use apsync::runtime::visits::{VisitIntake, dispatch_pushes};
 use apsync::store::Store;
 use apsync::visits::PayloadTemplate;
 use serde_json::{Value, json};
-use support::endpoint::{Endpoint, Reply};
-use support::install::Install;
-use support::store::{Guard, postgres_store, sqlite_store, t, with_roster};
+
+use crate::support::endpoint::{Endpoint, Reply};
+use crate::support::install::Install;
+use crate::support::store::{Guard, postgres_store, sqlite_store, t, with_roster};
 
 const TZ: chrono_tz::Tz = chrono_tz::Europe::London;
 

@@ -3,12 +3,8 @@
 //! as API pages (northstar) end, after `apsync sync`, with exactly the expected register; a
 //! second `sync` changes nothing.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
-use support::install::{Install, root};
-use support::sample_servers::SampleServers;
+use crate::support::install::{Install, root};
+use crate::support::sample_servers::SampleServers;
 
 #[test]
 fn samples_over_sftp_imap_and_http_make_exactly_the_expected_register() {

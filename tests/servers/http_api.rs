@@ -2,17 +2,15 @@
 //! paging over the northstar sample pages with a moving date window, 429 with Retry-After, 500,
 //! a response slower than the timeout, next-link and cursor paging, and each kind of auth.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use support::api::{Api, northstar};
-use support::install::Install;
+
+use crate::support;
+use crate::support::api::{Api, northstar};
+use crate::support::install::Install;
 
 fn northstar_toml(api: &Api, extra: &str) -> String {
     format!(

@@ -1,15 +1,12 @@
 //! Alerts by email, end to end: the real binary, the sample roster and returns, and a real SMTP
 //! server (aiosmtpd with STARTTLS and AUTH) started by the test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::collections::HashSet;
 use std::process::Stdio;
 
-use support::install::{Install, root};
-use support::smtp::{Captured, PASSWORD, SmtpServer};
+use crate::support;
+use crate::support::install::{Install, root};
+use crate::support::smtp::{Captured, PASSWORD, SmtpServer};
 
 /// The sample fortnight's last day: returns arrive in the morning, sync runs after school.
 const MORNING: &str = "2026-03-13T09:00:00Z";
@@ -21,26 +18,7 @@ fn install(server: &SmtpServer, password: &str) -> Install {
     let install = Install::new(None);
     server.configure(&install.config(), password);
     install.import_sample_roster();
-    let returns = root().join("samples/returns");
-    let mut providers: Vec<_> = std::fs::read_dir(&returns)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    providers.sort();
-    for dir in providers {
-        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        let provider = dir.file_name().unwrap().to_str().unwrap().to_string();
-        let mut args = vec![
-            "--now".to_string(),
-            MORNING.into(),
-            "import".into(),
-            "--provider".into(),
-            provider,
-        ];
-        args.extend(files.iter().map(|f| f.to_str().unwrap().to_string()));
-        install.done(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    }
+    install.import_sample_returns_at(Some(MORNING));
     install
 }
 
@@ -317,8 +295,20 @@ fn a_bad_password_is_reported_to_it_in_the_log_and_status_and_nothing_is_lost() 
         "IT must hear of it: email cannot carry that news"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // The run's error, last, says what IT must do; the log before it says how many wait.
+    assert_eq!(
+        stderr.lines().last(),
+        Some(
+            "apsync: email is misconfigured and nothing more can be sent: see `apsync outbox list --pending` \
+             and `apsync status`"
+        ),
+        "{stderr}"
+    );
+    let waiting = delivered_rows(&install).len();
     assert!(
-        stderr.contains("refused apsync's credentials") || stderr.contains("misconfigured"),
+        stderr.contains(&format!(
+            "email is misconfigured: {waiting} message(s) wait; see `apsync outbox list --pending` for the server's words"
+        )),
         "{stderr}"
     );
     assert!(!stderr.contains("not-the-password"), "the secret is never printed");
@@ -354,15 +344,21 @@ fn a_sender_killed_in_the_middle_of_a_send_sends_nothing_twice_after_a_restart()
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    while server.messages().len() < 2 {
+    // Once the server holds the third message's whole DATA unanswered, the sender is inside that
+    // send: kill it there (no clean shutdown). The bound only stops a broken run from hanging.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !server.stalled() {
         assert!(
             sync.try_wait().unwrap().is_none(),
             "sync ended before the server stalled"
         );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never held a third message"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    // Give the sender time to be inside the third DATA, then kill it (no clean shutdown).
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(server.messages().len(), 2, "two accepted before the stall");
     sync.kill().unwrap();
     sync.wait().unwrap();
     server.restart(None);
@@ -390,9 +386,44 @@ fn the_demo_writes_its_alerts_as_eml_files_and_says_where() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let folder = dir.path().canonicalize().unwrap().join("outgoing-mail");
     assert!(stdout.contains(&format!("in {}", folder.display())), "{stdout}");
-    let files: Vec<_> = std::fs::read_dir(&folder).unwrap().flatten().collect();
-    assert!(files.len() > 3);
-    assert!(files.iter().all(|f| f.path().extension().is_some_and(|e| e == "eml")));
+    // Three alert emails (one per person, each batching that person's alerts) and the digest,
+    // each named by its outbox row and a hash of its idempotency key; nothing else is left there.
+    let mut mail: Vec<(String, String)> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let raw = std::fs::read_to_string(e.path()).unwrap();
+            let head = raw.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ");
+            let subject = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Subject: "))
+                .unwrap_or_default();
+            (e.file_name().into_string().unwrap(), subject.to_string())
+        })
+        .collect();
+    mail.sort();
+    let mail: Vec<(&str, &str)> = mail.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect();
+    assert_eq!(
+        mail,
+        [
+            (
+                "000001-ef84791ee17881409c321a1f8aa0e153.eml",
+                "[apsync] 24 alerts: Still no return: Tomasz Z. (Y10) at Ring Fit Boxing Academy, Fri 13 Mar AM and 23 more"
+            ),
+            (
+                "000002-74ec83b42bf968e82ff221cd7cbd2466.eml",
+                "[apsync] 14 alerts: Still no return: Tomasz Z. (Y10) at Ring Fit Boxing Academy, Fri 13 Mar AM and 13 more"
+            ),
+            (
+                "000003-3a7ced2f5c89f92b9b583095cfb8bc12.eml",
+                "[apsync] 14 alerts: Still no return: Tomasz Z. (Y10) at Ring Fit Boxing Academy, Fri 13 Mar AM and 13 more"
+            ),
+            (
+                "000004-fdac9c6876520f2dd61ececf57453f91.eml",
+                "[apsync] Weekly digest: week beginning Mon 9 Mar"
+            ),
+        ]
+    );
 }
 
 /// Each .eml file in the file transport's folder, by name: (recipient, subject, whole text with

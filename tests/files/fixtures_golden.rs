@@ -5,13 +5,11 @@
 //! exactly the register, review queue and attendance report the script's oracle computed, on
 //! SQLite and on PostgreSQL; importing everything again changes nothing.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
 use std::path::PathBuf;
 
-use support::install::{Install, root};
+use crate::support;
+use crate::support::golden::{assert_lines, without_column};
+use crate::support::install::{Install, root};
 
 /// The main set.
 const MAIN: &str = "";
@@ -25,8 +23,6 @@ fn fixtures_dir(set: &str) -> PathBuf {
 fn expected(set: &str, name: &str) -> String {
     support::golden::expected(&fixtures_dir(set).join("expected"), name)
 }
-
-use support::golden::{assert_lines, without_column};
 
 /// One CSV line, quoted where needed (an identifier such as `Ellis, Jack` holds a comma).
 fn csv_line(fields: &[&str]) -> String {

@@ -1,11 +1,9 @@
 //! `apsync sync` with folder connectors: returns dropped into folders become the register, files
 //! move to `processed` only after they are committed, and a second run finds nothing to do.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
-
-mod support;
-
-use support::install::{Install, root};
+use crate::support;
+use crate::support::install::{Install, root};
+use crate::support::sample_servers::sample_files;
 
 const PROVIDERS: [&str; 5] = [
     "boxing-academy",
@@ -33,13 +31,8 @@ fn with_folders(db: Option<String>) -> Install {
 
 fn drop_samples(install: &Install) {
     for p in PROVIDERS {
-        for entry in std::fs::read_dir(root().join("samples/returns").join(p)).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(
-                entry.path(),
-                install.path(&format!("incoming/{p}")).join(entry.file_name()),
-            )
-            .unwrap();
+        for (name, bytes) in sample_files(p) {
+            std::fs::write(install.path(&format!("incoming/{p}")).join(name), bytes).unwrap();
         }
     }
 }
