@@ -180,8 +180,8 @@ pub async fn import(
     )
     .await?;
     let (summary, rejected) = match streamed {
-        Streamed::Done(summary, rejected) => (summary, rejected),
-        Streamed::Rejected(problem) => {
+        StreamOutcome::Done(summary, rejected) => (summary, rejected),
+        StreamOutcome::Rejected(problem) => {
             let reason = DecodeError {
                 file: incoming.file_name.clone(),
                 problem,
@@ -194,8 +194,8 @@ pub async fn import(
                 NewOrDuplicate::Duplicate { summary, .. } => summary,
                 NewOrDuplicate::New(mut tx) => {
                     keep_bytes(&mut tx, &incoming.content).await.map_err(|e| match e {
-                        Kept::Read(e) => unreadable(e),
-                        Kept::Store(e) => ImportError::Store(e),
+                        KeepBytesError::Read(e) => unreadable(e),
+                        KeepBytesError::Store(e) => ImportError::Store(e),
                     })?;
                     tx.finish(None).await?
                 }
@@ -262,8 +262,8 @@ pub async fn reread(
     let normaliser = roster.normaliser(config, provider, format, incoming.hold_for_review.as_deref());
     let streamed = stream(store, &incoming, &surveyed, format, &normaliser, Begin::Reread(id), now).await?;
     let (summary, rejected) = match streamed {
-        Streamed::Done(summary, rejected) => (summary, rejected),
-        Streamed::Rejected(problem) => {
+        StreamOutcome::Done(summary, rejected) => (summary, rejected),
+        StreamOutcome::Rejected(problem) => {
             let reason = DecodeError {
                 file: incoming.file_name.clone(),
                 problem,
@@ -285,7 +285,7 @@ pub async fn reread(
 }
 
 /// How streaming a document ended.
-enum Streamed {
+enum StreamOutcome {
     /// Committed, or found to be a duplicate (with the earlier record's reason for rejecting
     /// it, when it was rejected: the same file gets the same answer).
     Done(ImportSummary, Option<String>),
@@ -320,7 +320,7 @@ async fn stream(
     normaliser: &Normaliser<'_>,
     begin: Begin<'_>,
     now: DateTime<Utc>,
-) -> Result<Streamed, ImportError> {
+) -> Result<StreamOutcome, ImportError> {
     let unreadable = |source| ImportError::Read {
         file: incoming.file_name.clone(),
         source,
@@ -329,7 +329,7 @@ async fn stream(
         ($e:expr) => {
             match $e {
                 Ok(v) => v,
-                Err(ReadError::Decode(problem)) => return Ok(Streamed::Rejected(problem)),
+                Err(ReadError::Decode(problem)) => return Ok(StreamOutcome::Rejected(problem)),
                 Err(ReadError::Io(e)) => return Err(unreadable(e)),
             }
         };
@@ -347,11 +347,11 @@ async fn stream(
     ));
     let mut tx = match begin {
         Begin::New(entry, checkpoint) => match store.begin_import(&entry, checkpoint, now).await? {
-            NewOrDuplicate::Duplicate { summary, rejected } => return Ok(Streamed::Done(summary, rejected)),
+            NewOrDuplicate::Duplicate { summary, rejected } => return Ok(StreamOutcome::Done(summary, rejected)),
             NewOrDuplicate::New(mut tx) => {
                 keep_bytes(&mut tx, &incoming.content).await.map_err(|e| match e {
-                    Kept::Read(e) => unreadable(e),
-                    Kept::Store(e) => ImportError::Store(e),
+                    KeepBytesError::Read(e) => unreadable(e),
+                    KeepBytesError::Store(e) => ImportError::Store(e),
                 })?;
                 tx
             }
@@ -377,17 +377,17 @@ async fn stream(
     }
     let fingerprint = or_reject!(reading.finish());
     // A return saying exactly what an earlier one said writes nothing (see `ImportTx::finish`).
-    Ok(Streamed::Done(tx.finish(Some(fingerprint)).await?, None))
+    Ok(StreamOutcome::Done(tx.finish(Some(fingerprint)).await?, None))
 }
 
-enum Kept {
+enum KeepBytesError {
     Read(std::io::Error),
     Store(StoreError),
 }
 
 /// Copies the document's bytes into the ledger, a part at a time.
-async fn keep_bytes(tx: &mut ImportTx, content: &Content) -> Result<(), Kept> {
-    let mut reader = content.open().map_err(Kept::Read)?;
+async fn keep_bytes(tx: &mut ImportTx, content: &Content) -> Result<(), KeepBytesError> {
+    let mut reader = content.open().map_err(KeepBytesError::Read)?;
     let mut part = vec![0u8; PART_BYTES];
     loop {
         let mut filled = 0;
@@ -396,13 +396,13 @@ async fn keep_bytes(tx: &mut ImportTx, content: &Content) -> Result<(), Kept> {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Kept::Read(e)),
+                Err(e) => return Err(KeepBytesError::Read(e)),
             }
         }
         if filled == 0 {
             return Ok(());
         }
-        tx.write_part(&part[..filled]).await.map_err(Kept::Store)?;
+        tx.write_part(&part[..filled]).await.map_err(KeepBytesError::Store)?;
         if filled < PART_BYTES {
             return Ok(());
         }

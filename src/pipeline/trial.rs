@@ -13,7 +13,7 @@ use super::error::DecodeError;
 use super::format::{CheckedFormat, Format, LayoutStyle};
 use super::import::{Content, ImportError, RosterSnapshot};
 use super::layout::ColumnRole;
-use super::normalise::{Normaliser, Settled};
+use super::normalise::{Becomes, Normaliser};
 use super::observation::Observation;
 use super::reading::Reading;
 use crate::config::{Config, ProviderConfig};
@@ -186,10 +186,10 @@ fn explain(obs: Observation, normaliser: &Normaliser<'_>) -> TrialRow {
         Err(e) => (None, format!("no pupil: {}", e.reason)),
     };
     let (locator, date, session, mark) = (obs.locator.clone(), obs.date, obs.session, obs.mark.clone());
-    let becomes = match normaliser.settle(obs) {
-        Settled::Mark(m) => format!("code {}", m.code),
-        Settled::NoMark => "no mark".to_string(),
-        Settled::Review(r) => format!("review ({})", r.kind),
+    let becomes = match normaliser.observation(obs) {
+        Becomes::Mark(m) => format!("code {}", m.code),
+        Becomes::NoMark => "no mark".to_string(),
+        Becomes::Review(r) => format!("review ({})", r.kind),
     };
     TrialRow {
         locator,

@@ -5,8 +5,8 @@
 //! stops taking work, lets the work in flight finish (or drops it, rolling its transaction back)
 //! and exits within [`STOP_BUDGET`].
 
-mod loops;
-pub mod plan;
+pub mod health;
+mod workers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use crate::config::LoadedConfig;
 use crate::http::{AppState, ConnectionLimits, HttpListener, serve};
 use crate::runtime::visits::VisitIntake;
 use crate::store::Store;
-use loops::{Heartbeats, Shared};
+use workers::{DaemonState, Heartbeats, WorkerError};
 
 /// How long the loops get to finish their work after SIGTERM before it is dropped (an open
 /// transaction then rolls back). Within systemd's 10 s with room to close the store.
@@ -53,7 +53,7 @@ pub async fn run(
     let limits = ConnectionLimits::from(&http_config);
     let (config_tx, config_rx) = watch::channel(Arc::new(loaded));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let shared = Shared {
+    let shared = DaemonState {
         store: store.clone(),
         config: config_rx,
         stop: stop_rx.clone(),
@@ -82,19 +82,17 @@ pub async fn run(
         config_loaded,
         clock_offset: offset,
     };
-    let mut tasks: JoinSet<(&'static str, Result<(), String>)> = JoinSet::new();
-    tasks.spawn(named("scheduler", loops::scheduler(shared.clone())));
-    tasks.spawn(named("rules", loops::rules(shared.clone())));
-    tasks.spawn(named("email", loops::email(shared.clone())));
-    tasks.spawn(named("push", loops::pushes(shared.clone())));
+    let mut tasks: JoinSet<(&'static str, Result<(), WorkerError>)> = JoinSet::new();
+    tasks.spawn(named("scheduler", workers::scheduler(shared.clone())));
+    tasks.spawn(named("rules", workers::rules(shared.clone())));
+    tasks.spawn(named("email", workers::email(shared.clone())));
+    tasks.spawn(named("push", workers::pushes(shared.clone())));
     let mut http_stop = stop_rx.clone();
     tasks.spawn(named("http", async move {
         let stopped = async move {
             let _ = http_stop.wait_for(|s| *s).await;
         };
-        serve(listener, state, limits, stopped)
-            .await
-            .map_err(|e| format!("the HTTP server failed: {e}"))
+        serve(listener, state, limits, stopped).await.map_err(WorkerError::Http)
     }));
     let scheme = if http_config.tls.is_some() { "https" } else { "http" };
     // A plain first line (tests and operators read the address from it).
@@ -102,7 +100,7 @@ pub async fn run(
         "apsync run: visit intake at {scheme}://{addr}/api/v1/visits; /healthz, /readyz, /metrics; stop with SIGTERM, reload with SIGHUP"
     );
     let watchdog = sd_notify::watchdog_enabled();
-    let mut tick = tokio::time::interval(plan::tick(watchdog));
+    let mut tick = tokio::time::interval(health::tick(watchdog));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tell(&[NotifyState::Ready, NotifyState::Status("started")]);
     let failure = loop {
@@ -153,8 +151,8 @@ pub async fn run(
 /// Tags a loop's result with its name.
 async fn named(
     name: &'static str,
-    work: impl std::future::Future<Output = Result<(), String>>,
-) -> (&'static str, Result<(), String>) {
+    work: impl std::future::Future<Output = Result<(), WorkerError>>,
+) -> (&'static str, Result<(), WorkerError>) {
     (name, work.await)
 }
 
@@ -197,7 +195,7 @@ async fn reload(
 /// refresh `STATUS=`.
 async fn supervise(store: &Store, beats: &Heartbeats, watchdog: bool) {
     // Liveness is real time, whatever `--now` says: the heartbeats are stamped by the wall clock.
-    let stuck = plan::stuck(&beats.all(), chrono::Utc::now(), plan::STUCK_AFTER)
+    let stuck = health::stuck(&beats.all(), chrono::Utc::now(), health::STUCK_AFTER)
         .into_iter()
         .map(str::to_string)
         .collect::<Vec<_>>();
@@ -225,6 +223,6 @@ async fn supervise(store: &Store, beats: &Heartbeats, watchdog: bool) {
             .await
             .map(|rows| rows.iter().map(|(_, pending, ..)| pending).sum())
             .unwrap_or(0);
-        tell(&[NotifyState::Status(&plan::status_line(&runs, backlog))]);
+        tell(&[NotifyState::Status(&health::status_line(&runs, backlog))]);
     }
 }

@@ -123,24 +123,24 @@ impl<'a> Normaliser<'a> {
             });
         }
         for obs in decoded.observations {
-            match self.settle(obs) {
-                Settled::Mark(mark) => out.marks.push(mark),
-                Settled::NoMark => {}
-                Settled::Review(r) => out.reviews.push(*r),
+            match self.observation(obs) {
+                Becomes::Mark(mark) => out.marks.push(mark),
+                Becomes::NoMark => {}
+                Becomes::Review(r) => out.reviews.push(*r),
             }
         }
         out
     }
 
     /// What one observation becomes.
-    pub fn settle(&self, obs: Observation) -> Settled {
-        match settle(obs, self.provider, self.roster, &self.placements, self.calendar) {
+    pub fn observation(&self, obs: Observation) -> Becomes {
+        match mark_or_review(obs, self.provider, self.roster, &self.placements, self.calendar) {
             Ok(Some(mark)) => match self.hold {
-                None => Settled::Mark(mark),
-                Some(reason) => Settled::Review(Box::new(held(mark, reason))),
+                None => Becomes::Mark(mark),
+                Some(reason) => Becomes::Review(Box::new(held(mark, reason))),
             },
-            Ok(None) => Settled::NoMark,
-            Err(r) => Settled::Review(r),
+            Ok(None) => Becomes::NoMark,
+            Err(r) => Becomes::Review(r),
         }
     }
 
@@ -157,7 +157,7 @@ impl<'a> Normaliser<'a> {
 
 /// What one observation becomes.
 #[derive(Debug, Clone)]
-pub enum Settled {
+pub enum Becomes {
     /// A mark for the register.
     Mark(NewMark),
     /// Nothing: the provider's vocabulary says the mark is no mark.
@@ -167,7 +167,7 @@ pub enum Settled {
 }
 
 /// One observation's mark, `None` for a vocabulary "no mark", or the review row instead.
-fn settle(
+fn mark_or_review(
     obs: Observation,
     provider: ProviderRules<'_>,
     roster: &RosterIndex,

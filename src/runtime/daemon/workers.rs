@@ -15,7 +15,18 @@ use crate::outbox::push::PushSink;
 use crate::runtime::alerts;
 use crate::runtime::scheduler::{Clock, SystemClock, run_scheduler_notifying};
 use crate::runtime::visits::{VisitIntake, dispatch_pushes, push_sinks, read_csv_folder};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+
+/// Why one of the daemon's work loops stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The scheduler lost the store.
+    #[error("the scheduler stopped: {0}")]
+    Scheduler(#[source] StoreError),
+    /// The HTTP server failed.
+    #[error("the HTTP server failed: {0}")]
+    Http(#[source] std::io::Error),
+}
 
 /// How often the rules run when no connector run wakes them.
 pub const RULES_EVERY: Duration = Duration::from_secs(5 * 60);
@@ -45,7 +56,7 @@ impl Heartbeats {
 
 /// What every loop shares.
 #[derive(Debug, Clone)]
-pub struct Shared {
+pub struct DaemonState {
     /// The store.
     pub store: Store,
     /// The current configuration (replaced on SIGHUP).
@@ -62,7 +73,7 @@ pub struct Shared {
     pub offset: chrono::Duration,
 }
 
-impl Shared {
+impl DaemonState {
     /// The daemon's "now".
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now() + self.offset
@@ -103,7 +114,7 @@ async fn pause(period: Duration, wake: Option<&Notify>, stop: &mut watch::Receiv
 }
 
 /// The scheduler, restarted with the new configuration after a reload.
-pub async fn scheduler(mut s: Shared) -> Result<(), String> {
+pub async fn scheduler(mut s: DaemonState) -> Result<(), WorkerError> {
     loop {
         let config = s.config.borrow_and_update().clone();
         let (halt, halted) = watch::channel(false);
@@ -116,12 +127,12 @@ pub async fn scheduler(mut s: Shared) -> Result<(), String> {
         );
         tokio::pin!(run);
         let stopping = tokio::select! {
-            r = &mut run => return r.map_err(|e| format!("the scheduler stopped: {e}")),
+            r = &mut run => return r.map_err(WorkerError::Scheduler),
             _ = s.config.changed() => false,
             _ = s.stop.wait_for(|v| *v) => true,
         };
         let _ = halt.send(true);
-        run.await.map_err(|e| format!("the scheduler stopped: {e}"))?;
+        run.await.map_err(WorkerError::Scheduler)?;
         if stopping {
             return Ok(());
         }
@@ -130,7 +141,7 @@ pub async fn scheduler(mut s: Shared) -> Result<(), String> {
 }
 
 /// The rules, after each connector run and every [`RULES_EVERY`].
-pub async fn rules(mut s: Shared) -> Result<(), String> {
+pub async fn rules(mut s: DaemonState) -> Result<(), WorkerError> {
     loop {
         let config = s.config.borrow().clone();
         match alerts::evaluate(&s.store, &config, s.now(), true)
@@ -151,7 +162,7 @@ pub async fn rules(mut s: Shared) -> Result<(), String> {
 }
 
 /// The email sender: due rows every [`EMAIL_EVERY`], or when woken.
-pub async fn email(mut s: Shared) -> Result<(), String> {
+pub async fn email(mut s: DaemonState) -> Result<(), WorkerError> {
     loop {
         let config = s.config.borrow().clone();
         if let Err(e) = alerts::dispatch(&s.store, &config, s.now()).await {
@@ -166,7 +177,7 @@ pub async fn email(mut s: Shared) -> Result<(), String> {
 
 /// The push sender: reads the visits CSV folder, then pushes due visits every
 /// `[visits] push_interval_seconds`.
-pub async fn pushes(mut s: Shared) -> Result<(), String> {
+pub async fn pushes(mut s: DaemonState) -> Result<(), WorkerError> {
     let mut built: Option<(Arc<LoadedConfig>, Vec<PushSink>, VisitIntake)> = None;
     loop {
         let config = s.config.borrow().clone();
