@@ -27,7 +27,7 @@ pub use visits::{EndpointAuth, EndpointConfig, HttpConfig, TlsFiles, VisitsConfi
 
 use crate::pipeline::format::Format;
 use crate::roster::RosterColumns;
-use apsync_core::email::EmailSettings;
+use apsync_core::email::{EmailError, EmailSettings, Templates};
 use apsync_core::rules::RuleSettings;
 
 /// The school calendar, as checked from `[calendar]`.
@@ -197,6 +197,8 @@ pub struct LoadedConfig {
     pub path: PathBuf,
     /// What is accepted but should be written differently (an old name), each at its key.
     pub warnings: Vec<ConfigError>,
+    /// The email templates, IT's overrides read and every template parsed once, here.
+    pub templates: std::sync::Arc<Templates>,
 }
 
 impl LoadedConfig {
@@ -272,10 +274,28 @@ pub fn load_with_env(path: &Path, env: Vec<(String, String)>) -> Result<LoadedCo
         names.apply(&mut raw.1);
         return Err(fail(raw.1));
     }
+    let folder = config.alerts.templates_folder.as_ref().map(|f| dir.join(f));
+    let templates = load_templates(folder.as_deref())
+        .map_err(|e| fail(vec![ConfigError::new("alerts.templates_folder", e.to_string())]))?;
     Ok(LoadedConfig {
         config,
         path: path.to_path_buf(),
         warnings,
+        templates: std::sync::Arc::new(templates),
+    })
+}
+
+/// The built-in email templates, each replaced by a file of the same name in `folder` (IT's
+/// `[alerts] templates_folder`).
+pub fn load_templates(folder: Option<&Path>) -> Result<Templates, EmailError> {
+    Templates::new(|name| {
+        let Some(path) = folder.map(|f| f.join(name)).filter(|p| p.exists()) else {
+            return Ok(None);
+        };
+        std::fs::read_to_string(&path).map(Some).map_err(|e| EmailError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
     })
 }
 

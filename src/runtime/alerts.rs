@@ -3,14 +3,14 @@
 //! `sync` and in the daemon, hand due emails to the configured transport.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::{EmailTransport, LoadedConfig};
 use crate::email::digest::{DigestFacts, digest_emails};
-use crate::email::{EmailError, Templates, alert_emails};
+use crate::email::{EmailError, alert_emails};
 use crate::outbox::email::{SINK, SmtpSink};
 use crate::outbox::file::FileSink;
 use crate::outbox::{DispatchReport, RetryPolicy, Sink, dispatch_once};
@@ -53,8 +53,7 @@ pub async fn evaluate(
     digest: bool,
 ) -> Result<AlertRun, AlertsError> {
     let config = &loaded.config;
-    let folder = config.alerts.templates_folder.as_ref().map(|f| loaded.dir().join(f));
-    let templates = load_templates(folder.as_deref())?;
+    let templates = &loaded.templates;
     let settings = config.rule_settings();
     let emailing = config.email_settings();
     let today = crate::rules::local(settings, now).0;
@@ -89,7 +88,7 @@ pub async fn evaluate(
         };
         let changes = diff(evaluate_rules(&facts), &open);
         let emails: Vec<NewDelivery> = match &emailing {
-            Some(e) => alert_emails(&changes, e, &templates, now)?
+            Some(e) => alert_emails(&changes, e, templates, now)?
                 .into_iter()
                 .map(NewDelivery::from)
                 .collect(),
@@ -120,7 +119,7 @@ pub async fn evaluate(
                 review_waiting,
                 last_visits: &last_visits,
             };
-            for d in digest_emails(&key, emailing, &facts, &templates, now)? {
+            for d in digest_emails(&key, emailing, &facts, templates, now)? {
                 if store.enqueue(&NewDelivery::from(d), now).await? {
                     run.digest += 1;
                 }
@@ -129,20 +128,6 @@ pub async fn evaluate(
         break;
     }
     Ok(run)
-}
-
-/// The built-in email templates, each replaced by a file of the same name in `folder` (IT's
-/// `[alerts] templates_folder`).
-pub fn load_templates(folder: Option<&Path>) -> Result<Templates, EmailError> {
-    Templates::new(|name| {
-        let Some(path) = folder.map(|f| f.join(name)).filter(|p| p.exists()) else {
-            return Ok(None);
-        };
-        std::fs::read_to_string(&path).map(Some).map_err(|e| EmailError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
-    })
 }
 
 /// Where the file transport writes, when it is the one configured.

@@ -11,7 +11,7 @@ pub mod visits;
 use std::path::{Path, PathBuf};
 
 use apsync_connector_core::oauth2::ClientCredentials;
-use apsync_connector_core::{ErrorKind, Source, SourceError};
+use apsync_connector_core::{ErrorCode, ErrorKind, Source, SourceError};
 use apsync_connector_folder::FolderSource;
 use apsync_connector_http::{AuthKind, HttpAuth, HttpSource};
 use apsync_connector_imap::{ImapAuth, ImapSource};
@@ -42,7 +42,7 @@ fn secret(
     let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     file.read(credentials.as_deref(), dir)
         .map(Some)
-        .map_err(|e| SourceError::new(ErrorKind::Config, "SECRET", e.to_string()).with_source(e))
+        .map_err(|e| SourceError::new(ErrorKind::Config, ErrorCode::Secret, e.to_string()).with_source(e))
 }
 
 /// A secret the validated configuration guarantees is named.
@@ -50,7 +50,7 @@ fn required(secret: Option<Secret>) -> Result<Secret, SourceError> {
     secret.ok_or_else(|| {
         SourceError::new(
             ErrorKind::Config,
-            "SECRET",
+            ErrorCode::Secret,
             "a secret file is missing from the configuration",
         )
     })
@@ -113,7 +113,7 @@ pub fn build_source(
                     Some(std::fs::read(&path).map_err(|e| {
                         SourceError::new(
                             ErrorKind::Config,
-                            "IMAP-TLS",
+                            ErrorCode::ImapTls,
                             format!(
                                 "connector `{}`: cannot read imap.ca_file {}: {e}",
                                 connector.id,
@@ -185,7 +185,7 @@ pub async fn check_connector(
     let provider = loaded.config.provider(&connector.provider).ok_or_else(|| {
         SourceError::new(
             ErrorKind::Config,
-            "CONFIG",
+            ErrorCode::Config,
             format!("provider `{}` is not configured", connector.provider),
         )
     })?;
@@ -194,7 +194,7 @@ pub async fn check_connector(
     tokio::time::timeout(CHECK_TIMEOUT, source.check()).await.map_err(|_| {
         SourceError::new(
             ErrorKind::Transient,
-            "TIMEOUT",
+            ErrorCode::Timeout,
             format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
         )
     })?

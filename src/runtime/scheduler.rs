@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use apsync_connector_core::ErrorKind;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -277,14 +278,14 @@ async fn record_panic(
             connector,
             &owner::this_process_name(),
             RunStatus::Failed,
-            ("permanent", &error),
+            (ErrorKind::Permanent.as_str(), &error),
             now,
         )
         .await?;
     Ok(RunReport {
         connector: connector.to_string(),
         error: Some(error),
-        error_kind: Some("permanent".into()),
+        error_kind: Some(ErrorKind::Permanent),
         ..RunReport::default()
     })
 }
@@ -292,7 +293,7 @@ async fn record_panic(
 fn record(state: &mut ConnectorState, report: Result<RunReport, StoreError>, ended: DateTime<Utc>) {
     state.last_end = Some(ended);
     let retryable = match &report {
-        Ok(r) => matches!(r.error_kind.as_deref(), Some("transient" | "auth")),
+        Ok(r) => r.error_kind.is_some_and(ErrorKind::is_retryable),
         // The database itself failed: worth trying again.
         Err(e) => {
             tracing::warn!("a connector run could not be recorded: {e}");

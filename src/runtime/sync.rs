@@ -3,7 +3,7 @@
 //! the document in flight, and the ledger makes that repeat harmless.
 
 use apsync_connector_core::{
-    Body, ErrorKind, Fetched, ItemRef, Outcome, QUARANTINE_FOLDER, Refusal, Source, SourceError, printable,
+    Body, ErrorCode, ErrorKind, Fetched, ItemRef, Outcome, QUARANTINE_FOLDER, Refusal, Source, SourceError, printable,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -35,8 +35,8 @@ pub struct RunReport {
     pub refused: i64,
     /// The first error, if the run or an item failed.
     pub error: Option<String>,
-    /// Its kind (`transient`, `auth`, `config`, `permanent`).
-    pub error_kind: Option<String>,
+    /// Its kind, which decides whether the scheduler retries.
+    pub error_kind: Option<ErrorKind>,
 }
 
 /// Runs one connector once, recording the run in `connector_runs`, inside a `connector_run` span.
@@ -94,7 +94,7 @@ async fn run_connector_unspanned(
     };
     let Some(provider) = config.provider(&connector.provider) else {
         report.error = Some(format!("provider `{}` is not configured", connector.provider));
-        report.error_kind = Some("config".into());
+        report.error_kind = Some(ErrorKind::Config);
         return Ok(report);
     };
     let started = std::time::Instant::now();
@@ -110,21 +110,21 @@ async fn run_connector_unspanned(
         tracing::error!(connector = %connector.id, "connector run panicked: {}", panicked.message);
         Err(SourceError::new(
             apsync_connector_core::ErrorKind::Permanent,
-            "PANIC",
+            ErrorCode::Panic,
             panicked.to_string(),
         ))
     });
     if let Err(e) = result {
-        tracing::warn!(connector = %connector.id, kind = %e.kind, code = e.code, "connector run failed: {}", e.message);
+        tracing::warn!(connector = %connector.id, kind = %e.kind, code = e.code.as_str(), "connector run failed: {}", e.message);
         report.error.get_or_insert(format!("{}: {}", e.code, e.message));
-        report.error_kind.get_or_insert(e.kind.as_str().to_string());
+        report.error_kind.get_or_insert(e.kind);
     }
     let status = if report.error.is_some() {
         RunStatus::Failed
     } else {
         RunStatus::Ok
     };
-    let error = report.error_kind.as_deref().zip(report.error.as_deref());
+    let error = report.error_kind.map(ErrorKind::as_str).zip(report.error.as_deref());
     store
         .finish_run(
             run_id,
@@ -208,13 +208,16 @@ async fn fetch_and_import(
             Ok(outcome) => outcome,
             Err(ImportError::Store(e)) => return Err(store_failed(e)),
             Err(e @ ImportError::Read { .. }) => {
-                let e = SourceError::new(ErrorKind::Transient, "READ", e.to_string());
+                let e = SourceError::new(ErrorKind::Transient, ErrorCode::Read, e.to_string());
                 let refusal = run.failed(&item, e).await?;
                 run.set_aside(source, &item, &refusal).await?;
                 report.refused += 1;
                 continue;
             }
-            Err(other) => return Err(SourceError::new(ErrorKind::Config, "FORMAT", other.to_string())),
+            // Every variant is named, so a new one must be given its code here.
+            Err(e @ ImportError::NoFormat(_)) => {
+                return Err(SourceError::new(ErrorKind::Config, ErrorCode::Format, e.to_string()));
+            }
         };
         run.checkpoint = next;
         run.version += 1;
@@ -228,7 +231,12 @@ async fn fetch_and_import(
 }
 
 fn store_failed(e: StoreError) -> SourceError {
-    SourceError::new(e.kind(), "STORE", format!("the database refused the import: {e}")).with_source(e)
+    SourceError::new(
+        e.kind(),
+        ErrorCode::Store,
+        format!("the database refused the import: {e}"),
+    )
+    .with_source(e)
 }
 
 impl RunReport {
@@ -245,7 +253,7 @@ impl RunReport {
                 self.rejected += 1;
                 self.error
                     .get_or_insert_with(|| format!("{}: {reason}", outcome.file_name));
-                self.error_kind.get_or_insert_with(|| "permanent".into());
+                self.error_kind.get_or_insert(ErrorKind::Permanent);
                 Outcome::Rejected
             }
             None => Outcome::Imported,
@@ -264,7 +272,7 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// A record of an item turned away for `reason`.
-    fn refusal(&self, item: &ItemRef, code: &'static str, reason: String) -> Refusal {
+    fn refusal(&self, item: &ItemRef, code: ErrorCode, reason: String) -> Refusal {
         Refusal {
             external_id: item.external_id.clone(),
             display_name: printable(&item.display_name, 200),
@@ -298,7 +306,7 @@ impl Run<'_> {
             "it failed {failures} runs in a row, the last with {error}; it was set aside ({}/ for a file, flagged $ApsyncFailed for an email) so later returns are not held up: fix the cause, then put it back",
             QUARANTINE_FOLDER
         );
-        Ok(self.refusal(item, "QUARANTINED", reason))
+        Ok(self.refusal(item, ErrorCode::Quarantined, reason))
     }
 
     /// Records a refused item with the checkpoint moved past it, then tidies it upstream: a
@@ -320,7 +328,7 @@ impl Run<'_> {
             .map_err(store_failed)?;
         self.checkpoint = next;
         self.version += 1;
-        let tidied = if refusal.code == "QUARANTINED" {
+        let tidied = if refusal.code == ErrorCode::Quarantined {
             source.quarantine(item).await
         } else {
             source.acknowledge(item, Outcome::Refused).await
@@ -347,7 +355,7 @@ async fn refuse(
         tracing::warn!(
             connector = %connector.id,
             item = %refusal.display_name,
-            code = refusal.code,
+            code = refusal.code.as_str(),
             sender = refusal.sender.as_deref().unwrap_or(""),
             "refused, recorded and not imported: {}",
             refusal.reason

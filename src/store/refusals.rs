@@ -56,7 +56,7 @@ pub struct RefusedSender {
 
 /// The stable code of mail from someone not in `senders` (counted together, never one alert
 /// per stranger).
-pub const STRANGER_CODE: &str = "IMAP-SENDER";
+pub const STRANGER_CODE: &str = apsync_connector_core::ErrorCode::ImapSender.as_str();
 
 impl Store {
     /// Records a refused item, once (by connector and external id), moving the connector's
@@ -83,7 +83,7 @@ impl Store {
             .bind(provider)
             .bind(clean(&refusal.external_id))
             .bind(clean(&refusal.display_name))
-            .bind(refusal.code)
+            .bind(refusal.code.as_str())
             .bind(clean(&refusal.reason))
             .bind(clean_opt(refusal.sender.as_deref()))
             .bind(clean_opt(refusal.verdict.as_deref()))

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::config::load_templates;
 use crate::email::*;
 use crate::rules::{Change, Condition, Detail, Rule};
-use crate::runtime::alerts::load_templates;
 use crate::settings::Role;
 
 const EXAMPLE: &str = include_str!("../../config/apsync.example.toml");

@@ -281,7 +281,7 @@ impl apsync_connector_core::Source for FailsOnOne {
         if item.display_name == "A_poison.csv" {
             return Err(apsync_connector_core::SourceError::new(
                 apsync_connector_core::ErrorKind::Transient,
-                "FOLDER-IO",
+                apsync_connector_core::ErrorCode::FolderIo,
                 "cannot read A_poison.csv: Input/output error (os error 5)",
             ));
         }

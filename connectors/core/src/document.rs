@@ -77,8 +77,8 @@ pub struct Refusal {
     pub external_id: String,
     /// What a person recognises it by, made printable (no raw control characters).
     pub display_name: String,
-    /// Its stable code, e.g. `IMAP-UNAUTHENTICATED`: an [`ErrorCode`](crate::ErrorCode)'s text.
-    pub code: &'static str,
+    /// Its stable code, e.g. `IMAP-UNAUTHENTICATED`.
+    pub code: crate::ErrorCode,
     /// Why, and what to do, for IT.
     pub reason: String,
     /// Who it claims to come from (an email's `From:` address), made printable.

@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// How the daemon should react to a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ErrorKind {
     /// Likely to pass on its own (network, timeouts, a busy server): retry with backoff.
     Transient,
@@ -55,7 +56,7 @@ macro_rules! error_codes {
             pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name,)+];
 
             /// The code as shown, e.g. `SFTP-HOSTKEY`.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $(ErrorCode::$name => $text,)+
                 }
@@ -188,15 +189,16 @@ impl ErrorCode {
     }
 }
 
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// A code equals its text, so a test or a stored row can be compared with it directly.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, text: &&str) -> bool {
+        self.as_str() == *text
     }
 }
 
-impl From<ErrorCode> for &'static str {
-    fn from(code: ErrorCode) -> &'static str {
-        code.as_str()
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -206,8 +208,8 @@ impl From<ErrorCode> for &'static str {
 pub struct SourceError {
     /// How to react.
     pub kind: ErrorKind,
-    /// Its stable code, e.g. `SFTP-HOSTKEY`: an [`ErrorCode`]'s text.
-    pub code: &'static str,
+    /// Its stable code, e.g. `SFTP-HOSTKEY`.
+    pub code: ErrorCode,
     /// What went wrong and what to do.
     pub message: String,
     /// The underlying error, if any.
@@ -216,12 +218,11 @@ pub struct SourceError {
 }
 
 impl SourceError {
-    /// A failure without an underlying error. `code` is an [`ErrorCode`]; the daemon's runs in
-    /// `src/runtime` still pass its text, until they name the variant.
-    pub fn new(kind: ErrorKind, code: impl Into<&'static str>, message: impl Into<String>) -> Self {
+    /// A failure without an underlying error.
+    pub fn new(kind: ErrorKind, code: ErrorCode, message: impl Into<String>) -> Self {
         SourceError {
             kind,
-            code: code.into(),
+            code,
             message: message.into(),
             source: None,
         }

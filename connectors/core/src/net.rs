@@ -59,14 +59,11 @@ mod tests {
         let refused = CODES.connect_failed("h:22", &io::Error::from(io::ErrorKind::ConnectionRefused));
         assert_eq!(
             (refused.code, refused.kind),
-            (ErrorCode::SftpRefused.as_str(), ErrorKind::Transient)
+            (ErrorCode::SftpRefused, ErrorKind::Transient)
         );
         assert!(refused.message.contains("nothing listens there"), "{refused}");
         let reset = CODES.connect_failed("h:22", &io::Error::from(io::ErrorKind::ConnectionReset));
-        assert_eq!(
-            (reset.code, reset.kind),
-            (ErrorCode::SftpConnect.as_str(), ErrorKind::Transient)
-        );
+        assert_eq!((reset.code, reset.kind), (ErrorCode::SftpConnect, ErrorKind::Transient));
         assert!(reset.message.starts_with("cannot connect to h:22: "), "{reset}");
         let dns = CODES.lookup_failed("nowhere.invalid", &io::Error::other("no such host"));
         assert_eq!(dns.code, ErrorCode::SftpDns.as_str());

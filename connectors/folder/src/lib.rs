@@ -224,7 +224,7 @@ impl Source for FolderSource {
             return Ok(Fetched::Refused(Refusal {
                 external_id: item.external_id.clone(),
                 display_name: printable(&item.display_name, 200),
-                code: ErrorCode::FolderTooBig.as_str(),
+                code: ErrorCode::FolderTooBig,
                 reason: format!(
                     "the file is {size} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not imported: ask the provider for a smaller file or raise the limit",
                     self.max_bytes

@@ -81,7 +81,7 @@ async fn young_files_wait_and_big_files_are_refused_with_their_digest() {
     };
     assert_eq!(
         (r.code, r.size),
-        (apsync_connector_core::ErrorCode::FolderTooBig.as_str(), Some(5 << 20))
+        (apsync_connector_core::ErrorCode::FolderTooBig, Some(5 << 20))
     );
     assert_eq!(
         r.sha256.as_deref(),

@@ -192,7 +192,7 @@ impl HttpSource {
         let refusal = Refusal {
             external_id: external_id.clone(),
             display_name: display_name.clone(),
-            code: ErrorCode::HttpTooBig.as_str(),
+            code: ErrorCode::HttpTooBig,
             reason: format!(
                 "GET {url}: {how_big}, over the provider's limit of {} bytes (format.limits.max_file_bytes); \
                  it was not downloaded, and the window from {from} to {to} waits: ask the provider for smaller pages, or raise the limit",

@@ -258,7 +258,7 @@ impl Source for SftpSource {
             return Ok(Fetched::Refused(Refusal {
                 external_id: item.external_id.clone(),
                 display_name: printable(&name, 200),
-                code: ErrorCode::SftpTooBig.as_str(),
+                code: ErrorCode::SftpTooBig,
                 reason: format!(
                     "the file is {size} bytes, over the provider's limit of {} bytes (format.limits.max_file_bytes); it was not downloaded: ask the provider for a smaller file or raise the limit",
                     self.max_bytes

@@ -85,7 +85,7 @@ async fn a_closed_port_is_reported_as_refused() {
     assert_eq!(
         (err.code, err.kind),
         (
-            apsync_connector_core::ErrorCode::SftpRefused.as_str(),
+            apsync_connector_core::ErrorCode::SftpRefused,
             apsync_connector_core::ErrorKind::Transient
         )
     );

@@ -91,6 +91,7 @@ impl Email {
 }
 
 /// The loaded templates.
+#[derive(Debug, Clone)]
 pub struct Templates {
     env: Environment<'static>,
 }

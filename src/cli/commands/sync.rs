@@ -37,7 +37,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
             json!(r.rejected),
             json!(r.refused),
             json!(r.error),
-            json!(r.error_kind),
+            json!(r.error_kind.map(apsync_connector_core::ErrorKind::as_str)),
         ]);
     }
     print(&listing, args.format)?;

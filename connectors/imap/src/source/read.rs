@@ -199,7 +199,7 @@ impl ImapSource {
         let refusal = Refusal {
             external_id: format!("{base}:refused"),
             display_name: title.clone(),
-            code: turned.code.as_str(),
+            code: turned.code,
             reason: turned.reason,
             sender: turned.sender,
             verdict: turned.verdict,
@@ -277,7 +277,7 @@ impl ImapSource {
                 Fetched::Refused(Refusal {
                     external_id: external_id.clone(),
                     display_name: format!("{title}: {name}"),
-                    code: ErrorCode::ImapTooBig.as_str(),
+                    code: ErrorCode::ImapTooBig,
                     reason: format!(
                         "an attachment is {} bytes, over the provider's limit of {} bytes; ask the provider for a smaller file, or raise limits.max_file_bytes in its format",
                         a.bytes.len(),
