@@ -23,7 +23,7 @@ pub use email::{EmailConfig, EmailTransport, SmtpConfig, TlsMode};
 pub use error::{ConfigError, ConfigErrors};
 pub use secret::{Secret, SecretError, SecretFile};
 pub use secret_files::secret_files;
-pub use visits::{EndpointAuth, EndpointConfig, HttpConfig, TlsFiles, VisitsConfig};
+pub use visits::{EndpointAuth, EndpointConfig, HttpServerConfig, TlsFiles, VisitsConfig};
 
 use crate::pipeline::format::Format;
 use crate::roster::RosterColumns;
@@ -52,7 +52,7 @@ pub struct Config {
     /// `[[connector]]`: where returns are fetched from.
     pub connectors: Vec<ConnectorConfig>,
     /// `[http]`: the visit intake API.
-    pub http: HttpConfig,
+    pub http: HttpServerConfig,
     /// `[visits]`.
     pub visits: VisitsConfig,
     /// `[[endpoint]]`: where visits are pushed.

@@ -114,7 +114,7 @@ pub struct RawPayload {
 
 /// `[http]`, checked.
 #[derive(Debug, Clone)]
-pub struct HttpConfig {
+pub struct HttpServerConfig {
     /// Where to listen.
     pub listen: SocketAddr,
     /// The largest request body accepted, in bytes.
@@ -204,9 +204,9 @@ pub enum EndpointAuth {
     },
 }
 
-impl Default for HttpConfig {
+impl Default for HttpServerConfig {
     fn default() -> Self {
-        HttpConfig {
+        HttpServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8087)),
             body_limit: DEFAULT_BODY_LIMIT,
             tls: None,
@@ -225,8 +225,8 @@ fn secret(key: String, path: &str) -> SecretFile {
 }
 
 /// Checks `[http]`.
-pub(super) fn http(raw: &RawHttp, p: &mut Problems) -> HttpConfig {
-    let mut out = HttpConfig::default();
+pub(super) fn http(raw: &RawHttp, p: &mut Problems) -> HttpServerConfig {
+    let mut out = HttpServerConfig::default();
     let listen = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     match listen.parse::<SocketAddr>() {
         Ok(a) => out.listen = a,

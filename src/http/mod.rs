@@ -25,7 +25,7 @@ use tokio_rustls::rustls;
 pub use api::{BodyVisit, visit_from_json, visit_json};
 pub use serve::ConnectionLimits;
 
-use crate::config::HttpConfig;
+use crate::config::HttpServerConfig;
 use crate::intake::VisitIntake;
 use crate::store::Store;
 
@@ -142,7 +142,11 @@ impl std::fmt::Debug for HttpListener {
 
 impl HttpListener {
     /// Binds `[http] listen`, with TLS when it names a certificate (read like a secret).
-    pub async fn bind(config: &HttpConfig, credentials_dir: Option<&Path>, config_dir: &Path) -> Result<Self, String> {
+    pub async fn bind(
+        config: &HttpServerConfig,
+        credentials_dir: Option<&Path>,
+        config_dir: &Path,
+    ) -> Result<Self, String> {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {} ([http] listen): {e}", config.listen))?;

@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::config::HttpConfig;
+use crate::config::HttpServerConfig;
 
 /// How long a client has to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,8 +39,8 @@ pub struct ConnectionLimits {
     pub idle_timeout: Duration,
 }
 
-impl From<&HttpConfig> for ConnectionLimits {
-    fn from(c: &HttpConfig) -> Self {
+impl From<&HttpServerConfig> for ConnectionLimits {
+    fn from(c: &HttpServerConfig) -> Self {
         ConnectionLimits {
             max_connections: c.max_connections,
             header_timeout: c.header_timeout,

@@ -161,7 +161,7 @@ async fn reload(
     path: &Path,
     config: &watch::Sender<Arc<LoadedConfig>>,
     store: &Store,
-    http: &crate::config::HttpConfig,
+    http: &crate::config::HttpServerConfig,
     now: chrono::DateTime<chrono::Utc>,
 ) {
     tell(&[NotifyState::Status("reloading the configuration")]);

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use apsync_connector_core::oauth2::ClientCredentials;
 use apsync_connector_core::{ErrorCode, ErrorKind, Source, SourceError};
 use apsync_connector_folder::FolderSource;
-use apsync_connector_http::{AuthKind, HttpAuth, HttpSource};
+use apsync_connector_http::{HttpAuth, HttpCredentials, HttpSource};
 use apsync_connector_imap::{ImapAuth, ImapSource};
 use apsync_connector_sftp::{SftpSecrets, SftpSource};
 use chrono::NaiveDate;
@@ -26,51 +26,58 @@ const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 /// Files over this size are refused when a provider's format sets no limit of its own.
 const DEFAULT_MAX_BYTES: u64 = 20 * 1024 * 1024;
 
-/// Reads the secret a connector's `*_file` key names: an absolute path, else a systemd credential
-/// (`$CREDENTIALS_DIRECTORY`), else a file next to the configuration.
+/// Reads the secret a connector's optional `*_file` key names, if it names one.
 fn secret(
     connector: &ConnectorConfig,
     key: &str,
     path: Option<&PathBuf>,
     dir: &Path,
 ) -> Result<Option<Secret>, SourceError> {
-    let Some(path) = path else { return Ok(None) };
+    path.map(|p| read_secret(connector, key, p, dir)).transpose()
+}
+
+/// Reads the secret a connector's `*_file` key names: an absolute path, else a systemd credential
+/// (`$CREDENTIALS_DIRECTORY`), else a file next to the configuration.
+fn read_secret(connector: &ConnectorConfig, key: &str, path: &Path, dir: &Path) -> Result<Secret, SourceError> {
     let file = SecretFile {
         key: format!("connector `{}` {key}", connector.id),
-        path: path.clone(),
+        path: path.to_path_buf(),
     };
     let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     file.read(credentials.as_deref(), dir)
-        .map(Some)
         .map_err(|e| SourceError::new(ErrorKind::Config, ErrorCode::Secret, e.to_string()).with_source(e))
 }
 
-/// A secret the validated configuration guarantees is named.
-fn required(secret: Option<Secret>) -> Result<Secret, SourceError> {
-    secret.ok_or_else(|| {
-        SourceError::new(
-            ErrorKind::Config,
-            ErrorCode::Secret,
-            "a secret file is missing from the configuration",
-        )
-    })
+/// A connector's configuration that `apsync check` would have refused: reached only when the
+/// configuration was not loaded through validation.
+fn unchecked(connector: &ConnectorConfig, what: &str) -> SourceError {
+    SourceError::new(
+        ErrorKind::Config,
+        ErrorCode::Config,
+        format!(
+            "connector `{}`: {what} is incomplete; run `apsync check` for what is missing",
+            connector.id
+        ),
+    )
 }
 
-/// The client-credentials settings of a connector's `[connector.TRANSPORT.oauth2]`, with the
-/// secret read.
+/// The client-credentials settings of a connector's `[connector.TRANSPORT.oauth2]`, checked, with
+/// the secret read.
 fn client_credentials(
     connector: &ConnectorConfig,
     transport: &str,
     oauth2: Option<&apsync_connector_core::OAuth2Config>,
     dir: &Path,
 ) -> Result<ClientCredentials, SourceError> {
-    let oauth2 = oauth2.cloned().unwrap_or_default();
+    let settings = oauth2
+        .and_then(|o| o.settings())
+        .ok_or_else(|| unchecked(connector, &format!("[connector.{transport}.oauth2]")))?;
     let key = format!("{transport}.oauth2.client_secret_file");
     Ok(ClientCredentials {
-        token_url: oauth2.token_url.unwrap_or_default(),
-        client_id: oauth2.client_id.unwrap_or_default(),
-        client_secret: required(secret(connector, &key, oauth2.client_secret_file.as_ref(), dir)?)?,
-        scope: oauth2.scope,
+        token_url: settings.token_url.to_string(),
+        client_id: settings.client_id.to_string(),
+        client_secret: read_secret(connector, &key, settings.client_secret_file, dir)?,
+        scope: settings.scope.map(str::to_string),
     })
 }
 
@@ -103,7 +110,7 @@ pub fn build_source(
         }
         Transport::Imap(imap) => {
             let auth = match (&imap.password_file, &imap.oauth2) {
-                (Some(pw), _) => ImapAuth::Password(required(secret(connector, "imap.password_file", Some(pw), dir)?)?),
+                (Some(pw), _) => ImapAuth::Password(read_secret(connector, "imap.password_file", pw, dir)?),
                 (None, oauth2) => ImapAuth::OAuth2(client_credentials(connector, "imap", oauth2.as_ref(), dir)?),
             };
             let ca = match &imap.ca_file {
@@ -126,19 +133,23 @@ pub fn build_source(
             Box::new(ImapSource::new(imap, auth, ca.as_deref(), max_bytes)?)
         }
         Transport::Http(http) => {
-            let read = |key: &str, path: &Option<PathBuf>| required(secret(connector, key, path.as_ref(), dir)?);
-            let auth = match http.auth.unwrap_or_default() {
-                AuthKind::None => HttpAuth::None,
-                AuthKind::Bearer => HttpAuth::Bearer(read("http.token_file", &http.token_file)?),
-                AuthKind::ApiKey => HttpAuth::ApiKey(
-                    http.api_key_header.clone().unwrap_or_default(),
-                    read("http.api_key_file", &http.api_key_file)?,
-                ),
-                AuthKind::Basic => HttpAuth::Basic(
-                    http.username.clone().unwrap_or_default(),
-                    read("http.password_file", &http.password_file)?,
-                ),
-                AuthKind::Oauth2 => HttpAuth::OAuth2(client_credentials(connector, "http", http.oauth2.as_ref(), dir)?),
+            let credentials = http
+                .credentials()
+                .ok_or_else(|| unchecked(connector, "[connector.http] auth"))?;
+            let read = |key: &str, path: &Path| read_secret(connector, key, path, dir);
+            let auth = match credentials {
+                HttpCredentials::None => HttpAuth::None,
+                HttpCredentials::Bearer { token_file } => HttpAuth::Bearer(read("http.token_file", token_file)?),
+                HttpCredentials::ApiKey { header, key_file } => {
+                    HttpAuth::ApiKey(header.to_string(), read("http.api_key_file", key_file)?)
+                }
+                HttpCredentials::Basic {
+                    username,
+                    password_file,
+                } => HttpAuth::Basic(username.to_string(), read("http.password_file", password_file)?),
+                HttpCredentials::OAuth2(_) => {
+                    HttpAuth::OAuth2(client_credentials(connector, "http", http.oauth2.as_ref(), dir)?)
+                }
             };
             Box::new(HttpSource::new(http, auth, max_bytes)?.with_today(today))
         }

@@ -33,7 +33,7 @@ async fn api(store: Store, listener: HttpListener) -> Api {
     api_limited(
         store,
         listener,
-        ConnectionLimits::from(&apsync::config::HttpConfig::default()),
+        ConnectionLimits::from(&apsync::config::HttpServerConfig::default()),
     )
     .await
 }
@@ -346,7 +346,7 @@ async fn over_tls_unfinished_headers_are_cut_off_after_the_handshake() {
     let (store, _g) = sqlite_store().await;
     let limits = ConnectionLimits {
         header_timeout: Duration::from_secs(1),
-        ..ConnectionLimits::from(&apsync::config::HttpConfig::default())
+        ..ConnectionLimits::from(&apsync::config::HttpServerConfig::default())
     };
     let _api = api_limited(store, HttpListener::Tls(l, tls.into()), limits).await;
     let mut roots = rustls::RootCertStore::empty();

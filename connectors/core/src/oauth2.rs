@@ -52,6 +52,33 @@ impl OAuth2Config {
         }
         p
     }
+
+    /// The settings as [`OAuth2Config::validate`] guarantees them: `None` only where it reports
+    /// something missing.
+    pub fn settings(&self) -> Option<OAuth2Settings<'_>> {
+        fn present(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        Some(OAuth2Settings {
+            token_url: present(&self.token_url)?,
+            client_id: present(&self.client_id)?,
+            client_secret_file: self.client_secret_file.as_deref()?,
+            scope: self.scope.as_deref(),
+        })
+    }
+}
+
+/// A checked `[…oauth2]` table: what [`ClientCredentials`] is built from once the secret is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OAuth2Settings<'a> {
+    /// The token endpoint.
+    pub token_url: &'a str,
+    /// The application (client) id.
+    pub client_id: &'a str,
+    /// The file holding the client secret.
+    pub client_secret_file: &'a std::path::Path,
+    /// The scope asked for, if any.
+    pub scope: Option<&'a str>,
 }
 
 /// The client-credentials grant (RFC 6749 §4.4) with the secret read: where and as whom to ask

@@ -98,7 +98,55 @@ pub(crate) fn sample_url(template: &str) -> String {
     template.replace("{from}", "2026-01-01").replace("{to}", "2026-01-02")
 }
 
+/// How the connector authenticates, as [`HttpConfig::validate`] guarantees it: every name and
+/// file its kind needs is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpCredentials<'a> {
+    /// No credentials.
+    None,
+    /// A bearer token, read from this file.
+    Bearer {
+        /// The file holding the token.
+        token_file: &'a std::path::Path,
+    },
+    /// An API key in a header.
+    ApiKey {
+        /// The header's name.
+        header: &'a str,
+        /// The file holding the key.
+        key_file: &'a std::path::Path,
+    },
+    /// HTTP Basic.
+    Basic {
+        /// The user name.
+        username: &'a str,
+        /// The file holding the password.
+        password_file: &'a std::path::Path,
+    },
+    /// OAuth2 client credentials.
+    OAuth2(apsync_connector_core::oauth2::OAuth2Settings<'a>),
+}
+
 impl HttpConfig {
+    /// The credentials, `None` only where [`HttpConfig::validate`] reports something missing.
+    pub fn credentials(&self) -> Option<HttpCredentials<'_>> {
+        Some(match self.auth.unwrap_or_default() {
+            AuthKind::None => HttpCredentials::None,
+            AuthKind::Bearer => HttpCredentials::Bearer {
+                token_file: self.token_file.as_deref()?,
+            },
+            AuthKind::ApiKey => HttpCredentials::ApiKey {
+                header: self.api_key_header.as_deref()?,
+                key_file: self.api_key_file.as_deref()?,
+            },
+            AuthKind::Basic => HttpCredentials::Basic {
+                username: self.username.as_deref()?,
+                password_file: self.password_file.as_deref()?,
+            },
+            AuthKind::Oauth2 => HttpCredentials::OAuth2(self.oauth2.as_ref()?.settings()?),
+        })
+    }
+
     /// Pure checks, every problem at once as `(key, message)` with keys relative to the table.
     pub fn validate(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();

@@ -117,13 +117,13 @@ pub enum RosterProblem {
         /// The line the row starts on, counting the header as line 1.
         line: usize,
         /// What is wrong with it.
-        problem: RowProblem,
+        problem: RosterRowProblem,
     },
 }
 
 /// What is wrong with one row.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RowProblem {
+pub enum RosterRowProblem {
     /// A required value is blank.
     #[error("`{column}` is empty; it is required")]
     EmptyField {

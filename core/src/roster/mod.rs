@@ -14,7 +14,7 @@ mod table;
 use serde::Serialize;
 
 pub use columns::RosterColumns;
-pub use error::{RosterFile, RosterFileError, RosterProblem, RowProblem};
+pub use error::{RosterFile, RosterFileError, RosterProblem, RosterRowProblem};
 pub use placements::{PlacementRecord, parse_placements};
 pub use pupils::{PupilRecord, normalise_admission_number, parse_pupils};
 

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::columns::RosterColumns;
-use super::error::{RosterFile, RosterFileError, RowProblem};
+use super::error::{RosterFile, RosterFileError, RosterRowProblem};
 use super::table::{self, RowCheck};
 use crate::domain::{Session, Upn, Weekdays};
 
@@ -95,7 +95,7 @@ pub fn parse_placements(
         let provider_id = check.required_text(provider).and_then(|text| {
             let known = known_providers.iter().find(|k| k.trim().eq_ignore_ascii_case(text));
             if known.is_none() {
-                check.problems.push(RowProblem::UnknownProvider {
+                check.problems.push(RosterRowProblem::UnknownProvider {
                     provider: text.to_string(),
                     known: known_providers.iter().map(|k| k.to_string()).collect(),
                 });
@@ -107,7 +107,7 @@ pub fn parse_placements(
         if let (Some(first), Ok(Some(last))) = (first_day, last_day)
             && last < first
         {
-            check.problems.push(RowProblem::EndBeforeStart {
+            check.problems.push(RosterRowProblem::EndBeforeStart {
                 start: first,
                 end: last,
             });
@@ -117,7 +117,7 @@ pub fn parse_placements(
             .and_then(|text| match text.parse::<Weekdays>() {
                 Ok(weekdays) => Some(weekdays),
                 Err(error) => {
-                    check.problems.push(RowProblem::BadWeekdays {
+                    check.problems.push(RosterRowProblem::BadWeekdays {
                         column: check.header(days),
                         error,
                     });
@@ -128,7 +128,7 @@ pub fn parse_placements(
             "" => Some(Session::BOTH.to_vec()),
             text => parse_sessions(text).or_else(|| {
                 let column = sessions.map(|c| check.header(c)).unwrap_or_default();
-                check.problems.push(RowProblem::BadSessions {
+                check.problems.push(RosterRowProblem::BadSessions {
                     column,
                     text: text.to_string(),
                 });
@@ -139,7 +139,7 @@ pub fn parse_placements(
             "" => Some(None),
             text => parse_yes_no(text).map(Some).or_else(|| {
                 let column = full_time.map(|c| check.header(c)).unwrap_or_default();
-                check.problems.push(RowProblem::BadFullTime {
+                check.problems.push(RosterRowProblem::BadFullTime {
                     column,
                     text: text.to_string(),
                 });
@@ -149,7 +149,7 @@ pub fn parse_placements(
         if let (Some(pupil), Some(provider_id), Some(first)) = (&pupil, &provider_id, first_day) {
             let key = (pupil.clone(), provider_id.clone(), first);
             if let Some(&first_line) = seen.get(&key) {
-                check.problems.push(RowProblem::DuplicatePlacement { first_line });
+                check.problems.push(RosterRowProblem::DuplicatePlacement { first_line });
             } else {
                 seen.insert(key, row.line);
             }

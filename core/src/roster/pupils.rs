@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::columns::RosterColumns;
-use super::error::{RosterFile, RosterFileError, RowProblem};
+use super::error::{RosterFile, RosterFileError, RosterRowProblem};
 use super::table::{self, RowCheck};
 use crate::domain::Upn;
 
@@ -92,7 +92,7 @@ pub fn parse_pupils(bytes: &[u8], cols: &RosterColumns) -> Result<Vec<PupilRecor
         let year_group = match parse_year_group(check.text(year)) {
             Ok(year_group) => Some(year_group),
             Err(()) => {
-                let problem = RowProblem::BadYearGroup {
+                let problem = RosterRowProblem::BadYearGroup {
                     column: check.header(year),
                     text: check.text(year).into(),
                 };
@@ -102,7 +102,7 @@ pub fn parse_pupils(bytes: &[u8], cols: &RosterColumns) -> Result<Vec<PupilRecor
         };
         if let Some(upn) = &pupil_upn {
             if let Some(&first_line) = upn_lines.get(upn) {
-                check.problems.push(RowProblem::DuplicateUpn {
+                check.problems.push(RosterRowProblem::DuplicateUpn {
                     upn: upn.clone(),
                     first_line,
                 });
@@ -113,7 +113,7 @@ pub fn parse_pupils(bytes: &[u8], cols: &RosterColumns) -> Result<Vec<PupilRecor
         if let Some(number) = &admission_number {
             let key = normalise_admission_number(number);
             if let Some(&first_line) = adno_lines.get(&key) {
-                check.problems.push(RowProblem::DuplicateAdmissionNumber {
+                check.problems.push(RosterRowProblem::DuplicateAdmissionNumber {
                     admission_number: number.clone(),
                     first_line,
                 });

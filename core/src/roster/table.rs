@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::error::{RosterProblem, RowProblem, example_date};
+use super::error::{RosterProblem, RosterRowProblem, example_date};
 use crate::domain::{Upn, UpnError};
 
 /// Dates outside these years are taken as a misread pattern (e.g. `05/01/26` read with `%Y`
@@ -169,7 +169,7 @@ pub(super) struct RowCheck<'a> {
     table: &'a Table,
     row: &'a Row,
     date_formats: &'a [String],
-    pub problems: Vec<RowProblem>,
+    pub problems: Vec<RosterRowProblem>,
 }
 
 impl<'a> RowCheck<'a> {
@@ -204,7 +204,7 @@ impl<'a> RowCheck<'a> {
     pub fn required_text(&mut self, column: usize) -> Option<&'a str> {
         let text = self.text(column);
         if text.is_empty() {
-            self.problems.push(RowProblem::EmptyField {
+            self.problems.push(RosterRowProblem::EmptyField {
                 column: self.header(column),
             });
             return None;
@@ -219,7 +219,7 @@ impl<'a> RowCheck<'a> {
             Ok(upn) => Some(upn),
             Err(UpnError::Empty) => None,
             Err(error) => {
-                self.problems.push(RowProblem::InvalidUpn(error));
+                self.problems.push(RosterRowProblem::InvalidUpn(error));
                 None
             }
         }
@@ -247,7 +247,7 @@ impl<'a> RowCheck<'a> {
             .filter_map(|pattern| NaiveDate::parse_from_str(text, pattern).ok())
             .find(|date| PLAUSIBLE_YEARS.contains(&date.year()));
         if parsed.is_none() {
-            self.problems.push(RowProblem::BadDate {
+            self.problems.push(RosterRowProblem::BadDate {
                 column: self.header(column),
                 text: text.to_string(),
                 patterns: self.date_formats.to_vec(),
@@ -273,7 +273,7 @@ pub(super) fn check_date_formats(patterns: &[String], problems: &mut Vec<RosterP
 }
 
 /// Puts the file's row problems after its file-wide problems, in line order.
-pub(super) fn push_row_problems(problems: &mut Vec<RosterProblem>, line: usize, row_problems: Vec<RowProblem>) {
+pub(super) fn push_row_problems(problems: &mut Vec<RosterProblem>, line: usize, row_problems: Vec<RosterRowProblem>) {
     problems.extend(
         row_problems
             .into_iter()

@@ -150,16 +150,30 @@ fn terms_sharing_only_an_end_day_overlap() {
             term("B", "2026-01-09", "2026-01-16"),
         ],
         vec![],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.problems,
+        [CalendarProblem::TermsOverlap {
+            first: "A".into(),
+            first_start: d("2026-01-05"),
+            first_end: d("2026-01-09"),
+            second: "B".into(),
+            second_start: d("2026-01-09"),
+            second_end: d("2026-01-16"),
+        }]
     );
-    assert!(err.is_err());
     let ok = SchoolCalendar::new(
         vec![
             term("A", "2026-01-05", "2026-01-09"),
             term("B", "2026-01-10", "2026-01-16"),
         ],
         vec![],
-    );
-    assert!(ok.is_ok());
+    )
+    .unwrap();
+    assert_eq!(ok.terms().len(), 2);
+    assert!(ok.is_school_day(d("2026-01-09")) && !ok.is_school_day(d("2026-01-10")));
+    assert!(ok.is_school_day(d("2026-01-12")));
 }
 
 #[test]

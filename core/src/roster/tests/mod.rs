@@ -28,7 +28,7 @@ fn replace_line(text: &str, line: usize, new: &str) -> String {
 }
 
 /// The row problems, as (line, problem).
-fn row_problems(err: &RosterFileError) -> Vec<(usize, RowProblem)> {
+fn row_problems(err: &RosterFileError) -> Vec<(usize, RosterRowProblem)> {
     err.problems
         .iter()
         .filter_map(|p| match p {

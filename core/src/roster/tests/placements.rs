@@ -61,7 +61,7 @@ fn an_unknown_provider_lists_the_known_ones() {
         row_problems(&err),
         vec![(
             3,
-            RowProblem::UnknownProvider {
+            RosterRowProblem::UnknownProvider {
                 provider: "bright-future".into(),
                 known: PROVIDERS.iter().map(|p| p.to_string()).collect()
             }
@@ -99,7 +99,7 @@ fn an_end_before_the_start_is_refused() {
         problems,
         vec![(
             2,
-            RowProblem::EndBeforeStart {
+            RosterRowProblem::EndBeforeStart {
                 start: d("2026-03-02"),
                 end: d("2026-03-01")
             }
@@ -127,12 +127,14 @@ fn bad_dates_and_bad_days_are_named() {
     let problems = row_problems(&err);
     assert_eq!(problems.len(), 3, "{err}");
     assert!(
-        matches!(&problems[0].1, RowProblem::BadDate { column, text, .. } if column == "Start" && text == "2026-13-01")
+        matches!(&problems[0].1, RosterRowProblem::BadDate { column, text, .. } if column == "Start" && text == "2026-13-01")
     );
-    assert!(matches!(&problems[1].1, RowProblem::BadDate { column, text, .. } if column == "End" && text == "soon"));
+    assert!(
+        matches!(&problems[1].1, RosterRowProblem::BadDate { column, text, .. } if column == "End" && text == "soon")
+    );
     assert!(matches!(
         &problems[2].1,
-        RowProblem::BadWeekdays { error: WeekdaysError::NotADay { word, .. }, .. } if word == "Wibble"
+        RosterRowProblem::BadWeekdays { error: WeekdaysError::NotADay { word, .. }, .. } if word == "Wibble"
     ));
     assert!(
         err.to_string()
@@ -146,11 +148,11 @@ fn required_values_and_upns_are_checked() {
     let text = format!("{HEADER}\nQ371432121108,,,,,\n,northstar,,2026-01-05,,\n");
     let err = refused(&text);
     let problems = row_problems(&err);
-    assert!(matches!(problems[0], (2, RowProblem::InvalidUpn(_))), "{err}");
+    assert!(matches!(problems[0], (2, RosterRowProblem::InvalidUpn(_))), "{err}");
     let empties: Vec<(usize, String)> = problems
         .iter()
         .filter_map(|(line, p)| match p {
-            RowProblem::EmptyField { column } => Some((*line, column.clone())),
+            RosterRowProblem::EmptyField { column } => Some((*line, column.clone())),
             _ => None,
         })
         .collect();
@@ -187,14 +189,14 @@ fn bad_sessions_and_full_time_values_are_named() {
         vec![
             (
                 2,
-                RowProblem::BadSessions {
+                RosterRowProblem::BadSessions {
                     column: "Sessions".into(),
                     text: "morning".into()
                 }
             ),
             (
                 2,
-                RowProblem::BadFullTime {
+                RosterRowProblem::BadFullTime {
                     column: "Full Time".into(),
                     text: "sometimes".into()
                 }
@@ -212,7 +214,7 @@ fn the_same_placement_twice_is_refused_but_two_providers_are_fine() {
     let err = refused(&text);
     assert_eq!(
         row_problems(&err),
-        vec![(4, RowProblem::DuplicatePlacement { first_line: 2 })]
+        vec![(4, RosterRowProblem::DuplicatePlacement { first_line: 2 })]
     );
 }
 

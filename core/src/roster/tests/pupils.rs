@@ -53,7 +53,7 @@ fn a_bad_check_letter_names_its_row() {
         row_problems(&err),
         vec![(
             4,
-            RowProblem::InvalidUpn(UpnError::WrongCheckLetter {
+            RosterRowProblem::InvalidUpn(UpnError::WrongCheckLetter {
                 text: "A371432121114".into(),
                 found: 'A',
                 expected: 'L'
@@ -113,7 +113,7 @@ fn a_duplicate_upn_names_both_lines() {
     assert_eq!(problems.len(), 1);
     assert!(matches!(
         &problems[0],
-        (17, RowProblem::DuplicateUpn { first_line: 2, .. })
+        (17, RosterRowProblem::DuplicateUpn { first_line: 2, .. })
     ));
     let msg = err.to_string();
     assert!(msg.contains("line 17: UPN R371432121100 is also on line 2"), "{msg}");
@@ -127,7 +127,7 @@ fn admission_numbers_are_unique_ignoring_leading_zeros() {
         problems,
         vec![(
             17,
-            RowProblem::DuplicateAdmissionNumber {
+            RosterRowProblem::DuplicateAdmissionNumber {
                 admission_number: "2101".into(),
                 first_line: 2
             }
@@ -146,7 +146,7 @@ fn bad_dates_show_the_text_and_the_patterns_tried() {
         problems[0],
         (
             3,
-            RowProblem::BadDate {
+            RosterRowProblem::BadDate {
                 column: "DOB".into(),
                 text: "31/02/2011".into(),
                 patterns: vec!["%Y-%m-%d".into(), "%d/%m/%Y".into()]
@@ -169,7 +169,7 @@ fn a_two_digit_year_is_not_read_as_the_first_century() {
     let text = replace_line(PUPILS, 2, "R371432121100,002101,O’Brien,Zoë,14/07/10,11");
     assert!(matches!(
         &row_problems(&refused(&text))[0],
-        (2, RowProblem::BadDate { .. })
+        (2, RosterRowProblem::BadDate { .. })
     ));
 }
 
@@ -251,7 +251,10 @@ fn quoted_fields_and_multi_line_rows_keep_line_numbers() {
                 R371432121100,002101,\"O'Brien, Jr\",\"Zoë\nAnne\",2010-07-14,11\n\
                 A371432121107,002102,Clarke,Jayden,2011-02-03,10\n";
     let err = refused(text);
-    assert!(matches!(row_problems(&err)[0], (4, RowProblem::InvalidUpn(_))), "{err}");
+    assert!(
+        matches!(row_problems(&err)[0], (4, RosterRowProblem::InvalidUpn(_))),
+        "{err}"
+    );
 }
 
 #[test]
