@@ -13,12 +13,12 @@ use apsync_core::testing::Trickle;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::config::parse_format_file;
-use crate::pipeline::decode::{Origin, ReadError, Row, Table, Windows, survey, windows};
-use crate::pipeline::format::FileKind;
-use crate::pipeline::layout::Reader;
-use crate::pipeline::{CheckedFormat, DecodeProblem, Decoded, Format, decode_table};
 use crate::roster::{RosterColumns, parse_placements, parse_pupils};
 use crate::visits::{PayloadTemplate, VisitDocument, check};
+use apsync_core::pipeline::decode::{Origin, ReadError, Row, Table, Windows, survey, windows};
+use apsync_core::pipeline::format::FileKind;
+use apsync_core::pipeline::layout::Reader;
+use apsync_core::pipeline::{CheckedFormat, DecodeProblem, Decoded, Format, decode_table};
 
 /// A fuzz target's function.
 pub type Target = fn(&[u8]);
@@ -321,7 +321,7 @@ fn compare_streamed(data: &[u8], file_name: &str, format: &CheckedFormat, shape:
     let whole = whole_table
         .as_ref()
         .map_err(Clone::clone)
-        .and_then(|table| crate::pipeline::layout::extract(table, format, file_name));
+        .and_then(|table| apsync_core::pipeline::layout::extract(table, format, file_name));
     let tables = read_windows(data, format, shape);
     let rows = |t: &Table| t.rows.clone();
     let streamed_rows: Result<Vec<Row>, _> = tables.as_ref().map(|ts| ts.iter().flat_map(rows).collect());

@@ -25,9 +25,9 @@ pub use secret::{Secret, SecretError, SecretFile};
 pub use secret_files::secret_files;
 pub use visits::{EndpointAuth, EndpointConfig, HttpServerConfig, TlsFiles, VisitsConfig};
 
-use crate::pipeline::format::Format;
 use crate::roster::RosterColumns;
 use apsync_core::email::{EmailError, EmailSettings, Templates};
+use apsync_core::pipeline::format::Format;
 use apsync_core::rules::RuleSettings;
 
 /// The school calendar, as checked from `[calendar]`.
@@ -381,7 +381,7 @@ fn read_format_files(raw: &mut raw::RawConfig, dir: &Path) -> Vec<ConfigError> {
 
 /// Parses the text of a provider's `format_file` as [`load`] reads it (pure: no I/O): the format
 /// or why it cannot be read, and its unknown keys, sorted (found even when it cannot be read).
-/// The format is not validated here: see [`crate::pipeline::Format::validate`].
+/// The format is not validated here: see [`apsync_core::pipeline::Format::validate`].
 pub fn parse_format_file(text: &str) -> (Result<Format, String>, Vec<String>) {
     let built = config::Config::builder()
         .add_source(config::File::from_str(text, config::FileFormat::Toml))

@@ -5,8 +5,8 @@
 
 use serde::Deserialize;
 
-use crate::pipeline::format::Format;
 use crate::roster::RosterColumns;
+use apsync_core::pipeline::format::Format;
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]

@@ -333,7 +333,7 @@ fn providers(raw: Vec<RawProvider>, p: &mut Problems) -> Vec<ProviderConfig> {
             );
         }
         // Checked once here: the runtime decodes with the checked format, never re-validating.
-        let format = match r.format.clone().map(crate::pipeline::Format::check) {
+        let format = match r.format.clone().map(apsync_core::pipeline::Format::check) {
             Some(Ok(checked)) => Some(checked),
             Some(Err(issues)) => {
                 for issue in issues {

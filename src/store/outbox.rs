@@ -145,7 +145,7 @@ impl Store {
     }
 
     /// Claims up to `limit` due deliveries of a sink for `lease` in the name of `owner` (see
-    /// [`crate::outbox::owner`]), so that another sender (another replica) skips them. A sender
+    /// `outbox::owner`), so that another sender (another replica) skips them. A sender
     /// that dies leaves the lease to expire, or to be released by [`Store::release_leases`] when
     /// a process on its host sees it is gone.
     pub async fn claim_due(
@@ -193,7 +193,7 @@ impl Store {
         Ok(claimed)
     }
 
-    /// The owners of leases still running at `now`, for [`crate::outbox::release_dead_leases`].
+    /// The owners of leases still running at `now`, for `outbox::release_dead_leases`.
     pub async fn lease_holders(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         with_pool!(self, pool => {
             Ok(sqlx::query_scalar(

@@ -60,7 +60,7 @@ pub struct ConnectorRun {
 
 impl Store {
     /// Records the start of a run by the process `run_by` (`host:pidns:pid:start`, see
-    /// [`crate::outbox::owner`]), returning its id.
+    /// `outbox::owner`), returning its id.
     pub async fn start_run(&self, connector: &str, run_by: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
         with_pool!(self, pool => {
             Ok(sqlx::query_scalar(
