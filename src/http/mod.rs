@@ -146,18 +146,18 @@ impl HttpListener {
         config: &HttpServerConfig,
         credentials_dir: Option<&Path>,
         config_dir: &Path,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ListenError> {
         let listener = TcpListener::bind(config.listen)
             .await
-            .map_err(|e| format!("cannot listen on {} ([http] listen): {e}", config.listen))?;
+            .map_err(|source| ListenError::Bind {
+                listen: config.listen,
+                source,
+            })?;
         match &config.tls {
             None => Ok(HttpListener::Plain(listener)),
             Some(files) => {
-                let cert = files
-                    .cert
-                    .read(credentials_dir, config_dir)
-                    .map_err(|e| e.to_string())?;
-                let key = files.key.read(credentials_dir, config_dir).map_err(|e| e.to_string())?;
+                let cert = files.cert.read(credentials_dir, config_dir)?;
+                let key = files.key.read(credentials_dir, config_dir)?;
                 let tls = tls_config(cert.expose().as_bytes(), key.expose().as_bytes())?;
                 Ok(HttpListener::Tls(listener, TlsAcceptor::from(tls)))
             }
@@ -172,25 +172,63 @@ impl HttpListener {
     }
 }
 
+/// Why the HTTP server cannot start listening; the text names the key to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The address is taken or not this machine's.
+    #[error("cannot listen on {listen} ([http] listen): {source}")]
+    Bind {
+        /// `[http] listen`.
+        listen: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The certificate or key file cannot be read.
+    #[error(transparent)]
+    Secret(#[from] crate::config::SecretError),
+    /// The certificate and key do not make a TLS server.
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+}
+
+/// Why the certificate and key do not make a TLS server.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    /// The certificate file is not PEM.
+    #[error("http.tls_cert_file: not a PEM certificate chain: {0}")]
+    Certificate(rustls_pki_types::pem::Error),
+    /// The certificate file holds no certificate.
+    #[error("http.tls_cert_file: the file holds no certificate")]
+    NoCertificate,
+    /// The key file is not PEM.
+    #[error("http.tls_key_file: not a PEM private key: {0}")]
+    Key(rustls_pki_types::pem::Error),
+    /// rustls refused the protocol versions.
+    #[error("TLS set-up failed: {0}")]
+    Setup(rustls::Error),
+    /// The key does not belong to the certificate.
+    #[error("http.tls_cert_file / tls_key_file: the certificate and key do not go together: {0}")]
+    Mismatch(rustls::Error),
+}
+
 /// A rustls server configuration (aws-lc-rs) from a PEM certificate chain and key.
-pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::ServerConfig>, String> {
+pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::ServerConfig>, TlsSetupError> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("http.tls_cert_file: not a PEM certificate chain: {e}"))?;
+        .map_err(TlsSetupError::Certificate)?;
     if certs.is_empty() {
-        return Err("http.tls_cert_file: the file holds no certificate".into());
+        return Err(TlsSetupError::NoCertificate);
     }
-    let key =
-        PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("http.tls_key_file: not a PEM private key: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(TlsSetupError::Key)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS set-up failed: {e}"))?
+        .map_err(TlsSetupError::Setup)?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| format!("http.tls_cert_file / tls_key_file: the certificate and key do not go together: {e}"))?;
+        .map_err(TlsSetupError::Mismatch)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

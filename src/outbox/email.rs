@@ -241,20 +241,31 @@ impl SmtpSink {
     }
 }
 
+/// Why an outbox row cannot be sent as email: it was written wrong, so it never will be.
+#[derive(Debug, thiserror::Error)]
+enum BadRow {
+    #[error("the row has no valid From address")]
+    From,
+    #[error("the row holds no message")]
+    Message,
+    #[error("{0}")]
+    Envelope(#[from] lettre::error::Error),
+}
+
 /// Reads the outbox row into an envelope and the raw message.
-fn parts(d: &Delivery) -> Result<(Envelope, &str), String> {
+fn parts(d: &Delivery) -> Result<(Envelope, &str), BadRow> {
     let p = &d.payload;
     let from: Address = p["from"]
         .as_str()
         .and_then(|f| f.parse::<lettre::message::Mailbox>().ok())
         .map(|m| m.email)
-        .ok_or("the row has no valid From address")?;
+        .ok_or(BadRow::From)?;
     let to: Vec<Address> = p["to"]
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str()?.parse().ok()).collect())
         .unwrap_or_default();
-    let message = p["message"].as_str().ok_or("the row holds no message")?;
-    let envelope = Envelope::new(Some(from), to).map_err(|e| e.to_string())?;
+    let message = p["message"].as_str().ok_or(BadRow::Message)?;
+    let envelope = Envelope::new(Some(from), to)?;
     Ok((envelope, message))
 }
 
@@ -305,7 +316,11 @@ impl Sink for SmtpSink {
     async fn deliver(&self, delivery: &Delivery) -> Attempt {
         let (envelope, message) = match parts(delivery) {
             Ok(p) => p,
-            Err(reason) => return Attempt::Dead { reason },
+            Err(bad) => {
+                return Attempt::Dead {
+                    reason: bad.to_string(),
+                };
+            }
         };
         let sent = match &self.via {
             Via::Lettre(transport) => transport

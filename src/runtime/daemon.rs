@@ -35,6 +35,28 @@ fn tell(states: &[NotifyState]) {
     }
 }
 
+/// Why the daemon could not start, or stopped on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A signal cannot be watched (the process runs somewhere without signals).
+    #[error("cannot watch for {name}: {source}")]
+    Signal {
+        /// The signal.
+        name: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The HTTP server cannot listen.
+    #[error(transparent)]
+    Listen(#[from] crate::http::ListenError),
+    /// The bound socket cannot say its address.
+    #[error("the HTTP socket: {0}")]
+    Socket(std::io::Error),
+    /// A work loop ended or failed, so the daemon stopped (systemd restarts it).
+    #[error("{0}")]
+    Stopped(String),
+}
+
 /// Runs the daemon until SIGTERM or Ctrl-C. `config_path` is re-read on SIGHUP. `offset` shifts
 /// the clock (zero in service; `--now` sets it to replay a day).
 pub async fn run(
@@ -42,13 +64,14 @@ pub async fn run(
     loaded: LoadedConfig,
     store: Store,
     offset: chrono::Duration,
-) -> Result<(), String> {
-    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch for SIGTERM: {e}"))?;
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot watch for SIGHUP: {e}"))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch for SIGINT: {e}"))?;
+) -> Result<(), DaemonError> {
+    let watch = |kind, name| signal(kind).map_err(|source| DaemonError::Signal { name, source });
+    let mut term = watch(SignalKind::terminate(), "SIGTERM")?;
+    let mut hup = watch(SignalKind::hangup(), "SIGHUP")?;
+    let mut int = watch(SignalKind::interrupt(), "SIGINT")?;
     let creds = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     let listener = HttpListener::bind(&loaded.config.http, creds.as_deref(), loaded.dir()).await?;
-    let addr = listener.local_addr().map_err(|e| format!("the HTTP socket: {e}"))?;
+    let addr = listener.local_addr().map_err(DaemonError::Socket)?;
     let http_config = loaded.config.http.clone();
     let limits = ConnectionLimits::from(&http_config);
     let (config_tx, config_rx) = watch::channel(Arc::new(loaded));
@@ -145,7 +168,7 @@ pub async fn run(
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), store.close()).await;
     eprintln!("apsync run: stopped in {} ms", started.elapsed().as_millis());
-    failure.map_or(Ok(()), Err)
+    failure.map_or(Ok(()), |why| Err(DaemonError::Stopped(why)))
 }
 
 /// Tags a loop's result with its name.

@@ -61,7 +61,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let offset = cli.now.map_or_else(chrono::Duration::zero, |at| at - Utc::now());
             crate::runtime::daemon::run(&cli.config, ctx.loaded, ctx.store, offset)
                 .await
-                .map_err(CliError::Failed)
+                .map_err(|e| CliError::Failed(e.to_string()))
         }
         Command::Alerts(args) => alerts::list(&Context::open(&cli.config, now).await?, args).await,
         Command::Documents(cmd) => documents::run(&Context::open(&cli.config, now).await?, cmd).await,
