@@ -47,7 +47,7 @@ fn providers(files: &[(&str, &'static str)]) -> Vec<Provider> {
     files
         .iter()
         .filter_map(|(text, file_name)| {
-            let format = parse_format_file(text).0.ok()?.check().ok()?;
+            let format = parse_format_file(text).format.ok()?.check().ok()?;
             Some(Provider { format, file_name })
         })
         .collect()
@@ -180,7 +180,7 @@ pub fn format_toml(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let (Ok(format), _unknown) = parse_format_file(text) else {
+    let Ok(format) = parse_format_file(text).format else {
         return;
     };
     let (sample, name) = match format.kind {

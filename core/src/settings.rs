@@ -89,15 +89,29 @@ impl Role {
 
 /// The checked `[roles]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Roles(pub Vec<(Role, Vec<String>)>);
+pub struct Roles(Vec<RoleAddresses>);
+
+/// One role and the addresses that receive its email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleAddresses {
+    /// The role.
+    pub role: Role,
+    /// Its addresses, as written.
+    pub addresses: Vec<String>,
+}
 
 impl Roles {
+    /// The roles given, each with its addresses.
+    pub fn new(roles: Vec<RoleAddresses>) -> Roles {
+        Roles(roles)
+    }
+
     /// The addresses of `role` (none when unconfigured).
     pub fn addresses(&self, role: Role) -> &[String] {
         self.0
             .iter()
-            .find(|(r, _)| *r == role)
-            .map(|(_, a)| a.as_slice())
+            .find(|r| r.role == role)
+            .map(|r| r.addresses.as_slice())
             .unwrap_or(&[])
     }
 }
@@ -187,6 +201,15 @@ pub struct ProviderAlerts {
     pub am_deadline: Option<NaiveTime>,
     /// The PM return deadline.
     pub pm_deadline: Option<NaiveTime>,
-    /// Policy and agreement expiry dates: (what, when).
-    pub expiries: Vec<(String, NaiveDate)>,
+    /// Policy and agreement expiry dates.
+    pub expiries: Vec<Expiry>,
+}
+
+/// A provider's policy or agreement and when it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expiry {
+    /// What expires, as staff read it: "safeguarding policy".
+    pub what: String,
+    /// The last day it holds.
+    pub on: NaiveDate,
 }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use apsync_core::settings::{AlertsConfig, ProviderAlerts, Role, Roles, Route};
+use apsync_core::settings::{AlertsConfig, Expiry, ProviderAlerts, Role, RoleAddresses, Roles, Route};
 use chrono::{NaiveTime, Weekday};
 use serde::Deserialize;
 
@@ -351,9 +351,9 @@ pub(super) fn roles_config(raw: &RawRoles, alerts: &AlertsConfig, emailing: bool
                 );
             }
         }
-        out.push((role, list));
+        out.push(RoleAddresses { role, addresses: list });
     }
-    let roles = Roles(out);
+    let roles = Roles::new(out);
     let used = [
         &alerts.absence,
         &alerts.missing_return,
@@ -412,7 +412,10 @@ pub(super) fn provider(raw: &super::raw::RawProvider, key: &str, p: &mut Problem
         ("service level agreement", "sla_expires", &raw.sla_expires),
     ] {
         if let Some(d) = v.as_deref().and_then(|d| p.date(d, &format!("{key}.{k}"))) {
-            expiries.push((what.to_string(), d));
+            expiries.push(Expiry {
+                what: what.to_string(),
+                on: d,
+            });
         }
     }
     ProviderAlerts {

@@ -364,7 +364,10 @@ fn read_format_files(raw: &mut raw::RawConfig, dir: &Path) -> Vec<ConfigError> {
                 continue;
             }
         };
-        let (parsed, unknown) = parse_format_file(&text);
+        let FormatFile {
+            format: parsed,
+            unknown_keys: unknown,
+        } = parse_format_file(&text);
         match parsed {
             Ok(format) => p.format = Some(format),
             Err(e) => problems.push(ConfigError::new(&key, format!("{}: {e}", path.display()))),
@@ -379,17 +382,25 @@ fn read_format_files(raw: &mut raw::RawConfig, dir: &Path) -> Vec<ConfigError> {
     problems
 }
 
-/// Parses the text of a provider's `format_file` as [`load`] reads it (pure: no I/O): the format
-/// or why it cannot be read, and its unknown keys, sorted (found even when it cannot be read).
-/// The format is not validated here: see [`apsync_core::pipeline::Format::validate`].
-pub fn parse_format_file(text: &str) -> (Result<Format, String>, Vec<String>) {
+/// A provider's `format_file`, read: the format or why it cannot be read, and its unknown keys.
+#[derive(Debug)]
+pub struct FormatFile {
+    /// The format (not yet checked: see [`apsync_core::pipeline::Format::check`]), or the TOML
+    /// or type error that stops it being read.
+    pub format: Result<Format, config::ConfigError>,
+    /// Keys the format language does not have, sorted; found even when the format cannot be read.
+    pub unknown_keys: Vec<String>,
+}
+
+/// Parses the text of a provider's `format_file` as [`load`] reads it (pure: no I/O).
+pub fn parse_format_file(text: &str) -> FormatFile {
     let built = config::Config::builder()
         .add_source(config::File::from_str(text, config::FileFormat::Toml))
         .build();
-    let mut unknown = Vec::new();
-    let parsed = built.and_then(|b| serde_ignored::deserialize(b, |path| unknown.push(key_path(&path))));
-    unknown.sort();
-    (parsed.map_err(|e| e.to_string()), unknown)
+    let mut unknown_keys = Vec::new();
+    let format = built.and_then(|b| serde_ignored::deserialize(b, |path| unknown_keys.push(key_path(&path))));
+    unknown_keys.sort();
+    FormatFile { format, unknown_keys }
 }
 
 /// `provider[0].format.colour` rather than serde_ignored's `provider.0.format.colour`.

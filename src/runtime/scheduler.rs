@@ -40,13 +40,22 @@ pub fn state_after(run: &crate::store::ConnectorRun) -> Option<ConnectorState> {
     })
 }
 
+/// When one connector next runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextRun {
+    /// The connector's id.
+    pub connector: String,
+    /// When, or `None` when its schedule has no future time.
+    pub due: Option<DateTime<Utc>>,
+}
+
 /// When each configured connector next runs, as the scheduler would decide at `now` from the
 /// latest recorded runs (`apsync status`).
 pub fn next_runs(
     config: &crate::config::Config,
     latest: &[crate::store::ConnectorRun],
     now: DateTime<Utc>,
-) -> Vec<(String, Option<DateTime<Utc>>)> {
+) -> Vec<NextRun> {
     config
         .connectors
         .iter()
@@ -57,7 +66,10 @@ pub fn next_runs(
                 .and_then(state_after)
                 .unwrap_or_default();
             let due = next_due(&c.schedule, config.school.timezone, &state, jitter(&c.id), now);
-            (c.id.clone(), due)
+            NextRun {
+                connector: c.id.clone(),
+                due,
+            }
         })
         .collect()
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Datelike, Days, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Condition, Detail, Evaluation, Facts, Rule, RuleSettings, local};
+use crate::settings::Expiry;
 
 /// What the store says about connectors, deliveries and the review queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,8 +74,11 @@ pub(super) fn evaluate(f: &Facts<'_>, out: &mut Evaluation) {
             .checked_add_days(Days::new(u64::from(a.compliance_warn_days)))
             .unwrap_or(today);
         for p in f.settings.providers {
-            let qa = p.qa_approval_expires.map(|d| ("QA approval".to_string(), d));
-            for (what, date) in qa.into_iter().chain(p.alerts.expiries.iter().cloned()) {
+            let qa = p.qa_approval_expires.map(|on| Expiry {
+                what: "QA approval".to_string(),
+                on,
+            });
+            for Expiry { what, on: date } in qa.into_iter().chain(p.alerts.expiries.iter().cloned()) {
                 if date > horizon {
                     continue;
                 }

@@ -192,7 +192,7 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
             map.insert("outbox".into(), Value::Array(rows.collect()));
             let next = next
                 .iter()
-                .map(|(c, at)| json!({ "connector": c, "next_run": at.map(|t| t.to_rfc3339()) }));
+                .map(|n| json!({ "connector": n.connector, "next_run": n.due.map(|t| t.to_rfc3339()) }));
             map.insert("next_runs".into(), Value::Array(next.collect()));
         }
         say!(
@@ -234,10 +234,10 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
         };
         add(&format!("connector {}", r.connector), json!(detail));
     }
-    for (connector, at) in &next {
+    for run in &next {
         add(
-            &format!("connector {connector} next run"),
-            json!(at.map_or_else(
+            &format!("connector {} next run", run.connector),
+            json!(run.due.map_or_else(
                 || "never (no future time in its schedule)".to_string(),
                 |t| t.to_rfc3339()
             )),
