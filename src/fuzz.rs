@@ -14,6 +14,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::config::parse_format_file;
 use crate::roster::{RosterColumns, parse_placements, parse_pupils};
+use crate::visits::VisitNotes;
 use crate::visits::{PayloadTemplate, VisitDocument, check};
 use apsync_core::pipeline::decode::{Origin, ReadError, Row, Table, Windows, survey, windows};
 use apsync_core::pipeline::format::FileKind;
@@ -221,11 +222,13 @@ pub fn visit_json(data: &[u8]) {
         occurred_at: visit.occurred_at,
         staff: visit.staff,
         kind: visit.kind,
-        pupil_views: visit.pupil_views,
-        progress: visit.progress,
-        behaviour: visit.behaviour,
-        welfare: visit.welfare,
-        actions: visit.actions,
+        notes: VisitNotes {
+            pupil_views: visit.notes.pupil_views,
+            progress: visit.notes.progress,
+            behaviour: visit.notes.behaviour,
+            welfare: visit.notes.welfare,
+            actions: visit.notes.actions,
+        },
         follow_up: visit.follow_up,
     };
     let payload = PayloadTemplate::default().render(&document, tz);

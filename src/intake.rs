@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use crate::config::Config;
 use crate::store::{NewVisit, Origin, PupilLookup, Store, StoreError, StoredVisit, VisitFilter};
+use crate::visits::VisitNotes;
 use crate::visits::{Problem, VisitDocument, VisitInput, check, external_id};
 
 /// Why a visit was not recorded.
@@ -93,11 +94,13 @@ impl VisitIntake {
             occurred_at: v.occurred_at,
             staff: v.staff,
             kind: v.kind,
-            pupil_views: v.pupil_views,
-            progress: v.progress,
-            behaviour: v.behaviour,
-            welfare: v.welfare,
-            actions: v.actions,
+            notes: VisitNotes {
+                pupil_views: v.notes.pupil_views,
+                progress: v.notes.progress,
+                behaviour: v.notes.behaviour,
+                welfare: v.notes.welfare,
+                actions: v.notes.actions,
+            },
             follow_up: v.follow_up,
         })
     }

@@ -14,6 +14,7 @@ use super::error::ApiError;
 use crate::intake::{IntakeError, Recorded};
 use crate::sha256::sha256_hex;
 use crate::store::{Origin, StoredVisit, VisitFilter};
+use crate::visits::VisitNotes;
 use crate::visits::{FIELDS, Problem, VisitInput, control_characters};
 
 /// A visit as the API shows it: the record, its overall state and each endpoint's delivery.
@@ -238,11 +239,13 @@ fn visit_input(object: &Map<String, Value>) -> Result<VisitInput, Vec<Problem>> 
         occurred_at: get("occurred_at"),
         staff: get("staff"),
         kind: get("type"),
-        pupil_views: get("pupil_views"),
-        progress: get("progress"),
-        behaviour: get("behaviour"),
-        welfare: get("welfare"),
-        actions: get("actions"),
+        notes: VisitNotes {
+            pupil_views: get("pupil_views"),
+            progress: get("progress"),
+            behaviour: get("behaviour"),
+            welfare: get("welfare"),
+            actions: get("actions"),
+        },
         follow_up: get("follow_up"),
     };
     if problems.is_empty() { Ok(input) } else { Err(problems) }

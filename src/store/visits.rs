@@ -12,6 +12,7 @@ use super::{Channel, NewDelivery, Store, StoreError, with_pool, write_tx};
 use crate::domain::Upn;
 use crate::roster::normalise_admission_number;
 pub use crate::visits::LastVisit;
+use crate::visits::VisitNotes;
 use crate::visits::{VisitDocument, VisitKind};
 
 /// Who a visit's `pupil` field names, and whether they were placed on the day.
@@ -208,11 +209,11 @@ impl Store {
                 .bind(d.occurred_at)
                 .bind(&d.staff)
                 .bind(d.kind.as_str())
-                .bind(&d.pupil_views)
-                .bind(&d.progress)
-                .bind(&d.behaviour)
-                .bind(&d.welfare)
-                .bind(&d.actions)
+                .bind(&d.notes.pupil_views)
+                .bind(&d.notes.progress)
+                .bind(&d.notes.behaviour)
+                .bind(&d.notes.welfare)
+                .bind(&d.notes.actions)
                 .bind(d.follow_up)
                 .bind(&v.origin.source)
                 .bind(&v.origin.source_ref)
@@ -302,11 +303,13 @@ impl Store {
                             occurred_at: r.try_get("occurred_at")?,
                             staff: r.try_get("staff")?,
                             kind: kind.parse::<VisitKind>().map_err(StoreError::Corrupt)?,
-                            pupil_views: r.try_get("pupil_views")?,
-                            progress: r.try_get("progress")?,
-                            behaviour: r.try_get("behaviour")?,
-                            welfare: r.try_get("welfare")?,
-                            actions: r.try_get("actions")?,
+                            notes: VisitNotes {
+                                pupil_views: r.try_get("pupil_views")?,
+                                progress: r.try_get("progress")?,
+                                behaviour: r.try_get("behaviour")?,
+                                welfare: r.try_get("welfare")?,
+                                actions: r.try_get("actions")?,
+                            },
                             follow_up: r.try_get("follow_up")?,
                         },
                         request_sha256: r.try_get("request_sha256")?,

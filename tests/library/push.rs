@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::support::endpoint::{Endpoint, Reply};
 use crate::support::install::Install;
 use crate::support::store::{Guard, postgres_store, sqlite_store, t, with_roster};
+use apsync::visits::VisitNotes;
 
 const TZ: chrono_tz::Tz = chrono_tz::Europe::London;
 
@@ -48,9 +49,12 @@ fn visit_input(pupil: &str) -> VisitInput {
         occurred_at: Some("2026-03-02 10:30".into()),
         staff: Some("Ms Patel".into()),
         kind: Some("on_site".into()),
-        pupil_views: Some("Enjoying the workshop.".into()),
-        progress: Some("On track with the level 1 certificate.".into()),
-        actions: Some("Review attendance in two weeks.".into()),
+        notes: VisitNotes {
+            pupil_views: Some("Enjoying the workshop.".into()),
+            progress: Some("On track with the level 1 certificate.".into()),
+            actions: Some("Review attendance in two weeks.".into()),
+            ..VisitNotes::default()
+        },
         ..Default::default()
     }
 }

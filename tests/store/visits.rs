@@ -4,6 +4,7 @@ use apsync::store::Store;
 
 use super::d;
 use super::support::store::{t, with_roster};
+use apsync::visits::VisitNotes;
 
 fn new_visit(external_id: &str, upn: &str, at: &str, source_ref: Option<&str>) -> apsync::store::NewVisit {
     apsync::store::NewVisit {
@@ -15,11 +16,13 @@ fn new_visit(external_id: &str, upn: &str, at: &str, source_ref: Option<&str>) -
             occurred_at: t(at),
             staff: "Ms Patel".into(),
             kind: apsync::visits::VisitKind::Video,
-            pupil_views: None,
-            progress: Some("Good".into()),
-            behaviour: None,
-            welfare: None,
-            actions: None,
+            notes: VisitNotes {
+                pupil_views: None,
+                progress: Some("Good".into()),
+                behaviour: None,
+                welfare: None,
+                actions: None,
+            },
             follow_up: Some(d("2026-03-16")),
         },
         origin: apsync::store::Origin {

@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::{Problem, VisitKind};
+use crate::visits::VisitNotes;
 
 /// The fields of a visit, as the API, the CLI and CSV headers name them.
 pub const FIELDS: &[&str] = &[
@@ -38,16 +39,9 @@ pub struct VisitInput {
     /// `on_site`, `phone` or `video`.
     #[serde(rename = "type")]
     pub kind: Option<String>,
-    /// The pupil's own views.
-    pub pupil_views: Option<String>,
-    /// Notes on progress.
-    pub progress: Option<String>,
-    /// Notes on behaviour.
-    pub behaviour: Option<String>,
-    /// Notes on welfare.
-    pub welfare: Option<String>,
-    /// Actions agreed.
-    pub actions: Option<String>,
+    /// The notes, as written.
+    #[serde(flatten)]
+    pub notes: VisitNotes,
     /// Follow-up date, `YYYY-MM-DD`.
     pub follow_up: Option<String>,
 }
@@ -65,16 +59,8 @@ pub struct CheckedVisit {
     pub staff: String,
     /// How.
     pub kind: VisitKind,
-    /// The pupil's views.
-    pub pupil_views: Option<String>,
-    /// Progress.
-    pub progress: Option<String>,
-    /// Behaviour.
-    pub behaviour: Option<String>,
-    /// Welfare.
-    pub welfare: Option<String>,
-    /// Actions agreed.
-    pub actions: Option<String>,
+    /// The notes, trimmed; blank ones are `None`.
+    pub notes: VisitNotes,
     /// Follow-up date.
     pub follow_up: Option<NaiveDate>,
 }
@@ -190,11 +176,11 @@ pub fn check(input: &VisitInput, tz: Tz, now: DateTime<Utc>) -> Result<CheckedVi
         }
     });
     let notes = [
-        ("pupil_views", &input.pupil_views),
-        ("progress", &input.progress),
-        ("behaviour", &input.behaviour),
-        ("welfare", &input.welfare),
-        ("actions", &input.actions),
+        ("pupil_views", &input.notes.pupil_views),
+        ("progress", &input.notes.progress),
+        ("behaviour", &input.notes.behaviour),
+        ("welfare", &input.notes.welfare),
+        ("actions", &input.notes.actions),
     ];
     for (field, value) in notes {
         if value.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT_CHARS) {
@@ -207,7 +193,7 @@ pub fn check(input: &VisitInput, tz: Tz, now: DateTime<Utc>) -> Result<CheckedVi
     if staff.as_ref().is_some_and(|s| s.chars().count() > 200) {
         problems.push(Problem::new("staff", "longer than 200 characters: give the name only"));
     }
-    if [&input.progress, &input.behaviour, &input.welfare]
+    if [&input.notes.progress, &input.notes.behaviour, &input.notes.welfare]
         .iter()
         .all(|v| note(v).is_none())
     {
@@ -224,11 +210,13 @@ pub fn check(input: &VisitInput, tz: Tz, now: DateTime<Utc>) -> Result<CheckedVi
                 date,
                 staff,
                 kind,
-                pupil_views: note(&input.pupil_views),
-                progress: note(&input.progress),
-                behaviour: note(&input.behaviour),
-                welfare: note(&input.welfare),
-                actions: note(&input.actions),
+                notes: VisitNotes {
+                    pupil_views: note(&input.notes.pupil_views),
+                    progress: note(&input.notes.progress),
+                    behaviour: note(&input.notes.behaviour),
+                    welfare: note(&input.notes.welfare),
+                    actions: note(&input.notes.actions),
+                },
                 follow_up,
             })
         }

@@ -126,6 +126,17 @@ pub struct VisitDocument {
     /// On site, phone or video.
     #[serde(rename = "type")]
     pub kind: VisitKind,
+    /// What was seen and agreed.
+    #[serde(flatten)]
+    pub notes: VisitNotes,
+    /// When to follow up.
+    pub follow_up: Option<NaiveDate>,
+}
+
+/// A visit's notes, each under its heading; the same five in what staff write, what is checked
+/// and what is recorded and pushed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitNotes {
     /// The pupil's own views.
     pub pupil_views: Option<String>,
     /// Notes on progress.
@@ -136,8 +147,6 @@ pub struct VisitDocument {
     pub welfare: Option<String>,
     /// Actions agreed.
     pub actions: Option<String>,
-    /// When to follow up.
-    pub follow_up: Option<NaiveDate>,
 }
 
 impl VisitDocument {
@@ -145,11 +154,11 @@ impl VisitDocument {
     pub fn body(&self) -> String {
         let mut parts = vec![format!("Visit type: {}", self.kind.label())];
         let sections = [
-            ("Pupil's views", &self.pupil_views),
-            ("Progress", &self.progress),
-            ("Behaviour", &self.behaviour),
-            ("Welfare", &self.welfare),
-            ("Actions agreed", &self.actions),
+            ("Pupil's views", &self.notes.pupil_views),
+            ("Progress", &self.notes.progress),
+            ("Behaviour", &self.notes.behaviour),
+            ("Welfare", &self.notes.welfare),
+            ("Actions agreed", &self.notes.actions),
         ];
         for (heading, text) in sections {
             if let Some(text) = text.as_deref().filter(|t| !t.trim().is_empty()) {

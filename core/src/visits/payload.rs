@@ -112,7 +112,7 @@ impl PayloadTemplate {
             ("body", Value::from(visit.body())),
             ("staff", Value::from(visit.staff.clone())),
             ("type", Value::from(visit.kind.as_str())),
-            ("actions", visit.actions.clone().map_or(Value::Null, Value::from)),
+            ("actions", visit.notes.actions.clone().map_or(Value::Null, Value::from)),
             (
                 "follow_up",
                 visit.follow_up.map_or(Value::Null, |d| Value::from(d.to_string())),

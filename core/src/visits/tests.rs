@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::visits::VisitNotes;
 
 fn now() -> DateTime<Utc> {
     "2026-03-02T12:00:00Z".parse().unwrap()
@@ -12,7 +13,10 @@ fn input() -> VisitInput {
         occurred_at: Some("2026-03-02 10:30".into()),
         staff: Some("Ms Patel".into()),
         kind: Some("On site".into()),
-        progress: Some("Settled well.".into()),
+        notes: VisitNotes {
+            progress: Some("Settled well.".into()),
+            ..VisitNotes::default()
+        },
         ..Default::default()
     }
 }
@@ -84,11 +88,13 @@ fn the_payload_follows_the_template() {
         occurred_at: "2026-03-02T10:30:00Z".parse().unwrap(),
         staff: "Ms Patel".into(),
         kind: VisitKind::Phone,
-        pupil_views: Some("Likes the mechanics course.".into()),
-        progress: Some("Good".into()),
-        behaviour: None,
-        welfare: Some("  ".into()),
-        actions: Some("Call parent".into()),
+        notes: VisitNotes {
+            pupil_views: Some("Likes the mechanics course.".into()),
+            progress: Some("Good".into()),
+            behaviour: None,
+            welfare: Some("  ".into()),
+            actions: Some("Call parent".into()),
+        },
         follow_up: Some("2026-03-20".parse().unwrap()),
     };
     let mut t = PayloadTemplate {
@@ -133,9 +139,12 @@ fn control_characters_are_refused_on_one_line_and_cleaned_from_notes() {
     assert!(problems[0].message.contains("control character"), "{problems:?}");
 
     let mut i = input();
-    i.progress = Some("Line one\r\nline two\rline three\0\u{1b}[31m\tend".into());
-    i.welfare = Some("\0\u{7}".into());
+    i.notes.progress = Some("Line one\r\nline two\rline three\0\u{1b}[31m\tend".into());
+    i.notes.welfare = Some("\0\u{7}".into());
     let v = check(&i, chrono_tz::Europe::London, now()).unwrap();
-    assert_eq!(v.progress.as_deref(), Some("Line one\nline two\nline three[31m\tend"));
-    assert_eq!(v.welfare, None, "only control characters: blank");
+    assert_eq!(
+        v.notes.progress.as_deref(),
+        Some("Line one\nline two\nline three[31m\tend")
+    );
+    assert_eq!(v.notes.welfare, None, "only control characters: blank");
 }

@@ -21,6 +21,7 @@ use crate::config::{EndpointAuth, EndpointConfig};
 use crate::outbox::push::PushSink;
 use crate::runtime::visits::{IntakeError, VisitIntake, dispatch_pushes};
 use crate::store::{NewVisit, Origin};
+use crate::visits::VisitNotes;
 use crate::visits::{PayloadTemplate, VisitInput};
 
 /// The demo endpoint's id, as on its outbox rows.
@@ -32,11 +33,13 @@ fn visits() -> [(&'static str, VisitInput); 2] {
         occurred_at: Some(at.into()),
         staff: Some(staff.into()),
         kind: Some(kind.into()),
-        pupil_views: Some("Says the practical work is the best part of the week.".into()),
-        progress: Some(progress.into()),
-        actions: Some(actions.into()),
+        notes: VisitNotes {
+            pupil_views: Some("Says the practical work is the best part of the week.".into()),
+            progress: Some(progress.into()),
+            actions: Some(actions.into()),
+            ..VisitNotes::default()
+        },
         follow_up: Some("2026-06-22".into()),
-        ..Default::default()
     };
     [
         (

@@ -10,6 +10,7 @@ use crate::cli::{CliError, Context};
 use crate::runtime::visits::{IntakeError, VisitIntake, dispatch_pushes, push_sinks, read_csv_folder};
 use crate::store::{Origin, PupilLookup, StoredVisit};
 use crate::visits::VisitInput;
+use crate::visits::VisitNotes;
 
 pub async fn add(ctx: &Context, cmd: VisitCommand) -> Result<(), CliError> {
     let VisitCommand::Add(a) = cmd;
@@ -18,11 +19,13 @@ pub async fn add(ctx: &Context, cmd: VisitCommand) -> Result<(), CliError> {
         occurred_at: Some(a.occurred_at),
         staff: Some(a.staff),
         kind: Some(a.kind),
-        pupil_views: a.pupil_views,
-        progress: a.progress,
-        behaviour: a.behaviour,
-        welfare: a.welfare,
-        actions: a.actions,
+        notes: VisitNotes {
+            pupil_views: a.pupil_views,
+            progress: a.progress,
+            behaviour: a.behaviour,
+            welfare: a.welfare,
+            actions: a.actions,
+        },
         follow_up: a.follow_up,
     };
     let intake = VisitIntake::new(&ctx.loaded.config);
