@@ -497,7 +497,7 @@ fn payload(raw: Option<&RawPayload>, key: &str, p: &mut Problems) -> Option<Payl
     }
     if let Some(title) = &raw.title {
         if let Err(e) = check_title(title) {
-            p.push(format!("{key}.title"), e);
+            p.push(format!("{key}.title"), e.to_string());
         }
         t.title = title.clone();
     }

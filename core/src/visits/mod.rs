@@ -19,7 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use check::{CheckedVisit, FIELDS, MAX_TEXT_CHARS, VisitInput, check, control_characters};
-pub use payload::{PAYLOAD_FIELDS, PayloadTemplate, PupilIdentifier, TITLE_PLACEHOLDERS, check_title};
+pub use payload::{PAYLOAD_FIELDS, PayloadTemplate, PupilIdentifier, TITLE_PLACEHOLDERS, TitleError, check_title};
 
 /// How the visit was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

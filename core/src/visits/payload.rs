@@ -59,24 +59,36 @@ impl Default for PayloadTemplate {
     }
 }
 
+/// Why a title template cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TitleError {
+    /// A `{` with no `}`.
+    #[error("a `{{` is not closed: write placeholders as {{staff}}")]
+    Unclosed,
+    /// A name that is not one of [`TITLE_PLACEHOLDERS`].
+    #[error("`{{{name}}}` is not a placeholder: use {list}", name = .0, list = placeholders())]
+    Unknown(String),
+}
+
+fn placeholders() -> String {
+    TITLE_PLACEHOLDERS
+        .iter()
+        .map(|p| format!("{{{p}}}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Checks a title template: every `{name}` must be a known placeholder.
-pub fn check_title(title: &str) -> Result<(), String> {
+pub fn check_title(title: &str) -> Result<(), TitleError> {
     let mut rest = title;
     while let Some(start) = rest.find('{') {
         let after = &rest[start + 1..];
         let Some(end) = after.find('}') else {
-            return Err("a `{` is not closed: write placeholders as {staff}".into());
+            return Err(TitleError::Unclosed);
         };
         let name = &after[..end];
         if !TITLE_PLACEHOLDERS.contains(&name) {
-            return Err(format!(
-                "`{{{name}}}` is not a placeholder: use {}",
-                TITLE_PLACEHOLDERS
-                    .iter()
-                    .map(|p| format!("{{{p}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            return Err(TitleError::Unknown(name.to_string()));
         }
         rest = &after[end + 1..];
     }

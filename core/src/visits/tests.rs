@@ -73,9 +73,15 @@ fn every_problem_is_reported_with_its_field() {
 
 #[test]
 fn titles_check_their_placeholders() {
-    assert!(check_title("Visit by {staff} on {date}").is_ok());
-    assert!(check_title("Visit {nope}").unwrap_err().contains("{staff}"));
-    assert!(check_title("Visit {staff").is_err());
+    assert_eq!(check_title("Visit by {staff} on {date}"), Ok(()));
+    let unknown = check_title("Visit {nope}").unwrap_err();
+    assert_eq!(unknown, TitleError::Unknown("nope".into()));
+    assert!(
+        unknown.to_string().starts_with("`{nope}` is not a placeholder: use {"),
+        "{unknown}"
+    );
+    assert!(unknown.to_string().contains("{staff}"), "{unknown}");
+    assert_eq!(check_title("Visit {staff"), Err(TitleError::Unclosed));
 }
 
 #[test]

@@ -48,9 +48,34 @@ const MAX_TEXT: usize = 256;
 /// and the bound keeps matching fast on hostile headers.
 const MAX_CAPTURE: usize = 64;
 
+/// Why a header or file-name pattern cannot be read; the text says how to write it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// A `{` with no `}` after it.
+    #[error("`{0}` has a `{{` without its `}}`")]
+    Unclosed(String),
+    /// A `}` with no `{` before it.
+    #[error("`{0}` has a `}}` without its `{{`")]
+    Unopened(String),
+    /// A name that is not a placeholder.
+    #[error("`{{{0}}}` is not a placeholder: use {{date}}, {{weekday}}, {{session}} or {{any}}")]
+    Unknown(String),
+    /// The same placeholder twice (other than `{any}`).
+    #[error("`{pattern}` uses `{{{placeholder}}}` twice")]
+    Twice {
+        /// The pattern.
+        pattern: String,
+        /// The placeholder, as written.
+        placeholder: String,
+    },
+    /// Nothing but spaces.
+    #[error("the pattern is empty")]
+    Empty,
+}
+
 impl Template {
     /// Parses a pattern, explaining any mistake.
-    pub fn parse(pattern: &str) -> Result<Template, String> {
+    pub fn parse(pattern: &str) -> Result<Template, TemplateError> {
         let mut tokens = Vec::new();
         let mut rest = pattern;
         while !rest.is_empty() {
@@ -60,27 +85,26 @@ impl Template {
                     let after = &rest[open + 1..];
                     let close = after
                         .find('}')
-                        .ok_or_else(|| format!("`{pattern}` has a `{{` without its `}}`"))?;
+                        .ok_or_else(|| TemplateError::Unclosed(pattern.to_string()))?;
                     let slot = match after[..close].trim().to_lowercase().as_str() {
                         "date" => Placeholder::Date,
                         "weekday" => Placeholder::Weekday,
                         "session" => Placeholder::Session,
                         "any" => Placeholder::Any,
-                        other => {
-                            return Err(format!(
-                                "`{{{other}}}` is not a placeholder: use {{date}}, {{weekday}}, {{session}} or {{any}}"
-                            ));
-                        }
+                        other => return Err(TemplateError::Unknown(other.to_string())),
                     };
                     if slot != Placeholder::Any && tokens.contains(&Token::Slot(slot)) {
-                        return Err(format!("`{pattern}` uses `{{{}}}` twice", after[..close].trim()));
+                        return Err(TemplateError::Twice {
+                            pattern: pattern.to_string(),
+                            placeholder: after[..close].trim().to_string(),
+                        });
                     }
                     tokens.push(Token::Slot(slot));
                     rest = &after[close + 1..];
                 }
                 None => {
                     if rest.contains('}') {
-                        return Err(format!("`{pattern}` has a `}}` without its `{{`"));
+                        return Err(TemplateError::Unopened(pattern.to_string()));
                     }
                     push_text(&mut tokens, rest);
                     rest = "";
@@ -88,7 +112,7 @@ impl Template {
             }
         }
         if tokens.is_empty() {
-            return Err("the pattern is empty".to_string());
+            return Err(TemplateError::Empty);
         }
         Ok(Template { tokens })
     }
@@ -267,14 +291,14 @@ mod tests {
 
     #[test]
     fn explains_mistakes() {
-        assert!(
-            Template::parse("{day} {session}")
-                .unwrap_err()
-                .contains("not a placeholder")
+        let err = |p: &str| Template::parse(p).unwrap_err();
+        assert_eq!(
+            err("{day} {session}").to_string(),
+            "`{day}` is not a placeholder: use {date}, {weekday}, {session} or {any}"
         );
-        assert!(Template::parse("{date").is_err());
-        assert!(Template::parse("{date}}").is_err());
-        assert!(Template::parse("{date} {date}").is_err());
-        assert!(Template::parse("  ").is_err());
+        assert_eq!(err("{date").to_string(), "`{date` has a `{` without its `}`");
+        assert_eq!(err("{date}}"), TemplateError::Unopened("{date}}".into()));
+        assert_eq!(err("{date} {date}").to_string(), "`{date} {date}` uses `{date}` twice");
+        assert_eq!(err("  "), TemplateError::Empty);
     }
 }

@@ -187,7 +187,7 @@ fn layout(f: &Format, issues: &mut Issues) {
             match &l.session_columns {
                 None => issues.add("layout.session_columns", "is needed with style = \"wide\": the pattern of a session column's header, such as \"{date} {session}\" or \"{weekday} {session}\""),
                 Some(text) => match Template::parse(text) {
-                    Err(message) => issues.add("layout.session_columns", message),
+                    Err(e) => issues.add("layout.session_columns", e.to_string()),
                     Ok(t) => {
                         if !t.has(Placeholder::Date) && !t.has(Placeholder::Weekday) {
                             issues.add("layout.session_columns", "needs `{date}` or `{weekday}` so each column has a date");
@@ -380,7 +380,7 @@ fn date_of_file(key: &str, d: &crate::pipeline::format::DocumentDate, issues: &m
     }
     if let Some(pattern) = &d.file_name {
         match Template::parse(pattern) {
-            Err(message) => issues.add(format!("{key}.file_name"), message),
+            Err(e) => issues.add(format!("{key}.file_name"), e.to_string()),
             Ok(t) => {
                 if t.count(Placeholder::Date) != 1 {
                     issues.add(

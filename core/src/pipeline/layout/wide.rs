@@ -38,10 +38,10 @@ pub(super) fn find_header(
 ) -> Result<(Header, WideColumns), DecodeProblem> {
     let l = &format.layout;
     let pattern = l.session_columns.as_deref().unwrap_or_default();
-    let template = Template::parse(pattern).map_err(|message| {
+    let template = Template::parse(pattern).map_err(|e| {
         DecodeProblem::InvalidFormat(vec![crate::pipeline::format::FormatIssue {
             key: "format.layout.session_columns".to_string(),
-            message,
+            message: e.to_string(),
         }])
     })?;
     let week = if template.has(Placeholder::Weekday) && !template.has(Placeholder::Date) {
