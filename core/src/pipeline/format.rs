@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 pub use identity::{Identity, NameOrder};
 pub use items::EACH;
 pub use layout::{DocumentDate, Layout, LayoutStyle, SessionValue};
-pub use marks::{MarkCodes, MarkRule, Marks, Resolution, STATUTORY_CODES, normalise_key};
-pub use times::{SessionTimes, TimeRange};
+pub use marks::{MarkCodes, MarkRule, MarkRuleError, Marks, Resolution, STATUTORY_CODES, normalise_key};
+pub use times::{SessionTimes, TimeRange, TimeRangeError};
 pub use validate::FormatIssue;
 pub use validate::position_column;
 

@@ -65,30 +65,45 @@ pub enum MarkRule {
 impl MarkRule {
     /// Reads a table value: a statutory code (any case), `present`, `none`, or (for marks, not
     /// reasons) `reason`.
-    pub fn parse(value: &str, allow_reason: bool) -> Result<MarkRule, String> {
+    pub fn parse(value: &str, allow_reason: bool) -> Result<MarkRule, MarkRuleError> {
         let v = value.trim();
         match v.to_lowercase().as_str() {
             "present" => return Ok(MarkRule::Present),
             "none" => return Ok(MarkRule::NoMark),
             "reason" if allow_reason => return Ok(MarkRule::Reason),
-            "reason" => {
-                return Err("a reason cannot defer to another reason; write a code, \
-                            `present` or `none`"
-                    .to_string());
-            }
+            "reason" => return Err(MarkRuleError::ReasonForReason),
             _ => {}
         }
         let code = v.to_uppercase();
         if STATUTORY_CODES.contains(&code.as_str()) {
             Ok(MarkRule::Code(code))
         } else {
-            Err(format!(
-                "`{v}` is not a current statutory code; write one of {}, or `present`, {}`none`",
-                STATUTORY_CODES.join(" "),
-                if allow_reason { "`reason` or " } else { "" }
-            ))
+            Err(MarkRuleError::NotACode {
+                value: v.to_string(),
+                allow_reason,
+            })
         }
     }
+}
+
+/// Why a vocabulary entry cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarkRuleError {
+    /// `reason` given as what a reason means.
+    #[error("a reason cannot defer to another reason; write a code, `present` or `none`")]
+    ReasonForReason,
+    /// Not a statutory code or a word the vocabulary knows.
+    #[error(
+        "`{value}` is not a current statutory code; write one of {codes}, or `present`, {reason}`none`",
+        codes = STATUTORY_CODES.join(" "),
+        reason = if *allow_reason { "`reason` or " } else { "" }
+    )]
+    NotACode {
+        /// As written.
+        value: String,
+        /// Whether `reason` would have been allowed here.
+        allow_reason: bool,
+    },
 }
 
 /// The outcome of applying the vocabulary to one mark and its reason.

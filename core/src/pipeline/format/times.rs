@@ -29,17 +29,25 @@ pub struct TimeRange {
     until: u32,
 }
 
+/// Why a session's time range cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeRangeError {
+    /// Not two times with a dash between.
+    #[error("`{0}` is not a range of times: write it as \"HH:MM-HH:MM\", such as \"08:00-12:30\"")]
+    Shape(String),
+    /// The end is not after the start.
+    #[error("`{0}` ends before it starts: the first time must be the earlier (a session does not run past midnight)")]
+    Backwards(String),
+}
+
 impl TimeRange {
     /// Reads `"08:00-12:30"` (spaces around the dash do not matter; `24:00` ends at midnight).
-    pub fn parse(text: &str) -> Result<TimeRange, String> {
-        let shape =
-            || format!("`{text}` is not a range of times: write it as \"HH:MM-HH:MM\", such as \"08:00-12:30\"");
+    pub fn parse(text: &str) -> Result<TimeRange, TimeRangeError> {
+        let shape = || TimeRangeError::Shape(text.to_string());
         let (from, until) = text.split_once(['-', '\u{2013}']).ok_or_else(shape)?;
         let (from, until) = (clock(from).ok_or_else(shape)?, clock(until).ok_or_else(shape)?);
         if from >= until {
-            return Err(format!(
-                "`{text}` ends before it starts: the first time must be the earlier (a session does not run past midnight)"
-            ));
+            return Err(TimeRangeError::Backwards(text.to_string()));
         }
         Ok(TimeRange { from, until })
     }
@@ -80,7 +88,7 @@ fn clock(text: &str) -> Option<u32> {
 impl SessionTimes {
     /// Each session's range, the defaults where the format gives none; the first range that
     /// cannot be read is the error, with its key under `session_times`.
-    pub fn ranges(&self) -> Result<[(Session, TimeRange); 2], (&'static str, String)> {
+    pub fn ranges(&self) -> Result<[(Session, TimeRange); 2], (&'static str, TimeRangeError)> {
         let range = |key: &'static str, given: &Option<String>, default: &str| {
             TimeRange::parse(given.as_deref().unwrap_or(default)).map_err(|why| (key, why))
         };
@@ -146,9 +154,12 @@ mod tests {
     fn ranges_are_read_strictly() {
         assert!(TimeRange::parse("8:00-24:00").is_ok());
         for bad in ["08:00", "8-12", "08:00-12:60", "25:00-26:00", "8:0-12:00", "noon-1pm"] {
-            assert!(TimeRange::parse(bad).unwrap_err().contains("not a range"), "{bad}");
+            assert_eq!(TimeRange::parse(bad), Err(TimeRangeError::Shape(bad.into())), "{bad}");
         }
-        assert!(TimeRange::parse("13:00-12:00").unwrap_err().contains("ends before"));
+        assert_eq!(
+            TimeRange::parse("13:00-12:00"),
+            Err(TimeRangeError::Backwards("13:00-12:00".into()))
+        );
         let (a, b) = (
             TimeRange::parse("08:00-13:00").unwrap(),
             TimeRange::parse("12:00-17:00").unwrap(),

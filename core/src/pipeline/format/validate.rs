@@ -292,7 +292,7 @@ fn session_times(f: &Format, issues: &mut Issues) {
     }
     for (key, given) in [("am", &times.am), ("pm", &times.pm)] {
         if let Some(Err(why)) = given.as_deref().map(TimeRange::parse) {
-            issues.add(format!("layout.session_times.{key}"), why);
+            issues.add(format!("layout.session_times.{key}"), why.to_string());
         }
     }
     if let Ok([(_, am), (_, pm)]) = times.ranges()
@@ -407,7 +407,7 @@ fn marks(f: &Format, issues: &mut Issues) {
         match MarkRule::parse(value, true) {
             Ok(MarkRule::Reason) => defers = true,
             Ok(_) => {}
-            Err(message) => issues.add(key, message),
+            Err(e) => issues.add(key, e.to_string()),
         }
     }
     duplicates(m.map.keys(), "marks.map", issues);
@@ -435,8 +435,8 @@ fn marks(f: &Format, issues: &mut Issues) {
 
 fn reason_table(table: &BTreeMap<String, String>, key: &str, issues: &mut Issues) {
     for (reason, value) in table {
-        if let Err(message) = MarkRule::parse(value, false) {
-            issues.add(format!("{key}.\"{reason}\""), message);
+        if let Err(e) = MarkRule::parse(value, false) {
+            issues.add(format!("{key}.\"{reason}\""), e.to_string());
         }
     }
     duplicates(table.keys(), key, issues);
