@@ -46,6 +46,12 @@ pub async fn run(
     let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch for SIGTERM: {e}"))?;
     let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot watch for SIGHUP: {e}"))?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch for SIGINT: {e}"))?;
+    // One daemon per SQLite file; on PostgreSQL replicas share the work through job leases.
+    let _lock = match store.sqlite_file() {
+        Some(db) => Some(super::jobs::lock_sqlite_daemon(&db)?),
+        None => None,
+    };
+    super::jobs::claim_database(&store, &loaded.config.school.name, chrono::Utc::now() + offset).await?;
     let creds = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     let listener = HttpListener::bind(&loaded.config.http, creds.as_deref(), loaded.dir()).await?;
     let addr = listener.local_addr().map_err(|e| format!("the HTTP socket: {e}"))?;

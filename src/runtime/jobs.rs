@@ -302,3 +302,55 @@ pub async fn housekeeping<F: std::future::Future<Output = ()>>(store: &Store, wo
         Claim::Busy(_) => Ok(false),
     }
 }
+
+/// Why a database already recorded as `owner`'s is refused to the school `school`.
+pub fn other_school(owner: &str, school: &str) -> String {
+    format!(
+        "this database belongs to the school \"{owner}\" (the first apsync to open it recorded so), but this \
+         configuration is for \"{school}\": each school needs its own database, or the registers mix. Point \
+         [database] url at this school's own database; if the school was only renamed, set [school] name back"
+    )
+}
+
+/// Records the database as `school`'s when it is no school's yet; refuses it when it is another's.
+pub async fn claim_database(store: &Store, school: &str, now: DateTime<Utc>) -> Result<(), String> {
+    let owner = store
+        .claim_database_for(school, now)
+        .await
+        .map_err(|e| format!("the database's school cannot be read: {e}"))?;
+    if owner == school {
+        Ok(())
+    } else {
+        Err(other_school(&owner, school))
+    }
+}
+
+/// Held while `apsync run` runs on an SQLite file: a second daemon on the same file is refused.
+#[derive(Debug)]
+pub struct DaemonLock {
+    _file: std::fs::File,
+}
+
+/// Takes the lock file beside the SQLite database `db` (`apsync.db.daemon-lock`), which the
+/// kernel releases when this process ends however it ends; refuses when another process holds it.
+pub fn lock_sqlite_daemon(db: &std::path::Path) -> Result<DaemonLock, String> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".daemon-lock");
+    let path = std::path::PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open the daemon's lock file {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DaemonLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another apsync daemon is already running on the database {} (it holds {}): one SQLite database \
+             takes one daemon. Stop the other (systemctl status 'apsync*'), or, to run replicas, use PostgreSQL",
+            db.display(),
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
+}
