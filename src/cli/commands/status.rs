@@ -242,6 +242,11 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
                 .iter()
                 .map(|(c, at)| json!({ "connector": c, "next_run": at.map(|t| t.to_rfc3339()) }));
             map.insert("next_runs".into(), Value::Array(next.collect()));
+            let jobs = metrics.jobs.iter().map(|j| {
+                json!({ "job": j.job, "held_by": j.held_by, "held_since": j.held_since.to_rfc3339(),
+                        "leased_until": j.leased_until.to_rfc3339() })
+            });
+            map.insert("jobs".into(), Value::Array(jobs.collect()));
         }
         say!(
             "{}",
@@ -281,6 +286,12 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
             _ => format!("{} at {}", r.status, r.started_at.to_rfc3339()),
         };
         add(&format!("connector {}", r.connector), json!(detail));
+    }
+    for j in &metrics.jobs {
+        add(
+            &format!("job {}", j.job),
+            json!(format!("held by {} since {}", j.held_by, ctx.local(j.held_since))),
+        );
     }
     for (connector, at) in &next {
         add(
