@@ -42,6 +42,15 @@ pub fn connector_job(connector: &str) -> String {
     format!("connector:{connector}")
 }
 
+/// When this process started (as near as [`note_start`] was called to it).
+static STARTED: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+
+/// Notes that this process starts now: a connector run another process starts after this moment
+/// covers what `apsync sync` was asked for.
+pub fn note_start() {
+    let _ = STARTED.get_or_init(Utc::now);
+}
+
 /// What to do when another process holds the job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WhenBusy {
@@ -178,8 +187,8 @@ pub async fn live_jobs(store: &Store) -> Result<Vec<JobLease>, StoreError> {
 
 /// Runs one connector once across every process on the database: under its lease, after any
 /// rules pass in progress. `None` when another process ran it instead: with [`WhenBusy::Skip`],
-/// one was running it; with [`WhenBusy::Wait`], one started it after this call began and it has
-/// now ended (its run is the one recorded last).
+/// one was running it; with [`WhenBusy::Wait`], one started it after this process started (see
+/// [`note_start`]) and it has now ended (its run is the one recorded last).
 pub async fn run_connector_once(
     store: &Store,
     loaded: &LoadedConfig,
@@ -189,31 +198,34 @@ pub async fn run_connector_once(
     when_busy: WhenBusy,
 ) -> Result<Option<RunReport>, StoreError> {
     let job = connector_job(&connector.id);
-    let asked = Utc::now();
+    // A run started after this process started covers what it was asked for.
+    let asked = *STARTED.get_or_init(Utc::now);
+    let me = owner::this_process_name();
+    // A run another process took after this one started covers what this one was asked for:
+    // seen while it runs, or afterwards in what the lease last recorded.
     let mut covered = false;
     let held = loop {
+        if when_busy == WhenBusy::Wait
+            && let Some((at, by)) = store.job_last_taken(&job).await?
+        {
+            covered |= at >= asked && by != me;
+        }
         match claim(store, &job).await? {
             Claim::Held(held) => {
+                if covered {
+                    held.release().await;
+                    return Ok(None);
+                }
                 if live_jobs(store).await?.iter().any(|l| l.job == RULES_JOB) {
                     // A rules pass is waiting for the imports to end, or running: it goes first.
                     held.release().await;
                     tokio::time::sleep(POLL).await;
                     continue;
                 }
-                if covered {
-                    held.release().await;
-                    return Ok(None);
-                }
                 break held;
             }
-            Claim::Busy(lease) => {
-                if when_busy == WhenBusy::Skip {
-                    return Ok(None);
-                }
-                // A run that started after we were asked covers what we were asked for.
-                covered |= lease.held_since >= asked;
-                tokio::time::sleep(POLL).await;
-            }
+            Claim::Busy(_) if when_busy == WhenBusy::Skip => return Ok(None),
+            Claim::Busy(_) => tokio::time::sleep(POLL).await,
         }
     };
     let report = run_connector_with(store, loaded, connector, sources, now).await;

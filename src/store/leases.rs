@@ -41,9 +41,11 @@ impl Store {
     ) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
             let taken: Option<String> = sqlx::query_scalar(
-                "INSERT INTO job_leases (job, held_by, held_since, leased_until) VALUES ($1, $2, $3, $4)
+                "INSERT INTO job_leases (job, held_by, held_since, leased_until, last_taken_at, last_taken_by)
+                 VALUES ($1, $2, $3, $4, $3, $2)
                  ON CONFLICT (job) DO UPDATE SET held_by = excluded.held_by, held_since = excluded.held_since,
-                     leased_until = excluded.leased_until
+                     leased_until = excluded.leased_until, last_taken_at = excluded.last_taken_at,
+                     last_taken_by = excluded.last_taken_by
                  WHERE job_leases.held_by IS NULL OR job_leases.leased_until IS NULL
                     OR job_leases.leased_until <= $3 OR job_leases.held_by = $2
                  RETURNING job",
@@ -70,7 +72,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
             Ok(sqlx::query(
-                "UPDATE job_leases SET held_by = $1, held_since = $2, leased_until = $3 WHERE job = $4 AND held_by = $5",
+                "UPDATE job_leases SET held_by = $1, held_since = $2, leased_until = $3, last_taken_at = $2, last_taken_by = $1
+                 WHERE job = $4 AND held_by = $5",
             )
             .bind(owner)
             .bind(now)
@@ -109,6 +112,18 @@ impl Store {
             .execute(pool)
             .await?;
             Ok(())
+        })
+    }
+
+    /// When `job` was last taken, and by whom (held now or since released); `None` if never.
+    pub async fn job_last_taken(&self, job: &str) -> Result<Option<(DateTime<Utc>, String)>, StoreError> {
+        with_pool!(self, pool => {
+            let row: Option<(Option<DateTime<Utc>>, Option<String>)> =
+                sqlx::query_as("SELECT last_taken_at, last_taken_by FROM job_leases WHERE job = $1")
+                    .bind(job)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok(row.and_then(|(at, by)| at.zip(by)))
         })
     }
 

@@ -7,7 +7,9 @@ CREATE TABLE job_leases (
     job                 TEXT PRIMARY KEY,   -- "connector:ID", "rules", "housekeeping"
     held_by             TEXT,               -- NULL when released
     held_since          TIMESTAMPTZ,
-    leased_until        TIMESTAMPTZ
+    leased_until        TIMESTAMPTZ,
+    last_taken_at       TIMESTAMPTZ,    -- when a holder last took it (kept after release)
+    last_taken_by       TEXT                -- and who
 );
 -- The school a database belongs to, written by the first apsync that opens it, so that two
 -- configurations of different schools pointing at one database are refused (`apsync check`).

@@ -7,7 +7,9 @@ CREATE TABLE job_leases (
     job                 TEXT PRIMARY KEY,   -- "connector:ID", "rules", "housekeeping"
     held_by             TEXT,               -- NULL when released
     held_since          TEXT,
-    leased_until        TEXT
+    leased_until        TEXT,
+    last_taken_at       TEXT,           -- when a holder last took it (kept after release)
+    last_taken_by       TEXT                -- and who
 );
 -- The school a database belongs to, written by the first apsync that opens it, so that two
 -- configurations of different schools pointing at one database are refused (`apsync check`).
