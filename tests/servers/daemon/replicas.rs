@@ -86,3 +86,199 @@ async fn two_syncs_at_once_on_postgresql_both_succeed_and_each_connector_runs_on
     eprintln!("two syncs at once: {documents} documents, runs {runs:?}");
     assert_eq!(taken_back(&pool).await, Vec::new(), "no alert raised then resolved");
 }
+
+/// Whether `holder` (`host:pidns:pid:start`) is the process `pid`.
+fn is_pid(holder: &str, pid: u32) -> bool {
+    holder.rsplit(':').nth(1) == Some(pid.to_string().as_str())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_replicas_one_killed_at_random_moments_end_with_everything_exactly_once() {
+    use super::kills::{Lcg, arrival_order, arrives_later};
+    let rounds: usize = std::env::var("APSYNC_REPLICA_KILL_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
+    let seed = std::env::var("APSYNC_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_204);
+    eprintln!("replica kill test: 3 replicas on PostgreSQL, {rounds} rounds, seed {seed}");
+    let mut rng = Lcg(seed);
+    let db = test_database().await;
+    let pool = db.pool().await;
+    let ep = Endpoint::start(vec![]).await;
+    let (w, held) = tokio::task::block_in_place(|| world_in(&ep, arrives_later, Some("* * * * *"), Some(db.url())));
+    let mut arriving = arrival_order(held);
+    eprintln!("{} returns arrive while replicas are being killed", arriving.len());
+    // One clock for every replica (the rules of each see the same moment), moving with real time.
+    let began = Instant::now();
+    let now = || (chrono::DateTime::parse_from_rfc3339(NOW).unwrap() + began.elapsed()).to_rfc3339();
+    let mut starts = 0;
+    let mut start = |starts: &mut usize| {
+        *starts += 1;
+        let log = w.install.path(&format!("replica-{starts}.log"));
+        tokio::task::block_in_place(|| Daemon::start_with(&w.install.config(), log, &now(), None))
+    };
+    let mut replicas: Vec<Daemon> = (0..3).map(|_| start(&mut starts)).collect();
+    let mut posted = BTreeSet::new();
+    let mut in_flight: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut kills_mid_run = 0;
+    for round in 1..=rounds {
+        let count = arriving.len().div_ceil(rounds + 1 - round);
+        for r in arriving.drain(..count) {
+            tokio::task::block_in_place(|| w.servers.send(&r));
+        }
+        let to = usize::try_from(rng.next(3)).unwrap();
+        posted.insert(post_visit(&replicas[to].base, &w.token, round).await);
+        // Half the rounds wait (up to 4 s) for a connector run in progress, to kill mid-import.
+        let hunting = rng.next(2) == 0;
+        let delay = Duration::from_millis(rng.next(if hunting { 200 } else { 2500 }));
+        let held = || async {
+            sqlx::query_scalar::<_, String>(
+                "SELECT held_by FROM job_leases WHERE job LIKE 'connector:%' AND held_by IS NOT NULL AND leased_until > now()",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        };
+        if hunting {
+            let until = Instant::now() + Duration::from_secs(4);
+            while held().await.is_empty() && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        tokio::time::sleep(delay).await;
+        let holders = held().await;
+        let running: Vec<usize> = (0..3)
+            .filter(|i| holders.iter().any(|h| is_pid(h, replicas[*i].child.id())))
+            .collect();
+        let victim = if !running.is_empty() && hunting {
+            running[usize::try_from(rng.next(running.len() as u64)).unwrap()]
+        } else {
+            usize::try_from(rng.next(3)).unwrap()
+        };
+        let pid = replicas[victim].child.id();
+        // Stopped first, so what it had in flight is read before anyone can release it.
+        replicas[victim].signal("STOP");
+        let mid_run: Vec<String> = sqlx::query_as::<_, (String, String)>(
+            "SELECT job, held_by FROM job_leases WHERE job LIKE 'connector:%' AND held_by IS NOT NULL AND leased_until > now()",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, h)| is_pid(h, pid))
+        .map(|(j, _)| j)
+        .collect();
+        let unfinished: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT payload, attempt_started_at::text, leased_by FROM outbox
+             WHERE channel = 'email' AND status = 'pending' AND attempt_started_at IS NOT NULL AND leased_by IS NOT NULL",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let cut: BTreeSet<(String, String)> = unfinished
+            .into_iter()
+            .filter(|(_, _, by)| is_pid(by, pid))
+            .map(|(payload, at, _)| {
+                let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
+                (message_id(v["message"].as_str().unwrap_or_default()), at)
+            })
+            .collect();
+        let old = replicas.remove(victim);
+        tokio::task::block_in_place(|| old.kill());
+        if !mid_run.is_empty() {
+            kills_mid_run += 1;
+        }
+        let new = cut.difference(&in_flight).count();
+        in_flight.extend(cut);
+        replicas.insert(victim, start(&mut starts));
+        eprintln!(
+            "round {round}: {count} returns arrived; replica {victim} (pid {pid}) killed after {delay:?}, \
+             holding {mid_run:?}, {new} email(s) in flight"
+        );
+    }
+    eprintln!("{kills_mid_run} of {rounds} kills cut a connector run short");
+    for r in arriving.drain(..) {
+        tokio::task::block_in_place(|| w.servers.send(&r));
+    }
+    let expected = expected_marks();
+    let limit = Duration::from_secs(150);
+    let started = Instant::now();
+    tokio::task::block_in_place(|| {
+        wait_for(limit, "the register", || w.install.marks() == expected);
+        eprintln!("the register was complete {:?} after the last kill", started.elapsed());
+        wait_for(limit, "every visit at the endpoint", || {
+            ep.stored().iter().map(|(k, _)| k.clone()).collect::<BTreeSet<_>>() == posted
+        });
+        wait_for(limit, "an empty outbox", || pending(&w.install) == 0);
+        eprintln!("the outbox was empty {:?} after the last kill", started.elapsed());
+    });
+    // Runs the killed replicas left are closed by the survivors (the holders are gone).
+    let deadline = Instant::now() + limit;
+    loop {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connector_runs WHERE status = 'running'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{n} connector runs still marked running");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for r in replicas {
+        let (status, log) = tokio::task::block_in_place(|| r.stop());
+        assert!(status.success(), "{log}");
+    }
+    assert_eq!(w.install.marks(), expected);
+    let stored: Vec<String> = ep.stored().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(stored.len(), posted.len(), "each visit stored once");
+    let rows = outbox(&w.install);
+    eprintln!("outbox: {rows:?}");
+    assert!(
+        !rows.keys().any(|(_, s)| s == "dead"),
+        "nothing dead-lettered: {rows:?}"
+    );
+    let emails = rows.get(&("email".into(), "delivered".into())).copied().unwrap_or(0);
+    assert!(emails > 0, "alerts were mailed");
+    let ids = message_ids(&w.smtp);
+    let distinct: BTreeSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), emails, "every alert email reached the server");
+    let mut copies: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in &ids {
+        *copies.entry(id).or_default() += 1;
+    }
+    eprintln!(
+        "{emails} emails; {} attempts in flight at a kill; {} repeated (same Message-ID)",
+        in_flight.len(),
+        ids.len() - emails
+    );
+    for (id, n) in copies {
+        let cut_short = in_flight.iter().filter(|(m, _)| m == id).count();
+        assert!(
+            n <= 1 + cut_short,
+            "{id} reached the server {n} times, but only {cut_short} attempt(s) of it were in flight at a kill"
+        );
+    }
+    let runs = runs(&pool).await;
+    eprintln!("connector runs: {runs:?}");
+    // Returns arrive late on purpose here, so "still no return" is raised, then resolved when the
+    // return comes: true at the time. A false one is raised when the mark was already held.
+    let back = taken_back(&pool).await;
+    eprintln!("{} alerts raised then resolved as their returns arrived", back.len());
+    let false_alerts: Vec<String> = sqlx::query_scalar(
+        "SELECT a.subject_key FROM alerts a JOIN marks m
+           ON a.subject_key = m.upn || ':' || m.date::text || ':' || m.session
+         WHERE a.rule = 'missing-return' AND a.first_seen > m.recorded_at + interval '1 second'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        false_alerts,
+        Vec::<String>::new(),
+        "missing-return alerts raised while the mark was held"
+    );
+}
