@@ -282,3 +282,71 @@ async fn three_replicas_one_killed_at_random_moments_end_with_everything_exactly
         "missing-return alerts raised while the mark was held"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_schools_instances_side_by_side_on_one_postgresql_server_each_keep_their_register() {
+    let (oak_db, elm_db) = (test_database().await, test_database().await);
+    let ep = Endpoint::start(vec![]).await;
+    let (oak, _) = tokio::task::block_in_place(|| world_in(&ep, |_| false, None, Some(oak_db.url())));
+    let (elm, _) = tokio::task::block_in_place(|| world_in(&ep, |_| false, None, Some(elm_db.url())));
+    // As apsync@oak-academy and apsync@elm-school would run them: /etc/apsync/SCHOOL.toml each.
+    let school = |w: &super::World, name: &str, file: &str| {
+        let text = std::fs::read_to_string(w.install.config()).unwrap();
+        let text = text.replace("name = \"Example Academy\"", &format!("name = \"{name}\""));
+        let path = w.install.path(file);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let oak_toml = school(&oak, "Oak Academy", "oak-academy.toml");
+    let elm_toml = school(&elm, "Elm School", "elm-school.toml");
+    std::fs::remove_file(oak.install.config()).unwrap();
+    std::fs::remove_file(elm.install.config()).unwrap();
+    let daemons = [
+        tokio::task::block_in_place(|| Daemon::start_with(&oak_toml, oak.install.path("oak.log"), NOW, None)),
+        tokio::task::block_in_place(|| Daemon::start_with(&elm_toml, elm.install.path("elm.log"), NOW, None)),
+    ];
+    let marks = |config: &std::path::Path| {
+        let out = spawn(config, &["marks", "--format", "csv"]).wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let expected = expected_marks();
+    tokio::task::block_in_place(|| {
+        wait_for(Duration::from_secs(90), "Oak Academy's register", || {
+            marks(&oak_toml) == expected
+        });
+        wait_for(Duration::from_secs(90), "Elm School's register", || {
+            marks(&elm_toml) == expected
+        });
+    });
+    // A third school's file beside Oak's, naming Oak's database: refused by check, and by run.
+    let ash_toml = oak.install.path("ash-college.toml");
+    std::fs::write(
+        &ash_toml,
+        std::fs::read_to_string(&oak_toml)
+            .unwrap()
+            .replace("name = \"Oak Academy\"", "name = \"Ash College\""),
+    )
+    .unwrap();
+    let check = tokio::task::block_in_place(|| spawn(&oak_toml, &["check"]).wait_with_output().unwrap());
+    let said = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("ash-college.toml") && said.contains("Ash College"),
+        "{said}"
+    );
+    let run = tokio::task::block_in_place(|| spawn(&ash_toml, &["run"]).wait_with_output().unwrap());
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success(),
+        "a daemon for another school on Oak's database is refused"
+    );
+    assert!(said.contains("belongs to the school \"Oak Academy\""), "{said}");
+    std::fs::remove_file(&ash_toml).unwrap();
+    for d in daemons {
+        let (status, log) = tokio::task::block_in_place(|| d.stop());
+        assert!(status.success(), "{log}");
+    }
+    assert_eq!(marks(&oak_toml), expected);
+    assert_eq!(marks(&elm_toml), expected);
+}
