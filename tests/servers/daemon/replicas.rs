@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use crate::support::endpoint::Endpoint;
 use crate::support::postgres::test_database;
-use crate::support::sample_servers::sample_files;
 
 use super::{Daemon, NOW, expected_marks, message_id, message_ids, outbox, pending, post_visit, wait_for, world_in};
 
@@ -115,7 +114,7 @@ async fn three_replicas_one_killed_at_random_moments_end_with_everything_exactly
     let began = Instant::now();
     let now = || (chrono::DateTime::parse_from_rfc3339(NOW).unwrap() + began.elapsed()).to_rfc3339();
     let mut starts = 0;
-    let mut start = |starts: &mut usize| {
+    let start = |starts: &mut usize| {
         *starts += 1;
         let log = w.install.path(&format!("replica-{starts}.log"));
         tokio::task::block_in_place(|| Daemon::start_with(&w.install.config(), log, &now(), None))
