@@ -130,7 +130,7 @@ async fn three_replicas_one_killed_at_random_moments_end_with_everything_exactly
         }
         let to = usize::try_from(rng.next(3)).unwrap();
         posted.insert(post_visit(&replicas[to].base, &w.token, round).await);
-        // Half the rounds wait (up to 4 s) for a connector run in progress, to kill mid-import.
+        // Half the rounds wait (up to 5 s) for a connector run in progress, to kill mid-import.
         let hunting = rng.next(2) == 0;
         let delay = Duration::from_millis(rng.next(if hunting { 200 } else { 2500 }));
         let held = || async {
@@ -142,9 +142,9 @@ async fn three_replicas_one_killed_at_random_moments_end_with_everything_exactly
             .unwrap()
         };
         if hunting {
-            let until = Instant::now() + Duration::from_secs(4);
+            let until = Instant::now() + Duration::from_secs(5);
             while held().await.is_empty() && Instant::now() < until {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
         tokio::time::sleep(delay).await;
@@ -194,8 +194,13 @@ async fn three_replicas_one_killed_at_random_moments_end_with_everything_exactly
         in_flight.extend(cut);
         replicas.insert(victim, start(&mut starts));
         eprintln!(
-            "round {round}: {count} returns arrived; replica {victim} (pid {pid}) killed after {delay:?}, \
-             holding {mid_run:?}, {new} email(s) in flight"
+            "round {round}: {count} returns arrived; replica {victim} (pid {pid}) killed after {delay:?}{}, \
+             holding {mid_run:?}, {new} email(s) in flight",
+            if hunting {
+                format!(" (hunting: {} runs in progress)", holders.len())
+            } else {
+                String::new()
+            }
         );
     }
     eprintln!("{kills_mid_run} of {rounds} kills cut a connector run short");
