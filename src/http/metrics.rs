@@ -123,6 +123,21 @@ pub fn render(m: &MetricsSnapshot, now: DateTime<Utc>) -> String {
             .map_or(0, |(_, at)| (now - *at).num_seconds().max(0));
         let _ = writeln!(out, "apsync_outbox_oldest_age_seconds{{channel=\"{channel}\"}} {age}");
     }
+    family(
+        &mut out,
+        "apsync_job_held_since_timestamp_seconds",
+        "gauge",
+        "Scheduled jobs held now (connector runs, the rules pass, housekeeping): since when (Unix time), by job and holder (host:pidns:pid:start), across every replica on the database.",
+    );
+    for j in &m.jobs {
+        let _ = writeln!(
+            out,
+            "apsync_job_held_since_timestamp_seconds{{job=\"{}\",holder=\"{}\"}} {}",
+            label(&j.job),
+            label(&j.held_by),
+            j.held_since.timestamp()
+        );
+    }
     out
 }
 
@@ -151,5 +166,17 @@ mod tests {
         assert!(text.contains("apsync_outbox_backlog{channel=\"push\"} 0\n"));
         assert!(text.contains("apsync_outbox_oldest_age_seconds{channel=\"email\"} 90\n"));
         assert!(text.contains("# TYPE apsync_deliveries gauge\n"));
+        let m = MetricsSnapshot {
+            jobs: vec![crate::store::JobLease {
+                job: "connector:oak".into(),
+                held_by: "srv-2:4026531836:77:123".into(),
+                held_since: now,
+                leased_until: now,
+            }],
+            ..Default::default()
+        };
+        assert!(render(&m, now).contains(
+            "apsync_job_held_since_timestamp_seconds{job=\"connector:oak\",holder=\"srv-2:4026531836:77:123\"} 1772445600\n"
+        ));
     }
 }

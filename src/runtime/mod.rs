@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod daemon;
+pub mod jobs;
 pub mod runs;
 pub mod scheduler;
 pub mod sync;

@@ -37,10 +37,22 @@ pub async fn close_interrupted_runs(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let mut closed = 0;
+    // A run is made under its connector's lease (see `super::jobs`): a process elsewhere (another
+    // host) whose runs are marked running but that holds no lease any more has stopped.
+    let leased: Vec<String> = store
+        .held_jobs(Utc::now())
+        .await?
+        .into_iter()
+        .map(|l| l.held_by)
+        .collect();
     for holder in store.run_holders().await? {
         let owner = holder.as_deref().and_then(LeaseOwner::parse);
         let gone = match (&owner, me) {
-            (Some(owner), Some(me)) => verdict(owner, me, probe(owner.pid)) == Verdict::Gone,
+            (Some(owner), Some(me)) => match verdict(owner, me, probe(owner.pid)) {
+                Verdict::Gone => true,
+                Verdict::Elsewhere => holder.as_ref().is_some_and(|h| !leased.contains(h)),
+                Verdict::Alive => false,
+            },
             _ => false,
         };
         // A gone process's runs are closed whenever they started: `--now` shifts each process's

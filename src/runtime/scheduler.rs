@@ -14,8 +14,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
+use super::jobs::{WhenBusy, run_connector_once};
 use super::runs::{RunPanicked, close_interrupted_runs};
-use super::sync::{RunReport, run_connector_with};
+use super::sync::RunReport;
 use super::{ConfiguredSources, SourceBuilder};
 pub use apsync_core::schedule::{ConnectorState, DEFAULT_SCHEDULE, Schedule, ScheduleError, backoff, jitter, next_due};
 
@@ -25,6 +26,8 @@ use crate::store::{RunStatus, Store, StoreError};
 
 /// The loop never sleeps longer than this, so a changed wall clock is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How soon a connector another process was running is looked at again.
+const LOOK_AGAIN: Duration = Duration::from_secs(5);
 
 /// What the scheduler makes of a connector's latest recorded run: `None` when it was cut short
 /// (still marked running, or closed as interrupted), so it runs again at once.
@@ -155,14 +158,25 @@ pub async fn run_scheduler_with_sources(
         }
     }
     let mut running = Running::default();
+    // Connectors found running in another process, and when to look again.
+    let mut elsewhere: HashMap<String, DateTime<Utc>> = HashMap::new();
     loop {
         if *shutdown.borrow() {
             break;
         }
         let now = clock.now();
+        // Another replica's runs, recorded in the database, count as this scheduler's own.
+        match store.latest_runs().await {
+            Ok(latest) => adopt(&mut states, &latest, &running),
+            Err(e) => tracing::warn!("the latest connector runs could not be read: {e}"),
+        }
         let mut wake = now + chrono::Duration::from_std(MAX_SLEEP).unwrap_or_default();
         for connector in &config.config.connectors {
             if running.is_busy(&connector.id) {
+                continue;
+            }
+            if let Some(later) = elsewhere.get(&connector.id).filter(|t| **t > now) {
+                wake = wake.min(*later);
                 continue;
             }
             let state = states.entry(connector.id.clone()).or_default();
@@ -182,7 +196,8 @@ pub async fn run_scheduler_with_sources(
                 sources.clone(),
             );
             running.start(connector.id.clone(), async move {
-                let report = run_connector_with(&store, &config, &connector, sources.as_ref(), now).await;
+                let report =
+                    run_connector_once(&store, &config, &connector, sources.as_ref(), now, WhenBusy::Skip).await;
                 (report, clock.now())
             });
         }
@@ -192,10 +207,18 @@ pub async fn run_scheduler_with_sources(
             Some((id, outcome)) = running.next(), if !running.is_empty() => {
                 let (report, ended) = match outcome {
                     Ok(done) => done,
-                    Err(panicked) => (record_panic(&store, &id, &panicked, clock.now()).await, clock.now()),
+                    Err(panicked) => (record_panic(&store, &id, &panicked, clock.now()).await.map(Some), clock.now()),
                 };
-                record(states.entry(id).or_default(), report, ended);
-                done.notify_one();
+                match report {
+                    // Another replica runs it: its run, once recorded, is adopted.
+                    Ok(None) => {
+                        elsewhere.insert(id, clock.now() + chrono::Duration::from_std(LOOK_AGAIN).unwrap_or_default());
+                    }
+                    report => {
+                        record(states.entry(id).or_default(), report.map(Option::unwrap_or_default), ended);
+                        done.notify_one();
+                    }
+                }
             }
         }
     }
@@ -218,7 +241,7 @@ async fn drain(running: &mut Running, store: &Store, clock: &dyn Clock) {
     }
 }
 
-type RunOutcome = (Result<RunReport, StoreError>, DateTime<Utc>);
+type RunOutcome = (Result<Option<RunReport>, StoreError>, DateTime<Utc>);
 
 /// The connector runs in progress, each its own task, known by connector even if it panics.
 #[derive(Default)]
@@ -267,11 +290,33 @@ impl Running {
     }
 }
 
-/// Closes the runs cut short by processes that are gone; a failure is only logged, as the
-/// scheduler can go on without it.
+/// Takes, for each connector this scheduler is not running, the latest run recorded in the
+/// database when it is newer than the one the scheduler knows of (another replica ran it), or
+/// was cut short (it runs again at once).
+fn adopt(states: &mut HashMap<String, ConnectorState>, latest: &[crate::store::ConnectorRun], running: &Running) {
+    for run in latest {
+        if running.is_busy(&run.connector) {
+            continue;
+        }
+        let state = states.entry(run.connector.clone()).or_default();
+        match state_after(run) {
+            None => *state = ConnectorState::default(),
+            Some(theirs) if state.last_start.is_none_or(|mine| run.started_at > mine) => *state = theirs,
+            Some(_) => {}
+        }
+    }
+}
+
+/// Closes the runs cut short by processes that are gone, unless another replica is doing it; a
+/// failure is only logged, as the scheduler can go on without it.
 async fn sweep(store: &Store, now: DateTime<Utc>) {
-    if let Err(e) = close_interrupted_runs(store, owner::this_process(), owner::probe, now).await {
-        tracing::warn!("runs cut short by a stopped process could not be closed: {e}");
+    let work = async {
+        if let Err(e) = close_interrupted_runs(store, owner::this_process(), owner::probe, now).await {
+            tracing::warn!("runs cut short by a stopped process could not be closed: {e}");
+        }
+    };
+    if let Err(e) = super::jobs::housekeeping(store, work).await {
+        tracing::warn!("housekeeping could not take its lease: {e}");
     }
 }
 

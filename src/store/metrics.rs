@@ -25,6 +25,8 @@ pub struct MetricsSnapshot {
     pub deliveries: Vec<(String, String, String, i64)>,
     /// Per channel: when the oldest pending delivery was queued.
     pub oldest_pending: Vec<(String, DateTime<Utc>)>,
+    /// The scheduled jobs held now (by which process, since when), for replicas on one database.
+    pub jobs: Vec<super::JobLease>,
 }
 
 impl Store {
@@ -96,7 +98,8 @@ impl Store {
                     m.oldest_pending.push((channel.to_string(), oldest));
                 }
             }
-            Ok(m)
-        })
+        });
+        m.jobs = self.held_jobs(Utc::now()).await?;
+        Ok(m)
     }
 }

@@ -39,6 +39,18 @@ pub(crate) async fn runs_cut_short_by_a_gone_process_are_closed_as_interrupted(s
     store.start_run("bf-sftp", killed, hour_ago).await.unwrap();
     store.start_run("rf-imap", alive, hour_ago).await.unwrap();
     store.start_run("np-http", replica, hour_ago).await.unwrap();
+    // The replica holds its run's lease (leases run on the real clock); another one, stopped, holds none.
+    let real = chrono::Utc::now();
+    assert!(
+        store
+            .take_job("connector:np-http", replica, real, real + chrono::Duration::minutes(1))
+            .await
+            .unwrap()
+    );
+    store
+        .start_run("ob-http", "replica-3:4026531836:200:4000", hour_ago)
+        .await
+        .unwrap();
     // Runs nobody here can judge, but too old to be alive: another host's, and a foreign name.
     store.start_run("ba-sftp", replica, days_ago).await.unwrap();
     store.start_run("sh-sftp", "unknown:42", days_ago).await.unwrap();
@@ -49,7 +61,12 @@ pub(crate) async fn runs_cut_short_by_a_gone_process_are_closed_as_interrupted(s
         .await
         .unwrap();
 
-    assert_eq!(close_interrupted_runs(&store, Some(&me), probe, now).await.unwrap(), 4);
+    assert_eq!(close_interrupted_runs(&store, Some(&me), probe, now).await.unwrap(), 5);
+    assert_eq!(
+        latest(&store, "ob-http").await.status,
+        "interrupted",
+        "a replica elsewhere holding no lease has stopped"
+    );
     assert_eq!(latest(&store, "rf-folder").await.status, "interrupted");
     let cut = latest(&store, "bf-sftp").await;
     assert_eq!(cut.status, "interrupted");
@@ -65,7 +82,7 @@ pub(crate) async fn runs_cut_short_by_a_gone_process_are_closed_as_interrupted(s
     assert_eq!(
         latest(&store, "np-http").await.status,
         "running",
-        "a replica's recent run stays"
+        "a replica's recent run, under its lease, stays"
     );
     assert_eq!(latest(&store, "ba-sftp").await.status, "interrupted");
     assert_eq!(latest(&store, "sh-sftp").await.status, "interrupted");

@@ -27,6 +27,18 @@ impl ErrorKind {
         }
     }
 
+    /// From its lower-case name, as stored with a connector run.
+    pub fn parse(text: &str) -> Option<ErrorKind> {
+        [
+            ErrorKind::Transient,
+            ErrorKind::Auth,
+            ErrorKind::Config,
+            ErrorKind::Permanent,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+
     /// Whether trying again later may succeed.
     pub fn is_retryable(self) -> bool {
         matches!(self, ErrorKind::Transient | ErrorKind::Auth)

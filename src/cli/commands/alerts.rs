@@ -6,7 +6,8 @@ use super::print;
 use crate::cli::args::AlertsArgs;
 use crate::cli::output::Listing;
 use crate::cli::{CliError, Context};
-use crate::runtime::alerts::{AlertsError, dispatch, evaluate};
+use crate::runtime::alerts::{AlertsError, dispatch};
+use crate::runtime::jobs::WhenBusy;
 
 impl From<AlertsError> for CliError {
     fn from(e: AlertsError) -> Self {
@@ -50,7 +51,9 @@ pub async fn list(ctx: &Context, args: AlertsArgs) -> Result<(), CliError> {
 /// refuses apsync's credentials (or TLS) fails the command: IT must hear of it, and email cannot
 /// carry that news.
 pub async fn rules_then_email(ctx: &Context, send: bool) -> Result<(), CliError> {
-    let run = evaluate(&ctx.store, &ctx.loaded, ctx.now, send).await?;
+    let run = crate::runtime::jobs::evaluate_once(&ctx.store, &ctx.loaded, ctx.now, send, WhenBusy::Wait)
+        .await?
+        .unwrap_or_default();
     let c = run.counts;
     eprintln!(
         "alerts: {} raised, {} escalated, {} resolved, {} lapsed; {} and {} queued",

@@ -23,6 +23,7 @@ use super::{CliError, Context};
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    crate::runtime::jobs::note_start();
     let now = cli.now.unwrap_or_else(Utc::now);
     match cli.command {
         Command::Check(args) => status::check(&cli.config, args.online, now).await,

@@ -24,6 +24,7 @@ pub async fn check(config: &Path, online: bool, now: chrono::DateTime<chrono::Ut
     let c = &loaded.config;
     warn_unwritable_folders(&loaded);
     warn_risky_formats(&loaded.config);
+    same_database_other_school(config, &loaded)?;
     if !online {
         return Ok(());
     }
@@ -161,13 +162,60 @@ async fn check_store(loaded: &crate::config::LoadedConfig) -> Result<String, Str
     let store = crate::cli::open_store(loaded).await.map_err(|e| {
         format!("{e}: check [database] (the url, password_file, and that the server runs and lets apsync in)")
     })?;
-    let answer = store
+    let mut answer = store
         .ping()
         .await
         .map(|()| String::new())
         .map_err(|e| format!("it opened but does not answer: {e}"));
+    if answer.is_ok() {
+        let school = &loaded.config.school.name;
+        answer = match store.database_school().await {
+            Ok(Some(owner)) if &owner != school => Err(crate::runtime::jobs::other_school(&owner, school)),
+            Ok(_) => Ok(String::new()),
+            Err(e) => Err(format!("it opened but its school cannot be read: {e}")),
+        };
+    }
     store.close().await;
     answer
+}
+
+/// Refuses a configuration whose database another configuration in the same folder (another
+/// school's instance of `apsync@.service`, `/etc/apsync/OTHER.toml`) also names, for another
+/// school: two schools' registers would be mixed in one database.
+fn same_database_other_school(config: &Path, loaded: &crate::config::LoadedConfig) -> Result<(), CliError> {
+    let Ok(entries) = std::fs::read_dir(loaded.dir()) else {
+        return Ok(());
+    };
+    let this = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
+    let mut clashes = Vec::new();
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.extension().is_none_or(|x| x != "toml") || std::fs::canonicalize(&path).ok().as_ref() == Some(&this) {
+            continue;
+        }
+        // Another school's file as written: this shell's overrides are for this one.
+        let Ok(other) = crate::config::load_with_env(&path, Vec::new()) else {
+            continue;
+        };
+        if other.config.database.url == loaded.config.database.url
+            && other.config.school.name != loaded.config.school.name
+        {
+            clashes.push(format!("{} (school \"{}\")", path.display(), other.config.school.name));
+        }
+    }
+    if clashes.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Config(crate::config::ConfigErrors {
+        file: config.display().to_string(),
+        errors: vec![crate::config::ConfigError::new(
+            "database.url",
+            format!(
+                "{} names the same database for another school; each school needs its own database \
+                 (on a shared PostgreSQL server, one database per school: CREATE DATABASE apsync_SCHOOL), or the registers mix",
+                clashes.join(", ")
+            ),
+        )],
+    }))
 }
 
 pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
@@ -194,6 +242,11 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
                 .iter()
                 .map(|n| json!({ "connector": n.connector, "next_run": n.due.map(|t| t.to_rfc3339()) }));
             map.insert("next_runs".into(), Value::Array(next.collect()));
+            let jobs = metrics.jobs.iter().map(|j| {
+                json!({ "job": j.job, "held_by": j.held_by, "held_since": j.held_since.to_rfc3339(),
+                        "leased_until": j.leased_until.to_rfc3339() })
+            });
+            map.insert("jobs".into(), Value::Array(jobs.collect()));
         }
         say!(
             "{}",
@@ -233,6 +286,12 @@ pub async fn status(ctx: &Context, format: Format) -> Result<(), CliError> {
             _ => format!("{} at {}", r.status, r.started_at.to_rfc3339()),
         };
         add(&format!("connector {}", r.connector), json!(detail));
+    }
+    for j in &metrics.jobs {
+        add(
+            &format!("job {}", j.job),
+            json!(format!("held by {} since {}", j.held_by, ctx.local(j.held_since))),
+        );
     }
     for run in &next {
         add(

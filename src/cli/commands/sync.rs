@@ -6,7 +6,8 @@ use super::print;
 use crate::cli::args::SyncArgs;
 use crate::cli::output::Listing;
 use crate::cli::{CliError, Context};
-use crate::runtime::sync::{RunReport, run_connector};
+use crate::runtime::jobs::sync_connector;
+use crate::runtime::sync::RunReport;
 
 /// Runs the chosen connectors once, one after another (one failing never stops the others), then
 /// reads the visits CSV folder and pushes due visits, then runs the rules and delivers due email.
@@ -107,7 +108,7 @@ pub async fn sync(ctx: &Context, only: &[String]) -> Result<Vec<RunReport>, CliE
         .iter()
         .filter(|c| only.is_empty() || only.contains(&c.id))
     {
-        reports.push(run_connector(&ctx.store, &ctx.loaded, connector, ctx.now).await?);
+        reports.push(sync_connector(&ctx.store, &ctx.loaded, connector, ctx.now).await?);
     }
     Ok(reports)
 }

@@ -12,9 +12,9 @@ use tracing::Instrument;
 
 use crate::config::LoadedConfig;
 use crate::outbox::push::PushSink;
-use crate::runtime::alerts;
 use crate::runtime::scheduler::{Clock, SystemClock, run_scheduler_notifying};
 use crate::runtime::visits::{VisitIntake, dispatch_pushes, push_sinks, read_csv_folder};
+use crate::runtime::{alerts, jobs};
 use crate::store::{Store, StoreError};
 
 /// Why one of the daemon's work loops stopped.
@@ -144,11 +144,12 @@ pub async fn scheduler(mut s: DaemonState) -> Result<(), WorkerError> {
 pub async fn rules(mut s: DaemonState) -> Result<(), WorkerError> {
     loop {
         let config = s.config.borrow().clone();
-        match alerts::evaluate(&s.store, &config, s.now(), true)
+        match jobs::evaluate_once(&s.store, &config, s.now(), true, jobs::WhenBusy::Skip)
             .instrument(tracing::info_span!("rules"))
             .await
         {
-            Ok(run) => {
+            Ok(None) => tracing::debug!("another replica is running the rules"),
+            Ok(Some(run)) => {
                 tracing::debug!(digest = run.digest, "rules evaluated");
                 s.email_wake.notify_one();
             }

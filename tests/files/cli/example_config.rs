@@ -211,6 +211,7 @@ fn the_package_builds_with_the_files_it_should_and_a_unit_systemd_accepts() {
     for want in [
         "/usr/bin/apsync",
         "/lib/systemd/system/apsync.service",
+        "/lib/systemd/system/apsync@.service",
         "/usr/lib/sysusers.d/apsync.conf",
         "/usr/lib/tmpfiles.d/apsync.conf",
         "/etc/apsync/apsync.toml.example",
@@ -250,18 +251,24 @@ fn the_package_builds_with_the_files_it_should_and_a_unit_systemd_accepts() {
     }
     // Verified on this host (its targets and /bin/kill), with the unit's /usr/bin/apsync pointed
     // at the binary the package holds, which is not installed here.
-    let unit = std::fs::read_to_string(tree.path().join("lib/systemd/system/apsync.service")).unwrap();
-    let binary = tree.path().join("usr/bin/apsync");
-    let copy = tree.path().join("apsync.service");
-    std::fs::write(&copy, unit.replace("/usr/bin/apsync", binary.to_str().unwrap())).unwrap();
-    let verify = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(&copy)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&verify.stderr);
-    assert!(
-        verify.status.success(),
-        "systemd-analyze verify refused the unit: {said}"
-    );
+    // The templated unit is verified as an instance (a template alone is not a unit).
+    for (installed, instance) in [
+        ("apsync.service", "apsync.service"),
+        ("apsync@.service", "apsync@oak-academy.service"),
+    ] {
+        let unit = std::fs::read_to_string(tree.path().join("lib/systemd/system").join(installed)).unwrap();
+        let binary = tree.path().join("usr/bin/apsync");
+        let copy = tree.path().join(instance);
+        std::fs::write(&copy, unit.replace("/usr/bin/apsync", binary.to_str().unwrap())).unwrap();
+        let verify = Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(&copy)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&verify.stderr);
+        assert!(
+            verify.status.success(),
+            "systemd-analyze verify refused {installed}: {said}"
+        );
+    }
 }

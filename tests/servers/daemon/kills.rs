@@ -15,10 +15,10 @@ use super::{
 };
 
 /// A small deterministic generator, so a failing run can be repeated (seed printed).
-struct Lcg(u64);
+pub(super) struct Lcg(pub(super) u64);
 
 impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
+    pub(super) fn next(&mut self, below: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -39,13 +39,13 @@ async fn open_store(install: &Install) -> apsync::store::Store {
 }
 
 /// Whether a return is held back: all but each provider's first.
-fn arrives_later(r: &Return) -> bool {
+pub(super) fn arrives_later(r: &Return) -> bool {
     sample_files(r.provider).first().map(|(name, _)| name) != Some(&r.name)
 }
 
 /// The held-back returns in the order they arrive: each provider's second, then each one's
 /// third, and so on, so providers take turns and each one's returns keep their order.
-fn arrival_order(held: Vec<Return>) -> VecDeque<Return> {
+pub(super) fn arrival_order(held: Vec<Return>) -> VecDeque<Return> {
     let mut place: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut keyed: Vec<(usize, Return)> = held
         .into_iter()

@@ -11,6 +11,7 @@
 
 mod api;
 mod kills;
+mod replicas;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,9 +46,26 @@ fn world(ep: &Endpoint) -> World {
 /// [`world`] without the returns `later` picks (given back to be sent while the daemon runs), its
 /// connectors run on `schedule` when given.
 fn world_holding_back(ep: &Endpoint, later: impl Fn(&Return) -> bool, schedule: Option<&str>) -> (World, Vec<Return>) {
+    world_in(ep, later, schedule, None)
+}
+
+/// [`world_holding_back`] with its database at `database_url` (written into the configuration,
+/// so the daemon uses it too) instead of an SQLite file in the folder.
+fn world_in(
+    ep: &Endpoint,
+    later: impl Fn(&Return) -> bool,
+    schedule: Option<&str>,
+    database_url: Option<&str>,
+) -> (World, Vec<Return>) {
     let (servers, held) = SampleServers::start_holding_back(later);
     let smtp = SmtpServer::start();
     let install = Install::new(None);
+    if let Some(url) = database_url {
+        let text = std::fs::read_to_string(install.config()).unwrap();
+        let sqlite = format!("url = \"sqlite://{}\"", install.path("apsync.db").display());
+        assert!(text.contains(&sqlite));
+        std::fs::write(install.config(), text.replace(&sqlite, &format!("url = \"{url}\""))).unwrap();
+    }
     smtp.configure(&install.config(), smtp::PASSWORD);
     servers.add_connectors_on(&install, schedule);
     let mut text = std::fs::read_to_string(install.config()).unwrap();
@@ -94,9 +112,14 @@ impl Daemon {
     /// [`Daemon::start`], telling systemd-style notifications to `socket` with a 2 s watchdog.
     fn start_notifying(install: &Install, round: usize, now: &str, socket: Option<&std::path::Path>) -> Daemon {
         let log = install.path(&format!("daemon-{round}.log"));
+        Daemon::start_with(&install.config(), log, now, socket)
+    }
+
+    /// `apsync --config CONFIG --now NOW run`, its log in `log`, waiting until it listens.
+    fn start_with(config: &std::path::Path, log: PathBuf, now: &str, socket: Option<&std::path::Path>) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_apsync"));
         cmd.arg("--config")
-            .arg(install.config())
+            .arg(config)
             .args(["--now", now, "run"])
             .env_remove("APSYNC_CONFIG")
             .env_remove("NOTIFY_SOCKET")
