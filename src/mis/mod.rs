@@ -3,6 +3,7 @@
 //! what the link reads (the roster checked, the write-back planned) is the core's
 //! (`apsync_core::mis`); this module only talks to the API.
 
+pub mod plan;
 pub mod roster;
 pub mod wonde;
 

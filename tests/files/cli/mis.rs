@@ -1,0 +1,111 @@
+//! `apsync mis ...` through the real binary against the Wonde double: the check, the roster pulled
+//! from the MIS beside the CSV import of the same pupils, and the write-back plan of the shared
+//! samples, with a mark a person entered in the MIS shown as a conflict.
+
+use crate::support::install::{Install as Setup, root};
+use crate::support::store::sample_pupils;
+use crate::support::wonde::{SCHOOL, TOKEN, WondeDouble, student};
+
+fn with_mis(s: &Setup, double: &WondeDouble) {
+    let mut text = std::fs::read_to_string(s.config()).unwrap();
+    text.push_str(&format!(
+        "\n[mis]\nkind = \"wonde\"\nurl = \"{}\"\nschool_id = \"{SCHOOL}\"\ntoken_file = \"wonde-token\"\n\
+         write_back = true\nwrite_back_from = \"2026-03-01\"\nreplaceable = [\"B\"]\n",
+        double.base
+    ));
+    std::fs::write(s.config(), text).unwrap();
+    std::fs::write(s.path("wonde-token"), format!("{TOKEN}\n")).unwrap();
+}
+
+fn students() -> Vec<serde_json::Value> {
+    sample_pupils()
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            student(
+                &format!("A{}", 1001 + i),
+                p.upn.as_str(),
+                &p.admission_number,
+                &p.legal_surname,
+                &p.legal_forename,
+                &p.date_of_birth.to_string(),
+                &p.year_group.map(|y| y.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mis_check_roster_and_plan_against_the_double() {
+    let double = WondeDouble::start(students(), 4).await;
+    let s = Setup::new(None);
+    with_mis(&s, &double);
+    let check = s.ok(&["mis", "check", "--format", "csv"]);
+    assert!(check.contains(&format!("school,Example Academy ({SCHOOL})")), "{check}");
+    assert!(check.contains("codes not in the MIS,none"), "{check}");
+
+    s.import_sample_roster();
+    let n = sample_pupils().len();
+    let pulled = s.ok(&["mis", "roster", "--format", "csv"]);
+    assert_eq!(
+        pulled,
+        format!("what,listed,added,updated,unchanged,left_roll,refused\npupils,{n},0,0,{n},0,0\n"),
+        "the MIS's pupils are the CSV's: nothing changes"
+    );
+
+    s.import_sample_returns();
+    // A person entered I in the MIS for the first expected mark's session.
+    let expected = std::fs::read_to_string(root().join("samples/expected/marks.csv")).unwrap();
+    let first: Vec<&str> = expected.lines().nth(1).unwrap().split(',').collect();
+    let index = sample_pupils().iter().position(|p| p.upn.as_str() == first[0]).unwrap();
+    double.hold(&format!("A{}", 1001 + index), first[1], first[2], "C-I");
+    let out = s.run(&[
+        "mis",
+        "plan",
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-13",
+        "--format",
+        "csv",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan = String::from_utf8(out.stdout).unwrap();
+    let mut planned: Vec<String> = plan
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("write,"))
+        .map(|l| l.split(',').skip(1).take(4).collect::<Vec<_>>().join(","))
+        .collect();
+    planned.sort();
+    let mut wanted: Vec<String> = expected
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with(&format!("{},{},{}", first[0], first[1], first[2])))
+        .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(","))
+        .collect();
+    wanted.sort();
+    assert_eq!(planned, wanted);
+    let conflicts: Vec<&str> = plan.lines().filter(|l| l.starts_with("conflict,")).collect();
+    assert_eq!(
+        conflicts,
+        [format!(
+            "conflict,{},{},{},{},I,\"the MIS has I, the provider's return says {}: keep the MIS's mark, or write the provider's\"",
+            first[0], first[1], first[2], first[3], first[3]
+        )]
+    );
+    assert!(double.writebacks().is_empty(), "plan writes nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_named_and_exits_1() {
+    let double = WondeDouble::start(students(), 4).await;
+    let s = Setup::new(None);
+    with_mis(&s, &double);
+    std::fs::write(s.path("wonde-token"), "stale\n").unwrap();
+    let out = s.run(&["mis", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("MIS-AUTH") && err.contains("token_file"), "{err}");
+    assert!(!err.contains("stale"), "the token is never printed: {err}");
+}
