@@ -297,6 +297,20 @@ pub enum MisCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Write the plan to the MIS now, through the outbox (a row per date, each written once;
+    /// failures retried as pushes are). Refuses a date with more than twice its placed sessions
+    /// to write unless --confirm. Default: today.
+    Push {
+        /// The days.
+        #[command(flatten)]
+        range: DateRange,
+        /// Write even a date with more than twice its placed sessions.
+        #[arg(long)]
+        confirm: bool,
+        /// How to print.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 /// `sync`.

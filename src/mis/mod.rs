@@ -4,6 +4,7 @@
 //! (`apsync_core::mis`); this module only talks to the API.
 
 pub mod plan;
+pub mod push;
 pub mod roster;
 pub mod wonde;
 

@@ -99,7 +99,7 @@ pub async fn plan_write_back(
     out.plan = plan(&PlanInput {
         register,
         mis,
-        written: HashMap::new(),
+        written: super::push::written(store).await?,
         code_ids,
         replaceable: config.replaceable.clone(),
         from: config.write_back_from,

@@ -11,7 +11,7 @@ use crate::cli::{CliError, Context};
 use crate::config::MisConfig;
 use crate::domain::Code;
 use crate::mis::wonde::Wonde;
-use crate::mis::{MisLink, plan, roster};
+use crate::mis::{MisLink, plan, push, roster};
 
 pub async fn run(ctx: &Context, cmd: MisCommand) -> Result<(), CliError> {
     let config = ctx.loaded.config.mis.as_ref().ok_or_else(|| {
@@ -87,13 +87,49 @@ pub async fn run(ctx: &Context, cmd: MisCommand) -> Result<(), CliError> {
                 lines.join("\n")
             )))
         }
-        MisCommand::Plan { range, format } => {
-            let today = ctx.now.with_timezone(&ctx.loaded.config.school.timezone).date_naive();
-            let from = range.from.unwrap_or(today);
-            let to = range.to.unwrap_or(from.max(today));
-            if to < from {
-                return Err(CliError::Usage(format!("--to {to} is before --from {from}")));
+        MisCommand::Push { range, confirm, format } => {
+            if !config.write_back {
+                return Err(CliError::Usage(
+                    "[mis] write_back is not true: nothing is written to the MIS (see `apsync mis plan`)".into(),
+                ));
             }
+            let (from, to) = days(ctx, &range)?;
+            let planned = plan::plan_write_back(&link, &ctx.store, config, from, to)
+                .await
+                .map_err(|e| CliError::Failed(e.to_string()))?;
+            let queued = push::queue(&planned, &ctx.store, confirm, ctx.now)
+                .await
+                .map_err(|e| CliError::Failed(e.to_string()))?;
+            let sink = push::MisSink::new(link);
+            let report =
+                crate::outbox::dispatch_once(&ctx.store, &sink, &crate::outbox::RetryPolicy::default(), ctx.now)
+                    .await?;
+            let mut listing = Listing::new(&[
+                "queued_dates",
+                "queued_marks",
+                "delivered",
+                "retrying",
+                "dead",
+                "conflicts",
+            ]);
+            listing.push(vec![
+                json!(queued.dates),
+                json!(queued.marks),
+                json!(report.delivered),
+                json!(report.retrying),
+                json!(report.dead),
+                json!(planned.plan.conflicts.len()),
+            ]);
+            print(&listing, format)?;
+            if report.retrying > 0 || report.dead > 0 {
+                return Err(CliError::Failed(
+                    "some write-backs were not accepted by the MIS: see `apsync outbox list`".into(),
+                ));
+            }
+            Ok(())
+        }
+        MisCommand::Plan { range, format } => {
+            let (from, to) = days(ctx, &range)?;
             let planned = plan::plan_write_back(&link, &ctx.store, config, from, to)
                 .await
                 .map_err(|e| CliError::Failed(e.to_string()))?;
@@ -151,6 +187,20 @@ pub async fn run(ctx: &Context, cmd: MisCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// `--from` and `--to`, each defaulting to today.
+fn days(
+    ctx: &Context,
+    range: &crate::cli::args::DateRange,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), CliError> {
+    let today = ctx.now.with_timezone(&ctx.loaded.config.school.timezone).date_naive();
+    let from = range.from.unwrap_or(today);
+    let to = range.to.unwrap_or(from.max(today));
+    if to < from {
+        return Err(CliError::Usage(format!("--to {to} is before --from {from}")));
+    }
+    Ok((from, to))
 }
 
 fn link(ctx: &Context, config: &MisConfig) -> Result<Wonde, CliError> {

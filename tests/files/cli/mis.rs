@@ -95,6 +95,62 @@ async fn mis_check_roster_and_plan_against_the_double() {
         )]
     );
     assert!(double.writebacks().is_empty(), "plan writes nothing");
+
+    // The write-back: every planned mark lands in the MIS as its code id, the person's I stays.
+    let range = ["--from", "2026-03-02", "--to", "2026-03-13", "--format", "csv"];
+    let pushed = s.ok(&[&["mis", "push"][..], &range[..]].concat());
+    let dates = wanted
+        .iter()
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(
+        pushed,
+        format!(
+            "queued_dates,queued_marks,delivered,retrying,dead,conflicts\n{},{},{},0,0,1\n",
+            dates.len(),
+            wanted.len(),
+            dates.len()
+        )
+    );
+    let id_of = |code: &str| match code {
+        "/" => "C-PRESENT-AM".to_string(),
+        "\\" => "C-PRESENT-PM".to_string(),
+        c => format!("C-{c}"),
+    };
+    let student_of = |upn: &str| {
+        let i = sample_pupils().iter().position(|p| p.upn.as_str() == upn).unwrap();
+        format!("A{}", 1001 + i)
+    };
+    let mut in_mis: Vec<String> = double
+        .held()
+        .iter()
+        .map(|h| format!("{},{},{},{}", h.student, h.date, h.session, h.code_id))
+        .collect();
+    in_mis.sort();
+    let mut want_in_mis: Vec<String> = expected
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let code = if f[..3] == first[..3] {
+                "C-I".to_string()
+            } else {
+                id_of(f[3])
+            };
+            format!("{},{},{},{code}", student_of(f[0]), f[1], f[2])
+        })
+        .collect();
+    want_in_mis.sort();
+    assert_eq!(in_mis, want_in_mis);
+    assert_eq!(double.writebacks().len(), dates.len(), "one write-back per date");
+
+    // Pushed again, nothing is written twice.
+    let again = s.ok(&[&["mis", "push"][..], &range[..]].concat());
+    assert_eq!(
+        again,
+        "queued_dates,queued_marks,delivered,retrying,dead,conflicts\n0,0,0,0,0,1\n"
+    );
+    assert_eq!(double.writebacks().len(), dates.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,3 +3,8 @@
 -- from a roster file.
 ALTER TABLE pupils ADD COLUMN mis_id TEXT;
 CREATE INDEX pupils_mis_id ON pupils (mis_id);
+
+-- The MIS write-back is an outbox channel of its own ('mis', sink 'mis'): a row per date, its
+-- payload the marks written, delivered once (the MIS's writeback_id kept as remote_id).
+ALTER TABLE outbox DROP CONSTRAINT outbox_channel_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_channel_check CHECK (channel IN ('email', 'push', 'mis'));
