@@ -54,6 +54,7 @@ struct Inner {
     codes: Vec<(String, String)>,
     held: BTreeMap<(String, String, String), String>,
     script: VecDeque<Fail>,
+    write_script: VecDeque<Fail>,
     writebacks: Vec<(String, Value)>,
     requests: Vec<String>,
 }
@@ -133,6 +134,11 @@ impl WondeDouble {
         self.inner.lock().unwrap().script.extend(fails);
     }
 
+    /// Answers the next write-backs (POSTs only) with these failures, in order.
+    pub fn fail_next_writes(&self, fails: Vec<Fail>) {
+        self.inner.lock().unwrap().write_script.extend(fails);
+    }
+
     /// Replaces the students listed.
     pub fn set_students(&self, students: Vec<Value>) {
         self.inner.lock().unwrap().students = students;
@@ -178,8 +184,14 @@ type Shared = State<Arc<Mutex<Inner>>>;
 
 /// The scripted failure, the token check and the school check, before any normal answer.
 fn gate(inner: &mut Inner, line: String, headers: &HeaderMap, school: &str) -> Option<Response> {
+    let write = line.starts_with("POST ");
     inner.requests.push(line);
-    if let Some(fail) = inner.script.pop_front() {
+    let scripted = match inner.script.pop_front() {
+        Some(f) => Some(f),
+        None if write => inner.write_script.pop_front(),
+        None => None,
+    };
+    if let Some(fail) = scripted {
         return Some(match fail {
             Fail::Status(s) => (
                 StatusCode::from_u16(s).unwrap(),

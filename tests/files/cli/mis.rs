@@ -4,7 +4,7 @@
 
 use crate::support::install::{Install as Setup, root};
 use crate::support::store::sample_pupils;
-use crate::support::wonde::{SCHOOL, TOKEN, WondeDouble, student};
+use crate::support::wonde::{Fail, SCHOOL, TOKEN, WondeDouble, student};
 
 fn with_mis(s: &Setup, double: &WondeDouble) {
     let mut text = std::fs::read_to_string(s.config()).unwrap();
@@ -36,10 +36,22 @@ fn students() -> Vec<serde_json::Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mis_check_roster_and_plan_against_the_double() {
+async fn check_roster_plan_and_push_against_the_double_on_sqlite() {
     let double = WondeDouble::start(students(), 4).await;
     let s = Setup::new(None);
-    with_mis(&s, &double);
+    tokio::task::spawn_blocking(move || story(&s, &double)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_roster_plan_and_push_against_the_double_on_postgres() {
+    let double = WondeDouble::start(students(), 4).await;
+    let db = crate::support::postgres::test_database().await;
+    let s = Setup::new(Some(db.url().to_string()));
+    tokio::task::spawn_blocking(move || story(&s, &double)).await.unwrap();
+}
+
+fn story(s: &Setup, double: &WondeDouble) {
+    with_mis(s, double);
     let check = s.ok(&["mis", "check", "--format", "csv"]);
     assert!(check.contains(&format!("school,Example Academy ({SCHOOL})")), "{check}");
     assert!(check.contains("codes not in the MIS,none"), "{check}");
@@ -151,6 +163,45 @@ async fn mis_check_roster_and_plan_against_the_double() {
         "queued_dates,queued_marks,delivered,retrying,dead,conflicts\n0,0,0,0,0,1\n"
     );
     assert_eq!(double.writebacks().len(), dates.len());
+}
+
+/// A write the MIS refuses (422) becomes a dead letter at once, keeping the MIS's words, and is
+/// never sent again by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_mis_refuses_is_a_dead_letter_with_its_reasons() {
+    let double = WondeDouble::start(students(), 50).await;
+    let s = Setup::new(None);
+    tokio::task::spawn_blocking(move || {
+        with_mis(&s, &double);
+        s.import_sample_roster();
+        s.ok(&["mis", "roster"]);
+        s.import_sample_returns();
+        double.fail_next_writes(vec![Fail::Invalid(
+            serde_json::json!({ "attendance.0.attendance_code_id": ["The selected attendance code id is invalid."] }),
+        )]);
+        let range = ["--from", "2026-03-02", "--to", "2026-03-02", "--format", "csv"];
+        let out = s.run(&[&["mis", "push"][..], &range[..]].concat());
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).ends_with(",0,0,1,0\n"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let listed = s.ok(&["outbox", "list", "--format", "json"]);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&listed).unwrap();
+        let dead: Vec<&serde_json::Value> = rows.iter().filter(|r| r.to_string().contains("MIS-REFUSED")).collect();
+        assert_eq!(dead.len(), 1, "{listed}");
+        assert!(dead[0].to_string().contains("attendance_code_id"), "{listed}");
+        let again = s.run(&[&["mis", "push"][..], &range[..]].concat());
+        assert!(
+            String::from_utf8_lossy(&again.stdout).ends_with("\n0,0,0,0,0,0\n"),
+            "{}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+        assert!(double.writebacks().is_empty());
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
