@@ -197,6 +197,19 @@ pub struct PlanInput {
     pub replaceable: BTreeSet<Code>,
     /// Nothing before this day is written.
     pub from: Option<NaiveDate>,
+    /// What a person decided about a conflict, for the register mark as it is now.
+    pub decisions: HashMap<SessionKey, ConflictDecision>,
+    /// Sessions with a conflict already waiting for a person (not raised again).
+    pub waiting: BTreeSet<SessionKey>,
+}
+
+/// A person's decision on a conflict with the MIS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictDecision {
+    /// Keep the MIS's mark: nothing is written there.
+    KeepMis,
+    /// Write the register's mark over the MIS's.
+    WriteRegister,
 }
 
 /// One mark to write.
@@ -248,8 +261,12 @@ pub struct Plan {
     pub writes: BTreeMap<NaiveDate, Vec<Write>>,
     /// Sessions where the MIS already holds what apsync wrote, or the same code.
     pub unchanged: usize,
-    /// Sessions where the MIS holds a person's mark.
+    /// Sessions where the MIS holds a person's mark, new (not yet waiting for a person).
     pub conflicts: Vec<Conflict>,
+    /// Conflicts already waiting for a person's decision.
+    pub waiting: usize,
+    /// Sessions where a person decided to keep the MIS's mark.
+    pub kept: usize,
     /// Codes with no id in the MIS's code list, and how many marks each held back.
     pub unmapped: BTreeMap<Code, usize>,
 }
@@ -284,6 +301,19 @@ pub fn plan(input: &PlanInput) -> Plan {
             Some(Some(held)) => input.replaceable.contains(held) || written.is_some_and(|(w, _)| w == held),
             Some(None) => false,
         };
+        match input.decisions.get(&m.key) {
+            Some(ConflictDecision::KeepMis) if !may_write => {
+                out.kept += 1;
+                continue;
+            }
+            Some(ConflictDecision::WriteRegister) => {}
+            _ if !may_write && input.waiting.contains(&m.key) => {
+                out.waiting += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let may_write = may_write || input.decisions.get(&m.key) == Some(&ConflictDecision::WriteRegister);
         if !may_write {
             out.conflicts.push(Conflict {
                 key: m.key.clone(),
@@ -438,6 +468,27 @@ mod tests {
         let p = plan(&i);
         assert!(p.writes.is_empty());
         assert_eq!(p.unmapped.into_iter().collect::<Vec<_>>(), [(Code::U, 2)]);
+    }
+
+    #[test]
+    fn a_persons_decision_on_a_conflict_is_followed_and_a_waiting_one_not_raised_again() {
+        let mut i = input();
+        i.register = vec![
+            mark("s1", 8, Code::N, "v1"),
+            mark("s2", 8, Code::N, "v1"),
+            mark("s3", 8, Code::N, "v1"),
+        ];
+        for s in ["s1", "s2", "s3"] {
+            i.mis.insert(key(s, 8, Session::Am), Some(Code::I));
+        }
+        i.decisions.insert(key("s1", 8, Session::Am), ConflictDecision::KeepMis);
+        i.decisions
+            .insert(key("s2", 8, Session::Am), ConflictDecision::WriteRegister);
+        i.waiting.insert(key("s3", 8, Session::Am));
+        let p = plan(&i);
+        let written: Vec<&str> = p.writes.values().flatten().map(|w| w.key.student.as_str()).collect();
+        assert_eq!(written, ["s2"]);
+        assert_eq!((p.kept, p.waiting, p.conflicts.len()), (1, 1, 0));
     }
 
     #[test]

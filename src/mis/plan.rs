@@ -7,9 +7,10 @@ use chrono::NaiveDate;
 
 use super::{MisError, MisLink};
 use crate::config::MisConfig;
-use crate::domain::Code;
+use crate::domain::{Code, Session};
 use crate::store::{Store, StoreError};
-use apsync_core::mis::{Plan, PlanInput, RegisterMark, SessionKey, plan};
+use apsync_core::mis::{ConflictDecision, Plan, PlanInput, RegisterMark, SessionKey, plan};
+use std::collections::BTreeSet;
 
 /// What was planned, with what the guard needs.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +21,9 @@ pub struct PlannedWriteBack {
     pub placed_sessions: HashMap<NaiveDate, usize>,
     /// Marks of placed pupils with no MIS id (never pulled from the MIS), by UPN.
     pub without_mis_id: Vec<String>,
+    /// The provider of each register mark planned, by UPN, date and session: a conflict's review
+    /// item is about that provider's mark.
+    pub providers: HashMap<(String, NaiveDate, Session), String>,
 }
 
 /// Why nothing could be planned.
@@ -69,6 +73,8 @@ pub async fn plan_write_back(
             }
             continue;
         };
+        out.providers
+            .insert((mark.upn.clone(), mark.date, mark.session), mark.provider.clone());
         register.push(RegisterMark {
             key: SessionKey {
                 student: student.clone(),
@@ -96,7 +102,34 @@ pub async fn plan_write_back(
             )
         })
         .collect();
+    let mut decisions = HashMap::new();
+    let mut waiting = BTreeSet::new();
+    for (upn, date, session, status) in store.mis_conflict_items().await? {
+        let (Some(student), Ok(session)) = (ids.get(&upn), session.parse::<Session>()) else {
+            continue;
+        };
+        let key = SessionKey {
+            student: student.clone(),
+            date,
+            session,
+        };
+        match status.as_str() {
+            "open" => {
+                waiting.insert(key);
+            }
+            "dismissed" => {
+                waiting.remove(&key);
+                decisions.insert(key, ConflictDecision::KeepMis);
+            }
+            _ => {
+                waiting.remove(&key);
+                decisions.insert(key, ConflictDecision::WriteRegister);
+            }
+        }
+    }
     out.plan = plan(&PlanInput {
+        decisions,
+        waiting,
         register,
         mis,
         written: super::push::written(store).await?,

@@ -12,7 +12,7 @@ use super::plan::PlannedWriteBack;
 use super::{MarkToWrite, MisError, MisLink};
 use crate::domain::{Code, Session};
 use crate::outbox::{Attempt, Sink};
-use crate::store::{Channel, Delivery, NewDelivery, Store, StoreError};
+use crate::store::{Channel, Delivery, MisConflictItem, NewDelivery, Store, StoreError};
 use apsync_core::mis::{SessionKey, needs_confirmation};
 
 /// The outbox sink the write-back's rows are queued for.
@@ -27,6 +27,8 @@ pub struct Queued {
     pub marks: usize,
     /// Dates whose writes were queued already (the same marks).
     pub already: usize,
+    /// Review items raised for marks a person entered in the MIS.
+    pub conflicts_raised: u32,
 }
 
 /// Why nothing was queued.
@@ -68,6 +70,27 @@ pub async fn queue(
         }
     }
     let mut out = Queued::default();
+    let conflicts: Vec<_> = planned
+        .plan
+        .conflicts
+        .iter()
+        .map(|c| {
+            let provider = planned
+                .providers
+                .get(&(c.upn.clone(), c.key.date, c.key.session))
+                .cloned()
+                .unwrap_or_default();
+            MisConflictItem {
+                upn: c.upn.clone(),
+                date: c.key.date,
+                session: c.key.session.as_str().to_string(),
+                provider,
+                mis_code: c.mis.map(|m| m.as_str().to_string()),
+                reason: c.reason(),
+            }
+        })
+        .collect();
+    out.conflicts_raised = store.raise_mis_conflicts(&conflicts, now).await?;
     for (date, writes) in &planned.plan.writes {
         let keys: Vec<&str> = writes.iter().map(|w| w.idempotency_key.as_str()).collect();
         let key = format!(

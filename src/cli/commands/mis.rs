@@ -111,6 +111,7 @@ pub async fn run(ctx: &Context, cmd: MisCommand) -> Result<(), CliError> {
                 "retrying",
                 "dead",
                 "conflicts",
+                "waiting",
             ]);
             listing.push(vec![
                 json!(queued.dates),
@@ -118,9 +119,16 @@ pub async fn run(ctx: &Context, cmd: MisCommand) -> Result<(), CliError> {
                 json!(report.delivered),
                 json!(report.retrying),
                 json!(report.dead),
-                json!(planned.plan.conflicts.len()),
+                json!(queued.conflicts_raised),
+                json!(planned.plan.waiting),
             ]);
             print(&listing, format)?;
+            if queued.conflicts_raised > 0 {
+                eprintln!(
+                    "apsync: {} marks a person entered in the MIS differ from the register: see `apsync review list` (dismiss to keep the MIS's mark, resolve with the code to write it)",
+                    queued.conflicts_raised
+                );
+            }
             if report.retrying > 0 || report.dead > 0 {
                 return Err(CliError::Failed(
                     "some write-backs were not accepted by the MIS: see `apsync outbox list`".into(),

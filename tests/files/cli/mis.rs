@@ -39,7 +39,9 @@ fn students() -> Vec<serde_json::Value> {
 async fn check_roster_plan_and_push_against_the_double_on_sqlite() {
     let double = WondeDouble::start(students(), 4).await;
     let s = Setup::new(None);
-    tokio::task::spawn_blocking(move || story(&s, &double)).await.unwrap();
+    tokio::task::spawn_blocking(move || story(&s, &double, true))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,10 +49,14 @@ async fn check_roster_plan_and_push_against_the_double_on_postgres() {
     let double = WondeDouble::start(students(), 4).await;
     let db = crate::support::postgres::test_database().await;
     let s = Setup::new(Some(db.url().to_string()));
-    tokio::task::spawn_blocking(move || story(&s, &double)).await.unwrap();
+    tokio::task::spawn_blocking(move || story(&s, &double, false))
+        .await
+        .unwrap();
 }
 
-fn story(s: &Setup, double: &WondeDouble) {
+/// The story; the conflict is decided by writing the register's mark (`resolve`) or keeping
+/// the MIS's.
+fn story(s: &Setup, double: &WondeDouble, resolve: bool) {
     with_mis(s, double);
     let check = s.ok(&["mis", "check", "--format", "csv"]);
     assert!(check.contains(&format!("school,Example Academy ({SCHOOL})")), "{check}");
@@ -110,20 +116,24 @@ fn story(s: &Setup, double: &WondeDouble) {
 
     // The write-back: every planned mark lands in the MIS as its code id, the person's I stays.
     let range = ["--from", "2026-03-02", "--to", "2026-03-13", "--format", "csv"];
-    let pushed = s.ok(&[&["mis", "push"][..], &range[..]].concat());
     let dates = wanted
         .iter()
         .map(|l| l.split(',').nth(1).unwrap())
         .collect::<std::collections::BTreeSet<_>>();
+    // The first date's write is answered 429: it waits (exit 1, retrying 1) and goes next time.
+    double.fail_next_writes(vec![Fail::RateLimited(30)]);
+    let out = s.run(&[&["mis", "push"][..], &range[..]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
-        pushed,
-        format!(
-            "queued_dates,queued_marks,delivered,retrying,dead,conflicts\n{},{},{},0,0,1\n",
-            dates.len(),
-            wanted.len(),
-            dates.len()
-        )
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{H}\n{},{},{},1,0,1,0\n", dates.len(), wanted.len(), dates.len() - 1)
     );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outbox list"));
+    assert_eq!(double.writebacks().len(), dates.len() - 1);
+    // A minute later (past its Retry-After) the waiting date goes; nothing is queued twice.
+    let later = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+    let pushed = s.ok(&[&["--now", later.as_str(), "mis", "push"][..], &range[..]].concat());
+    assert_eq!(pushed, format!("{H}\n0,0,1,0,0,0,1\n"));
     let id_of = |code: &str| match code {
         "/" => "C-PRESENT-AM".to_string(),
         "\\" => "C-PRESENT-PM".to_string(),
@@ -160,10 +170,65 @@ fn story(s: &Setup, double: &WondeDouble) {
     let again = s.ok(&[&["mis", "push"][..], &range[..]].concat());
     assert_eq!(
         again,
-        "queued_dates,queued_marks,delivered,retrying,dead,conflicts\n0,0,0,0,0,1\n"
+        "queued_dates,queued_marks,delivered,retrying,dead,conflicts,waiting\n0,0,0,0,0,0,1\n"
     );
     assert_eq!(double.writebacks().len(), dates.len());
+
+    // The conflict waits in the review queue; a person decides.
+    let items: Vec<serde_json::Value> = serde_json::from_str(&s.ok(&["review", "list", "--format", "json"])).unwrap();
+    let item = items
+        .iter()
+        .find(|i| i["kind"] == "mis-conflict")
+        .expect("a mis-conflict item");
+    assert!(item.to_string().contains("the MIS has I"), "{item}");
+    let id = item["id"].to_string();
+    let student = student_of(first[0]);
+    let in_mis = |double: &WondeDouble| {
+        double
+            .held()
+            .into_iter()
+            .find(|h| h.student == student && h.date == first[1] && h.session == first[2])
+            .unwrap()
+            .code_id
+    };
+    if resolve {
+        s.ok(&[
+            "review",
+            "resolve",
+            &id,
+            "--code",
+            first[3],
+            "--by",
+            "attendance officer",
+        ]);
+        let after = s.ok(&[&["mis", "push"][..], &range[..]].concat());
+        assert_eq!(after, format!("{H}\n1,1,1,0,0,0,0\n"));
+        assert_eq!(
+            in_mis(double),
+            id_of(first[3]),
+            "the register's mark written over the person's"
+        );
+    } else {
+        s.ok(&[
+            "review",
+            "dismiss",
+            &id,
+            "--by",
+            "attendance officer",
+            "--note",
+            "the MIS is right",
+        ]);
+        let after = s.ok(&[&["mis", "push"][..], &range[..]].concat());
+        assert_eq!(after, format!("{H}\n0,0,0,0,0,0,0\n"));
+        assert_eq!(in_mis(double), "C-I", "the MIS's mark kept");
+    }
+    assert_eq!(
+        s.ok(&[&["mis", "push"][..], &range[..]].concat()),
+        format!("{H}\n0,0,0,0,0,0,0\n")
+    );
 }
+
+const H: &str = "queued_dates,queued_marks,delivered,retrying,dead,conflicts,waiting";
 
 /// A write the MIS refuses (422) becomes a dead letter at once, keeping the MIS's words, and is
 /// never sent again by itself.
@@ -183,7 +248,7 @@ async fn a_write_the_mis_refuses_is_a_dead_letter_with_its_reasons() {
         let out = s.run(&[&["mis", "push"][..], &range[..]].concat());
         assert_eq!(out.status.code(), Some(1));
         assert!(
-            String::from_utf8_lossy(&out.stdout).ends_with(",0,0,1,0\n"),
+            String::from_utf8_lossy(&out.stdout).ends_with(",0,0,1,0,0\n"),
             "{}",
             String::from_utf8_lossy(&out.stdout)
         );
@@ -194,7 +259,7 @@ async fn a_write_the_mis_refuses_is_a_dead_letter_with_its_reasons() {
         assert!(dead[0].to_string().contains("attendance_code_id"), "{listed}");
         let again = s.run(&[&["mis", "push"][..], &range[..]].concat());
         assert!(
-            String::from_utf8_lossy(&again.stdout).ends_with("\n0,0,0,0,0,0\n"),
+            String::from_utf8_lossy(&again.stdout).ends_with("\n0,0,0,0,0,0,0\n"),
             "{}",
             String::from_utf8_lossy(&again.stdout)
         );
