@@ -151,3 +151,21 @@ pub trait MisLink {
     /// Writes session marks; the API's id for the write-back.
     fn write_sessions(&self, marks: &[MarkToWrite]) -> impl Future<Output = Result<String, MisError>> + Send;
 }
+
+/// What `check --online` says of the link: the school's name and how many codes its list has,
+/// or what failed (the token read from `token_file` as the daemon would).
+pub async fn check_online(config: &crate::config::MisConfig, config_dir: &std::path::Path) -> Result<String, String> {
+    let creds = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
+    let token = config
+        .token
+        .read(creds.as_deref(), config_dir)
+        .map_err(|e| e.to_string())?;
+    let link = wonde::Wonde::new(config, token).map_err(|e| e.to_string())?;
+    let school = link.school().await.map_err(|e| e.to_string())?;
+    let codes = link.codes().await.map_err(|e| e.to_string())?;
+    Ok(format!(
+        "{}, {} attendance codes; nothing written",
+        school.name,
+        codes.len()
+    ))
+}

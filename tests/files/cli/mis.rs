@@ -277,6 +277,27 @@ async fn a_refused_token_is_named_and_exits_1() {
     std::fs::write(s.path("wonde-token"), "stale\n").unwrap();
     let out = s.run(&["mis", "check"]);
     assert_eq!(out.status.code(), Some(1));
+    let online = s.run(&["check", "--online"]);
+    assert_eq!(online.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&online.stdout);
+    assert!(
+        said.contains(&format!("mis (Wonde school {SCHOOL}): FAILED: MIS-AUTH")),
+        "{said}"
+    );
+    std::fs::write(s.path("wonde-token"), format!("{TOKEN}\n")).unwrap();
+    let online = s.run(&["check", "--online"]);
+    let said = String::from_utf8_lossy(&online.stdout);
+    assert!(
+        online.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&online.stderr)
+    );
+    assert!(
+        said.contains(&format!(
+            "mis (Wonde school {SCHOOL}): ok (Example Academy, 34 attendance codes; nothing written)"
+        )),
+        "{said}"
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("MIS-AUTH") && err.contains("token_file"), "{err}");
     assert!(!err.contains("stale"), "the token is never printed: {err}");
