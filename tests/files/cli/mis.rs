@@ -302,3 +302,71 @@ async fn a_refused_token_is_named_and_exits_1() {
     assert!(err.contains("MIS-AUTH") && err.contains("token_file"), "{err}");
     assert!(!err.contains("stale"), "the token is never printed: {err}");
 }
+
+/// A correction in the register (a later return from the same provider) is written again, once;
+/// the marks already written are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correction_is_written_once() {
+    let double = WondeDouble::start(students(), 50).await;
+    let s = Setup::new(None);
+    tokio::task::spawn_blocking(move || {
+        with_mis(&s, &double);
+        s.import_sample_roster();
+        s.ok(&["mis", "roster"]);
+        s.import_sample_returns();
+        let range = ["--from", "2026-03-02", "--to", "2026-03-02", "--format", "csv"];
+        let first = s.ok(&[&["mis", "push"][..], &range[..]].concat());
+        let marks: usize = first
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(marks > 1, "{first}");
+        assert_eq!(double.writebacks().len(), 1);
+        let held = |double: &WondeDouble| {
+            double
+                .held()
+                .into_iter()
+                .find(|h| h.student == "A1002" && h.date == "2026-03-02" && h.session == "AM")
+                .unwrap()
+                .code_id
+        };
+        assert_eq!(held(&double), "C-B", "a provider's present is B");
+        let corrected = s.path("BF_attendance_2026-03-02_corrected.csv");
+        std::fs::write(
+            &corrected,
+            "Learner Ref,UPN,Surname,Forename,Date,Session,Mark,Notes\nBF-104,,Clarke,Jayden,02/03/2026,AM,M,\n",
+        )
+        .unwrap();
+        s.done(&["import", "--provider", "bright-futures", corrected.to_str().unwrap()]);
+        let register = s.ok(&["marks", "--from", "2026-03-02", "--to", "2026-03-02", "--format", "csv"]);
+        let code = register
+            .lines()
+            .find(|l| l.starts_with("Q371432121107,2026-03-02,AM,"))
+            .unwrap()
+            .split(',')
+            .nth(3)
+            .unwrap()
+            .to_string();
+        assert_ne!(code, "B", "the correction is in the register: {register}");
+        let again = s.ok(&[&["mis", "push"][..], &range[..]].concat());
+        assert_eq!(again, format!("{H}\n1,1,1,0,0,0,0\n"));
+        assert_eq!(held(&double), format!("C-{code}"));
+        let body = &double.writebacks()[1].1;
+        assert_eq!(
+            body["attendance"].as_array().unwrap().len(),
+            1,
+            "only the correction: {body}"
+        );
+        assert_eq!(
+            s.ok(&[&["mis", "push"][..], &range[..]].concat()),
+            format!("{H}\n0,0,0,0,0,0,0\n")
+        );
+    })
+    .await
+    .unwrap();
+}
