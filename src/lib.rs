@@ -26,6 +26,7 @@ pub mod config;
 pub mod fuzz;
 pub mod http;
 pub mod intake;
+pub mod mis;
 pub mod outbox;
 pub mod pipeline;
 pub mod runtime;

@@ -8,6 +8,7 @@
 //! - [`rules`]: the alert rules: facts in, conditions and changes out;
 //! - [`visits`]: staff visits, their checks and the payloads endpoints receive;
 //! - [`email`]: rendering alerts and the digest into messages, and the chart;
+//! - [`mis`]: the MIS link's students checked into pupils, and the write-back plan;
 //! - [`schedule`]: when a job runs (cron expressions);
 //! - [`sha256`]: hex digests, the identity of a document's bytes.
 //!
@@ -17,6 +18,7 @@
 
 pub mod domain;
 pub mod email;
+pub mod mis;
 pub mod pipeline;
 pub mod register;
 pub mod roster;

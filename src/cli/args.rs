@@ -92,6 +92,10 @@ pub enum Command {
     /// Bearer tokens for the HTTP visit intake.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The link to the school's MIS (through Wonde, `[mis]`): check it, pull the roster, plan
+    /// the write-back of the register.
+    #[command(subcommand)]
+    Mis(MisCommand),
     /// The daemon: scheduler, rules, email and push senders, HTTP server; READY and watchdog to
     /// systemd; SIGHUP re-reads the configuration; SIGTERM stops cleanly. (`serve` is an alias.)
     #[command(alias = "serve")]
@@ -261,6 +265,49 @@ pub enum RosterCommand {
         #[arg(long, value_name = "FILE")]
         placements: Option<PathBuf>,
         /// How to print the summary.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// `mis ...`.
+#[derive(Debug, Subcommand)]
+pub enum MisCommand {
+    /// Prove the token, the school and its attendance code list (which register codes it maps).
+    Check {
+        /// How to print.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Pull the pupils from the MIS now: an upsert as `roster import` (the same checks; a bad
+    /// student is reported and the rest load); a pupil the MIS no longer lists is kept, off roll.
+    /// Exit 3 when some students could not be loaded.
+    Roster {
+        /// How to print the summary.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// What the write-back would write to the MIS, and where the MIS holds a mark a person
+    /// entered; writes nothing. Default: today.
+    Plan {
+        /// The days.
+        #[command(flatten)]
+        range: DateRange,
+        /// How to print.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Write the plan to the MIS now, through the outbox (a row per date, each written once;
+    /// failures retried as pushes are). Refuses a date with more than twice its placed sessions
+    /// to write unless --confirm. Default: today.
+    Push {
+        /// The days.
+        #[command(flatten)]
+        range: DateRange,
+        /// Write even a date with more than twice its placed sessions.
+        #[arg(long)]
+        confirm: bool,
+        /// How to print.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

@@ -10,6 +10,7 @@ mod aliases;
 pub mod email;
 mod entries;
 mod error;
+pub mod mis;
 pub mod raw;
 mod secret;
 mod secret_files;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 pub use apsync_core::settings::{AlertsConfig, ProviderAlerts, ProviderConfig, Role, Roles, Route, School};
 pub use email::{EmailConfig, EmailTransport, SmtpConfig, TlsMode};
 pub use error::{ConfigError, ConfigErrors};
+pub use mis::{MisConfig, MisKind};
 pub use secret::{Secret, SecretError, SecretFile};
 pub use secret_files::secret_files;
 pub use visits::{EndpointAuth, EndpointConfig, HttpServerConfig, TlsFiles, VisitsConfig};
@@ -63,6 +65,8 @@ pub struct Config {
     pub email: Option<EmailConfig>,
     /// `[alerts]`: the rules.
     pub alerts: AlertsConfig,
+    /// `[mis]`: the link to the school's MIS; `None` when there is none.
+    pub mis: Option<MisConfig>,
 }
 
 /// One connector.

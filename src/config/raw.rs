@@ -46,6 +46,8 @@ pub struct RawConfig {
     /// `[alerts]`: the rules' thresholds and audiences.
     #[serde(default)]
     pub alerts: super::alerts::RawAlerts,
+    /// `[mis]`: the link to the school's MIS.
+    pub mis: Option<super::mis::RawMis>,
 }
 
 /// One `[[connector]]`: where one provider's returns are fetched from. Exactly one transport

@@ -70,5 +70,8 @@ pub fn secret_files(c: &Config) -> Vec<SecretFile> {
         let oauth = smtp.oauth.as_ref().map(|o| &o.client_secret_file.path);
         add("email.oauth2.client_secret_file".into(), oauth);
     }
+    if let Some(mis) = &c.mis {
+        out.push(mis.token.clone());
+    }
     out
 }

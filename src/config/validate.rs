@@ -80,6 +80,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
     let alerts = super::alerts::alerts(&raw.alerts, &mut p);
     let email = super::email::email(&raw.email, &mut p);
     let roles = super::alerts::roles_config(&raw.roles, &alerts, email.is_some(), &mut p);
+    let mis = super::mis::mis(&raw.mis, &mut p);
     match (school, calendar, database) {
         (Some(school), Some(calendar), Some(database)) if p.0.is_empty() => Ok(Config {
             school,
@@ -94,6 +95,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, Vec<ConfigError>> {
             roles,
             email,
             alerts,
+            mis,
         }),
         _ => Err(p.0),
     }

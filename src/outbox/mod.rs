@@ -122,6 +122,8 @@ fn batch(channel: Channel) -> i64 {
     match channel {
         Channel::Email => 5,
         Channel::Push => 50,
+        // A row is a whole date's marks.
+        Channel::Mis => 5,
     }
 }
 

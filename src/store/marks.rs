@@ -1,6 +1,6 @@
 //! The register as it stands, and the earlier values of a session.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use sqlx::Row;
 
@@ -48,6 +48,38 @@ impl Store {
                     code: code.parse().map_err(|e| StoreError::Corrupt(format!("mark code: {e}")))?,
                     provider: r.try_get("provider_id")?,
                 });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Each mark in the days given with its version: when it was recorded (a correction is
+    /// recorded anew), as text, for the MIS write-back's idempotency key.
+    pub async fn mark_versions(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(Mark, String)>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT upn, date, session, code, provider_id, recorded_at FROM marks
+                 WHERE date >= $1 AND date <= $2 ORDER BY upn, date, session",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let session: String = r.try_get("session")?;
+                let code: String = r.try_get("code")?;
+                let recorded: DateTime<Utc> = r.try_get("recorded_at")?;
+                out.push((
+                    Mark {
+                        upn: r.try_get("upn")?,
+                        date: r.try_get("date")?,
+                        session: session.parse().map_err(|e| StoreError::Corrupt(format!("session: {e}")))?,
+                        code: code.parse().map_err(|e| StoreError::Corrupt(format!("mark code: {e}")))?,
+                        provider: r.try_get("provider_id")?,
+                    },
+                    recorded.format("%Y%m%dT%H%M%S%.6fZ").to_string(),
+                ));
             }
             Ok(out)
         })

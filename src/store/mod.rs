@@ -51,7 +51,7 @@ pub use marks::MarkFilter;
 pub use metrics::MetricsSnapshot;
 pub use outbox::{Channel, Delivery, NewDelivery, Released};
 pub use refusals::{RefusalRow, RefusedSender, STRANGER_CODE};
-pub use review::{Decision, ReviewRow, ReviewStatus};
+pub use review::{Decision, MisConflictItem, ReviewRow, ReviewStatus};
 pub use roster::{RosterChanges, StoredPupil};
 pub use runs::{ConnectorRun, RunStatus};
 pub use status::StoreStatus;

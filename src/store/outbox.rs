@@ -15,6 +15,8 @@ pub enum Channel {
     Email,
     /// A request to an HTTP endpoint (visit logs).
     Push,
+    /// A write-back of register marks to the school's MIS.
+    Mis,
 }
 
 impl Channel {
@@ -23,6 +25,7 @@ impl Channel {
         match self {
             Channel::Email => "email",
             Channel::Push => "push",
+            Channel::Mis => "mis",
         }
     }
 }
@@ -191,6 +194,21 @@ impl Store {
             rows
         });
         Ok(claimed)
+    }
+
+    /// The payloads of every delivered MIS write-back, oldest first: what apsync wrote to the
+    /// MIS, for the next plan.
+    pub async fn mis_written(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        with_pool!(self, pool => {
+            let rows: Vec<String> = sqlx::query_scalar(
+                "SELECT payload FROM outbox WHERE channel = 'mis' AND status = 'delivered' ORDER BY delivered_at, id",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|p| serde_json::from_str(p).map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}"))))
+                .collect()
+        })
     }
 
     /// The owners of leases still running at `now`, for `outbox::release_dead_leases`.

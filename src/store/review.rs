@@ -89,6 +89,23 @@ pub struct Decision<'a> {
     pub note: Option<&'a str>,
 }
 
+/// A conflict with the MIS, to be asked about (`Store::raise_mis_conflicts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MisConflictItem {
+    /// The pupil.
+    pub upn: String,
+    /// The day.
+    pub date: NaiveDate,
+    /// `AM` or `PM`.
+    pub session: String,
+    /// The provider whose mark the register holds.
+    pub provider: String,
+    /// What the MIS holds, when it is a register code.
+    pub mis_code: Option<String>,
+    /// The explanation for the person deciding.
+    pub reason: String,
+}
+
 impl Store {
     /// Review items, oldest first; only open ones unless `all`.
     pub async fn review_items(&self, all: bool) -> Result<Vec<ReviewRow>, StoreError> {
@@ -125,6 +142,67 @@ impl Store {
                     decided_by: r.try_get("decided_by")?,
                     decision_note: r.try_get("decision_note")?,
                 });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Raises a review item for each conflict with the MIS (`mis push`): the pupil's session,
+    /// the provider whose mark the register holds, what the MIS holds as the raw mark, and the
+    /// reason. A session with an open item already gets no second one.
+    pub async fn raise_mis_conflicts(
+        &self,
+        conflicts: &[MisConflictItem],
+        now: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let mut raised = 0;
+        write_tx!(self, tx => {
+            for MisConflictItem { upn, date, session, provider, mis_code, reason } in conflicts {
+                let open: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM review WHERE kind = 'mis-conflict' AND status = 'open' AND upn = $1 AND date = $2 AND session = $3",
+                )
+                .bind(upn)
+                .bind(*date)
+                .bind(session)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if open.is_some() {
+                    continue;
+                }
+                let raw_row = serde_json::json!([mis_code.clone().unwrap_or_default()]).to_string();
+                sqlx::query(
+                    "INSERT INTO review (document_id, provider_id, kind, locator, identifier, raw_row, reason, upn, date, session,
+                         raw_mark, created_at)
+                     VALUES (NULL, $1, 'mis-conflict', 'the MIS', $2, $3, $4, $2, $5, $6, $7, $8)",
+                )
+                .bind(provider)
+                .bind(upn)
+                .bind(&raw_row)
+                .bind(reason)
+                .bind(*date)
+                .bind(session)
+                .bind(mis_code)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                raised += 1;
+            }
+        });
+        Ok(raised)
+    }
+
+    /// Every conflict with the MIS a person was asked about: `(upn, date, session, status)`,
+    /// oldest first, so the latest decision for a session comes last.
+    pub async fn mis_conflict_items(&self) -> Result<Vec<(String, NaiveDate, String, String)>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT upn, date, session, status FROM review WHERE kind = 'mis-conflict' ORDER BY created_at, id",
+            )
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                out.push((r.try_get("upn")?, r.try_get("date")?, r.try_get("session")?, r.try_get("status")?));
             }
             Ok(out)
         })

@@ -316,6 +316,43 @@ impl Store {
             Ok(out)
         })
     }
+
+    /// Keeps the MIS API's id of each pupil (`mis roster`), by UPN; a pupil not stored is
+    /// skipped. An id another pupil held before moves to this one.
+    pub async fn set_mis_ids(&self, ids: &[(String, String)], now: DateTime<Utc>) -> Result<(), StoreError> {
+        write_tx!(self, tx => {
+            for (upn, mis_id) in ids {
+                sqlx::query("UPDATE pupils SET mis_id = NULL WHERE mis_id = $1 AND upn <> $2")
+                    .bind(mis_id)
+                    .bind(upn)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE pupils SET mis_id = $1, updated_at = $2 WHERE upn = $3 AND (mis_id IS NULL OR mis_id <> $1)",
+                )
+                .bind(mis_id)
+                .bind(now)
+                .bind(upn)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok::<(), StoreError>(())
+        })
+    }
+
+    /// Each pupil's MIS id, by UPN, for those that have one.
+    pub async fn mis_ids(&self) -> Result<Vec<(String, String)>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT upn, mis_id FROM pupils WHERE mis_id IS NOT NULL ORDER BY upn")
+                .fetch_all(pool)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                out.push((r.try_get("upn")?, r.try_get("mis_id")?));
+            }
+            Ok(out)
+        })
+    }
 }
 
 pub(super) fn parse_upn(text: &str) -> Result<Upn, StoreError> {

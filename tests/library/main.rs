@@ -10,6 +10,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod mis;
 mod push;
 mod scheduler;
 mod visits;

@@ -27,3 +27,4 @@ pub mod sample_servers;
 pub mod smtp;
 pub mod sshd;
 pub mod store;
+pub mod wonde;

@@ -52,11 +52,14 @@ pub enum ReviewKind {
     /// The return repeats, for a session, a mark of the same provider's that a later return
     /// already replaced (a re-sent old return): the register keeps the correction.
     RepeatsReplaced,
+    /// The MIS holds a mark a person entered where the register's differs: keep the MIS's
+    /// (dismiss) or write the register's (resolve with the code).
+    MisConflict,
 }
 
 impl ReviewKind {
     /// Every kind, for listings and docs.
-    pub const ALL: [ReviewKind; 10] = [
+    pub const ALL: [ReviewKind; 11] = [
         ReviewKind::UnknownPupil,
         ReviewKind::AmbiguousPupil,
         ReviewKind::InvalidIdentifier,
@@ -67,6 +70,7 @@ impl ReviewKind {
         ReviewKind::UnreadableRow,
         ReviewKind::UnauthenticatedSender,
         ReviewKind::RepeatsReplaced,
+        ReviewKind::MisConflict,
     ];
 
     /// The kind as stored and shown: `unknown-pupil`.
@@ -82,6 +86,7 @@ impl ReviewKind {
             ReviewKind::UnreadableRow => "unreadable-row",
             ReviewKind::UnauthenticatedSender => "unauthenticated-sender",
             ReviewKind::RepeatsReplaced => "repeats-replaced",
+            ReviewKind::MisConflict => "mis-conflict",
         }
     }
 }

@@ -8,7 +8,7 @@
 mod columns;
 mod error;
 mod placements;
-mod pupils;
+pub(crate) mod pupils;
 mod table;
 
 use serde::Serialize;

@@ -156,7 +156,7 @@ pub fn parse_pupils(bytes: &[u8], cols: &RosterColumns) -> Result<Vec<PupilRecor
 /// A national curriculum year from the ways MIS exports write it: `11`, `Y11`, `Year 11`,
 /// `R` or `Reception` (0), `N1`/`N2` (nursery, -2/-1), `X` (outside the national curriculum)
 /// or blank (`None`).
-fn parse_year_group(text: &str) -> Result<Option<i32>, ()> {
+pub(crate) fn parse_year_group(text: &str) -> Result<Option<i32>, ()> {
     let lower = text.trim().to_lowercase();
     let number = ["year", "yr", "y"]
         .iter()

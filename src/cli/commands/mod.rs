@@ -6,6 +6,7 @@ mod demo_visits;
 mod documents;
 mod format_try;
 mod import;
+mod mis;
 mod outbox;
 mod refused;
 mod register;
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Visit(cmd) => visits::add(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Visits(args) => visits::list(&Context::open(&cli.config, now).await?, args).await,
         Command::Token(cmd) => token::run(&Context::open(&cli.config, now).await?, cmd).await,
+        Command::Mis(cmd) => mis::run(&Context::open(&cli.config, now).await?, cmd).await,
         Command::Run => {
             let ctx = Context::open(&cli.config, now).await?;
             let offset = cli.now.map_or_else(chrono::Duration::zero, |at| at - Utc::now());

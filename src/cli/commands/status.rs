@@ -12,7 +12,8 @@ use crate::config::EmailTransport;
 use crate::outbox::email::SmtpSink;
 
 /// `check [--online]`: the file, then (online) each connector's server, the database, the SMTP
-/// server (TLS and login, nothing sent) and each endpoint (a request that creates nothing), one
+/// server (TLS and login, nothing sent), each endpoint (a request that creates nothing) and the
+/// MIS link (the school and its code list read), one
 /// line each, every failure saying what to do; exit 1 if any failed.
 pub async fn check(config: &Path, online: bool, now: chrono::DateTime<chrono::Utc>) -> Result<(), CliError> {
     let loaded = crate::config::load(config)?;
@@ -63,6 +64,10 @@ pub async fn check(config: &Path, online: bool, now: chrono::DateTime<chrono::Ut
             }
         }
         Err(e) => checked("endpoints".into(), Err(e), &mut failed)?,
+    }
+    if let Some(mis) = &c.mis {
+        let what = format!("mis (Wonde school {})", mis.school_id);
+        checked(what, crate::mis::check_online(mis, loaded.dir()).await, &mut failed)?;
     }
     if failed.is_empty() {
         Ok(())

@@ -11,6 +11,9 @@ mod register;
 /// The example configuration's connectors, secret files and old names.
 mod example_config;
 
+/// `mis check`, `mis roster`, `mis plan` against the Wonde double.
+mod mis;
+
 use std::path::Path;
 use std::process::Command;
 
