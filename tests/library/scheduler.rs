@@ -18,6 +18,9 @@ struct JumpingClock {
     now: Mutex<DateTime<Utc>>,
     end: DateTime<Utc>,
     stop: watch::Sender<bool>,
+    /// When given, sources alive now: time stands still while a run holds one, so a run slowed
+    /// down by a loaded machine never sees the clock race past its next scheduled time.
+    in_flight: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 #[async_trait::async_trait]
@@ -29,6 +32,13 @@ impl Clock for JumpingClock {
     async fn sleep_until(&self, deadline: DateTime<Utc>) {
         // Let runs in progress make progress before time moves on.
         tokio::time::sleep(Duration::from_millis(5)).await;
+        if let Some(in_flight) = &self.in_flight {
+            let waited = std::time::Instant::now();
+            while in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 && waited.elapsed() < Duration::from_secs(60)
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
         let mut now = self.now.lock().unwrap();
         if deadline > *now {
             *now = deadline;
@@ -78,6 +88,7 @@ async fn connectors_run_on_schedule_without_overlap_and_failures_back_off() {
         now: Mutex::new(start),
         end,
         stop,
+        in_flight: None,
     });
     run_scheduler_with_clock(store.clone(), loaded, shutdown, clock)
         .await
@@ -115,11 +126,20 @@ async fn connectors_run_on_schedule_without_overlap_and_failures_back_off() {
 /// Stands in for a connector with a bug: the configured source, whose first listing panics.
 struct PanicsOnce {
     panicked: Arc<std::sync::atomic::AtomicBool>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 struct Buggy {
     inner: Box<dyn apsync_connector_core::Source>,
     panicked: Arc<std::sync::atomic::AtomicBool>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// A run's source lives as long as the run (dropped too when the run panics).
+impl Drop for Buggy {
+    fn drop(&mut self) {
+        self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl apsync::runtime::SourceBuilder for PanicsOnce {
@@ -130,9 +150,12 @@ impl apsync::runtime::SourceBuilder for PanicsOnce {
         dir: &std::path::Path,
         today: chrono::NaiveDate,
     ) -> Result<Box<dyn apsync_connector_core::Source>, apsync_connector_core::SourceError> {
+        let inner = apsync::runtime::build_source(connector, provider, dir, today)?;
+        self.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(Box::new(Buggy {
-            inner: apsync::runtime::build_source(connector, provider, dir, today)?,
+            inner,
             panicked: self.panicked.clone(),
+            in_flight: self.in_flight.clone(),
         }))
     }
 }
@@ -206,13 +229,16 @@ async fn a_connector_that_panics_is_recorded_failed_and_runs_again_at_its_next_t
 
     let start = utc("2026-03-02T08:10:00Z");
     let (stop, shutdown) = watch::channel(false);
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let clock = Arc::new(JumpingClock {
         now: Mutex::new(start),
         end: utc("2026-03-02T09:30:00Z"),
         stop,
+        in_flight: Some(in_flight.clone()),
     });
     let sources = Arc::new(PanicsOnce {
         panicked: Arc::default(),
+        in_flight,
     });
     let done = Arc::new(tokio::sync::Notify::new());
     apsync::runtime::scheduler::run_scheduler_with_sources(store.clone(), loaded, shutdown, clock, done, sources)
