@@ -53,8 +53,8 @@ pub enum DaemonError {
     #[error("the HTTP socket: {0}")]
     Socket(std::io::Error),
     /// Another daemon holds this SQLite file, or the database belongs to another school.
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Refused(#[from] super::jobs::RefusedDatabase),
     /// A work loop ended or failed, so the daemon stopped (systemd restarts it).
     #[error("{0}")]
     Stopped(String),
@@ -74,12 +74,10 @@ pub async fn run(
     let mut int = watch(SignalKind::interrupt(), "SIGINT")?;
     // One daemon per SQLite file; on PostgreSQL replicas share the work through job leases.
     let _lock = match store.sqlite_file() {
-        Some(db) => Some(super::jobs::lock_sqlite_daemon(&db).map_err(DaemonError::Refused)?),
+        Some(db) => Some(super::jobs::lock_sqlite_daemon(&db)?),
         None => None,
     };
-    super::jobs::claim_database(&store, &loaded.config.school.name, chrono::Utc::now() + offset)
-        .await
-        .map_err(DaemonError::Refused)?;
+    super::jobs::claim_database(&store, &loaded.config.school.name, chrono::Utc::now() + offset).await?;
     let creds = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     let listener = HttpListener::bind(&loaded.config.http, creds.as_deref(), loaded.dir()).await?;
     let addr = listener.local_addr().map_err(DaemonError::Socket)?;

@@ -327,16 +327,56 @@ pub fn other_school(owner: &str, school: &str) -> String {
     )
 }
 
+/// Why this daemon may not run on its database.
+#[derive(Debug, thiserror::Error)]
+pub enum RefusedDatabase {
+    /// The database's recorded school cannot be read.
+    #[error("the database's school cannot be read: {0}")]
+    Unreadable(#[source] crate::store::StoreError),
+    /// The database is another school's.
+    #[error("{}", other_school(.owner, .school))]
+    OtherSchool {
+        /// The school recorded in the database.
+        owner: String,
+        /// This configuration's school.
+        school: String,
+    },
+    /// The lock file beside the SQLite database cannot be opened or locked.
+    #[error("cannot lock the daemon's lock file {}: {source}", .path.display())]
+    LockFile {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another daemon holds the SQLite database.
+    #[error(
+        "another apsync daemon is already running on the database {} (it holds {}): one SQLite database \
+         takes one daemon. Stop the other (systemctl status 'apsync*'), or, to run replicas, use PostgreSQL",
+        .database.display(),
+        .lock.display()
+    )]
+    AlreadyRunning {
+        /// The SQLite file.
+        database: std::path::PathBuf,
+        /// Its lock file.
+        lock: std::path::PathBuf,
+    },
+}
+
 /// Records the database as `school`'s when it is no school's yet; refuses it when it is another's.
-pub async fn claim_database(store: &Store, school: &str, now: DateTime<Utc>) -> Result<(), String> {
+pub async fn claim_database(store: &Store, school: &str, now: DateTime<Utc>) -> Result<(), RefusedDatabase> {
     let owner = store
         .claim_database_for(school, now)
         .await
-        .map_err(|e| format!("the database's school cannot be read: {e}"))?;
+        .map_err(RefusedDatabase::Unreadable)?;
     if owner == school {
         Ok(())
     } else {
-        Err(other_school(&owner, school))
+        Err(RefusedDatabase::OtherSchool {
+            owner,
+            school: school.to_string(),
+        })
     }
 }
 
@@ -348,7 +388,7 @@ pub struct DaemonLock {
 
 /// Takes the lock file beside the SQLite database `db` (`apsync.db.daemon-lock`), which the
 /// kernel releases when this process ends however it ends; refuses when another process holds it.
-pub fn lock_sqlite_daemon(db: &std::path::Path) -> Result<DaemonLock, String> {
+pub fn lock_sqlite_daemon(db: &std::path::Path) -> Result<DaemonLock, RefusedDatabase> {
     let mut name = db.as_os_str().to_owned();
     name.push(".daemon-lock");
     let path = std::path::PathBuf::from(name);
@@ -356,16 +396,17 @@ pub fn lock_sqlite_daemon(db: &std::path::Path) -> Result<DaemonLock, String> {
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)
-        .map_err(|e| format!("cannot open the daemon's lock file {}: {e}", path.display()))?;
+        .open(&path);
+    let file = match file {
+        Ok(f) => f,
+        Err(source) => return Err(RefusedDatabase::LockFile { path, source }),
+    };
     match file.try_lock() {
         Ok(()) => Ok(DaemonLock { _file: file }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "another apsync daemon is already running on the database {} (it holds {}): one SQLite database \
-             takes one daemon. Stop the other (systemctl status 'apsync*'), or, to run replicas, use PostgreSQL",
-            db.display(),
-            path.display()
-        )),
-        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RefusedDatabase::AlreadyRunning {
+            database: db.to_path_buf(),
+            lock: path,
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(RefusedDatabase::LockFile { path, source }),
     }
 }

@@ -354,3 +354,40 @@ async fn two_schools_instances_side_by_side_on_one_postgresql_server_each_keep_t
     assert_eq!(marks(&oak_toml), expected);
     assert_eq!(marks(&elm_toml), expected);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_daemon_on_one_sqlite_file_is_refused_and_the_first_keeps_running() {
+    let install = crate::support::install::Install::new(None);
+    let text = std::fs::read_to_string(install.config()).unwrap();
+    std::fs::write(
+        install.config(),
+        text.replace("listen = \"127.0.0.1:8087\"", "listen = \"127.0.0.1:0\""),
+    )
+    .unwrap();
+    install.ok(&["check"]);
+    let first = Daemon::start_with(&install.config(), install.path("first.log"), NOW, None);
+    let mut second = spawn(&install.config(), &["run"]);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = second.kill();
+            panic!("a second daemon on the same SQLite file was not refused");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let said = second.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&said.stderr);
+    assert!(!status.success(), "{said}");
+    assert!(
+        said.contains("another apsync daemon is already running on the database")
+            && said.contains("apsync.db.daemon-lock")
+            && said.contains("use PostgreSQL"),
+        "{said}"
+    );
+    // The first is untouched by the attempt: it still stops cleanly.
+    let (stopped, log) = first.stop();
+    assert!(stopped.success(), "{log}");
+}
