@@ -4,3 +4,4 @@
 
 mod email;
 mod rules;
+mod visit_rules;
