@@ -3,7 +3,6 @@
 //! basic or OAuth2 client-credentials auth, pagination by page number, next link or cursor, and
 //! 429/5xx retried with backoff honouring `Retry-After`. Each JSON page becomes a document.
 
-pub mod oauth;
 mod source;
 
 use std::path::PathBuf;

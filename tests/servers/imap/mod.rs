@@ -215,8 +215,8 @@ fn a_windows_1252_file_name_and_a_bad_password_and_check_online() {
 /// introspection; a refused client secret is an auth error naming the token endpoint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn xoauth2_logs_in_with_a_client_credentials_token() {
+    use apsync_connector_core::oauth2::ClientCredentials;
     use apsync_connector_core::{Checkpoint, Secret, Source};
-    use apsync_connector_http::oauth::ClientCredentials;
     use apsync_connector_imap::{ImapAuth, ImapConfig, ImapSource, Security};
     use axum::routing::post;
     use std::sync::{Arc, Mutex};
