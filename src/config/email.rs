@@ -203,7 +203,7 @@ fn smtp(raw: &RawEmail, p: &mut Problems) -> Option<SmtpConfig> {
             let token_url = token_url.filter(|t| match apsync_connector_core::web::check_web_url(t, false) {
                 Ok(_) => true,
                 Err(e) => {
-                    p.push("email.oauth2.token_url", e);
+                    p.push("email.oauth2.token_url", e.to_string());
                     false
                 }
             });

@@ -361,7 +361,7 @@ fn endpoint_url(text: &str, plain_ok: bool, key: &str, p: &mut Problems) -> Opti
             None
         }
         Err(e) => {
-            p.push(key, e);
+            p.push(key, e.to_string());
             None
         }
     }

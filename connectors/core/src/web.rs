@@ -59,12 +59,6 @@ pub enum WebUrlError {
 }
 
 /// The message, for configuration checks that collect problems as text.
-impl From<WebUrlError> for String {
-    fn from(e: WebUrlError) -> String {
-        e.to_string()
-    }
-}
-
 /// Checks a URL apsync will send credentials or pupils' data to: https, or plain http to this
 /// machine when `plain_loopback_ok`.
 pub fn check_web_url(text: &str, plain_loopback_ok: bool) -> Result<Url, WebUrlError> {
@@ -186,7 +180,7 @@ mod tests {
         let garbled = check_web_url("not a url", true).unwrap_err();
         assert!(matches!(garbled, WebUrlError::NotAUrl { .. }), "{garbled:?}");
         assert_eq!(
-            String::from(garbled),
+            garbled.to_string(),
             "`not a url` is not a URL (relative URL without a base): write https://HOST/PATH"
         );
         let a = Url::parse("https://api.provider.example/v1?page=2").unwrap();
