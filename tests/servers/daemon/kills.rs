@@ -10,7 +10,7 @@ use crate::support::install::Install;
 use crate::support::sample_servers::{Return, sample_files};
 
 use super::{
-    Daemon, NOW, expected_marks, get, message_id, message_ids, outbox, pending, post_visit, wait_for,
+    Daemon, NOW, assert_each_delivered_once, expected_marks, get, message_id, pending, post_visit, wait_for,
     world_holding_back,
 };
 
@@ -175,41 +175,7 @@ async fn killed_at_random_moments_it_ends_with_every_mark_and_delivery_exactly_o
     eprintln!("final stop: {}", log.lines().last().unwrap_or_default());
     assert!(status.success());
 
-    assert_eq!(w.install.marks(), expected);
-    let stored: Vec<String> = ep.stored().into_iter().map(|(k, _)| k).collect();
-    assert_eq!(stored.len(), posted.len(), "each visit stored once");
-    let rows = outbox(&w.install);
-    eprintln!("outbox: {rows:?}");
-    assert!(
-        !rows.keys().any(|(_, s)| s == "dead"),
-        "nothing dead-lettered: {rows:?}"
-    );
-    let emails = rows.get(&("email".into(), "delivered".into())).copied().unwrap_or(0);
-    assert!(emails > 0, "alerts were mailed");
-    let ids = message_ids(&w.smtp);
-    let distinct: BTreeSet<_> = ids.iter().collect();
-    assert_eq!(distinct.len(), emails, "every alert email reached the server");
-    // SMTP has no idempotency: a kill after the server's 250 and before the row is marked sent
-    // repeats that one message, with the same Message-ID (mail clients fold such repeats).
-    // Pushes carry an Idempotency-Key, so the endpoint stored each visit exactly once (above).
-    // Every repeat is explained: each extra copy of a message matches an attempt of it that a
-    // kill left unfinished (marked on its row before the server saw anything).
-    let mut copies: BTreeMap<&str, usize> = BTreeMap::new();
-    for id in &ids {
-        *copies.entry(id).or_default() += 1;
-    }
-    let repeats = ids.len() - emails;
-    eprintln!(
-        "{emails} emails; {} attempts in flight at a kill; {repeats} repeated (same Message-ID)",
-        in_flight.len()
-    );
-    for (id, n) in copies {
-        let cut_short = in_flight.iter().filter(|(m, _)| m == id).count();
-        assert!(
-            n <= 1 + cut_short,
-            "{id} reached the server {n} times, but only {cut_short} attempt(s) of it were in flight at a kill"
-        );
-    }
+    assert_each_delivered_once(&w, &ep, &posted, &in_flight);
 }
 
 /// `/metrics` once `done` holds for its text (within a minute).

@@ -90,6 +90,49 @@ fn world_in(
     )
 }
 
+/// The end of a kill test: the register is exact, the endpoint stored each posted visit once,
+/// nothing was dead-lettered, and every alert email reached the SMTP server once, or once more
+/// only for each attempt of it that a kill left in flight (SMTP has no idempotency: a kill after
+/// the server's 250 and before the row is marked sent repeats that one message, with the same
+/// Message-ID; pushes carry an Idempotency-Key, so the endpoint stored each visit exactly once).
+fn assert_each_delivered_once(
+    w: &World,
+    ep: &Endpoint,
+    posted: &std::collections::BTreeSet<String>,
+    in_flight: &std::collections::BTreeSet<(String, String)>,
+) {
+    assert_eq!(w.install.marks(), expected_marks());
+    let stored: Vec<String> = ep.stored().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(stored.len(), posted.len(), "each visit stored once");
+    let rows = outbox(&w.install);
+    eprintln!("outbox: {rows:?}");
+    assert!(
+        !rows.keys().any(|(_, s)| s == "dead"),
+        "nothing dead-lettered: {rows:?}"
+    );
+    let emails = rows.get(&("email".into(), "delivered".into())).copied().unwrap_or(0);
+    assert!(emails > 0, "alerts were mailed");
+    let ids = message_ids(&w.smtp);
+    let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), emails, "every alert email reached the server");
+    let mut copies: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in &ids {
+        *copies.entry(id).or_default() += 1;
+    }
+    eprintln!(
+        "{emails} emails; {} attempts in flight at a kill; {} repeated (same Message-ID)",
+        in_flight.len(),
+        ids.len() - emails
+    );
+    for (id, n) in copies {
+        let cut_short = in_flight.iter().filter(|(m, _)| m == id).count();
+        assert!(
+            n <= 1 + cut_short,
+            "{id} reached the server {n} times, but only {cut_short} attempt(s) of it were in flight at a kill"
+        );
+    }
+}
+
 fn expected_marks() -> String {
     std::fs::read_to_string(root().join("samples/expected/marks.csv"))
         .unwrap()

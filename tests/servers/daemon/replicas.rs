@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use crate::support::endpoint::Endpoint;
 use crate::support::postgres::test_database;
 
-use super::{Daemon, NOW, expected_marks, message_id, message_ids, outbox, pending, post_visit, wait_for, world_in};
+use super::{
+    Daemon, NOW, assert_each_delivered_once, expected_marks, message_id, pending, post_visit, wait_for, world_in,
+};
 
 /// `apsync --config CONFIG --now NOW ARGS...`, started now.
 fn spawn(config: &std::path::Path, args: &[&str]) -> std::process::Child {
@@ -236,36 +238,7 @@ async fn three_replicas_one_killed_at_random_moments_end_with_everything_exactly
         let (status, log) = tokio::task::block_in_place(|| r.stop());
         assert!(status.success(), "{log}");
     }
-    assert_eq!(w.install.marks(), expected);
-    let stored: Vec<String> = ep.stored().into_iter().map(|(k, _)| k).collect();
-    assert_eq!(stored.len(), posted.len(), "each visit stored once");
-    let rows = outbox(&w.install);
-    eprintln!("outbox: {rows:?}");
-    assert!(
-        !rows.keys().any(|(_, s)| s == "dead"),
-        "nothing dead-lettered: {rows:?}"
-    );
-    let emails = rows.get(&("email".into(), "delivered".into())).copied().unwrap_or(0);
-    assert!(emails > 0, "alerts were mailed");
-    let ids = message_ids(&w.smtp);
-    let distinct: BTreeSet<_> = ids.iter().collect();
-    assert_eq!(distinct.len(), emails, "every alert email reached the server");
-    let mut copies: BTreeMap<&str, usize> = BTreeMap::new();
-    for id in &ids {
-        *copies.entry(id).or_default() += 1;
-    }
-    eprintln!(
-        "{emails} emails; {} attempts in flight at a kill; {} repeated (same Message-ID)",
-        in_flight.len(),
-        ids.len() - emails
-    );
-    for (id, n) in copies {
-        let cut_short = in_flight.iter().filter(|(m, _)| m == id).count();
-        assert!(
-            n <= 1 + cut_short,
-            "{id} reached the server {n} times, but only {cut_short} attempt(s) of it were in flight at a kill"
-        );
-    }
+    assert_each_delivered_once(&w, &ep, &posted, &in_flight);
     let runs = runs(&pool).await;
     eprintln!("connector runs: {runs:?}");
     // Returns arrive late on purpose here, so "still no return" is raised, then resolved when the
